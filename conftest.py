@@ -1,0 +1,27 @@
+"""Shared fixtures. Tests that need PostgreSQL or Redis are skipped, with the reason, unless the
+environment points at them (CI sets DATABASE_URL and REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    redis_url = os.environ.get("REDIS_URL", "")
+    db_url = os.environ.get("DATABASE_URL", "")
+    for item in items:
+        if "postgres" in item.keywords and not db_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+        if "redis" in item.keywords and not redis_url:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
+        if "browser" in item.keywords and not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
+            item.add_marker(pytest.mark.skip(reason="needs Debian's chromium: apt-get install -y chromium"))
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"

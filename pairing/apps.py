@@ -1,0 +1,37 @@
+from django.apps import AppConfig
+
+
+class PairingConfig(AppConfig):
+    name = "pairing"
+    verbose_name = "结对帮扶基础信息"
+
+    def ready(self) -> None:
+        from zaoyang_aid import audit, navigation
+        from zaoyang_aid.access import Role
+
+        from . import models
+
+        # Every change to a person's record is audited (pages, services and the admin alike).
+        audit.track(models.Student, student_of=lambda s: s.pk, masked_fields={"id_number", "student_number"})
+        audit.track(models.Guardian, student_of=lambda g: g.student_id)
+        audit.track(models.HouseholdMember)
+        audit.track(models.Household)
+        audit.track(models.HardshipAssessment, student_of=lambda a: a.student_id)
+        audit.track(models.Teacher)
+        audit.track(models.Pairing, student_of=lambda p: p.student_id)
+
+        everyone = set(Role)
+        school_and_county = {Role.OFFICER, Role.COUNSELLOR, Role.COUNTY, Role.ADMIN}
+        navigation.register("我的帮扶学生", "pairing:my_students", {Role.TEACHER}, order=10)
+        navigation.register("学生", "pairing:student_list", school_and_county, order=20)
+        navigation.register("教师", "pairing:teacher_list", {Role.OFFICER, Role.COUNTY, Role.ADMIN}, order=30)
+        navigation.register("学校", "pairing:school_list", {Role.COUNTY, Role.ADMIN}, order=40)
+        navigation.register("校历", "pairing:calendar", everyone, order=80)
+        for role, url_name in {
+            Role.TEACHER: "pairing:my_students",
+            Role.OFFICER: "pairing:school_overview",
+            Role.COUNSELLOR: "pairing:student_list",
+            Role.COUNTY: "pairing:county_overview",
+            Role.ADMIN: "pairing:county_overview",
+        }.items():
+            navigation.set_role_home(role, url_name)

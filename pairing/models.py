@@ -1,0 +1,635 @@
+"""The ground floor: towns, schools, school years and terms, staff, students, households, pairings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from zaoyang_aid import calendar
+from zaoyang_aid.access import Scope, ScopedQuerySet
+from zaoyang_aid.masking import mask_id_number
+
+from .validators import validate_id_number, validate_phone, validate_student_number
+
+
+class Stage(models.TextChoices):
+    PRESCHOOL = "preschool", "学前"
+    PRIMARY = "primary", "小学"
+    JUNIOR = "junior", "初中"
+    SENIOR = "senior", "高中"
+    VOCATIONAL = "vocational", "中职"
+
+
+# Grades are stored as numbers within a stage and shown as schools say them.
+GRADE_NAMES: dict[str, dict[int, str]] = {
+    Stage.PRESCHOOL: {1: "小班", 2: "中班", 3: "大班"},
+    Stage.PRIMARY: {1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级"},
+    Stage.JUNIOR: {1: "七年级", 2: "八年级", 3: "九年级"},
+    Stage.SENIOR: {1: "高一", 2: "高二", 3: "高三"},
+    Stage.VOCATIONAL: {1: "一年级", 2: "二年级", 3: "三年级"},
+}
+
+
+def grade_name(stage: str, grade: int) -> str:
+    return GRADE_NAMES.get(stage, {}).get(grade, f"{grade}年级")
+
+
+class TownKind(models.TextChoices):
+    STREET = "street", "街道"
+    TOWN = "town", "镇"
+    ZONE = "zone", "开发区"
+    FARM = "farm", "农场"
+
+
+class Town(models.Model):
+    """A town-level division of 枣阳市 (loaded from the statistical division codes)."""
+
+    code = models.CharField("区划代码", max_length=12, unique=True)
+    name = models.CharField("名称", max_length=30, unique=True)
+    kind = models.CharField("类型", max_length=10, choices=TownKind.choices)
+
+    class Meta:
+        verbose_name = "乡镇(街道)"
+        verbose_name_plural = "乡镇(街道)"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchoolQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        return Q(pk=scope.school_id) if scope.school_id else None
+
+
+class School(models.Model):
+    name = models.CharField("学校名称", max_length=100, unique=True)
+    code = models.CharField("学校标识码", max_length=20, unique=True)
+    stage = models.CharField("学段", max_length=12, choices=Stage.choices)
+    town = models.ForeignKey(Town, verbose_name="所在乡镇", on_delete=models.PROTECT, related_name="schools")
+    address = models.CharField("地址", max_length=200, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学校"
+        verbose_name_plural = "学校"
+        ordering = ["town__code", "stage", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchoolYear(models.Model):
+    """学年: from September to the next summer, named 2025-2026学年."""
+
+    start_year = models.PositiveSmallIntegerField("起始年份", unique=True)
+
+    class Meta:
+        verbose_name = "学年"
+        verbose_name_plural = "学年"
+        ordering = ["-start_year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_year__gte=2000) & Q(start_year__lte=2100), name="school_year_plausible"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return calendar.school_year_name(self.start_year)
+
+
+class TermNumber(models.IntegerChoices):
+    FIRST = 1, "第一学期"
+    SECOND = 2, "第二学期"
+
+
+class TermQuerySet(models.QuerySet["Term"]):
+    def containing(self, day: dt.date) -> TermQuerySet:
+        return self.filter(start_date__lte=day, end_date__gte=day)
+
+    def current(self, day: dt.date | None = None) -> Term | None:
+        """The term that ``day`` (today by default) falls in; None in a vacation between terms."""
+        day = day or timezone.localdate()
+        return self.select_related("school_year").containing(day).first()
+
+    def latest_started(self, day: dt.date | None = None) -> Term | None:
+        """The term in progress, else the last one that ended (for pages shown in a vacation)."""
+        day = day or timezone.localdate()
+        return self.select_related("school_year").filter(start_date__lte=day).order_by("-start_date").first()
+
+
+class Term(models.Model):
+    """学期, with dates set by an admin. Named like 2025-2026学年第一学期."""
+
+    school_year = models.ForeignKey(SchoolYear, verbose_name="学年", on_delete=models.PROTECT, related_name="terms")
+    number = models.PositiveSmallIntegerField("学期", choices=TermNumber.choices)
+    start_date = models.DateField("开学日期")
+    end_date = models.DateField("结束日期")
+
+    objects = TermQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学期"
+        verbose_name_plural = "学期"
+        ordering = ["-start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["school_year", "number"], name="term_unique_in_school_year"),
+            models.CheckConstraint(condition=Q(end_date__gt=models.F("start_date")), name="term_ends_after_start"),
+        ]
+        indexes = [
+            # Term.objects.current(): every page asks which term today is in.
+            models.Index(fields=["start_date", "end_date"], name="term_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return calendar.term_name(self.school_year.start_year, self.number)
+
+    @property
+    def date_range(self) -> calendar.DateRange:
+        return calendar.DateRange(self.start_date, self.end_date)
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date:
+            if self.end_date <= self.start_date:
+                raise ValidationError({"end_date": "结束日期必须晚于开学日期。"})
+            overlapping = Term.objects.filter(start_date__lte=self.end_date, end_date__gte=self.start_date)
+            if self.pk:
+                overlapping = overlapping.exclude(pk=self.pk)
+            other = overlapping.select_related("school_year").first()
+            if other is not None:
+                raise ValidationError(f"与{other.name}({other.start_date}至{other.end_date})的日期重叠。")
+            if self.school_year_id and (self.end_date - self.start_date).days > 200:
+                raise ValidationError({"end_date": "一个学期不应超过200天,请检查日期。"})
+
+    def closures_for(self, school_id: int | None = None) -> list[calendar.DateRange]:
+        return [c.date_range for c in Closure.objects.overlapping(self.start_date, self.end_date, school_id)]
+
+    def school_weeks(self, school_id: int | None = None) -> list[calendar.SchoolWeek]:
+        """This term's school weeks, for the whole county or with one school's closures too."""
+        return calendar.school_weeks(self.date_range, self.closures_for(school_id))
+
+    @property
+    def calendar_years_known(self) -> bool:
+        return all(calendar.year_is_known(y) for y in range(self.start_date.year, self.end_date.year + 1))
+
+
+class ClosureKind(models.TextChoices):
+    WINTER = "winter", "寒假"
+    SUMMER = "summer", "暑假"
+    HOLIDAY = "holiday", "放假"
+    CLOSURE = "closure", "停课"
+    OTHER = "other", "其他"
+
+
+class ClosureQuerySet(models.QuerySet["Closure"]):
+    def overlapping(self, start: dt.date, end: dt.date, school_id: int | None = None) -> ClosureQuerySet:
+        """County-wide closures, and the given school's own, that touch [start, end]."""
+        scope = Q(school__isnull=True)
+        if school_id is not None:
+            scope |= Q(school_id=school_id)
+        return self.filter(scope, start_date__lte=end, end_date__gte=start)
+
+
+class Closure(models.Model):
+    """Days without school that the national calendar does not know: vacations inside a term's
+    dates, and closures of one school (a blank school means the whole county)."""
+
+    name = models.CharField("名称", max_length=50)
+    kind = models.CharField("类型", max_length=10, choices=ClosureKind.choices, default=ClosureKind.HOLIDAY)
+    start_date = models.DateField("开始日期")
+    end_date = models.DateField("结束日期")
+    school = models.ForeignKey(
+        School,
+        verbose_name="学校",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="closures",
+        help_text="留空表示全市统一放假。",
+    )
+
+    objects = ClosureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "假期与停课"
+        verbose_name_plural = "假期与停课"
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="closure_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.school.name if self.school_id else "全市"
+        return f"{self.name}({where} {self.start_date}至{self.end_date})"
+
+    @property
+    def date_range(self) -> calendar.DateRange:
+        return calendar.DateRange(self.start_date, self.end_date)
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "结束日期不能早于开始日期。"})
+
+
+# --- Staff ---------------------------------------------------------------------------------------
+
+
+class TeacherQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        if scope.role in {"officer", "counsellor"}:
+            return Q(school_id=scope.school_id)
+        if scope.role == "teacher":
+            return Q(pk=scope.teacher_id)
+        return None
+
+    def with_user(self) -> TeacherQuerySet:
+        return self.select_related("user", "school", "school__town")
+
+
+class Teacher(models.Model):
+    """A member of a school's staff with an account: a teacher who 包保 students, and also the
+    school's 资助专干 and 心理健康教师 (their role is on the account)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="账号", on_delete=models.PROTECT, related_name="teacher"
+    )
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="teachers")
+    phone = models.CharField("手机号", max_length=11, validators=[validate_phone])
+    title = models.CharField("职称", max_length=30, blank=True)
+    is_head_teacher = models.BooleanField("班主任", default=False)
+
+    objects = TeacherQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "教师"
+        verbose_name_plural = "教师"
+        ordering = ["school", "user__full_name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.user.get_full_name()
+
+
+# --- Students and households -----------------------------------------------------------------------
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "男"
+    FEMALE = "F", "女"
+
+
+class HukouType(models.TextChoices):
+    URBAN = "urban", "城镇"
+    RURAL = "rural", "农村"
+
+
+class EnrollmentStatus(models.TextChoices):
+    ENROLLED = "enrolled", "在校"
+    SUSPENDED = "suspended", "休学"
+    DROPPED_OUT = "dropped_out", "辍学"
+    TRANSFERRED = "transferred", "转出"
+    GRADUATED = "graduated", "毕业"
+
+
+class Household(models.Model):
+    """A student's family home: the address down to the village, and who lives there.
+    Siblings at school share one household."""
+
+    town = models.ForeignKey(Town, verbose_name="乡镇(街道)", on_delete=models.PROTECT, related_name="households")
+    village = models.CharField("村(社区)", max_length=50)
+    address_detail = models.CharField("详细地址", max_length=100, blank=True, help_text="组、门牌号等")
+
+    class Meta:
+        verbose_name = "家庭"
+        verbose_name_plural = "家庭"
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"枣阳市{self.town.name}{self.village}{self.address_detail}"
+
+
+class StudentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        if scope.role in {"officer", "counsellor"}:
+            return Q(school_id=scope.school_id)
+        if scope.role == "teacher":
+            # Only the students they 包保 now; a past pairing gives no access.
+            return Q(pairings__teacher_id=scope.teacher_id, pairings__ended_on__isnull=True)
+        return None
+
+    def for_list(self) -> StudentQuerySet:
+        return self.select_related("school", "school__town", "household__town")
+
+
+class Student(models.Model):
+    name = models.CharField("姓名", max_length=50)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices)
+    birth_date = models.DateField("出生日期")
+    id_number = models.CharField("身份证号", max_length=18, unique=True, validators=[validate_id_number])
+    student_number = models.CharField(
+        "学籍号",
+        max_length=19,
+        unique=True,
+        validators=[validate_student_number],
+        help_text="G+身份证号、J或L开头,共19位",
+    )
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="students")
+    grade = models.PositiveSmallIntegerField("年级")
+    class_name = models.CharField("班级", max_length=20, help_text="如:3班")
+    hukou_type = models.CharField("户口性质", max_length=10, choices=HukouType.choices)
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.PROTECT, related_name="students")
+    enrollment_status = models.CharField(
+        "学籍状态", max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ENROLLED
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学生"
+        verbose_name_plural = "学生"
+        ordering = ["school", "grade", "class_name", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__gte=1) & Q(grade__lte=6), name="student_grade_in_range"),
+        ]
+        indexes = [
+            # The student list: a school's students in grade/class order.
+            models.Index(fields=["school", "grade", "class_name", "name"], name="student_school_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def grade_name(self) -> str:
+        return grade_name(self.school.stage, self.grade)
+
+    @property
+    def class_label(self) -> str:
+        return f"{self.grade_name}{self.class_name}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.id_number and self.birth_date:
+            from stdnum.cn import ric
+
+            try:
+                born = ric.get_birth_date(self.id_number)
+            except Exception:
+                born = None
+            if born is not None and born != self.birth_date:
+                errors["birth_date"] = f"出生日期与身份证号不一致(身份证号为{born:%Y年%m月%d日})。"
+        if self.id_number and self.gender and len(self.id_number) == 18 and self.id_number[16].isdigit():
+            expected = Gender.MALE if int(self.id_number[16]) % 2 else Gender.FEMALE
+            if expected != self.gender:
+                errors["gender"] = f"性别与身份证号不一致(身份证号为{expected.label}性)。"
+        if (
+            self.student_number
+            and self.student_number.startswith("G")
+            and self.id_number
+            and self.student_number[1:] != self.id_number
+        ):
+            errors["student_number"] = "G字头学籍号应为G加上本人身份证号,与所填身份证号不一致。"
+        if self.school_id and self.grade:
+            names = GRADE_NAMES.get(self.school.stage, {})
+            if names and self.grade not in names:
+                errors["grade"] = f"{self.school.get_stage_display()}没有这个年级。"
+        if errors:
+            raise ValidationError(errors)
+
+
+class Guardian(models.Model):
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="guardians")
+    name = models.CharField("姓名", max_length=50)
+    relation = models.CharField("与学生关系", max_length=20)
+    phone = models.CharField("联系电话", max_length=11, validators=[validate_phone])
+
+    class Meta:
+        verbose_name = "监护人"
+        verbose_name_plural = "监护人"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.relation})"
+
+
+class HealthStatus(models.TextChoices):
+    HEALTHY = "healthy", "健康"
+    CHRONIC = "chronic", "慢性病"
+    SERIOUS = "serious", "大病"
+    DISABLED = "disabled", "残疾"
+    OTHER = "other", "其他"
+
+
+class HouseholdMember(models.Model):
+    household = models.ForeignKey(Household, verbose_name="家庭", on_delete=models.CASCADE, related_name="members")
+    name = models.CharField("姓名", max_length=50)
+    age = models.PositiveSmallIntegerField("年龄")
+    relation = models.CharField("与学生关系", max_length=20)
+    occupation = models.CharField("职业", max_length=50, blank=True)
+    annual_income = models.DecimalField("年收入(元)", max_digits=10, decimal_places=2, default=0)
+    health = models.CharField("健康状况", max_length=10, choices=HealthStatus.choices, default=HealthStatus.HEALTHY)
+
+    class Meta:
+        verbose_name = "家庭成员"
+        verbose_name_plural = "家庭成员"
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(age__lte=120), name="member_age_plausible"),
+            models.CheckConstraint(condition=Q(annual_income__gte=0), name="member_income_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.relation})"
+
+
+# --- 家庭经济困难认定 ------------------------------------------------------------------------------
+
+
+class SpecialCategory(models.Model):
+    """A special group in the 认定 (脱贫家庭学生, 最低生活保障家庭, …); the list is configurable."""
+
+    name = models.CharField("名称", max_length=50, unique=True)
+    order = models.PositiveSmallIntegerField("排序", default=100)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "特殊群体类别"
+        verbose_name_plural = "特殊群体类别"
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HardshipLevelQuerySet(models.QuerySet["HardshipLevel"]):
+    def for_stage(self, stage: str) -> HardshipLevelQuerySet:
+        """A stage's own levels when it has any, else the default ones (blank stage)."""
+        own = self.filter(stage=stage, is_active=True)
+        return own if own.exists() else self.filter(stage="", is_active=True)
+
+
+class HardshipLevel(models.Model):
+    """A 困难等级. The default 特别困难/困难/一般困难 apply to every stage without levels of its own."""
+
+    name = models.CharField("名称", max_length=20)
+    stage = models.CharField("适用学段", max_length=12, choices=Stage.choices, blank=True, help_text="留空表示默认")
+    order = models.PositiveSmallIntegerField("排序", default=100)
+    is_active = models.BooleanField("启用", default=True)
+
+    objects = HardshipLevelQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "困难等级"
+        verbose_name_plural = "困难等级"
+        ordering = ["stage", "order"]
+        constraints = [models.UniqueConstraint(fields=["stage", "name"], name="hardship_level_unique_per_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.get_stage_display()})" if self.stage else self.name
+
+
+class HardshipAssessmentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        if scope.role == "officer":
+            return Q(student__school_id=scope.school_id)
+        if scope.role == "teacher":
+            return Q(student__pairings__teacher_id=scope.teacher_id, student__pairings__ended_on__isnull=True)
+        return None  # counsellors do not see the economic 认定
+
+
+class HardshipAssessment(models.Model):
+    """家庭经济困难认定: decided each school year and adjusted term by term (one row a term)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="assessments")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="assessments")
+    level = models.ForeignKey(HardshipLevel, verbose_name="困难等级", on_delete=models.PROTECT, related_name="+")
+    categories = models.ManyToManyField(SpecialCategory, verbose_name="特殊群体类别", blank=True, related_name="+")
+    decided_on = models.DateField("认定日期")
+    note = models.CharField("备注", max_length=200, blank=True)
+
+    objects = HardshipAssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "家庭经济困难认定"
+        verbose_name_plural = "家庭经济困难认定"
+        ordering = ["-term__start_date"]
+        constraints = [models.UniqueConstraint(fields=["student", "term"], name="one_assessment_per_student_term")]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.term} {self.level}"
+
+
+# --- 结对 ------------------------------------------------------------------------------------------
+
+
+class PairingEndReason(models.TextChoices):
+    TRANSFER = "transfer", "调动"
+    GRADUATION = "graduation", "毕业"
+    SCHOOL_TRANSFER = "school_transfer", "转学"
+    LIFTED = "lifted", "脱贫退出"
+    OTHER = "other", "其他"
+
+
+class PairingQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        if scope.role in {"officer", "counsellor"}:
+            return Q(student__school_id=scope.school_id)
+        if scope.role == "teacher":
+            return Q(teacher_id=scope.teacher_id)
+        return None
+
+    def active(self, on: dt.date | None = None) -> PairingQuerySet:
+        if on is None:
+            return self.filter(ended_on__isnull=True)
+        return self.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on), started_on__lte=on)
+
+
+class Pairing(models.Model):
+    """结对: one teacher 包保 one student from a family in economic difficulty.
+
+    Ending or reassigning keeps the row with its end date and reason, so history is never lost.
+    """
+
+    teacher = models.ForeignKey(Teacher, verbose_name="帮扶教师", on_delete=models.PROTECT, related_name="pairings")
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="pairings")
+    started_on = models.DateField("结对日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    end_reason = models.CharField("结束原因", max_length=20, choices=PairingEndReason.choices, blank=True)
+    end_note = models.CharField("结束说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = PairingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "结对"
+        verbose_name_plural = "结对"
+        ordering = ["-started_on"]
+        constraints = [
+            # A student has at most one active pairing, held by the database.
+            models.UniqueConstraint(
+                fields=["student"], condition=Q(ended_on__isnull=True), name="one_active_pairing_per_student"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="pairing_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True, end_reason="") | (Q(ended_on__isnull=False) & ~Q(end_reason="")),
+                name="pairing_end_has_reason",
+            ),
+        ]
+        indexes = [
+            # The teacher's own list and the teacher scope of Student/Pairing: active pairings by teacher.
+            models.Index(fields=["teacher", "ended_on"], name="pairing_teacher_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} — {self.student}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or day < self.ended_on)
+
+
+def stage_grades(stage: str) -> list[tuple[int, str]]:
+    return list(GRADE_NAMES.get(stage, {}).items())

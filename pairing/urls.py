@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "pairing"
+
+urlpatterns = [
+    path("my/students/", views.my_students, name="my_students"),
+    path("school/", views.school_overview, name="school_overview"),
+    path("county/", views.county_overview, name="county_overview"),
+    path("students/", views.student_list, name="student_list"),
+    path("students/new/", views.student_create, name="student_create"),
+    path("students/<int:pk>/", views.student_detail, name="student_detail"),
+    path("students/<int:pk>/edit/", views.student_edit, name="student_edit"),
+    path("students/<int:pk>/assessments/new/", views.assessment_create, name="assessment_create"),
+    path("teachers/", views.teacher_list, name="teacher_list"),
+    path("teachers/<int:pk>/", views.teacher_detail, name="teacher_detail"),
+    path("schools/", views.school_list, name="school_list"),
+    path("schools/<int:pk>/", views.school_detail, name="school_detail"),
+    path("calendar/", views.calendar_view, name="calendar"),
+]

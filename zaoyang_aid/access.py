@@ -1,0 +1,128 @@
+"""Access scoping: who may see which rows. The one place where roles become filters.
+
+Every page fetches its rows through a model's ``visible_to(user)`` (a ``ScopedQuerySet``), never
+through ``objects.all()`` plus a check in the view. A row outside the viewer's scope is simply not in
+the queryset, so the page answers 404 for it. Each model says how it is reached from a scope in
+``scope_filter``; this module only knows roles and where a user stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+
+class Role(models.TextChoices):
+    TEACHER = "teacher", "教师"
+    OFFICER = "officer", "学校资助专干"
+    COUNSELLOR = "counsellor", "心理健康教师"
+    COUNTY = "county", "市资助中心"
+    ADMIN = "admin", "系统管理员"
+
+
+SCHOOL_ROLES = frozenset({Role.TEACHER, Role.OFFICER, Role.COUNSELLOR})
+COUNTY_ROLES = frozenset({Role.COUNTY, Role.ADMIN})
+# Roles whose work needs the whole 身份证号 (认定 and subsidy payment at the school, county reports).
+ROLES_SEEING_FULL_ID = frozenset({Role.OFFICER, Role.COUNTY})
+# Roles that see a household's economic detail (members' incomes and health, 认定 levels).
+ROLES_SEEING_HOUSEHOLD = frozenset({Role.TEACHER, Role.OFFICER, Role.COUNTY})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a signed-in user stands: their role, and for school roles their school and staff row."""
+
+    role: Role | None
+    user_id: int | None
+    school_id: int | None = None
+    teacher_id: int | None = None
+
+    @property
+    def is_county_wide(self) -> bool:
+        return self.role in COUNTY_ROLES
+
+    @property
+    def sees_full_id(self) -> bool:
+        return self.role in ROLES_SEEING_FULL_ID
+
+    @property
+    def sees_household(self) -> bool:
+        return self.role in ROLES_SEEING_HOUSEHOLD
+
+
+NO_SCOPE = Scope(role=None, user_id=None)
+
+
+def scope_of(user: Any) -> Scope:
+    """The user's scope, computed once per user object.
+
+    School roles take their school from their staff row (``pairing.Teacher``, reached as
+    ``user.teacher``); a school role without one sees nothing rather than everything.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_SCOPE
+    cached = getattr(user, "_zaoyang_scope", None)
+    if cached is not None:
+        return cached
+    role = Role(user.role) if user.role else None
+    school_id = teacher_id = None
+    if role in SCHOOL_ROLES:
+        staff = getattr(user, "teacher", None)  # reverse one-to-one; DoesNotExist -> None
+        if staff is not None:
+            school_id, teacher_id = staff.school_id, staff.pk
+        else:
+            role = None
+    scope = Scope(role=role, user_id=user.pk, school_id=school_id, teacher_id=teacher_id)
+    user._zaoyang_scope = scope
+    return scope
+
+
+_QS = TypeVar("_QS", bound="ScopedQuerySet[Any]")
+
+
+class ScopedQuerySet(models.QuerySet[Any]):
+    """A queryset that can narrow itself to what a user may see."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        """The condition for rows visible in ``scope``; None means nothing is visible."""
+        raise NotImplementedError
+
+    def visible_to(self, user: Any) -> Self:
+        scope = user if isinstance(user, Scope) else scope_of(user)
+        if scope.role is None:
+            return self.none()
+        condition = self.scope_filter(scope)
+        if condition is None:
+            return self.none()
+        return self.filter(condition)
+
+
+def role_required(*roles: Role) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Guard a whole page by role (for pages, not rows: rows are scoped by ``visible_to``)."""
+
+    allowed = frozenset(roles)
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if scope_of(request.user).role not in allowed:
+                raise PermissionDenied("您的角色无权访问此页面。")
+            return view(request, *args, **kwargs)
+
+        wrapped.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the access tests
+        return wrapped
+
+    return decorator
+
+
+def roles_label(roles: Iterable[Role]) -> str:
+    return "、".join(Role(r).label for r in roles)

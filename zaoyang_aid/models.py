@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from .access import Role
+
+
+class User(AbstractUser):
+    """An account. Its role decides the pages it gets; its scope decides the rows (see access.py).
+
+    School roles (teacher, officer, counsellor) also have a staff row, ``pairing.Teacher``, that
+    places them in a school.
+    """
+
+    full_name = models.CharField("姓名", max_length=50, blank=True)
+    phone = models.CharField("手机号", max_length=20, blank=True)
+    role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or super().get_full_name() or self.username
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "新增"
+    UPDATE = "update", "修改"
+    DELETE = "delete", "删除"
+    VIEW = "view", "查看完整信息"
+    EXPORT = "export", "导出"
+    LOGIN = "login", "登录"
+    LOGIN_FAILED = "login_failed", "登录失败"
+    LOGOUT = "logout", "退出"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("审计日志不可修改。")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计日志不可删除。")
+
+
+class AuditEvent(models.Model):
+    """One line of the audit log: who did what to which record, when and from where.
+
+    Append-only: the app has no way to change or delete a line (save refuses an existing row,
+    the queryset refuses bulk update and delete, the admin is read-only).
+    """
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "zaoyang_aid.User",
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,  # the log outlives the accounts it names
+    )
+    actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
+    actor_role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+    action = models.CharField("操作", max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField("对象类型", max_length=50, blank=True)
+    object_id = models.CharField("对象编号", max_length=40, blank=True)
+    object_label = models.CharField("对象", max_length=200, blank=True)
+    # The student a line is about, so that county staff can ask "who looked at this child".
+    student_id = models.BigIntegerField("学生编号", null=True, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    ip_address = models.GenericIPAddressField("来源IP", null=True, blank=True)
+    user_agent = models.CharField("浏览器", max_length=300, blank=True)
+    path = models.CharField("页面", max_length=300, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The audit search page: "what happened to this student", newest first.
+            models.Index(fields=["student_id", "-at"], name="audit_student_at"),
+            # The audit search page: "what did this person do", newest first.
+            models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()} {self.object_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("审计日志不可修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计日志不可删除。")

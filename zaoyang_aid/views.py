@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import health, navigation
+from .access import Role, role_required, scope_of
+from .filters import AuditEventFilter
+from .models import AuditEvent
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to the first page of its daily work."""
+    scope = scope_of(request.user)
+    target = navigation.role_home(scope.role)
+    if target is None:
+        return render(request, "no_role.html", status=403)
+    return redirect(target)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health.report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        messages.success(self.request, "密码已修改。")
+        return super().form_valid(form)
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """County staff search the audit log. Read-only: there is no page that changes a line."""
+    events = AuditEventFilter(request.GET, queryset=AuditEvent.objects.all())
+    page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
+    return render(request, "zaoyang_aid/audit_log.html", {"filter": events, "page": page})
