@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -333,6 +334,11 @@ class Household(models.Model):
         return f"枣阳市{self.town.name}{self.village}{self.address_detail}"
 
 
+def _actively_paired_with(teacher_id: int | None) -> models.QuerySet[Any]:
+    """The ids of the students a teacher 包保 now (a subquery, so scoped lists never repeat rows)."""
+    return Pairing.objects.filter(teacher_id=teacher_id, ended_on__isnull=True).values("student_id")
+
+
 class StudentQuerySet(ScopedQuerySet):
     def scope_filter(self, scope: Scope) -> Q | None:
         if scope.is_county_wide:
@@ -341,7 +347,7 @@ class StudentQuerySet(ScopedQuerySet):
             return Q(school_id=scope.school_id)
         if scope.role == "teacher":
             # Only the students they 包保 now; a past pairing gives no access.
-            return Q(pairings__teacher_id=scope.teacher_id, pairings__ended_on__isnull=True)
+            return Q(pk__in=_actively_paired_with(scope.teacher_id))
         return None
 
     def for_list(self) -> StudentQuerySet:
@@ -528,7 +534,7 @@ class HardshipAssessmentQuerySet(ScopedQuerySet):
         if scope.role == "officer":
             return Q(student__school_id=scope.school_id)
         if scope.role == "teacher":
-            return Q(student__pairings__teacher_id=scope.teacher_id, student__pairings__ended_on__isnull=True)
+            return Q(student_id__in=_actively_paired_with(scope.teacher_id))
         return None  # counsellors do not see the economic 认定
 
 

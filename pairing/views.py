@@ -1,5 +1,217 @@
-def my_students(request): ...
+"""Pages of the ground floor. Thin: fetch through the viewer's scope (a selector), validate a form,
+call a service, render. A record outside the viewer's scope answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from zaoyang_aid import audit
+from zaoyang_aid.access import Role, role_required, scope_of
+
+from . import selectors, services
+from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm
+from .models import Closure, HardshipAssessment, School, Stage, Student, Teacher, Town
+
+PAGE_SIZE = 50
+EDITORS = (Role.OFFICER, Role.COUNTY)
 
 
-school_overview = county_overview = student_list = student_create = student_detail = student_edit = my_students
-assessment_create = teacher_list = teacher_detail = school_list = school_detail = calendar_view = my_students
+def _page(request: HttpRequest, items: Any) -> Any:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@role_required(Role.TEACHER)
+def my_students(request: HttpRequest) -> HttpResponse:
+    today = selectors.term_today(school_id=scope_of(request.user).school_id)
+    pairings = selectors.pairings_for_teacher_home(request.user, term=today.term)
+    return render(request, "pairing/my_students.html", {"pairings": pairings, "today": today})
+
+
+@role_required(Role.OFFICER)
+def school_overview(request: HttpRequest) -> HttpResponse:
+    overview = selectors.school_overview(request.user)
+    if overview is None:
+        raise Http404("没有找到您所在的学校。")
+    today = selectors.term_today(school_id=overview.school.pk)
+    return render(
+        request,
+        "pairing/school_overview.html",
+        {"overview": overview, "today": today, "unpaired_limit": selectors.UNPAIRED_SHOWN},
+    )
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def county_overview(request: HttpRequest) -> HttpResponse:
+    towns = list(selectors.towns_with_counts(request.user))
+    totals = {key: sum(getattr(t, key) for t in towns) for key in ("school_count", "student_count", "paired_count")}
+    return render(
+        request,
+        "pairing/county_overview.html",
+        {"towns": towns, "totals": totals, "today": selectors.term_today()},
+    )
+
+
+@role_required(Role.OFFICER, Role.COUNSELLOR, Role.COUNTY, Role.ADMIN)
+def student_list(request: HttpRequest) -> HttpResponse:
+    today = selectors.term_today(school_id=scope_of(request.user).school_id)
+    students = selectors.students_for_list(request.user, request.GET, term=today.term)
+    return render(
+        request,
+        "pairing/student_list.html",
+        {
+            "filter": students,
+            "page": _page(request, students.qs),
+            "query": _query_without_page(request),
+            "today": today,
+            "can_edit": scope_of(request.user).role in EDITORS,
+        },
+    )
+
+
+def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A student's full record. Every read is written to the audit log."""
+    try:
+        student = selectors.student_full_record(request.user, pk)
+    except Student.DoesNotExist as exc:
+        raise Http404("学生不存在或不在您的管理范围内。") from exc
+    scope = scope_of(request.user)
+    shown = ["基本信息", "监护人"]
+    if scope.sees_household:
+        shown += ["家庭成员", "困难认定", "结对记录"]
+    if scope.sees_full_id:
+        shown.append("完整身份证号")
+    audit.record_view(request, student, student_id=student.pk, detail="、".join(shown))
+    return render(
+        request,
+        "pairing/student_detail.html",
+        {"student": student, "scope": scope, "can_edit": scope.role in EDITORS},
+    )
+
+
+def _editable_schools(request: HttpRequest) -> Any:
+    return School.objects.visible_to(request.user).order_by("town__code", "name")
+
+
+def _student_forms(request: HttpRequest, student: Student | None) -> dict[str, Any]:
+    data = request.POST if request.method == "POST" else None
+    household = student.household if student else None
+    return {
+        "student_form": StudentForm(data, instance=student, schools=_editable_schools(request)),
+        "household_form": HouseholdForm(data, instance=household, prefix="household"),
+        "guardians": GuardianFormSet(data, instance=student or Student(), prefix="guardians"),
+        "members": MemberFormSet(data, instance=household, prefix="members"),
+    }
+
+
+def _save_student(request: HttpRequest, student: Student | None) -> HttpResponse:
+    forms = _student_forms(request, student)
+    if request.method == "POST":
+        if all(f.is_valid() for f in forms.values()):
+            saved = services.student_save(**forms)
+            messages.success(request, f"已保存{saved.name}的信息。")
+            return redirect("pairing:student_detail", pk=saved.pk)
+        messages.error(request, "有信息需要修改,请查看标红的栏目。")
+    return render(request, "pairing/student_form.html", {**forms, "student": student})
+
+
+@role_required(*EDITORS)
+def student_create(request: HttpRequest) -> HttpResponse:
+    return _save_student(request, None)
+
+
+@role_required(*EDITORS)
+def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("household"), pk=pk)
+    return _save_student(request, student)
+
+
+@role_required(Role.OFFICER)
+def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record (or adjust) this term's 家庭经济困难认定 for a student of the officer's school."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    today = selectors.term_today(school_id=student.school_id)
+    if today.term is None:
+        messages.error(request, "尚未设置学期,无法录入认定。请联系系统管理员设置学期。")
+        return redirect("pairing:student_detail", pk=pk)
+    existing = HardshipAssessment.objects.filter(student=student, term=today.term).first()
+    form = AssessmentForm(
+        request.POST or None,
+        instance=existing,
+        student=student,
+        term=today.term,
+        initial={"decided_on": today.today} if existing is None else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        services.assessment_save(form=form)
+        messages.success(request, f"已保存{student.name}在{today.term.name}的困难认定。")
+        return redirect("pairing:student_detail", pk=pk)
+    return render(
+        request,
+        "pairing/assessment_form.html",
+        {"form": form, "student": student, "term": today.term, "existing": existing},
+    )
+
+
+@role_required(Role.OFFICER, Role.COUNTY, Role.ADMIN)
+def teacher_list(request: HttpRequest) -> HttpResponse:
+    teachers = selectors.teachers_for_list(request.user, request.GET)
+    schools = School.objects.visible_to(request.user).order_by("town__code", "name")
+    return render(
+        request,
+        "pairing/teacher_list.html",
+        {"page": _page(request, teachers), "query": _query_without_page(request), "schools": schools},
+    )
+
+
+@role_required(Role.OFFICER, Role.COUNTY, Role.ADMIN)
+def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        teacher = selectors.teacher_detail(request.user, pk)
+    except Teacher.DoesNotExist as exc:
+        raise Http404("教师不存在或不在您的管理范围内。") from exc
+    return render(request, "pairing/teacher_detail.html", {"teacher": teacher})
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def school_list(request: HttpRequest) -> HttpResponse:
+    schools = selectors.schools_with_counts(request.user, request.GET)
+    return render(
+        request,
+        "pairing/school_list.html",
+        {
+            "page": _page(request, schools),
+            "query": _query_without_page(request),
+            "towns": Town.objects.all(),
+            "stages": Stage.choices,
+        },
+    )
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    school = get_object_or_404(selectors.schools_with_counts(request.user, {}), pk=pk)
+    closures = Closure.objects.filter(school=school).order_by("-start_date")[:20]
+    return render(request, "pairing/school_detail.html", {"school": school, "closures": closures})
+
+
+def calendar_view(request: HttpRequest) -> HttpResponse:
+    """The current term's school weeks, with holidays and closures: the calendar every rule counts by."""
+    school_id = scope_of(request.user).school_id
+    today = selectors.term_today(school_id=school_id)
+    closures = (
+        Closure.objects.overlapping(today.term.start_date, today.term.end_date, school_id).select_related("school")
+        if today.term
+        else Closure.objects.none()
+    )
+    return render(request, "pairing/calendar.html", {"today": today, "closures": closures})

@@ -125,7 +125,7 @@ def record_view(request: HttpRequest, obj: models.Model, *, student_id: int | No
         AuditAction.VIEW,
         obj=obj,
         student_id=student_id,
-        changes={"内容": detail} if detail else {},
+        changes={"查看内容": [None, detail]} if detail else {},
         context=context_from_request(request),
     )
 

@@ -244,7 +244,8 @@ STORAGES = {
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# Tests and the quick start serve static files straight from the apps and static/ (no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG or _bool("WHITENOISE_USE_FINDERS", default=False)
 # Uploaded files (home-visit photos) live outside the web root and are served by views that check
 # the viewer's scope; there is deliberately no MEDIA_URL route.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -1,4 +1,4 @@
-"""A pytest plugin loaded (``-p``) before Django's settings: the test run's own environment.
+"""The test run's own environment, set before Django reads settings (see settings_test.py).
 
 Tests run with DEBUG off, like production, so they need a non-development SECRET_KEY; a fresh one is
 made per run unless the caller set one. Uploaded files and the embedded broker go to a temporary
@@ -13,3 +13,4 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(48))
 os.environ.setdefault("ZAOYANG_VAR_DIR", tempfile.mkdtemp(prefix="zaoyang-test-var-"))
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")

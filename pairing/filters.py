@@ -1,0 +1,77 @@
+"""FilterSets applied inside selectors, so a list page and its Excel export share one queryset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from .models import (
+    EnrollmentStatus,
+    HardshipLevel,
+    HukouType,
+    Pairing,
+    School,
+    SpecialCategory,
+    Stage,
+    Student,
+    Term,
+    Town,
+)
+
+
+class StudentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="姓名/学籍号", method="search")
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="school__town", queryset=Town.objects.all(), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(label="学校", queryset=School.objects.none(), empty_label="全部学校")
+    stage = django_filters.ChoiceFilter(
+        label="学段", field_name="school__stage", choices=Stage.choices, empty_label="全部学段"
+    )
+    grade = django_filters.NumberFilter(label="年级(数字)", min_value=1, max_value=6)
+    enrollment_status = django_filters.ChoiceFilter(
+        label="学籍状态", choices=EnrollmentStatus.choices, empty_label="全部状态"
+    )
+    hukou_type = django_filters.ChoiceFilter(label="户口性质", choices=HukouType.choices, empty_label="全部")
+    category = django_filters.ModelChoiceFilter(
+        label="特殊群体(本学期认定)",
+        queryset=SpecialCategory.objects.filter(is_active=True),
+        method="by_category",
+        empty_label="全部类别",
+    )
+    level = django_filters.ModelChoiceFilter(
+        label="困难等级(本学期认定)",
+        queryset=HardshipLevel.objects.filter(is_active=True),
+        method="by_level",
+        empty_label="全部等级",
+    )
+    paired = django_filters.ChoiceFilter(
+        label="结对情况", choices=[("yes", "已结对"), ("no", "未结对")], method="by_paired", empty_label="全部"
+    )
+
+    class Meta:
+        model = Student
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, term: Term | None = None, **kwargs: Any):
+        super().__init__(data, *args, **kwargs)
+        self.term = term
+        # Only the schools the viewer may see are offered (an officer sees just their own).
+        self.filters["school"].queryset = School.objects.visible_to(request_user).order_by("town__code", "name")
+        self.form.fields["school"].queryset = self.filters["school"].queryset
+
+    def search(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(student_number__iexact=value.upper()))
+
+    def by_category(self, queryset: QuerySet[Student], name: str, value: SpecialCategory) -> QuerySet[Student]:
+        return queryset.filter(assessments__term=self.term, assessments__categories=value)
+
+    def by_level(self, queryset: QuerySet[Student], name: str, value: HardshipLevel) -> QuerySet[Student]:
+        return queryset.filter(assessments__term=self.term, assessments__level=value)
+
+    def by_paired(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
+        active = Q(pk__in=Pairing.objects.filter(ended_on__isnull=True).values("student_id"))
+        return queryset.filter(active) if value == "yes" else queryset.exclude(active)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.forms import inlineformset_factory
+
+from .models import (
+    Guardian,
+    HardshipAssessment,
+    HardshipLevel,
+    Household,
+    HouseholdMember,
+    SpecialCategory,
+    Student,
+    Term,
+)
+from .validators import normalize_id_number
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _bare_helper() -> FormHelper:
+    """Crispy helper for a form rendered inside a larger <form> (no tag of its own)."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+class StudentForm(forms.ModelForm):
+    class Meta:
+        model = Student
+        fields = [
+            "name",
+            "gender",
+            "birth_date",
+            "id_number",
+            "student_number",
+            "school",
+            "grade",
+            "class_name",
+            "hukou_type",
+            "enrollment_status",
+        ]
+        widgets = {"birth_date": DateInput()}
+
+    def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        if schools.count() == 1:
+            self.fields["school"].initial = schools.first()
+            self.fields["school"].disabled = True
+        self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
+        self.fields["grade"].help_text = "学段内的年级序号:小学1-6,初中1-3(七至九年级),高中1-3"
+        self.helper = _bare_helper()
+
+    def clean_id_number(self) -> str:
+        return normalize_id_number(self.cleaned_data["id_number"])
+
+    def clean_student_number(self) -> str:
+        return (self.cleaned_data["student_number"] or "").strip().upper()
+
+
+class HouseholdForm(forms.ModelForm):
+    class Meta:
+        model = Household
+        fields = ["town", "village", "address_detail"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _bare_helper()
+
+
+# Rendered as one card per row (not a table) so the forms fit a phone screen.
+GuardianFormSet = inlineformset_factory(
+    Student,
+    Guardian,
+    fields=["name", "relation", "phone"],
+    extra=1,
+    min_num=1,
+    validate_min=True,
+    can_delete=True,
+)
+
+MemberFormSet = inlineformset_factory(
+    Household,
+    HouseholdMember,
+    fields=["name", "age", "relation", "occupation", "annual_income", "health"],
+    extra=1,
+    can_delete=True,
+)
+
+
+class AssessmentForm(forms.ModelForm):
+    class Meta:
+        model = HardshipAssessment
+        fields = ["level", "categories", "decided_on", "note"]
+        widgets = {"decided_on": DateInput(), "categories": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, student: Student, term: Term, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.student, self.term = student, term
+        self.fields["level"].queryset = HardshipLevel.objects.for_stage(student.school.stage)
+        self.fields["categories"].queryset = SpecialCategory.objects.filter(is_active=True)
+        self.helper = _bare_helper()
+
+    def clean_decided_on(self) -> Any:
+        decided = self.cleaned_data["decided_on"]
+        if decided and decided > self.term.end_date:
+            raise forms.ValidationError(f"认定日期不能晚于{self.term.name}结束日期({self.term.end_date})。")
+        return decided
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if (
+            HardshipAssessment.objects.filter(student=self.student, term=self.term)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(f"{self.student.name}在{self.term.name}已有认定记录,请修改原记录。")
+        return cleaned

@@ -1,0 +1,261 @@
+"""Reads shared by pages, reminders and reports. Each is shaped (select_related, prefetch_related,
+annotate) so that a page runs the same number of queries for 5 rows or 5,000."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from zaoyang_aid import calendar
+from zaoyang_aid.access import Scope, scope_of
+
+from .filters import StudentFilter
+from .models import (
+    EnrollmentStatus,
+    HardshipAssessment,
+    Pairing,
+    School,
+    Student,
+    Teacher,
+    Term,
+    Town,
+    grade_name,
+)
+
+UNPAIRED_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class TermToday:
+    """Where today stands in the school calendar, for page headers and the calendar page."""
+
+    today: dt.date
+    term: Term | None  # the term containing today, or the last one that started (in a vacation)
+    in_term: bool
+    week: calendar.SchoolWeek | None
+    weeks: list[calendar.SchoolWeek]
+    calendar_known: bool
+
+
+def term_today(*, school_id: int | None = None, today: dt.date | None = None) -> TermToday:
+    today = today or timezone.localdate()
+    term = Term.objects.latest_started(today)
+    if term is None:
+        return TermToday(today, None, False, None, [], calendar.year_is_known(today.year))
+    weeks = term.school_weeks(school_id)
+    in_term = term.start_date <= today <= term.end_date
+    return TermToday(
+        today=today,
+        term=term,
+        in_term=in_term,
+        week=calendar.week_containing(weeks, today) if in_term else None,
+        weeks=weeks,
+        calendar_known=term.calendar_years_known,
+    )
+
+
+def _assessment_in(term: Term | None) -> QuerySet[HardshipAssessment]:
+    qs = HardshipAssessment.objects.select_related("level").prefetch_related("categories")
+    return qs.filter(term=term) if term is not None else qs.none()
+
+
+def _active_pairings() -> Prefetch:
+    return Prefetch(
+        "pairings",
+        queryset=Pairing.objects.active().select_related("teacher__user"),
+        to_attr="active_pairings",
+    )
+
+
+def students_for_list(user: Any, params: Any, *, term: Term | None) -> StudentFilter:
+    """The student list page (and, later, its Excel export): filtered, scoped, shaped.
+
+    Queries: the page of students with school/town/household joined (1), their active pairing
+    with the teacher (1), this term's assessment with its level (1) and categories (1).
+    """
+    base = (
+        Student.objects.visible_to(user)
+        .for_list()
+        .prefetch_related(
+            _active_pairings(),
+            Prefetch("assessments", queryset=_assessment_in(term), to_attr="term_assessments"),
+        )
+        .order_by("school__town__code", "school__name", "grade", "class_name", "name", "pk")
+    )
+    return StudentFilter(params, queryset=base, request_user=user, term=term)
+
+
+def student_full_record(user: Any, pk: int) -> Student:
+    """One student with everything the detail page shows; raises Student.DoesNotExist outside scope."""
+    return (
+        Student.objects.visible_to(user)
+        .select_related("school__town", "household__town")
+        .prefetch_related(
+            "guardians",
+            "household__members",
+            Prefetch(
+                "assessments",
+                queryset=HardshipAssessment.objects.select_related("term__school_year", "level")
+                .prefetch_related("categories")
+                .order_by("-term__start_date"),
+            ),
+            Prefetch(
+                "pairings",
+                queryset=Pairing.objects.select_related("teacher__user", "teacher__school").order_by(
+                    "-started_on", "-pk"
+                ),
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def pairings_for_teacher_home(user: Any, *, term: Term | None) -> QuerySet[Pairing]:
+    """The teacher's 我的帮扶学生: their active pairings with the student, family contact and 认定.
+
+    Queries: pairings with student/school/household (1), guardians (1), this term's assessment (1)
+    with its categories (1).
+    """
+    scope = scope_of(user)
+    return (
+        Pairing.objects.visible_to(user)
+        .active()
+        .filter(teacher_id=scope.teacher_id)
+        .select_related("student__school", "student__household__town")
+        .prefetch_related(
+            "student__guardians",
+            Prefetch("student__assessments", queryset=_assessment_in(term), to_attr="term_assessments"),
+        )
+        .order_by("student__grade", "student__class_name", "student__name")
+    )
+
+
+def teachers_for_list(user: Any, params: Any) -> QuerySet[Teacher]:
+    """Teachers with their count of active pairings (one aggregate subquery, not a join+group)."""
+    active = (
+        Pairing.objects.filter(teacher=OuterRef("pk"), ended_on__isnull=True)
+        .order_by()
+        .values("teacher")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    qs = Teacher.objects.visible_to(user).with_user().annotate(active_count=Coalesce(Subquery(active), 0))
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(user__full_name__icontains=q) | Q(phone__icontains=q) | Q(school__name__icontains=q))
+    school = params.get("school")
+    if school and str(school).isdigit():
+        qs = qs.filter(school_id=int(school))
+    return qs.order_by("school__town__code", "school__name", "user__full_name", "pk")
+
+
+def teacher_detail(user: Any, pk: int) -> Teacher:
+    return (
+        Teacher.objects.visible_to(user)
+        .with_user()
+        .prefetch_related(
+            Prefetch(
+                "pairings",
+                queryset=Pairing.objects.select_related("student__school").order_by("ended_on", "-started_on"),
+            )
+        )
+        .get(pk=pk)
+    )
+
+
+def _count(model_qs: QuerySet[Any], group: str) -> Subquery:
+    return Coalesce(Subquery(model_qs.order_by().values(group).annotate(n=Count("pk")).values("n")), 0)
+
+
+def schools_with_counts(user: Any, params: Any) -> QuerySet[School]:
+    """Schools with their students, paired students and teachers: per-school subqueries, which
+    PostgreSQL plans far better than one join grouped by every column (../shared/PERFORMANCE.md)."""
+    students = Student.objects.filter(school=OuterRef("pk"), enrollment_status=EnrollmentStatus.ENROLLED)
+    paired = Pairing.objects.filter(student__school=OuterRef("pk"), ended_on__isnull=True)
+    teachers = Teacher.objects.filter(school=OuterRef("pk"))
+    qs = (
+        School.objects.visible_to(user)
+        .select_related("town")
+        .annotate(
+            student_count=_count(students, "school"),
+            paired_count=_count(paired, "student__school"),
+            teacher_count=_count(teachers, "school"),
+        )
+    )
+    town = params.get("town")
+    if town and str(town).isdigit():
+        qs = qs.filter(town_id=int(town))
+    stage = params.get("stage")
+    if stage:
+        qs = qs.filter(stage=stage)
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    return qs.order_by("town__code", "stage", "name")
+
+
+def towns_with_counts(user: Any) -> QuerySet[Town]:
+    """The county overview: per town, its schools, enrolled students and active pairings."""
+    scope: Scope = scope_of(user)
+    if not scope.is_county_wide:
+        return Town.objects.none()
+    schools = School.objects.filter(town=OuterRef("pk"))
+    students = Student.objects.filter(school__town=OuterRef("pk"), enrollment_status=EnrollmentStatus.ENROLLED)
+    paired = Pairing.objects.filter(student__school__town=OuterRef("pk"), ended_on__isnull=True)
+    return Town.objects.annotate(
+        school_count=_count(schools, "town"),
+        student_count=_count(students, "school__town"),
+        paired_count=_count(paired, "student__school__town"),
+    ).order_by("code")
+
+
+@dataclass(frozen=True)
+class SchoolOverview:
+    school: School
+    student_count: int
+    paired_count: int
+    unpaired: list[Student]
+    teacher_count: int
+    by_grade: list[dict[str, Any]]
+
+    @property
+    def unpaired_count(self) -> int:
+        return self.student_count - self.paired_count
+
+
+def school_overview(user: Any) -> SchoolOverview | None:
+    """The officer's first page: their school's students, who is paired and who is not yet."""
+    scope = scope_of(user)
+    school = School.objects.visible_to(user).select_related("town").filter(pk=scope.school_id).first()
+    if school is None:
+        return None
+    active = Pairing.objects.filter(student=OuterRef("pk"), ended_on__isnull=True)
+    students = Student.objects.filter(school=school, enrollment_status=EnrollmentStatus.ENROLLED).annotate(
+        is_paired=Exists(active)
+    )
+    by_grade = list(
+        students.order_by()
+        .values("grade")
+        .annotate(total=Count("pk"), paired=Count("pk", filter=Q(is_paired=True)))
+        .order_by("grade")
+    )
+    for row in by_grade:
+        row["name"] = grade_name(school.stage, row["grade"])
+    unpaired = list(
+        students.filter(is_paired=False)
+        .select_related("household__town")
+        .order_by("grade", "class_name", "name")[:UNPAIRED_SHOWN]
+    )
+    return SchoolOverview(
+        school=school,
+        student_count=sum(r["total"] for r in by_grade),
+        paired_count=sum(r["paired"] for r in by_grade),
+        unpaired=unpaired,
+        teacher_count=Teacher.objects.filter(school=school).count(),
+        by_grade=by_grade,
+    )

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from zaoyang_aid.masking import mask_id_number
+
+register = template.Library()
+
+
+@register.filter
+def masked(value: str | None) -> str:
+    """420683********1234: the only way an ID number reaches a template for most roles."""
+    return mask_id_number(value)
+
+
+@register.filter
+def percent(part: Any, whole: Any) -> str:
+    try:
+        return f"{(float(part) / float(whole)) * 100:.0f}%" if whole else "—"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def first_or_none(items: Any) -> Any:
+    return items[0] if items else None
