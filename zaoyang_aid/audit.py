@@ -147,7 +147,8 @@ _tracked: dict[type[models.Model], Tracked] = {}
 def _field_values(instance: models.Model, spec: Tracked) -> dict[str, str]:
     values: dict[str, str] = {}
     for field in instance._meta.concrete_fields:
-        if field.name in spec.ignored_fields:
+        # Timestamps that Django maintains itself are not changes anyone made.
+        if field.name in spec.ignored_fields or getattr(field, "auto_now", False):
             continue
         raw = getattr(instance, field.attname)
         text = "" if raw is None else str(raw)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from functools import lru_cache
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from stdnum.cn import ric
 
 from zaoyang_aid.access import Role
@@ -14,11 +17,21 @@ from .. import models
 
 
 def make_id_number(seq: int, birth: dt.date = dt.date(2012, 3, 4), male: bool = True) -> str:
-    """A valid 18-character ID number with the 420683 (枣阳市) prefix."""
-    order = (seq % 499) * 2 + (1 if male else 0)
-    body = f"420683{birth:%Y%m%d}{seq // 499 % 10}{order:02d}"[:17]
-    body = body.ljust(17, "0")
+    """A valid 18-character ID number with the 420683 (枣阳市) prefix, unique per ``seq``.
+
+    The three-digit sequence code is odd for a male (GB 11643); every 500 numbers the birth date
+    moves on a day so that numbers never repeat.
+    """
+    born = birth + dt.timedelta(days=seq // 500)
+    order = (seq % 500) * 2 + (1 if male else 0)
+    body = f"420683{born:%Y%m%d}{order:03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+@lru_cache(maxsize=1)
+def demo_password_hash() -> str:
+    """Argon2 is slow on purpose: hash the test password once per run, not once per user."""
+    return make_password("zaoyang2026")
 
 
 class TownFactory(factory.django.DjangoModelFactory):
@@ -71,7 +84,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     full_name = factory.Sequence(lambda n: f"用户{n}")
     role = Role.TEACHER
-    password = factory.django.Password("zaoyang2026")
+    password = factory.LazyFunction(demo_password_hash)
 
 
 class TeacherFactory(factory.django.DjangoModelFactory):
@@ -111,8 +124,8 @@ class StudentFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"学生{n}")
     gender = models.Gender.MALE
-    birth_date = dt.date(2012, 3, 4)
     id_number = factory.Sequence(lambda n: make_id_number(n))
+    birth_date = factory.LazyAttribute(lambda o: ric.get_birth_date(o.id_number))
     student_number = factory.LazyAttribute(lambda o: "G" + o.id_number)
     school = factory.SubFactory(SchoolFactory)
     grade = 1
