@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -18,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
         if "redis" in item.keywords and not redis_url:
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
-        if "browser" in item.keywords and not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"):
+        if "browser" in item.keywords and not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
             item.add_marker(pytest.mark.skip(reason="needs Debian's chromium: apt-get install -y chromium"))
 
 

@@ -104,7 +104,7 @@ def test_an_empty_form_saves_nothing(client, world):
     response = post(
         client,
         world.officer_a,
-        {key: "" for key in form_data()}
+        dict.fromkeys(form_data(), "")
         | {
             "guardians-TOTAL_FORMS": "1",
             "guardians-INITIAL_FORMS": "0",
