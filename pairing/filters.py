@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from .models import (
@@ -20,9 +22,33 @@ from .models import (
     Town,
 )
 
+SEARCH_TAIL_RE = re.compile(r"[0-9]{3,5}[0-9X]")
+WHOLE_NUMBER_RE = re.compile(r"[GJL]?[0-9A-Z]{17}[0-9X]|[0-9]{7,}")
+
+
+class StudentSearchForm(forms.Form):
+    """Refuses a whole ID number or 学籍号 in the search box, and does not echo it back."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        self.refused_whole_number = False
+        if data is not None and WHOLE_NUMBER_RE.fullmatch((data.get("q") or "").strip().upper()):
+            data = data.copy()
+            data["q"] = ""
+            self.refused_whole_number = True
+        super().__init__(data, *args, **kwargs)
+
+    def clean_q(self) -> str:
+        if self.refused_whole_number:
+            raise forms.ValidationError("为保护学生隐私,请勿输入完整的身份证号或学籍号,输入后4至6位即可。")
+        return (self.cleaned_data.get("q") or "").strip()
+
 
 class StudentFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="姓名/学籍号", method="search")
+    q = django_filters.CharFilter(
+        label="姓名或学籍号后几位",
+        method="search",
+        help_text="可输入姓名,或学籍号的后4至6位",
+    )
     town = django_filters.ModelChoiceFilter(
         label="乡镇", field_name="school__town", queryset=Town.objects.all(), empty_label="全部乡镇"
     )
@@ -54,6 +80,7 @@ class StudentFilter(django_filters.FilterSet):
     class Meta:
         model = Student
         fields: list[str] = []
+        form = StudentSearchForm
 
     def __init__(self, data: Any = None, *args: Any, request_user: Any = None, term: Term | None = None, **kwargs: Any):
         super().__init__(data, *args, **kwargs)
@@ -63,8 +90,12 @@ class StudentFilter(django_filters.FilterSet):
         self.form.fields["school"].queryset = self.filters["school"].queryset
 
     def search(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
-        value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(student_number__iexact=value.upper()))
+        """By name, or by the last 4-6 characters of the 学籍号. A whole number is refused: a search
+        travels in the URL, and an ID number must never appear in a URL (clean_q says so)."""
+        value = value.strip().upper()
+        if SEARCH_TAIL_RE.fullmatch(value):
+            return queryset.filter(student_number__endswith=value)
+        return queryset.filter(name__icontains=value)
 
     def by_category(self, queryset: QuerySet[Student], name: str, value: SpecialCategory) -> QuerySet[Student]:
         return queryset.filter(assessments__term=self.term, assessments__categories=value)

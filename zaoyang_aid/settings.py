@@ -271,5 +271,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # runserver's request lines go through the same masking filter as everything else.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -45,7 +45,15 @@ def test_no_url_carries_an_id_number(client, world):
     assert world.student_a1.id_number not in reverse("pairing:student_detail", args=[world.student_a1.pk])
 
 
-def test_searching_by_student_number_does_not_echo_it_into_links(client, world):
+def test_search_finds_a_student_by_the_last_digits_of_the_student_number(client, world):
     client.force_login(world.officer_a)
-    html = client.get(reverse("pairing:student_list"), {"q": world.student_a1.student_number}).content.decode()
-    assert "张小明" in html
+    response = client.get(reverse("pairing:student_list"), {"q": world.student_a1.student_number[-6:]})
+    assert [s.name for s in response.context["page"]] == ["张小明"]
+
+
+def test_search_refuses_a_whole_id_number_because_a_search_travels_in_the_url(client, world):
+    client.force_login(world.officer_a)
+    response = client.get(reverse("pairing:student_list"), {"q": world.student_a1.student_number})
+    html = response.content.decode()
+    assert "请勿输入完整的身份证号或学籍号" in html
+    assert world.student_a1.id_number not in html
