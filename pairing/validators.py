@@ -27,8 +27,10 @@ def validate_id_number(value: str) -> None:
         raise ValidationError("身份证号中的出生日期不存在。", code="birth_date") from exc
     if born > timezone.localdate():
         raise ValidationError("身份证号中的出生日期晚于今天。", code="birth_date_future")
-    if not ric.is_valid(value):
+    if value[-1] != ric.calc_check_digit(value):
         raise ValidationError("身份证号校验位不正确,请核对是否输错。", code="checksum")
+    if not ric.is_valid(value):  # stdnum also checks the first 6 digits against the region codes
+        raise ValidationError("身份证号前6位的地区代码不存在,请核对。", code="region")
 
 
 def normalize_id_number(value: str) -> str:

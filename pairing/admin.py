@@ -1,0 +1,385 @@
+"""The Django admin for the ground floor's reference data, used by the 系统管理员 (superuser).
+
+Daily work happens on the app's own pages; the admin is where towns, schools, terms, closures and the
+认定 lists are kept, and where a record can be corrected by hand. ID numbers stay masked here too:
+the admin role is not among the roles that see a full 身份证号 (access.ROLES_SEEING_FULL_ID).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import ForeignKey, QuerySet
+from django.forms import ModelChoiceField
+from django.http import HttpRequest, HttpResponse
+
+from zaoyang_aid import calendar
+from zaoyang_aid.masking import mask_id_number
+
+from .models import (
+    Closure,
+    Guardian,
+    HardshipAssessment,
+    HardshipLevel,
+    Household,
+    HouseholdMember,
+    Pairing,
+    School,
+    SchoolYear,
+    SpecialCategory,
+    Student,
+    Teacher,
+    Term,
+    Town,
+)
+
+# --- Towns and schools ---------------------------------------------------------------------------
+
+
+@admin.register(Town)
+class TownAdmin(admin.ModelAdmin):
+    """Read-only: the towns come from the statistical division codes (migration 0002)."""
+
+    list_display = ["code", "name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["name", "code"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "stage", "town"]
+    list_filter = ["stage", "town"]
+    search_fields = ["name", "code"]
+    list_select_related = ["town"]
+    autocomplete_fields = ["town"]
+
+
+# --- School years, terms and closures --------------------------------------------------------------
+
+
+def unknown_calendar_years(terms: Iterable[Term]) -> list[int]:
+    """The years the terms touch whose statutory holidays chinese_calendar does not have yet."""
+    years = {year for term in terms for year in range(term.start_date.year, term.end_date.year + 1)}
+    return sorted(year for year in years if not calendar.year_is_known(year))
+
+
+def warn_unknown_years(request: HttpRequest, terms: Iterable[Term]) -> None:
+    """A warning, never an error: the calendar falls back to weekends until the package knows the year."""
+    years = unknown_calendar_years(terms)
+    if not years:
+        return
+    text = f"{'、'.join(str(y) for y in years)}年的法定节假日尚未收录,暂按周末计算,请手工录入放假安排"
+    # Saving redirects to the changelist, which warns too: say it once.
+    storage = messages.get_messages(request)
+    pending = any(message.message == text for message in storage)
+    storage.used = False  # keep the messages we just looked at for the page
+    if not pending:
+        messages.warning(request, text)
+
+
+class TermChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        # The week counts need the county's closures: one query for the page, not one per term.
+        county_closures = [c.date_range for c in Closure.objects.filter(school__isnull=True)]
+        for term in self.result_list:
+            term.county_closures = county_closures
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    """Term.clean (run by the admin form) refuses overlapping terms and an end before the start."""
+
+    list_display = ["name", "start_date", "end_date", "school_week_count", "holidays_known"]
+    list_filter = ["school_year"]
+    list_select_related = ["school_year"]
+    date_hierarchy = "start_date"
+
+    @admin.display(description="学期", ordering="start_date")
+    def name(self, term: Term) -> str:
+        return term.name
+
+    @admin.display(description="教学周数")
+    def school_week_count(self, term: Term) -> int:
+        closures = getattr(term, "county_closures", None)
+        if closures is None:
+            closures = term.closures_for()
+        return len(calendar.school_weeks(term.date_range, closures))
+
+    @admin.display(description="法定节假日已收录", boolean=True)
+    def holidays_known(self, term: Term) -> bool:
+        return term.calendar_years_known
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TermChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        warn_unknown_years(request, Term.objects.only("start_date", "end_date"))
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Term, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        warn_unknown_years(request, [obj])
+
+
+class TermInline(admin.TabularInline):
+    model = Term
+    extra = 0
+    fields = ["number", "start_date", "end_date"]
+
+
+@admin.register(SchoolYear)
+class SchoolYearAdmin(admin.ModelAdmin):
+    list_display = ["name", "start_year"]
+    inlines = [TermInline]
+
+    @admin.display(description="学年", ordering="start_year")
+    def name(self, school_year: SchoolYear) -> str:
+        return school_year.name
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_unknown_years(request, form.instance.terms.all())
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "start_date", "end_date", "where"]
+    list_filter = ["kind", "school__stage", "school"]
+    search_fields = ["name", "school__name"]
+    list_select_related = ["school"]
+    autocomplete_fields = ["school"]
+    date_hierarchy = "start_date"
+
+    @admin.display(description="范围", ordering="school__name")
+    def where(self, closure: Closure) -> str:
+        return closure.school.name if closure.school_id else "全市"
+
+
+# --- 认定 lists ------------------------------------------------------------------------------------
+
+
+@admin.register(SpecialCategory)
+class SpecialCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(HardshipLevel)
+class HardshipLevelAdmin(admin.ModelAdmin):
+    list_display = ["name", "stage", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["stage", "is_active"]
+    search_fields = ["name"]
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+
+@admin.register(Teacher)
+class TeacherAdmin(admin.ModelAdmin):
+    list_display = ["name", "school", "phone", "title", "is_head_teacher", "role"]
+    list_filter = ["user__role", "is_head_teacher", "school__stage", "school"]
+    search_fields = ["user__full_name", "user__username", "phone"]
+    list_select_related = ["user", "school"]
+    autocomplete_fields = ["user", "school"]
+
+    @admin.display(description="姓名", ordering="user__full_name")
+    def name(self, teacher: Teacher) -> str:
+        return teacher.name
+
+    @admin.display(description="角色", ordering="user__role")
+    def role(self, teacher: Teacher) -> str:
+        return teacher.user.get_role_display()
+
+
+# --- Students and households -----------------------------------------------------------------------
+
+
+def masked_student_number(value: str) -> str:
+    """A G字头学籍号 is G plus the 身份证号, so it is masked like one; J and L numbers are not IDs."""
+    return "G" + mask_id_number(value[1:]) if value.startswith("G") else value
+
+
+class StudentAdminForm(forms.ModelForm):
+    """On an existing student the 身份证号 (and a G字头学籍号, which contains it) is not sent to the
+    browser: the field starts blank, shows the masked number, and a blank keeps the stored one."""
+
+    class Meta:
+        model = Student
+        fields = [
+            "name",
+            "gender",
+            "birth_date",
+            "id_number",
+            "student_number",
+            "school",
+            "grade",
+            "class_name",
+            "hukou_type",
+            "household",
+            "enrollment_status",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            return
+        self._hide("id_number", mask_id_number(self.instance.id_number))
+        if self.instance.student_number.startswith("G"):
+            self._hide("student_number", masked_student_number(self.instance.student_number))
+
+    def _hide(self, name: str, masked: str) -> None:
+        field = self.fields[name]
+        field.required = False
+        field.help_text = f"当前为{masked}。留空则不修改;如需更正,请输入完整号码。"
+        self.initial[name] = ""
+
+    def clean_id_number(self) -> str:
+        return self.cleaned_data["id_number"] or self.instance.id_number
+
+    def clean_student_number(self) -> str:
+        return self.cleaned_data["student_number"] or self.instance.student_number
+
+
+class GuardianInline(admin.TabularInline):
+    model = Guardian
+    extra = 0
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    form = StudentAdminForm
+    list_display = ["name", "masked_id", "masked_number", "school", "grade_label", "class_name", "enrollment_status"]
+    list_filter = ["school__stage", "enrollment_status", "school__town"]
+    search_fields = ["name", "=student_number"]
+    list_select_related = ["school"]
+    autocomplete_fields = ["school", "household"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [GuardianInline]
+
+    @admin.display(description="身份证号")
+    def masked_id(self, student: Student) -> str:
+        return student.masked_id_number
+
+    @admin.display(description="学籍号")
+    def masked_number(self, student: Student) -> str:
+        return masked_student_number(student.student_number)
+
+    @admin.display(description="年级", ordering="grade")
+    def grade_label(self, student: Student) -> str:
+        return student.grade_name
+
+
+class HouseholdMemberInline(admin.TabularInline):
+    model = HouseholdMember
+    extra = 0
+
+
+@admin.register(Household)
+class HouseholdAdmin(admin.ModelAdmin):
+    list_display = ["address", "town", "village", "student_names"]
+    list_filter = ["town"]
+    search_fields = ["village", "address_detail", "town__name", "students__name"]
+    list_select_related = ["town"]
+    autocomplete_fields = ["town"]
+    inlines = [HouseholdMemberInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
+        return super().get_queryset(request).prefetch_related("students")
+
+    @admin.display(description="地址")
+    def address(self, household: Household) -> str:
+        return household.address
+
+    @admin.display(description="在校子女")
+    def student_names(self, household: Household) -> str:
+        return "、".join(s.name for s in household.students.all())
+
+
+@admin.register(HardshipAssessment)
+class HardshipAssessmentAdmin(admin.ModelAdmin):
+    list_display = ["student", "school", "term", "level", "decided_on"]
+    list_filter = ["term", "level", "student__school__stage"]
+    search_fields = ["student__name", "=student__student_number"]
+    list_select_related = ["student__school", "term__school_year", "level"]
+    autocomplete_fields = ["student", "level"]
+    filter_horizontal = ["categories"]
+
+    @admin.display(description="学校", ordering="student__school__name")
+    def school(self, assessment: HardshipAssessment) -> School:
+        return assessment.student.school
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> ModelChoiceField:
+        if db_field.name == "term":  # a term's name needs its school year: one query for the list
+            kwargs["queryset"] = Term.objects.select_related("school_year")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# --- 结对 ------------------------------------------------------------------------------------------
+
+
+class PairingAdminForm(forms.ModelForm):
+    """Friendly messages for what the database holds (one active pairing a student, a reason to end)."""
+
+    class Meta:
+        model = Pairing
+        fields = ["teacher", "student", "started_on", "ended_on", "end_reason", "end_note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        student, ended_on = data.get("student"), data.get("ended_on")
+        if ended_on and not data.get("end_reason"):
+            self.add_error("end_reason", "结束结对时请选择结束原因。")
+        if not ended_on and data.get("end_reason"):
+            self.add_error("end_reason", "进行中的结对不填结束原因。")
+        if student is not None and ended_on is None:
+            others = Pairing.objects.active().filter(student=student).exclude(pk=self.instance.pk)
+            if others.exists():
+                self.add_error("student", "该学生已有进行中的结对,请先结束原结对。")
+        return data
+
+
+class ActivePairingFilter(admin.SimpleListFilter):
+    title = "状态"
+    parameter_name = "active"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "进行中"), ("no", "已结束")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Pairing]) -> QuerySet[Pairing]:
+        if self.value() == "yes":
+            return queryset.filter(ended_on__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(ended_on__isnull=False)
+        return queryset
+
+
+@admin.register(Pairing)
+class PairingAdmin(admin.ModelAdmin):
+    form = PairingAdminForm
+    list_display = ["teacher", "student", "school", "started_on", "ended_on", "end_reason"]
+    list_filter = [ActivePairingFilter, "end_reason", "teacher__school__stage", "teacher__school"]
+    search_fields = ["teacher__user__full_name", "student__name", "=student__student_number"]
+    list_select_related = ["teacher__user", "teacher__school", "student"]
+    autocomplete_fields = ["teacher", "student"]
+    readonly_fields = ["created_at"]
+    date_hierarchy = "started_on"
+
+    @admin.display(description="学校", ordering="teacher__school__name")
+    def school(self, pairing: Pairing) -> School:
+        return pairing.teacher.school

@@ -1,0 +1,259 @@
+"""The reference-data admin, as the 系统管理员 uses it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from pairing.models import Pairing, Student, Term
+from zaoyang_aid.access import Role
+
+from .factories import (
+    GuardianFactory,
+    PairingFactory,
+    SchoolYearFactory,
+    StudentFactory,
+    TeacherFactory,
+    TermFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN_YEARS_WARNING = "2027、2028年的法定节假日尚未收录,暂按周末计算,请手工录入放假安排"
+
+
+@pytest.fixture
+def admin_client(client: Client) -> Client:
+    client.force_login(UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True))
+    return client
+
+
+def messages_of(response: Any) -> list[str]:
+    return [m.message for m in get_messages(response.wsgi_request)]
+
+
+# --- Students: the ID number never reaches the page -----------------------------------------------
+
+
+def test_the_student_list_shows_masked_id_numbers_only(admin_client: Client) -> None:
+    student = StudentFactory(name="王小明")
+
+    response = admin_client.get(reverse("admin:pairing_student_changelist"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "王小明" in html
+    assert student.id_number not in html  # nor inside the G字头学籍号
+    assert student.masked_id_number in html
+    assert "G" + student.masked_id_number in html
+
+
+def test_the_student_list_runs_the_same_queries_for_one_or_many_students(admin_client: Client) -> None:
+    url = reverse("admin:pairing_student_changelist")
+    GuardianFactory(student=StudentFactory())
+    admin_client.get(url)  # warm the session and the content types
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(url)
+    for _ in range(5):
+        GuardianFactory(student=StudentFactory())
+    with CaptureQueriesContext(connection) as six:
+        assert admin_client.get(url).status_code == 200
+
+    assert len(six) == len(one)
+
+
+def test_the_student_list_can_be_searched_by_student_number(admin_client: Client) -> None:
+    wanted, other = StudentFactory(name="王小明"), StudentFactory(name="李小红")
+
+    response = admin_client.get(reverse("admin:pairing_student_changelist"), {"q": wanted.student_number})
+
+    assert wanted.name in response.content.decode()
+    assert other.name not in response.content.decode()
+
+
+def test_the_student_form_does_not_send_the_id_number(admin_client: Client) -> None:
+    student = StudentFactory()
+
+    response = admin_client.get(reverse("admin:pairing_student_change", args=[student.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert student.id_number not in html
+    assert f"当前为{student.masked_id_number}" in html
+
+
+def student_form_data(student: Student, **changes: Any) -> dict[str, Any]:
+    data = {
+        "name": student.name,
+        "gender": student.gender,
+        "birth_date": student.birth_date.isoformat(),
+        "id_number": "",
+        "student_number": "",
+        "school": student.school_id,
+        "grade": student.grade,
+        "class_name": student.class_name,
+        "hukou_type": student.hukou_type,
+        "household": student.household_id,
+        "enrollment_status": student.enrollment_status,
+        "guardians-TOTAL_FORMS": 0,
+        "guardians-INITIAL_FORMS": 0,
+        "guardians-MIN_NUM_FORMS": 0,
+        "guardians-MAX_NUM_FORMS": 1000,
+    }
+    return {**data, **changes}
+
+
+def test_saving_a_student_with_the_id_left_blank_keeps_the_stored_number(admin_client: Client) -> None:
+    student = StudentFactory(class_name="1班")
+    url = reverse("admin:pairing_student_change", args=[student.pk])
+
+    response = admin_client.post(url, student_form_data(student, class_name="2班"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    fresh = Student.objects.get(pk=student.pk)
+    assert (fresh.class_name, fresh.id_number, fresh.student_number) == (
+        "2班",
+        student.id_number,
+        student.student_number,
+    )
+
+
+def test_a_new_id_number_typed_in_the_form_is_validated(admin_client: Client) -> None:
+    student = StudentFactory(id_number="420683201203040014", student_number="G420683201203040014")
+    url = reverse("admin:pairing_student_change", args=[student.pk])
+
+    response = admin_client.post(url, student_form_data(student, id_number="420683201203040015"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["id_number"] == ["身份证号校验位不正确,请核对是否输错。"]
+
+
+# --- Terms: names, week counts, and the warning for a year the calendar does not know -------------
+
+
+def test_the_term_list_shows_the_chinese_name_and_school_weeks(admin_client: Client) -> None:
+    TermFactory(
+        school_year=SchoolYearFactory(start_year=2025),
+        number=2,
+        start_date=dt.date(2026, 3, 2),
+        end_date=dt.date(2026, 7, 3),
+    )
+
+    response = admin_client.get(reverse("admin:pairing_term_changelist"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "2025-2026学年第二学期" in html
+    assert '<td class="field-school_week_count">18</td>' in html
+    assert messages_of(response) == []  # 2026 is known: no warning
+
+
+def test_the_term_list_warns_about_a_term_in_an_unknown_year(admin_client: Client) -> None:
+    TermFactory(
+        school_year=SchoolYearFactory(start_year=2027), start_date=dt.date(2027, 9, 1), end_date=dt.date(2028, 1, 21)
+    )
+
+    response = admin_client.get(reverse("admin:pairing_term_changelist"))
+
+    assert response.status_code == 200
+    assert messages_of(response) == [UNKNOWN_YEARS_WARNING]
+
+
+def test_saving_a_term_in_an_unknown_year_warns_once_and_saves(admin_client: Client) -> None:
+    school_year = SchoolYearFactory(start_year=2027)
+    data = {"school_year": school_year.pk, "number": 1, "start_date": "2027-09-01", "end_date": "2028-01-21"}
+
+    response = admin_client.post(reverse("admin:pairing_term_add"), data, follow=True)
+
+    assert response.status_code == 200
+    assert Term.objects.filter(school_year=school_year, number=1).exists()
+    html = response.content.decode()
+    assert html.count(UNKNOWN_YEARS_WARNING) == 1
+    assert 'class="warning"' in html
+
+
+def test_an_overlapping_term_is_refused_in_the_admin_with_the_models_message(admin_client: Client) -> None:
+    autumn = TermFactory()
+    data = {"school_year": autumn.school_year_id, "number": 2, "start_date": "2027-01-18", "end_date": "2027-07-02"}
+
+    response = admin_client.post(reverse("admin:pairing_term_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "与2026-2027学年第一学期(2026-09-01至2027-01-22)的日期重叠。"
+    ]
+
+
+# --- Pairings ---------------------------------------------------------------------------------------
+
+
+def test_a_second_active_pairing_gets_a_friendly_message_not_a_database_error(admin_client: Client) -> None:
+    first = PairingFactory()
+    colleague = TeacherFactory(school=first.teacher.school)
+    data = {"teacher": colleague.pk, "student": first.student_id, "started_on": "2026-10-01", "end_reason": ""}
+
+    response = admin_client.post(reverse("admin:pairing_pairing_add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["student"] == ["该学生已有进行中的结对,请先结束原结对。"]
+    assert Pairing.objects.count() == 1
+
+
+def test_the_pairing_list_renders_with_its_filters(admin_client: Client) -> None:
+    PairingFactory()
+
+    response = admin_client.get(reverse("admin:pairing_pairing_changelist"), {"active": "yes"})
+
+    assert response.status_code == 200
+    assert "进行中" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "town",
+        "school",
+        "schoolyear",
+        "closure",
+        "specialcategory",
+        "hardshiplevel",
+        "teacher",
+        "household",
+        "hardshipassessment",
+    ],
+)
+def test_every_reference_list_renders(admin_client: Client, model: str) -> None:
+    assert admin_client.get(reverse(f"admin:pairing_{model}_changelist")).status_code == 200
+
+
+def test_towns_are_read_only(admin_client: Client) -> None:
+    assert admin_client.get(reverse("admin:pairing_town_add")).status_code == 403
+
+
+# --- Who gets in ----------------------------------------------------------------------------------
+
+
+def test_a_teacher_without_staff_status_is_sent_away_from_the_admin(client: Client) -> None:
+    client.force_login(TeacherFactory().user)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_teacher_cannot_open_the_student_list_in_the_admin(client: Client) -> None:
+    client.force_login(TeacherFactory().user)
+
+    response = client.get(reverse("admin:pairing_student_changelist"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
