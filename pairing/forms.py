@@ -4,6 +4,7 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import get_user_model, password_validation
 from django.forms import inlineformset_factory
 
 from .models import (
@@ -14,6 +15,7 @@ from .models import (
     HouseholdMember,
     SpecialCategory,
     Student,
+    Teacher,
     Term,
 )
 from .validators import normalize_id_number
@@ -126,3 +128,55 @@ class AssessmentForm(forms.ModelForm):
         ):
             raise forms.ValidationError(f"{self.student.name}在{self.term.name}已有认定记录,请修改原记录。")
         return cleaned
+
+
+class TeacherForm(forms.ModelForm):
+    """A member of staff with their account. School roles only; the officer's own school is fixed."""
+
+    full_name = forms.CharField(label="姓名", max_length=50)
+    username = forms.RegexField(
+        label="登录账号",
+        max_length=150,
+        regex=r"^[A-Za-z0-9_.@+-]+$",
+        error_messages={"invalid": "登录账号只能包含字母、数字和 _ . @ + -"},
+        help_text="建议使用手机号",
+    )
+    role = forms.ChoiceField(label="角色")
+    password = forms.CharField(
+        label="初始密码", widget=forms.PasswordInput(render_value=False), help_text="至少8位,不能全是数字"
+    )
+
+    class Meta:
+        model = Teacher
+        fields = ["school", "phone", "title", "is_head_teacher"]
+
+    def __init__(self, *args: Any, schools: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        if schools.count() == 1:
+            self.fields["school"].initial = schools.first()
+            self.fields["school"].disabled = True
+        self.fields["role"].choices = roles
+        self.order_fields(["full_name", "username", "role", "school", "phone", "title", "is_head_teacher"])
+        if self.instance.pk:
+            user = self.instance.user
+            self.fields["full_name"].initial = user.full_name
+            self.fields["username"].initial = user.username
+            self.fields["username"].disabled = True
+            self.fields["role"].initial = user.role
+            del self.fields["password"]
+        self.helper = _bare_helper()
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        users = get_user_model().objects.filter(username__iexact=username)
+        if self.instance.pk:
+            users = users.exclude(pk=self.instance.user_id)
+        if users.exists():
+            raise forms.ValidationError("该登录账号已被使用,请换一个。")
+        return username
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password

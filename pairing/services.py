@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm
-from .models import HardshipAssessment, Student
+from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
+from .models import HardshipAssessment, Student, Teacher
 
 
 @transaction.atomic
@@ -32,3 +33,21 @@ def assessment_save(*, form: AssessmentForm) -> HardshipAssessment:
     assessment.save()
     form.save_m2m()
     return assessment
+
+
+@transaction.atomic
+def teacher_save(*, form: TeacherForm) -> Teacher:
+    """Create or update a member of staff and their account together."""
+    teacher = form.save(commit=False)
+    if teacher.pk:
+        user = teacher.user
+    else:
+        user = get_user_model()(username=form.cleaned_data["username"])
+        user.set_password(form.cleaned_data["password"])
+    user.full_name = form.cleaned_data["full_name"]
+    user.role = form.cleaned_data["role"]
+    user.phone = teacher.phone
+    user.save()
+    teacher.user = user
+    teacher.save()
+    return teacher

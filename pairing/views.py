@@ -14,7 +14,7 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 
 from . import selectors, services
-from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm
+from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
 from .models import Closure, HardshipAssessment, School, Stage, Student, Teacher, Town
 
 PAGE_SIZE = 50
@@ -170,7 +170,12 @@ def teacher_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pairing/teacher_list.html",
-        {"page": _page(request, teachers), "query": _query_without_page(request), "schools": schools},
+        {
+            "page": _page(request, teachers),
+            "query": _query_without_page(request),
+            "schools": schools,
+            "can_edit": scope_of(request.user).role in EDITORS,
+        },
     )
 
 
@@ -180,7 +185,40 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
         teacher = selectors.teacher_detail(request.user, pk)
     except Teacher.DoesNotExist as exc:
         raise Http404("教师不存在或不在您的管理范围内。") from exc
-    return render(request, "pairing/teacher_detail.html", {"teacher": teacher})
+    can_edit = scope_of(request.user).role in EDITORS
+    return render(request, "pairing/teacher_detail.html", {"teacher": teacher, "can_edit": can_edit})
+
+
+def _teacher_roles(request: HttpRequest) -> list[tuple[str, str]]:
+    """Officers add teachers and counsellors; county staff may also appoint a school's officer."""
+    roles = [Role.TEACHER, Role.COUNSELLOR]
+    if scope_of(request.user).role == Role.COUNTY:
+        roles.append(Role.OFFICER)
+    return [(r.value, r.label) for r in roles]
+
+
+def _save_teacher(request: HttpRequest, teacher: Teacher | None) -> HttpResponse:
+    form = TeacherForm(
+        request.POST or None, instance=teacher, schools=_editable_schools(request), roles=_teacher_roles(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = services.teacher_save(form=form)
+        messages.success(request, f"已保存教师{saved.name}的信息。")
+        return redirect("pairing:teacher_detail", pk=saved.pk)
+    return render(request, "pairing/teacher_form.html", {"form": form, "teacher": teacher})
+
+
+@role_required(*EDITORS)
+def teacher_create(request: HttpRequest) -> HttpResponse:
+    return _save_teacher(request, None)
+
+
+@role_required(*EDITORS)
+def teacher_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    teacher = get_object_or_404(Teacher.objects.visible_to(request.user).with_user(), pk=pk)
+    if teacher.user.role not in dict(_teacher_roles(request)):
+        raise Http404("无权修改该账号。")
+    return _save_teacher(request, teacher)
 
 
 @role_required(Role.COUNTY, Role.ADMIN)
