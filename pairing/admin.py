@@ -12,14 +12,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
 from zaoyang_aid.masking import mask_id_number
 
+from .filters import WHOLE_NUMBER_RE
 from .models import (
     Closure,
     Guardian,
@@ -256,17 +257,40 @@ class StudentAdminForm(forms.ModelForm):
         return self.cleaned_data["student_number"] or self.instance.student_number
 
 
+class SearchByNumberTailMixin:
+    """Students are found by name or the last digits of the 学籍号, as on the student list
+    (pairing.filters). A search travels in the URL and the admin echoes it into the page and its
+    links, so a whole ID number or 学籍号 is refused and dropped from the address."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if is_whole_number(request.GET.get(SEARCH_VAR, "")):
+            messages.error(request, "为保护学生隐私,请勿输入完整的身份证号或学籍号,输入后4至6位即可。")
+            params = request.GET.copy()
+            del params[SEARCH_VAR]
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
+        if is_whole_number(search_term):  # the autocomplete widgets search through here too
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+
+
+def is_whole_number(search_term: str) -> bool:
+    return bool(WHOLE_NUMBER_RE.fullmatch(search_term.strip().upper()))
+
+
 class GuardianInline(admin.TabularInline):
     model = Guardian
     extra = 0
 
 
 @admin.register(Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     form = StudentAdminForm
     list_display = ["name", "masked_id", "masked_number", "school", "grade_label", "class_name", "enrollment_status"]
     list_filter = ["school__stage", "enrollment_status", "school__town"]
-    search_fields = ["name", "=student_number"]
+    search_fields = ["name", "student_number__iendswith"]
     list_select_related = ["school"]
     autocomplete_fields = ["school", "household"]
     readonly_fields = ["created_at", "updated_at"]
@@ -312,10 +336,10 @@ class HouseholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(HardshipAssessment)
-class HardshipAssessmentAdmin(admin.ModelAdmin):
+class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     list_display = ["student", "school", "term", "level", "decided_on"]
     list_filter = ["term", "level", "student__school__stage"]
-    search_fields = ["student__name", "=student__student_number"]
+    search_fields = ["student__name", "student__student_number__iendswith"]
     list_select_related = ["student__school", "term__school_year", "level"]
     autocomplete_fields = ["student", "level"]
     filter_horizontal = ["categories"]
@@ -370,11 +394,11 @@ class ActivePairingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pairing)
-class PairingAdmin(admin.ModelAdmin):
+class PairingAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     form = PairingAdminForm
     list_display = ["teacher", "student", "school", "started_on", "ended_on", "end_reason"]
     list_filter = [ActivePairingFilter, "end_reason", "teacher__school__stage", "teacher__school"]
-    search_fields = ["teacher__user__full_name", "student__name", "=student__student_number"]
+    search_fields = ["teacher__user__full_name", "student__name", "student__student_number__iendswith"]
     list_select_related = ["teacher__user", "teacher__school", "student"]
     autocomplete_fields = ["teacher", "student"]
     readonly_fields = ["created_at"]

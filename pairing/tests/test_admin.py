@@ -27,6 +27,7 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
+ID = "420683201203040014"
 UNKNOWN_YEARS_WARNING = "2027、2028年的法定节假日尚未收录,暂按周末计算,请手工录入放假安排"
 
 
@@ -70,13 +71,37 @@ def test_the_student_list_runs_the_same_queries_for_one_or_many_students(admin_c
     assert len(six) == len(one)
 
 
-def test_the_student_list_can_be_searched_by_student_number(admin_client: Client) -> None:
-    wanted, other = StudentFactory(name="王小明"), StudentFactory(name="李小红")
+def test_the_student_list_finds_a_student_by_the_last_digits_of_the_student_number(admin_client: Client) -> None:
+    wanted = StudentFactory(name="王小明", id_number=ID, student_number="G" + ID)
+    StudentFactory(name="李小红")
 
-    response = admin_client.get(reverse("admin:pairing_student_changelist"), {"q": wanted.student_number})
+    response = admin_client.get(reverse("admin:pairing_student_changelist"), {"q": ID[-6:]})
 
-    assert wanted.name in response.content.decode()
-    assert other.name not in response.content.decode()
+    assert [s.name for s in response.context["cl"].result_list] == [wanted.name]
+
+
+def test_a_whole_student_number_in_the_search_is_refused_and_dropped_from_the_address(admin_client: Client) -> None:
+    student = StudentFactory(id_number=ID, student_number="G" + ID)
+    url = reverse("admin:pairing_student_changelist")
+
+    response = admin_client.get(url, {"q": student.student_number, "enrollment_status__exact": "enrolled"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{url}?enrollment_status__exact=enrolled"
+    page = admin_client.get(response["Location"])
+    assert ID not in page.content.decode()
+    assert messages_of(page) == ["为保护学生隐私,请勿输入完整的身份证号或学籍号,输入后4至6位即可。"]
+
+
+def test_the_student_autocomplete_finds_nothing_for_a_whole_id_number(admin_client: Client) -> None:
+    StudentFactory(id_number=ID, student_number="G" + ID)
+    params = {"app_label": "pairing", "model_name": "pairing", "field_name": "student"}
+
+    by_tail = admin_client.get(reverse("admin:autocomplete"), {**params, "term": ID[-4:]}).json()
+    by_whole = admin_client.get(reverse("admin:autocomplete"), {**params, "term": ID}).json()
+
+    assert len(by_tail["results"]) == 1
+    assert by_whole["results"] == []
 
 
 def test_the_student_form_does_not_send_the_id_number(admin_client: Client) -> None:
@@ -127,7 +152,7 @@ def test_saving_a_student_with_the_id_left_blank_keeps_the_stored_number(admin_c
 
 
 def test_a_new_id_number_typed_in_the_form_is_validated(admin_client: Client) -> None:
-    student = StudentFactory(id_number="420683201203040014", student_number="G420683201203040014")
+    student = StudentFactory(id_number=ID, student_number="G" + ID)
     url = reverse("admin:pairing_student_change", args=[student.pk])
 
     response = admin_client.post(url, student_form_data(student, id_number="420683201203040015"))
