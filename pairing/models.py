@@ -15,7 +15,7 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, ScopedQuerySet
 from zaoyang_aid.masking import mask_id_number
 
-from .validators import validate_id_number, validate_phone, validate_student_number
+from .validators import normalize_id_number, validate_id_number, validate_phone, validate_student_number
 
 
 class Stage(models.TextChoices):
@@ -100,7 +100,9 @@ class SchoolYear(models.Model):
         ordering = ["-start_year"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(start_year__gte=2000) & Q(start_year__lte=2100), name="school_year_plausible"
+                condition=Q(start_year__gte=2000) & Q(start_year__lte=2100),
+                name="school_year_plausible",
+                violation_error_message="起始年份应在2000至2100之间。",
             )
         ]
 
@@ -147,8 +149,16 @@ class Term(models.Model):
         verbose_name_plural = "学期"
         ordering = ["-start_date"]
         constraints = [
-            models.UniqueConstraint(fields=["school_year", "number"], name="term_unique_in_school_year"),
-            models.CheckConstraint(condition=Q(end_date__gt=models.F("start_date")), name="term_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["school_year", "number"],
+                name="term_unique_in_school_year",
+                violation_error_message="该学年已有这个学期。",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__gt=models.F("start_date")),
+                name="term_ends_after_start",
+                violation_error_message="结束日期必须晚于开学日期。",
+            ),
         ]
         indexes = [
             # Term.objects.current(): every page asks which term today is in.
@@ -233,7 +243,11 @@ class Closure(models.Model):
         verbose_name_plural = "假期与停课"
         ordering = ["-start_date"]
         constraints = [
-            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="closure_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="closure_ends_after_start",
+                violation_error_message="结束日期不能早于开始日期。",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -384,7 +398,11 @@ class Student(models.Model):
         verbose_name_plural = "学生"
         ordering = ["school", "grade", "class_name", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(grade__gte=1) & Q(grade__lte=6), name="student_grade_in_range"),
+            models.CheckConstraint(
+                condition=Q(grade__gte=1) & Q(grade__lte=6),
+                name="student_grade_in_range",
+                violation_error_message="年级应在1至6之间。",
+            ),
         ]
         indexes = [
             # The student list: a school's students in grade/class order.
@@ -406,7 +424,15 @@ class Student(models.Model):
     def class_label(self) -> str:
         return f"{self.grade_name}{self.class_name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One spelling per number, so that "…x" and "…X" cannot both pass the unique constraint.
+        self.id_number = normalize_id_number(self.id_number)
+        self.student_number = (self.student_number or "").strip().upper()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
+        self.id_number = normalize_id_number(self.id_number)
+        self.student_number = (self.student_number or "").strip().upper()
         errors: dict[str, str] = {}
         if self.id_number and self.birth_date:
             from stdnum.cn import ric
@@ -473,8 +499,14 @@ class HouseholdMember(models.Model):
         verbose_name_plural = "家庭成员"
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(age__lte=120), name="member_age_plausible"),
-            models.CheckConstraint(condition=Q(annual_income__gte=0), name="member_income_not_negative"),
+            models.CheckConstraint(
+                condition=Q(age__lte=120), name="member_age_plausible", violation_error_message="年龄不应超过120岁。"
+            ),
+            models.CheckConstraint(
+                condition=Q(annual_income__gte=0),
+                name="member_income_not_negative",
+                violation_error_message="年收入不能为负数。",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -521,7 +553,13 @@ class HardshipLevel(models.Model):
         verbose_name = "困难等级"
         verbose_name_plural = "困难等级"
         ordering = ["stage", "order"]
-        constraints = [models.UniqueConstraint(fields=["stage", "name"], name="hardship_level_unique_per_stage")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "name"],
+                name="hardship_level_unique_per_stage",
+                violation_error_message="该学段已有同名的困难等级。",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}({self.get_stage_display()})" if self.stage else self.name
@@ -554,7 +592,13 @@ class HardshipAssessment(models.Model):
         verbose_name = "家庭经济困难认定"
         verbose_name_plural = "家庭经济困难认定"
         ordering = ["-term__start_date"]
-        constraints = [models.UniqueConstraint(fields=["student", "term"], name="one_assessment_per_student_term")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "term"],
+                name="one_assessment_per_student_term",
+                violation_error_message="该学生在这个学期已有认定记录,请修改原记录。",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.student} {self.term} {self.level}"
@@ -610,15 +654,20 @@ class Pairing(models.Model):
         constraints = [
             # A student has at most one active pairing, held by the database.
             models.UniqueConstraint(
-                fields=["student"], condition=Q(ended_on__isnull=True), name="one_active_pairing_per_student"
+                fields=["student"],
+                condition=Q(ended_on__isnull=True),
+                name="one_active_pairing_per_student",
+                violation_error_message="该学生已有进行中的结对,请先结束原结对。",
             ),
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
                 name="pairing_ends_after_start",
+                violation_error_message="结束日期不能早于结对日期。",
             ),
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True, end_reason="") | (Q(ended_on__isnull=False) & ~Q(end_reason="")),
                 name="pairing_end_has_reason",
+                violation_error_message="结束结对时必须填写结束原因;未结束的结对不能有结束原因。",
             ),
         ]
         indexes = [
