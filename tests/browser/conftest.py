@@ -1,0 +1,52 @@
+"""Playwright, driving Debian's chromium at a phone's size, for the browser tests.
+
+``playwright install`` cannot download a browser here, so the tests launch /usr/bin/chromium
+(``apt-get install -y chromium``; the root conftest skips them when it is missing). The flags keep
+chromium off the network it would otherwise call at every start, and let it run as root in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 360, "height": 740}
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"  # gitignored; CI may keep it
+
+
+@pytest.fixture
+def phone_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh page in headless chromium with a 360 x 740 viewport."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that the test makes
+    # beside it (creating users) are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, locale="zh-CN")
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Any:
+    """``screenshots("login")`` is where the test saves a picture: test-artifacts/<test>-login.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return lambda step: ARTIFACTS / f"{request.node.name}-{step}.png"
