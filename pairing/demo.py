@@ -167,7 +167,11 @@ def _stretch_earlier_term(ended: TermPlan, today: dt.date) -> bool:
 
 def plan_terms(today: dt.date, how_many: int = 3) -> list[TermPlan]:
     """``how_many`` terms of history, ending with one that contains ``today``: the demo's pages always
-    have a current term and week, even when seeded in a vacation (a term then stretches over it)."""
+    have a current term and week, even when seeded in a vacation (a term then stretches over it).
+
+    No 寒假/暑假 Closure rows are needed: the usual terms leave the vacations out by their dates, and a
+    stretched term is meant to have school days up to today's week. Statutory holidays and 调休 come
+    from chinese_calendar."""
     year = calendar.school_year_start(today)
     terms = [term for y in range(year - 2, year + 2) for term in usual_terms(y)]
     for i, term in enumerate(terms):

@@ -104,8 +104,9 @@ def demo_present() -> bool:
 
 
 def apps_holding_records(seeders: Iterable[ModuleType]) -> list[str]:
-    """Names of the apps whose tables hold records the demo would be mixed into."""
-    return [s.__name__.rsplit(".", 1)[0] for s in seeders if getattr(s, "holds_records", lambda: False)()]
+    """The names (verbose_name) of the apps whose tables hold records the demo would be mixed into."""
+    busy = [s for s in seeders if getattr(s, "holds_records", lambda: False)()]
+    return [str(apps.get_containing_app_config(s.__name__).verbose_name) for s in busy]
 
 
 def run_seeders(ctx: DemoContext, seeders: Iterable[ModuleType]) -> None:
@@ -127,8 +128,9 @@ def raw_delete(ctx: DemoContext, queryset: models.QuerySet[Any], label: str = ""
     """DELETE without loading the rows or sending signals: wiping demo data is not a change to a
     person's record, and per-row audit lines for 100,000 rows would dwarf the data itself."""
     deleted = queryset._raw_delete(queryset.db)
-    label = label or str(queryset.model._meta.verbose_name_plural)
-    ctx.deleted[label] = ctx.deleted.get(label, 0) + deleted
+    if deleted:
+        label = label or str(queryset.model._meta.verbose_name_plural)
+        ctx.deleted[label] = ctx.deleted.get(label, 0) + deleted
     return deleted
 
 

@@ -236,6 +236,8 @@ def test_refuses_a_database_with_records_it_did_not_create(debug, make_record):
     with pytest.raises(CommandError, match="非演示数据"):
         seed_demo("--seed", "1")
     assert not School.objects.filter(name__contains="中心小学").exists()
+    seed_demo("--seed", "1", "--force")  # on purpose: added beside the records, colliding with none
+    assert Pairing.objects.active().count() == pairing_demo.SCALES["small"].paired
 
 
 @pytest.mark.django_db
