@@ -1,0 +1,89 @@
+"""Time ``manage.py seed_demo`` on a fresh database, as the README quotes it.
+
+    .venv/bin/python bench/seed_county.py                       # county scale, PostgreSQL and SQLite
+    .venv/bin/python bench/seed_county.py --scale small --runs 3
+    .venv/bin/python bench/seed_county.py --db postgres://postgres@127.0.0.1:5432/zaoyang_bench
+
+Each run drops and recreates the database (PostgreSQL) or deletes the file (SQLite), migrates (not
+timed), then times the command's whole process by the wall clock and counts the rows it left.
+The database named in a postgres:// URL is dropped: point it at a scratch database only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DBS = ["postgres://postgres@127.0.0.1:5432/zaoyang_bench", "sqlite:////tmp/county.sqlite3"]
+COUNT_ROWS = """
+import json
+from django.apps import apps
+labels = ["zaoyang_aid.User", "pairing.School", "pairing.Teacher", "pairing.Student", "pairing.Household",
+          "pairing.HouseholdMember", "pairing.Guardian", "pairing.Pairing", "pairing.HardshipAssessment",
+          "pairing.Term"]
+counts = {label: apps.get_model(label).objects.count() for label in labels}
+counts["active pairings"] = apps.get_model("pairing.Pairing").objects.filter(ended_on__isnull=True).count()
+print(json.dumps(counts))
+"""
+
+
+def manage(db_url: str, *args: str, capture: bool = False) -> str:
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": db_url}
+    command = [sys.executable, str(ROOT / "manage.py"), *args]
+    done = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=capture, text=True)  # noqa: S603
+    return done.stdout if capture else ""
+
+
+def reset(db_url: str) -> None:
+    url = urlparse(db_url)
+    if url.scheme == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.path + suffix).unlink(missing_ok=True)
+        return
+    import psycopg2
+
+    name = url.path.lstrip("/")
+    admin = psycopg2.connect(
+        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres"
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def run_once(db_url: str, scale: str, seed: int) -> float:
+    reset(db_url)
+    manage(db_url, "migrate", "-v", "0")
+    started = time.perf_counter()
+    manage(db_url, "seed_demo", "--scale", scale, "--seed", str(seed), capture=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", action="append", help="DATABASE_URL (repeatable); default: local PG and SQLite")
+    parser.add_argument("--scale", default="county", choices=["small", "county"])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=2026)
+    options = parser.parse_args()
+    for db_url in options.db or DEFAULT_DBS:
+        times = [run_once(db_url, options.scale, options.seed) for _ in range(options.runs)]
+        counts = json.loads(manage(db_url, "shell", "-c", COUNT_ROWS, capture=True).strip().splitlines()[-1])
+        engine = urlparse(db_url).scheme
+        runs = ", ".join(f"{t:.1f}" for t in times)
+        print(f"{engine} {options.scale}: median {statistics.median(times):.1f} s wall clock (runs: {runs})")
+        print("  " + ", ".join(f"{label.split('.')[-1]} {n:,}" for label, n in counts.items()))
+
+
+if __name__ == "__main__":
+    main()
