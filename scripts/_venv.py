@@ -78,7 +78,8 @@ def ensure(requirements: str = "requirements.txt") -> Path:
     if stamp.exists() and stamp.read_text().strip() == wanted:
         return VENV_PYTHON
     print(f"==> Installing {requirements} into .venv (the first time takes a minute or two)")
-    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
+    # -qq: only errors; this machine's pip configuration warns about every package otherwise.
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-qq"]
     result = subprocess.run([*pip, "-r", str(req)], cwd=ROOT, check=False)
     if result.returncode != 0:
         stamp.unlink(missing_ok=True)

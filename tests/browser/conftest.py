@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,6 +44,10 @@ def phone_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield context.new_page()
         finally:
             browser.close()
+            # ORM calls made while Playwright runs get connections of their own (Django keys them by
+            # context, and Playwright's greenlets bring another one); close them here, or the test
+            # database cannot be dropped at the end of the run ("being accessed by other users").
+            connections.close_all()
 
 
 @pytest.fixture
