@@ -134,6 +134,8 @@ else:
         "data_folder_in": str(CELERY_FS_BROKER_DIR),
         "data_folder_out": str(CELERY_FS_BROKER_DIR),
         "processed_folder": str(VAR_DIR / "celery-processed"),
+        # Broadcast (pidbox) exchanges; kombu's default is ./control in the working directory.
+        "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
