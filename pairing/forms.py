@@ -17,6 +17,7 @@ from .models import (
     Student,
     Teacher,
     Term,
+    stage_grades,
 )
 from .validators import normalize_id_number
 
@@ -56,11 +57,17 @@ class StudentForm(forms.ModelForm):
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools
-        if schools.count() == 1:
-            self.fields["school"].initial = schools.first()
+        only_school = schools.first() if schools.count() == 1 else None
+        if only_school is not None:
+            self.fields["school"].initial = only_school
             self.fields["school"].disabled = True
+            # One school: offer its grades by the names the school uses (七年级, 高一, 大班 …).
+            self.fields["grade"] = forms.TypedChoiceField(
+                label="年级", coerce=int, choices=[("", "请选择"), *stage_grades(only_school.stage)]
+            )
+        else:
+            self.fields["grade"].help_text = "学段内的年级序号:小学1-6,初中1-3(七至九年级),高中1-3"
         self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
-        self.fields["grade"].help_text = "学段内的年级序号:小学1-6,初中1-3(七至九年级),高中1-3"
         self.helper = _bare_helper()
 
     def clean_id_number(self) -> str:
