@@ -54,7 +54,8 @@ from pairing.models import Student
 folders = [pathlib.Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent]
 if settings.CELERY_BROKER_URL.startswith("filesystem://"):
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    folders += [pathlib.Path(options[k]) for k in ("data_folder_in", "data_folder_out", "processed_folder")]
+    names = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+    folders += [pathlib.Path(options[k]) for k in names if k in options]
 for folder in folders:
     folder.mkdir(parents=True, exist_ok=True)
 print(json.dumps({

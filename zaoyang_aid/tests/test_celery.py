@@ -112,15 +112,17 @@ def assert_worker_runs_a_sent_task(sender: Celery, worker: Worker) -> None:
 def filesystem_broker(tmp_path: Path) -> dict[str, object]:
     """The embedded broker's options, as settings.py builds them, in a folder of this test's own."""
     var = tmp_path / "var"
-    folder, processed = var / "celery-broker", var / "celery-processed"
-    folder.mkdir(parents=True)
-    processed.mkdir()
+    folder, processed, control = var / "celery-broker", var / "celery-processed", var / "celery-control"
+    for each in (folder, processed, control):
+        each.mkdir(parents=True)
     return {
         "var": var,
         "options": {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(processed),
+            # Without it kombu writes the sender's exchange files to ./control in the working directory.
+            "control_folder": str(control),
             "store_processed": False,
         },
     }
