@@ -412,6 +412,12 @@ class Student(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One spelling per number, so that "…x" and "…X" cannot both pass the unique constraint.
+        self.id_number = normalize_id_number(self.id_number)
+        self.student_number = (self.student_number or "").strip().upper()
+        super().save(*args, **kwargs)
+
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
@@ -423,12 +429,6 @@ class Student(models.Model):
     @property
     def class_label(self) -> str:
         return f"{self.grade_name}{self.class_name}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # One spelling per number, so that "…x" and "…X" cannot both pass the unique constraint.
-        self.id_number = normalize_id_number(self.id_number)
-        self.student_number = (self.student_number or "").strip().upper()
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         self.id_number = normalize_id_number(self.id_number)

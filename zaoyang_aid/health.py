@@ -42,7 +42,7 @@ def check_broker() -> dict[str, Any]:
         from .celery import app
 
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
             return {"transport": conn.transport_cls}
 
     return _timed(probe)
