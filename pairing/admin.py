@@ -18,9 +18,11 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
+from zaoyang_aid.admin import ReadOnlyAdminMixin
 from zaoyang_aid.masking import mask_id_number
 
 from .filters import WHOLE_NUMBER_RE
+from .forms import StudentForm
 from .models import (
     Closure,
     Guardian,
@@ -42,21 +44,12 @@ from .models import (
 
 
 @admin.register(Town)
-class TownAdmin(admin.ModelAdmin):
+class TownAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the towns come from the statistical division codes (migration 0002)."""
 
     list_display = ["code", "name", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(School)
@@ -222,19 +215,7 @@ class StudentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Student
-        fields = [
-            "name",
-            "gender",
-            "birth_date",
-            "id_number",
-            "student_number",
-            "school",
-            "grade",
-            "class_name",
-            "hukou_type",
-            "household",
-            "enrollment_status",
-        ]
+        fields = [*StudentForm.Meta.fields, "household"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

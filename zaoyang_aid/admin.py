@@ -24,14 +24,8 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log cannot be edited through the app."""
-
-    list_display = ["at", "actor_name", "actor_role", "action", "object_type", "object_label", "ip_address"]
-    list_filter = ["action", "actor_role"]
-    search_fields = ["actor_name", "object_label"]
-    date_hierarchy = "at"
+class ReadOnlyAdminMixin:
+    """For rows the app never edits by hand: reference data loaded by migrations, the audit log."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -41,3 +35,13 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the audit log cannot be edited through the app."""
+
+    list_display = ["at", "actor_name", "actor_role", "action", "object_type", "object_label", "ip_address"]
+    list_filter = ["action", "actor_role"]
+    search_fields = ["actor_name", "object_label"]
+    date_hierarchy = "at"
