@@ -26,3 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# The small county every app's access tests share (two schools, each role, three pairings).
+from pairing.tests.world import World, world  # noqa: E402, F401

@@ -16,4 +16,5 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("admin/", admin.site.urls),
     path("", include("pairing.urls")),
+    path("", include("guidance.urls")),
 ]

@@ -1,5 +1,6 @@
-"""A small county for access tests: two schools, each with an officer, a counsellor and two
-teachers who 包保 one student each; plus county staff, an admin and an account without a role."""
+"""The `world` fixture, made available everywhere by the root conftest.py: a small county for
+access tests. Two schools, each with an officer, a counsellor and two teachers who 包保 one student
+each; plus county staff, an admin and an account without a role. Time stands at WORLD_TODAY."""
 
 from __future__ import annotations
 

@@ -1,0 +1,330 @@
+"""五导: the help a teacher gives a paired student, week by week and term by term.
+
+Every piece of help is tagged with the five guidance tracks (思想引导, 心理疏导, 生活指导, 学业辅导,
+政策宣导) and its forms (专题讲座, 交流谈心, 榜样引领, 家长访谈, 活动助推). Tracks and forms are boolean
+columns rather than a list: the compliance engine aggregates "tracks covered this term" with one
+MAX per column on PostgreSQL and SQLite alike, and Excel reports read them as plain columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from pairing.models import Pairing, Stage, Term
+from zaoyang_aid import calendar
+from zaoyang_aid.access import Scope, ScopedQuerySet
+
+
+@dataclass(frozen=True)
+class Tag:
+    field: str
+    label: str
+
+
+TRACKS = (
+    Tag("track_thought", "思想引导"),
+    Tag("track_psych", "心理疏导"),
+    Tag("track_life", "生活指导"),
+    Tag("track_study", "学业辅导"),
+    Tag("track_policy", "政策宣导"),
+)
+HELP_FORMS = (
+    Tag("form_lecture", "专题讲座"),
+    Tag("form_talk", "交流谈心"),
+    Tag("form_model", "榜样引领"),
+    Tag("form_parent", "家长访谈"),
+    Tag("form_activity", "活动助推"),
+)
+TRACK_FIELDS = tuple(t.field for t in TRACKS)
+FORM_FIELDS = tuple(f.field for f in HELP_FORMS)
+
+
+def _any_of(fields: tuple[str, ...]) -> Q:
+    condition = Q(**{fields[0]: True})
+    for name in fields[1:]:
+        condition |= Q(**{name: True})
+    return condition
+
+
+class GuidanceTags(models.Model):
+    """The five tracks and the five forms of help, as ten boolean columns."""
+
+    track_thought = models.BooleanField("思想引导", default=False)
+    track_psych = models.BooleanField("心理疏导", default=False)
+    track_life = models.BooleanField("生活指导", default=False)
+    track_study = models.BooleanField("学业辅导", default=False)
+    track_policy = models.BooleanField("政策宣导", default=False)
+    form_lecture = models.BooleanField("专题讲座", default=False)
+    form_talk = models.BooleanField("交流谈心", default=False)
+    form_model = models.BooleanField("榜样引领", default=False)
+    form_parent = models.BooleanField("家长访谈", default=False)
+    form_activity = models.BooleanField("活动助推", default=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def tracks(self) -> list[str]:
+        return [t.label for t in TRACKS if getattr(self, t.field)]
+
+    @property
+    def help_forms(self) -> list[str]:
+        return [f.label for f in HELP_FORMS if getattr(self, f.field)]
+
+
+def _pairing_scope(scope: Scope, prefix: str = "pairing__") -> Q | None:
+    """Rows hanging off a pairing: the teacher sees their own pairings' rows (ended ones included,
+    so their own history stays readable), the school sees its students', the county all."""
+    if scope.is_county_wide:
+        return Q()
+    if scope.role in {"officer", "counsellor"}:
+        return Q(**{f"{prefix}student__school_id": scope.school_id})
+    if scope.role == "teacher":
+        return Q(**{f"{prefix}teacher_id": scope.teacher_id})
+    return None
+
+
+class TalkRecordQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.role == "counsellor":
+            return None  # counselling notes have their own file; talk records are the teacher's
+        return _pairing_scope(scope)
+
+
+class TalkRecord(GuidanceTags):
+    """谈心谈话与学业辅导记录: at least one a school week for every active pairing."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.PROTECT, related_name="talks")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField("日期")
+    # The Monday of the date's week: the compliance engine counts distinct weeks with this column.
+    week_monday = models.DateField("所在周", editable=False)
+    duration_minutes = models.PositiveSmallIntegerField("时长(分钟)")
+    content = models.TextField("谈心谈话与辅导内容")
+    student_state = models.TextField("学生状态")
+    problems = models.TextField("发现的问题", blank=True)
+    measures = models.TextField("采取的措施", blank=True)
+    next_steps = models.TextField("下一步打算", blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    # Set by an officer to reopen a locked record for the teacher until this moment.
+    unlocked_until = models.DateTimeField("解锁至", null=True, blank=True)
+
+    objects = TalkRecordQuerySet.as_manager()
+
+    EDIT_DAYS = 7
+
+    class Meta:
+        verbose_name = "谈心谈话与学业辅导记录"
+        verbose_name_plural = "谈心谈话与学业辅导记录"
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_any_of(TRACK_FIELDS),
+                name="talk_has_a_track",
+                violation_error_message="请至少选择一项“五导”内容。",
+            ),
+            models.CheckConstraint(
+                condition=_any_of(FORM_FIELDS),
+                name="talk_has_a_form",
+                violation_error_message="请至少选择一种帮扶形式。",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=600),
+                name="talk_duration_plausible",
+                violation_error_message="时长应在5至600分钟之间。",
+            ),
+        ]
+        indexes = [
+            # The compliance engine: a pairing's distinct weeks within a term (index-only on PostgreSQL).
+            models.Index(fields=["pairing", "week_monday", "date"], name="talk_pairing_week"),
+            # County dashboards and the weekly reminder sweep: everything recorded in one week.
+            models.Index(fields=["week_monday", "pairing"], name="talk_week_pairing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pairing.student} {self.date:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.week_monday = calendar.monday_of(self.date)
+        super().save(*args, **kwargs)
+
+    def locked_for_teacher(self, now: dt.datetime | None = None) -> bool:
+        """A teacher edits their own record for 7 days; after that only an officer's unlock reopens it."""
+        now = now or timezone.now()
+        if self.unlocked_until is not None and now < self.unlocked_until:
+            return False
+        return now >= self.created_at + dt.timedelta(days=self.EDIT_DAYS)
+
+
+class AidPolicy(models.Model):
+    """A student-aid policy explained on home visits; the checklist offered depends on the stage."""
+
+    name = models.CharField("政策名称", max_length=60, unique=True)
+    stages = models.JSONField("适用学段", default=list, help_text='学段代码列表,如 ["primary", "junior"]')
+    order = models.PositiveSmallIntegerField("排序", default=100)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "资助政策"
+        verbose_name_plural = "资助政策"
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def applies_to(self, stage: str) -> bool:
+        return not self.stages or stage in self.stages
+
+    @property
+    def stage_labels(self) -> str:
+        return "、".join(Stage(s).label for s in self.stages) if self.stages else "全部学段"
+
+
+class HomeVisitQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.role == "counsellor":
+            return None
+        return _pairing_scope(scope)
+
+
+class HomeVisit(GuidanceTags):
+    """家访: at least one a term for every active pairing; more are welcome."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.PROTECT, related_name="visits")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField("家访日期")
+    visitors = models.CharField("走访人员", max_length=100)
+    members_met = models.CharField("见到的家庭成员", max_length=100)
+    living_conditions = models.TextField("生活条件")
+    study_conditions = models.TextField("学习条件")
+    policies = models.ManyToManyField(AidPolicy, verbose_name="宣讲的资助政策", blank=True, related_name="+")
+    needs_found = models.TextField("发现的需求", blank=True)
+    family_feedback = models.TextField("家庭反馈意见", blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    objects = HomeVisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "家访记录"
+        verbose_name_plural = "家访记录"
+        ordering = ["-date", "-pk"]
+        indexes = [
+            # The compliance engine: has this pairing been visited this term?
+            models.Index(fields=["term", "pairing"], name="visit_term_pairing"),
+            # A student's timeline.
+            models.Index(fields=["pairing", "date"], name="visit_pairing_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pairing.student} 家访 {self.date:%Y-%m-%d}"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Uploaded photos live under MEDIA_ROOT, outside the web root, with no public URL: a view that
+    checks the viewer's scope streams them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(location=None, base_url=None, **kwargs)
+
+    @property
+    def base_location(self) -> str:  # read at call time so tests can move MEDIA_ROOT
+        return str(settings.MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:
+        return str(Path(settings.MEDIA_ROOT).resolve())
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("家访照片没有公开地址,请通过带权限检查的页面访问。")
+
+
+private_storage = PrivateStorage()
+
+
+def photo_path(instance: HomeVisitPhoto, filename: str) -> str:
+    # The stored name says nothing about the child: random, under the upload's month.
+    today = timezone.localdate()
+    return f"home-visits/{today:%Y/%m}/{secrets.token_hex(16)}{Path(filename).suffix.lower()}"
+
+
+class HomeVisitPhoto(models.Model):
+    MAX_PER_VISIT = 6
+
+    visit = models.ForeignKey(HomeVisit, verbose_name="家访", on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField("照片", storage=private_storage, upload_to=photo_path, max_length=200)
+    content_type = models.CharField("类型", max_length=20)
+    width = models.PositiveIntegerField("宽")
+    height = models.PositiveIntegerField("高")
+    size = models.PositiveIntegerField("字节数")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "家访照片"
+        verbose_name_plural = "家访照片"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.visit} 照片{self.pk}"
+
+
+class ExcuseReason(models.TextChoices):
+    ILLNESS = "illness", "学生生病"
+    EXAM = "exam", "考试周"
+    EVENT = "event", "学校活动"
+    TRAINING = "training", "教师外出培训"
+    OTHER = "other", "其他"
+
+
+class ExcusedWeekQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.role == "counsellor":
+            return None
+        return _pairing_scope(scope)
+
+
+class ExcusedWeek(models.Model):
+    """A school week an officer has excused for one pairing: counted neither as done nor as missed."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.CASCADE, related_name="excused_weeks")
+    week_monday = models.DateField("周一日期")
+    reason = models.CharField("原因", max_length=20, choices=ExcuseReason.choices)
+    note = models.CharField("说明", max_length=200, blank=True)
+    excused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="批准人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    objects = ExcusedWeekQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "免记周"
+        verbose_name_plural = "免记周"
+        ordering = ["-week_monday"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pairing", "week_monday"],
+                name="one_excuse_per_pairing_week",
+                violation_error_message="这一周已经免记过了。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pairing} {self.week_monday} {self.get_reason_display()}"

@@ -1,0 +1,60 @@
+"""factory_boy factories for the guidance app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+
+from pairing.models import Term
+from pairing.tests.factories import PairingFactory
+
+from .. import models
+
+
+def _term_of(day: dt.date) -> Term:
+    term = Term.objects.containing(day).first()
+    if term is None:
+        raise ValueError(f"no term contains {day}: create one first (TermFactory)")
+    return term
+
+
+class TalkRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.TalkRecord
+
+    pairing = factory.SubFactory(PairingFactory)
+    date = dt.date(2026, 11, 16)
+    term = factory.LazyAttribute(lambda o: _term_of(o.date))
+    duration_minutes = 30
+    track_study = True
+    form_talk = True
+    content = "交流本周学习情况,辅导数学错题。"
+    student_state = "情绪稳定,学习积极。"
+    recorded_by = factory.LazyAttribute(lambda o: o.pairing.teacher.user)
+
+
+class HomeVisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.HomeVisit
+
+    pairing = factory.SubFactory(PairingFactory)
+    date = dt.date(2026, 10, 17)
+    term = factory.LazyAttribute(lambda o: _term_of(o.date))
+    visitors = "班主任、帮扶教师"
+    members_met = "父亲、祖母"
+    living_conditions = "住房为砖混平房,生活用品齐全。"
+    study_conditions = "有独立书桌,光线良好。"
+    form_parent = True
+    track_policy = True
+    recorded_by = factory.LazyAttribute(lambda o: o.pairing.teacher.user)
+
+
+class ExcusedWeekFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ExcusedWeek
+
+    pairing = factory.SubFactory(PairingFactory)
+    week_monday = dt.date(2026, 11, 9)
+    reason = models.ExcuseReason.ILLNESS
+    excused_by = factory.SubFactory("pairing.tests.factories.UserFactory", role="officer")
