@@ -7,10 +7,13 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from zaoyang_aid.access import scope_of
 
 from .models import (
     EnrollmentStatus,
+    HardshipAssessment,
     HardshipLevel,
     HukouType,
     Pairing,
@@ -18,8 +21,10 @@ from .models import (
     SpecialCategory,
     Stage,
     Student,
+    Teacher,
     Term,
     Town,
+    stage_grades,
 )
 
 SEARCH_TAIL_RE = re.compile(r"[0-9]{3,5}[0-9X]")
@@ -106,3 +111,79 @@ class StudentFilter(django_filters.FilterSet):
     def by_paired(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
         active = Q(pk__in=Pairing.objects.filter(ended_on__isnull=True).values("student_id"))
         return queryset.filter(active) if value == "yes" else queryset.exclude(active)
+
+
+class PairingStatus:
+    ACTIVE = "active"
+    ENDED = "ended"
+    CHOICES = [(ACTIVE, "进行中"), (ENDED, "已结束")]
+
+
+class PairingFilter(django_filters.FilterSet):
+    """The pairing list's filters. School and teacher choices are the viewer's own; a school or
+    teacher outside them is not a valid choice and is ignored, so a URL cannot widen the list."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="student__school__town", queryset=Town.objects.all(), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="student__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    stage = django_filters.ChoiceFilter(
+        label="学段", field_name="student__school__stage", choices=Stage.choices, empty_label="全部学段"
+    )
+    grade = django_filters.NumberFilter(label="年级(数字)", field_name="student__grade", min_value=1, max_value=6)
+    category = django_filters.ModelChoiceFilter(
+        label="特殊群体(本学期认定)",
+        queryset=SpecialCategory.objects.filter(is_active=True),
+        method="by_category",
+        empty_label="全部类别",
+    )
+    teacher = django_filters.ModelChoiceFilter(
+        label="帮扶教师", queryset=Teacher.objects.none(), empty_label="全部教师"
+    )
+    teacher_name = django_filters.CharFilter(
+        label="教师姓名", field_name="teacher__user__full_name", lookup_expr="icontains"
+    )
+    status = django_filters.ChoiceFilter(
+        label="结对状态", choices=PairingStatus.CHOICES, method="by_status", empty_label="全部"
+    )
+
+    class Meta:
+        model = Pairing
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, term: Term | None = None, **kwargs: Any):
+        super().__init__(data, *args, **kwargs)
+        self.term = term
+        schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+        self.filters["school"].queryset = schools
+        scope = scope_of(request_user)
+        if scope.school_id is not None:
+            # One school: its teachers to choose from, and its grades by the names the school uses.
+            self._offer_teachers_of(scope.school_id)
+            stage = schools.values_list("stage", flat=True).first()
+            self.filters["grade"] = django_filters.ChoiceFilter(
+                label="年级", field_name="student__grade", choices=stage_grades(stage or ""), empty_label="全部年级"
+            )
+        elif (school_id := self._chosen_school_id(data)) is not None and schools.filter(pk=school_id).exists():
+            self._offer_teachers_of(school_id)
+        else:
+            # County-wide there are thousands of staff: choose a school first, or search by name.
+            del self.filters["teacher"]
+
+    @staticmethod
+    def _chosen_school_id(data: Any) -> int | None:
+        raw = str((data or {}).get("school") or "")
+        return int(raw) if raw.isdigit() else None
+
+    def _offer_teachers_of(self, school_id: int) -> None:
+        teachers = Teacher.objects.filter(school_id=school_id).select_related("user").order_by("user__full_name", "pk")
+        self.filters["teacher"].queryset = teachers
+
+    def by_category(self, queryset: QuerySet[Pairing], name: str, value: SpecialCategory) -> QuerySet[Pairing]:
+        assessed = HardshipAssessment.objects.filter(student=OuterRef("student"), term=self.term, categories=value)
+        return queryset.filter(Exists(assessed))
+
+    def by_status(self, queryset: QuerySet[Pairing], name: str, value: str) -> QuerySet[Pairing]:
+        return queryset.filter(ended_on__isnull=(value == PairingStatus.ACTIVE))

@@ -7,12 +7,16 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.forms import inlineformset_factory
 
+from . import selectors
 from .models import (
     Guardian,
     HardshipAssessment,
     HardshipLevel,
     Household,
     HouseholdMember,
+    Pairing,
+    PairingEndReason,
+    School,
     SpecialCategory,
     Student,
     Teacher,
@@ -187,3 +191,72 @@ class TeacherForm(forms.ModelForm):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password)
         return password
+
+
+# --- 结对 ------------------------------------------------------------------------------------------
+# Plain forms whose fields are named as the services' arguments: a view passes cleaned_data to the
+# service, and the service's ValidationError (keyed by those names) lands at the right field.
+
+
+class TeacherChoiceField(forms.ModelChoiceField):
+    """Staff by name with how many students they 包保 now (annotated by selectors.teachers_for_pairing)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        role = "" if obj.user.role == "teacher" else f"·{obj.user.get_role_display()}"
+        return f"{obj.name}{role}(已结对{getattr(obj, 'active_count', 0)}名)"
+
+
+def _students_by_class(students: Any) -> list[tuple[str, Any]]:
+    """Choices grouped by class (an <optgroup> each), so a long list stays readable without JS."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for s in students:
+        groups.setdefault(s.class_label, []).append((s.pk, s.name))
+    return [("", "请选择学生"), *groups.items()]
+
+
+def _confirm_field() -> forms.BooleanField:
+    # Shown (by pairing_form.html) only once the service has answered with the over-limit warning.
+    return forms.BooleanField(
+        label="我已确认", required=False, widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
+
+
+class PairingCreateForm(forms.Form):
+    student = forms.ModelChoiceField(label="学生", queryset=Student.objects.none())
+    teacher = TeacherChoiceField(label="帮扶教师", queryset=Teacher.objects.none(), empty_label="请选择教师")
+    started_on = forms.DateField(label="结对日期", widget=DateInput())
+    confirmed_over_limit = _confirm_field()
+
+    def __init__(self, *args: Any, school: School, student: Student | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.school = school
+        # Any student of the school is a valid answer, so that one paired meanwhile by a colleague
+        # gets the service's own message; the list offers those still waiting (and the one chosen).
+        field = self.fields["student"]
+        field.queryset = Student.objects.filter(school=school)
+        offered = selectors.students_to_pair(school.pk, also=student.pk if student is not None else None)
+        field.choices = _students_by_class(offered)
+        self.fields["teacher"].queryset = selectors.teachers_for_pairing(school.pk)
+
+
+class PairingEndForm(forms.Form):
+    ended_on = forms.DateField(label="结束日期", widget=DateInput(), help_text="结束日期当天起不再结对")
+    reason = forms.ChoiceField(label="结束原因", choices=[("", "请选择"), *PairingEndReason.choices])
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+
+REASSIGN_REASONS = [PairingEndReason.TRANSFER, PairingEndReason.OTHER]
+
+
+class PairingReassignForm(forms.Form):
+    new_teacher = TeacherChoiceField(label="新的帮扶教师", queryset=Teacher.objects.none(), empty_label="请选择教师")
+    on = forms.DateField(label="更换日期", widget=DateInput(), help_text="原结对在这一天结束,新结对在这一天开始")
+    reason = forms.ChoiceField(label="更换原因", choices=[(r.value, r.label) for r in REASSIGN_REASONS])
+    note = forms.CharField(label="说明", max_length=200, required=False)
+    confirmed_over_limit = _confirm_field()
+
+    def __init__(self, *args: Any, pairing: Pairing, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pairing = pairing
+        teachers = selectors.teachers_for_pairing(pairing.student.school_id).exclude(pk=pairing.teacher_id)
+        self.fields["new_teacher"].queryset = teachers

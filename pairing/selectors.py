@@ -7,14 +7,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, scope_of
 
-from .filters import StudentFilter
+from .filters import PairingFilter, StudentFilter
 from .models import (
     EnrollmentStatus,
     HardshipAssessment,
@@ -259,3 +259,58 @@ def school_overview(user: Any) -> SchoolOverview | None:
         teacher_count=Teacher.objects.filter(school=school).count(),
         by_grade=by_grade,
     )
+
+
+# --- 结对 management -------------------------------------------------------------------------------
+
+
+def pairings_for_list(user: Any, params: Any, *, term: Term | None) -> PairingFilter:
+    """The pairing list (and, later, its Excel export): filtered, scoped, shaped; active ones first.
+
+    Queries: the page of pairings with teacher, student, school and town joined (1), this term's
+    assessment of each student with its level (1) and categories (1).
+    """
+    base = (
+        Pairing.objects.visible_to(user)
+        .select_related("teacher__user", "student__school__town")
+        .prefetch_related(Prefetch("student__assessments", queryset=_assessment_in(term), to_attr="term_assessments"))
+        .order_by(
+            F("ended_on").desc(nulls_first=True),
+            "student__school__town__code",
+            "student__school__name",
+            "student__grade",
+            "student__class_name",
+            "student__name",
+            "pk",
+        )
+    )
+    return PairingFilter(params, queryset=base, request_user=user, term=term)
+
+
+def teachers_for_pairing(school_id: int) -> QuerySet[Teacher]:
+    """A school's staff who may 包保 a student (any school role with an active account), each with
+    their count of active pairings so that the form shows who is already at the limit."""
+    active = Pairing.objects.filter(teacher=OuterRef("pk"), ended_on__isnull=True)
+    return (
+        Teacher.objects.filter(school_id=school_id, user__is_active=True)
+        .select_related("user")
+        .annotate(active_count=_count(active, "teacher"))
+        .order_by("user__full_name", "pk")
+    )
+
+
+def students_to_pair(school_id: int, *, also: int | None = None) -> QuerySet[Student]:
+    """A school's enrolled students without an active pairing (and the student ``also``, one the
+    officer came to pair), by grade, class and name."""
+    active = Pairing.objects.filter(student=OuterRef("pk"), ended_on__isnull=True)
+    waiting = Q(enrollment_status=EnrollmentStatus.ENROLLED) & ~Exists(active)
+    return (
+        Student.objects.filter(waiting | Q(pk=also) if also is not None else waiting, school_id=school_id)
+        .select_related("school")
+        .order_by("grade", "class_name", "name", "pk")
+    )
+
+
+def teacher_active_load(teacher_id: int) -> int:
+    """How many students a teacher 包保 now (the one-to-one rule counts these)."""
+    return Pairing.objects.filter(teacher_id=teacher_id, ended_on__isnull=True).count()

@@ -19,5 +19,9 @@ urlpatterns = [
     path("teachers/<int:pk>/edit/", views.teacher_edit, name="teacher_edit"),
     path("schools/", views.school_list, name="school_list"),
     path("schools/<int:pk>/", views.school_detail, name="school_detail"),
+    path("pairings/", views.pairing_list, name="pairing_list"),
+    path("pairings/new/", views.pairing_create, name="pairing_create"),
+    path("pairings/<int:pk>/end/", views.pairing_end, name="pairing_end"),
+    path("pairings/<int:pk>/reassign/", views.pairing_reassign, name="pairing_reassign"),
     path("calendar/", views.calendar_view, name="calendar"),
 ]

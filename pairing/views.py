@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 
 from . import selectors, services
-from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
-from .models import Closure, HardshipAssessment, School, Stage, Student, Teacher, Town
+from .forms import (
+    AssessmentForm,
+    GuardianFormSet,
+    HouseholdForm,
+    MemberFormSet,
+    PairingCreateForm,
+    PairingEndForm,
+    PairingReassignForm,
+    StudentForm,
+    TeacherForm,
+)
+from .models import Closure, HardshipAssessment, Pairing, School, Stage, Student, Teacher, Town
 
 PAGE_SIZE = 50
 EDITORS = (Role.OFFICER, Role.COUNTY)
@@ -92,10 +105,11 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if scope.sees_full_id:
         shown.append("完整身份证号")
     audit.record_view(request, student, student_id=student.pk, detail="、".join(shown))
+    active_pairing = next((p for p in student.pairings.all() if p.is_active), None)  # prefetched
     return render(
         request,
         "pairing/student_detail.html",
-        {"student": student, "scope": scope, "can_edit": scope.role in EDITORS},
+        {"student": student, "scope": scope, "can_edit": scope.role in EDITORS, "active_pairing": active_pairing},
     )
 
 
@@ -253,3 +267,113 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
         else Closure.objects.none()
     )
     return render(request, "pairing/calendar.html", {"today": today, "closures": closures})
+
+
+# --- 结对 ------------------------------------------------------------------------------------------
+
+
+@role_required(Role.OFFICER, Role.COUNTY, Role.ADMIN)
+def pairing_list(request: HttpRequest) -> HttpResponse:
+    today = selectors.term_today(school_id=scope_of(request.user).school_id)
+    pairings = selectors.pairings_for_list(request.user, request.GET, term=today.term)
+    return render(
+        request,
+        "pairing/pairing_list.html",
+        {
+            "filter": pairings,
+            "page": _page(request, pairings.qs),
+            "query": _query_without_page(request),
+            "today": today,
+            "can_edit": scope_of(request.user).role in EDITORS,
+        },
+    )
+
+
+def _call_service(form: Any, service: Any, **context: Any) -> Any:
+    """Run a pairing service on a valid form; its refusal becomes errors at the form's fields."""
+    try:
+        return service(**context, **form.cleaned_data)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+
+
+def _school_to_pair_in(request: HttpRequest, student: Student | None) -> School | None:
+    """The officer's own school; for county staff the chosen student's school or ?school=."""
+    if student is not None:
+        return student.school
+    scope = scope_of(request.user)
+    chosen = scope.school_id if scope.school_id is not None else request.GET.get("school")
+    if chosen is None or not str(chosen).isdigit():
+        return None
+    return get_object_or_404(School.objects.visible_to(request.user), pk=int(chosen))
+
+
+@role_required(*EDITORS)
+def pairing_create(request: HttpRequest) -> HttpResponse:
+    """New pairing; ?student=<pk> comes from the school overview or the student's page."""
+    student = None
+    if (raw := request.GET.get("student", "")).isdigit():
+        student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=int(raw))
+        active = student.pairings.active().first()
+        if active is not None and request.method == "GET":
+            messages.info(request, f"{student.name}已有进行中的结对,如需更换帮扶教师请在此操作。")
+            return redirect("pairing:pairing_reassign", pk=active.pk)
+    school = _school_to_pair_in(request, student)
+    if school is None:
+        schools = School.objects.visible_to(request.user).select_related("town").order_by("town__code", "name")
+        return render(request, "pairing/pairing_pick_school.html", {"schools": schools})
+    form = PairingCreateForm(
+        request.POST or None,
+        school=school,
+        student=student,
+        initial={"student": student, "started_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        pairing = _call_service(form, services.pairing_create)
+        if pairing is not None:
+            messages.success(request, f"已为{pairing.student.name}结对帮扶教师{pairing.teacher.name}。")
+            return redirect("pairing:student_detail", pk=pairing.student_id)
+    return render(
+        request,
+        "pairing/pairing_form.html",
+        {"form": form, "school": school, "student": student, "load_limit": settings.PAIRING_TEACHER_LOAD_LIMIT},
+    )
+
+
+def _pairing_in_scope(request: HttpRequest, pk: int) -> Pairing:
+    qs = Pairing.objects.visible_to(request.user).select_related("teacher__user", "student__school")
+    return get_object_or_404(qs, pk=pk)
+
+
+def _already_ended(request: HttpRequest, pairing: Pairing) -> HttpResponse:
+    messages.info(request, f"该结对已于{pairing.ended_on:%Y-%m-%d}结束。")
+    return redirect("pairing:student_detail", pk=pairing.student_id)
+
+
+@role_required(*EDITORS)
+def pairing_end(request: HttpRequest, pk: int) -> HttpResponse:
+    pairing = _pairing_in_scope(request, pk)
+    if not pairing.is_active:
+        return _already_ended(request, pairing)
+    form = PairingEndForm(request.POST or None, initial={"ended_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid() and _call_service(form, services.pairing_end, pairing=pairing):
+        messages.success(request, f"已结束{pairing.teacher.name}与{pairing.student.name}的结对,记录已保留。")
+        return redirect("pairing:student_detail", pk=pairing.student_id)
+    return render(request, "pairing/pairing_form.html", {"form": form, "pairing": pairing, "action": "end"})
+
+
+@role_required(*EDITORS)
+def pairing_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    pairing = _pairing_in_scope(request, pk)
+    if not pairing.is_active:
+        return _already_ended(request, pairing)
+    form = PairingReassignForm(request.POST or None, pairing=pairing, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        new = _call_service(form, services.pairing_reassign, pairing=pairing)
+        if new is not None:
+            messages.success(
+                request, f"{pairing.student.name}的帮扶教师已由{pairing.teacher.name}更换为{new.teacher.name}。"
+            )
+            return redirect("pairing:student_detail", pk=pairing.student_id)
+    return render(request, "pairing/pairing_form.html", {"form": form, "pairing": pairing, "action": "reassign"})
