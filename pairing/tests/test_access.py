@@ -128,6 +128,8 @@ ROLE_PAGES = {
     "pairing:student_list": {"officer", "counsellor", "county", "admin"},
     "pairing:student_create": {"officer", "county"},
     "pairing:teacher_list": {"officer", "county", "admin"},
+    "pairing:pairing_list": {"officer", "county", "admin"},
+    "pairing:pairing_create": {"officer", "county"},
     "pairing:school_list": {"county", "admin"},
     "audit_log": {"county", "admin"},
     "pairing:calendar": {"teacher", "officer", "counsellor", "county", "admin"},

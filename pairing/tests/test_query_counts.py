@@ -45,9 +45,12 @@ PAGES = [
     ("officer_a", "pairing:school_overview"),
     ("officer_a", "pairing:student_list"),
     ("officer_a", "pairing:teacher_list"),
+    ("officer_a", "pairing:pairing_list"),
+    ("officer_a", "pairing:pairing_create"),
     ("county", "pairing:county_overview"),
     ("county", "pairing:school_list"),
     ("county", "pairing:student_list"),
+    ("county", "pairing:pairing_list"),
     ("county", "audit_log"),
 ]
 
