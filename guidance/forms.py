@@ -7,8 +7,14 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import FORM_FIELDS, HELP_FORMS, TRACK_FIELDS, TRACKS
+from pairing.models import Pairing
+
+from .models import FORM_FIELDS, HELP_FORMS, TRACK_FIELDS, TRACKS, AidPolicy, HomeVisit, HomeVisitPhoto
+from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
+from .rules import visit_date_problem
 
 
 def bare_helper() -> FormHelper:
@@ -51,6 +57,107 @@ class TagsMixin(forms.ModelForm):
 
 
 # --- Home visits -----------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input (Django's "Uploading multiple files"); cleans to a list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(one, initial) for one in files]
+
+
+def policies_for_stage(stage: str) -> QuerySet[AidPolicy]:
+    """The active policies that apply to a stage (AidPolicy.applies_to reads a JSON list, so the
+    choice is made in Python over the short list and handed back as a queryset)."""
+    active = AidPolicy.objects.filter(is_active=True)
+    return active.filter(pk__in=[p.pk for p in active if p.applies_to(stage)])
+
+
+class HomeVisitForm(TagsMixin):
+    """家访: one phone-sized form. ``photos`` cleans to a list of photos.CleanPhoto, re-encoded."""
+
+    photos = MultipleFileField(
+        label="照片",
+        required=False,
+        help_text=(
+            f"可拍照或从相册选择,最多{HomeVisitPhoto.MAX_PER_VISIT}张,"
+            f"每张不超过{size_label(MAX_PHOTO_BYTES)},仅限JPEG或PNG。照片中的位置等信息会被去除。"
+        ),
+    )
+
+    class Meta:
+        model = HomeVisit
+        fields = [
+            "date",
+            "visitors",
+            "members_met",
+            "living_conditions",
+            "study_conditions",
+            "policies",
+            "needs_found",
+            "family_feedback",
+        ]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "living_conditions": forms.Textarea(attrs={"rows": 3}),
+            "study_conditions": forms.Textarea(attrs={"rows": 3}),
+            "policies": forms.CheckboxSelectMultiple,
+            "needs_found": forms.Textarea(attrs={"rows": 3}),
+            "family_feedback": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, pairing: Pairing, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pairing = pairing
+        self.today = timezone.localdate()
+        self.fields["date"].widget.attrs["max"] = self.today.isoformat()
+        self.fields["policies"].queryset = policies_for_stage(pairing.student.school.stage)
+        self.fields["policies"].help_text = "勾选本次向家庭讲解的政策(按学生所在学段列出)。"
+        self.fields["members_met"].widget.attrs["placeholder"] = "如:父亲、祖母"
+        # No capture attribute: it would open the camera only and allow one shot; without it a phone
+        # offers both the camera and the album. iOS turns HEIC photos into JPEG for this accept list.
+        self.fields["photos"].widget.attrs["accept"] = "image/jpeg,image/png"
+        if self.instance.pk is None:
+            self.initial.setdefault("date", self.today)
+            self.initial.setdefault("visitors", pairing.teacher.name)
+            self.initial.setdefault("tracks", ["track_policy"])
+            self.initial.setdefault("help_forms", ["form_parent"])
+        self.helper = bare_helper()
+        self.helper.disable_csrf = True  # the page's <form> carries the token
+
+    def clean_date(self) -> Any:
+        day = self.cleaned_data["date"]
+        problem = visit_date_problem(pairing=self.pairing, day=day, today=self.today)
+        if problem:
+            raise forms.ValidationError(problem)
+        return day
+
+    def clean_photos(self) -> list[CleanPhoto]:
+        uploads = self.cleaned_data.get("photos") or []
+        limit = HomeVisitPhoto.MAX_PER_VISIT
+        if len(uploads) > limit:
+            raise forms.ValidationError(f"每次家访最多上传{limit}张照片,您选择了{len(uploads)}张。")
+        cleaned: list[CleanPhoto] = []
+        errors: list[forms.ValidationError] = []
+        for upload in uploads:  # every bad file is named, not only the first
+            try:
+                cleaned.append(clean_photo(upload))
+            except forms.ValidationError as exc:
+                errors.append(exc)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
 
 
 # --- Excused weeks ---------------------------------------------------------------------------

@@ -1,11 +1,14 @@
-from django.urls import path  # noqa: F401 - routes are added per section below
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "guidance"
 
 urlpatterns: list = [
     # --- The teacher's week and talk records --------------------------------------------------
     # --- Home visits ----------------------------------------------------------------------------
+    path("visits/new/", views.visit_create, name="visit_create"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/photos/<int:pk>/", views.visit_photo, name="visit_photo"),
     # --- Dashboards and excused weeks -----------------------------------------------------------
 ]
