@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from pairing.models import Pairing
+from zaoyang_aid import calendar
 
-from .models import FORM_FIELDS, HELP_FORMS, TRACK_FIELDS, TRACKS, AidPolicy, HomeVisit, HomeVisitPhoto
+from .models import FORM_FIELDS, HELP_FORMS, TRACK_FIELDS, TRACKS, AidPolicy, HomeVisit, HomeVisitPhoto, TalkRecord
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
-from .rules import visit_date_problem
+from .rules import school_week_at, talk_date_problem, visit_date_problem
 
 
 def bare_helper() -> FormHelper:
@@ -54,6 +57,76 @@ class TagsMixin(forms.ModelForm):
 
 
 # --- Talk records ----------------------------------------------------------------------------
+
+# The five tracks and the forms of help as rows of big toggle buttons (phones, 360 px).
+TAG_BUTTONS = "guidance/talk_tag_buttons.html"
+
+
+class TalkRecordForm(TagsMixin):
+    """谈心谈话与学业辅导记录: one phone-sized form. The date must fall in a school week of a term,
+    not in the future and not before the pairing started (rules.talk_date_problem)."""
+
+    class Meta:
+        model = TalkRecord
+        fields = ["date", "duration_minutes", "content", "student_state", "problems", "measures", "next_steps"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "duration_minutes": forms.NumberInput(attrs={"inputmode": "numeric"}),
+            "content": forms.Textarea(attrs={"rows": 3}),
+            "student_state": forms.Textarea(attrs={"rows": 3}),
+            "problems": forms.Textarea(attrs={"rows": 3}),
+            "measures": forms.Textarea(attrs={"rows": 3}),
+            "next_steps": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, pairing: Pairing, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pairing = pairing
+        self.today = timezone.localdate()
+        self.fields["date"].widget.attrs["max"] = self.today.isoformat()
+        duration = self.fields["duration_minutes"]
+        duration.widget.attrs.update({"min": 5, "max": 600, "placeholder": "如:30"})
+        duration.validators += [
+            MinValueValidator(5, "时长至少5分钟。"),
+            MaxValueValidator(600, "时长不能超过600分钟。"),
+        ]
+        self.fields["student_state"].widget.attrs["placeholder"] = "情绪、学习、身体、家庭等方面的表现"
+        if self.instance.pk is None:
+            self.initial["date"] = self.initial.get("date") or self.today  # this week, pre-selected
+            self.initial.setdefault("help_forms", ["form_talk"])
+        self.week_labels = self._week_labels()
+        day = self.instance.date if self.instance.pk else self.today
+        self.fields["date"].help_text = self.week_labels.get(
+            calendar.monday_of(day).isoformat(), "这一天不在教学周内,请选择教学周内的日期。"
+        )
+        self.helper = bare_helper()
+        self.helper.disable_csrf = True  # the page's <form> has its token
+        self.helper.layout = Layout(
+            Row(Column("date", css_class="col-7"), Column("duration_minutes", css_class="col-5")),
+            Field("help_forms", template=TAG_BUTTONS),
+            Field("tracks", template=TAG_BUTTONS),
+            "content",
+            "student_state",
+            "problems",
+            "measures",
+            "next_steps",
+        )
+
+    def _week_labels(self) -> dict[str, str]:
+        """Monday (ISO) -> week label of the term around the shown date, for the hint under the
+        date field (the page's script updates it when the teacher picks another day)."""
+        day = self.instance.date if self.instance.pk else self.today
+        located = school_week_at(school_id=self.pairing.student.school_id, day=day)
+        if located is None:
+            return {}
+        return {w.monday.isoformat(): w.label for w in located.term.school_weeks(self.pairing.student.school_id)}
+
+    def clean_date(self) -> Any:
+        day = self.cleaned_data["date"]
+        problem = talk_date_problem(pairing=self.pairing, day=day, today=self.today)
+        if problem:
+            raise forms.ValidationError(problem)
+        return day
 
 
 # --- Home visits -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +15,75 @@ from pairing.models import Pairing, Term
 from zaoyang_aid import audit
 from zaoyang_aid.models import AuditAction
 
-from .forms import HomeVisitForm
-from .models import HomeVisit, HomeVisitPhoto
+from .forms import HomeVisitForm, TalkRecordForm
+from .models import HomeVisit, HomeVisitPhoto, TalkRecord
 from .photos import CleanPhoto
-from .rules import visit_date_problem
+from .rules import school_week_at, talk_date_problem, visit_date_problem
 
 # --- Talk records ----------------------------------------------------------------------------
+
+TALK_LOCKED = f"记录保存满{TalkRecord.EDIT_DAYS}天后已锁定,如需修改请联系学校资助专干解锁。"
+
+
+def _pairing_locked(pairing: Pairing) -> Pairing:
+    """The pairing row, locked until the end of the transaction: an end of the pairing saved at the
+    same moment waits, and the date rules below see it."""
+    return Pairing.objects.select_for_update(of=("self",)).select_related("student").get(pk=pairing.pk)
+
+
+def _talk_term(*, pairing: Pairing, day: dt.date) -> Term:
+    """The term a talk dated ``day`` belongs to; a ValidationError at the date for any date the
+    rules refuse (future, before the pairing, outside school weeks, an ended pairing)."""
+    problem = talk_date_problem(pairing=pairing, day=day, today=timezone.localdate())
+    located = None if problem else school_week_at(school_id=pairing.student.school_id, day=day)
+    if located is None:
+        raise ValidationError({"date": problem or "这一天不在任何学期的教学周内。"})
+    return located.term
+
+
+@transaction.atomic
+def talk_record_create(*, pairing: Pairing, recorded_by: Any, form: TalkRecordForm) -> TalkRecord:
+    """Save a talk record from a valid form. The date rules are checked again here, with the pairing
+    locked, so that no path (nor a pairing ended meanwhile) saves a record that breaks them."""
+    locked = _pairing_locked(pairing)
+    record = form.save(commit=False)
+    record.pairing = locked
+    record.term = _talk_term(pairing=locked, day=record.date)
+    record.recorded_by = recorded_by
+    record.save()
+    return record
+
+
+@transaction.atomic
+def talk_record_update(*, form: TalkRecordForm) -> TalkRecord:
+    """Save a teacher's changes to their record (``form.instance``): refused once it is locked
+    (TalkRecord.locked_for_teacher) and for the same dates as a new record."""
+    if form.instance.locked_for_teacher():
+        raise ValidationError(TALK_LOCKED)
+    locked = _pairing_locked(form.instance.pairing)
+    record = form.save(commit=False)
+    record.term = _talk_term(pairing=locked, day=record.date)
+    record.save()
+    return record
+
+
+@transaction.atomic
+def talk_record_unlock(*, record: TalkRecord) -> TalkRecord:
+    """An officer reopens a record for its teacher for another EDIT_DAYS days (audited)."""
+    before = record.unlocked_until
+    record.unlocked_until = timezone.now() + dt.timedelta(days=TalkRecord.EDIT_DAYS)
+    record.save(update_fields=["unlocked_until"])
+    audit.record(
+        AuditAction.UPDATE,
+        obj=record,
+        student_id=record.pairing.student_id,
+        changes={"解锁至": [_moment(before), _moment(record.unlocked_until)]},
+    )
+    return record
+
+
+def _moment(value: dt.datetime | None) -> str | None:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else None
 
 
 # --- Home visits -----------------------------------------------------------------------------

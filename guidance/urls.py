@@ -6,6 +6,12 @@ app_name = "guidance"
 
 urlpatterns: list = [
     # --- The teacher's week and talk records --------------------------------------------------
+    path("my/students/", views.my_students, name="my_students"),
+    path("students/<int:pk>/timeline/", views.timeline, name="timeline"),
+    path("pairings/<int:pk>/talks/new/", views.talk_create, name="talk_create"),
+    path("talks/<int:pk>/", views.talk_detail, name="talk_detail"),
+    path("talks/<int:pk>/edit/", views.talk_edit, name="talk_edit"),
+    path("talks/<int:pk>/unlock/", views.talk_unlock, name="talk_unlock"),
     # --- Home visits ----------------------------------------------------------------------------
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),

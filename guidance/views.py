@@ -7,19 +7,112 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from pairing.models import Pairing
+from pairing.models import Pairing, Student
+from pairing.selectors import term_today
 from zaoyang_aid import audit
-from zaoyang_aid.access import scope_of
+from zaoyang_aid.access import Role, role_required, scope_of
 
-from . import services
-from .forms import HomeVisitForm
-from .models import HomeVisit, HomeVisitPhoto
+from . import selectors, services
+from .forms import HomeVisitForm, TalkRecordForm
+from .models import HomeVisit, HomeVisitPhoto, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
 
+@role_required(Role.TEACHER)
+def my_students(request: HttpRequest) -> HttpResponse:
+    """The teacher's home (我的帮扶学生): each student they 包保, this week's talk, the term's counts."""
+    today = term_today(school_id=scope_of(request.user).school_id)
+    rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
+    return render(request, "guidance/my_students.html", {"rows": rows, "today": today})
+
+
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """A student's talks and home visits by term, for anyone who may see the student (counsellors
+    see the student but not these records: the page says so)."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    entries = selectors.student_timeline(request.user, student.pk, page=request.GET.get("page"))
+    return render(request, "guidance/timeline.html", {"student": student, "timeline": entries})
+
+
 # --- Talk records ----------------------------------------------------------------------------
+
+
+def _own_active_pairing_for_talk(request: HttpRequest, pk: int) -> Pairing:
+    """Talk records are the teacher's: only for a student they 包保 now; anyone else gets 404."""
+    pairings = Pairing.objects.visible_to(request.user).active().filter(teacher_id=scope_of(request.user).teacher_id)
+    return get_object_or_404(pairings.select_related("student__school", "teacher__user"), pk=pk)
+
+
+@role_required(Role.TEACHER)
+def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
+    pairing = _own_active_pairing_for_talk(request, pk)
+    data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
+    form = TalkRecordForm(data, instance=TalkRecord(pairing=pairing), pairing=pairing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.talk_record_create(pairing=pairing, recorded_by=request.user, form=form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已保存{pairing.student.name}的谈心谈话记录。")
+            return redirect("guidance:my_students")
+    return render(request, "guidance/talk_form.html", {"form": form, "pairing": pairing, "record": None})
+
+
+def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    records = TalkRecord.objects.visible_to(request.user).select_related(
+        "pairing__student__school", "pairing__teacher__user", "term__school_year", "recorded_by"
+    )
+    record = get_object_or_404(records, pk=pk)
+    scope = scope_of(request.user)
+    locked = record.locked_for_teacher()
+    owner = scope.teacher_id == record.pairing.teacher_id and record.pairing.is_active and scope.role == Role.TEACHER
+    return render(
+        request,
+        "guidance/talk_detail.html",
+        {
+            "record": record,
+            "locked": locked,
+            "can_edit": owner and not locked,
+            "can_unlock": locked and scope.role == Role.OFFICER,
+        },
+    )
+
+
+@role_required(Role.TEACHER)
+def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The teacher edits their own record for 7 days after saving it (or while an officer's unlock lasts)."""
+    records = TalkRecord.objects.visible_to(request.user).filter(
+        pairing__teacher_id=scope_of(request.user).teacher_id, pairing__ended_on__isnull=True
+    )
+    record = get_object_or_404(records.select_related("pairing__student__school", "pairing__teacher__user"), pk=pk)
+    if record.locked_for_teacher():
+        return render(request, "guidance/talk_locked.html", {"record": record}, status=403)
+    data = request.POST if request.method == "POST" else None
+    form = TalkRecordForm(data, instance=record, pairing=record.pairing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.talk_record_update(form=form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "已保存修改。")
+            return redirect("guidance:talk_detail", pk=record.pk)
+    return render(request, "guidance/talk_form.html", {"form": form, "pairing": record.pairing, "record": record})
+
+
+@role_required(Role.OFFICER)
+@require_POST
+def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """An officer of the student's school reopens a locked record for its teacher for 7 days."""
+    records = TalkRecord.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
+    record = get_object_or_404(records, pk=pk)
+    services.talk_record_unlock(record=record)
+    messages.success(request, f"已解锁,{record.pairing.teacher.name}老师可在{TalkRecord.EDIT_DAYS}天内修改这条记录。")
+    return redirect("guidance:talk_detail", pk=record.pk)
 
 
 # --- Home visits -----------------------------------------------------------------------------

@@ -22,14 +22,12 @@ class PairingConfig(AppConfig):
 
         everyone = set(Role)
         school_and_county = {Role.OFFICER, Role.COUNSELLOR, Role.COUNTY, Role.ADMIN}
-        navigation.register("我的帮扶学生", "pairing:my_students", {Role.TEACHER}, order=10)
         navigation.register("学生", "pairing:student_list", school_and_county, order=20)
         navigation.register("结对", "pairing:pairing_list", {Role.OFFICER, Role.COUNTY, Role.ADMIN}, order=25)
         navigation.register("教师", "pairing:teacher_list", {Role.OFFICER, Role.COUNTY, Role.ADMIN}, order=30)
         navigation.register("学校", "pairing:school_list", {Role.COUNTY, Role.ADMIN}, order=40)
         navigation.register("校历", "pairing:calendar", everyone, order=80)
         for role, url_name in {
-            Role.TEACHER: "pairing:my_students",
             Role.OFFICER: "pairing:school_overview",
             Role.COUNSELLOR: "pairing:student_list",
             Role.COUNTY: "pairing:county_overview",

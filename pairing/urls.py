@@ -5,7 +5,6 @@ from . import views
 app_name = "pairing"
 
 urlpatterns = [
-    path("my/students/", views.my_students, name="my_students"),
     path("school/", views.school_overview, name="school_overview"),
     path("county/", views.county_overview, name="county_overview"),
     path("students/", views.student_list, name="student_list"),

@@ -44,13 +44,6 @@ def _query_without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-@role_required(Role.TEACHER)
-def my_students(request: HttpRequest) -> HttpResponse:
-    today = selectors.term_today(school_id=scope_of(request.user).school_id)
-    pairings = selectors.pairings_for_teacher_home(request.user, term=today.term)
-    return render(request, "pairing/my_students.html", {"pairings": pairings, "today": today})
-
-
 @role_required(Role.OFFICER)
 def school_overview(request: HttpRequest) -> HttpResponse:
     overview = selectors.school_overview(request.user)

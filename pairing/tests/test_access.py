@@ -95,8 +95,8 @@ def test_county_student_list_holds_every_school(client, world):
 
 
 def test_teacher_home_lists_only_their_own_pairings(client, world):
-    response = get(client, world.teacher_a1, reverse("pairing:my_students"))
-    assert [p.student.name for p in response.context["pairings"]] == ["张小明"]
+    response = get(client, world.teacher_a1, reverse("guidance:my_students"))
+    assert [row.pairing.student.name for row in response.context["rows"]] == ["张小明"]
 
 
 def test_officer_teacher_list_holds_only_their_school(client, world):
@@ -122,7 +122,7 @@ def test_student_queryset_scopes_match_the_roles(world):
 # --- Pages by role -------------------------------------------------------------------------------
 
 ROLE_PAGES = {
-    "pairing:my_students": {"teacher"},
+    "guidance:my_students": {"teacher"},
     "pairing:school_overview": {"officer"},
     "pairing:county_overview": {"county", "admin"},
     "pairing:student_list": {"officer", "counsellor", "county", "admin"},
@@ -153,7 +153,7 @@ def test_each_page_opens_for_its_roles_and_refuses_the_others(client, world, url
 
 def test_every_role_lands_on_its_home_page(client, world):
     homes = {
-        world.teacher_a1: "pairing:my_students",
+        world.teacher_a1: "guidance:my_students",
         world.officer_a: "pairing:school_overview",
         world.counsellor_a: "pairing:student_list",
         world.county: "pairing:county_overview",
@@ -164,8 +164,8 @@ def test_every_role_lands_on_its_home_page(client, world):
 
 
 def test_navbar_offers_only_the_roles_pages(client, world):
-    html = get(client, world.teacher_a1, reverse("pairing:my_students")).content.decode()
-    assert f'href="{reverse("pairing:my_students")}"' in html
+    html = get(client, world.teacher_a1, reverse("guidance:my_students")).content.decode()
+    assert f'href="{reverse("guidance:my_students")}"' in html
     assert f'href="{reverse("pairing:student_list")}"' not in html
     assert f'href="{reverse("audit_log")}"' not in html
 

@@ -41,7 +41,7 @@ def queries_for(client, user, url):
 
 PAGES = [
     # (user attribute on the world, url name)
-    ("teacher_a1", "pairing:my_students"),
+    ("teacher_a1", "guidance:my_students"),
     ("officer_a", "pairing:school_overview"),
     ("officer_a", "pairing:student_list"),
     ("officer_a", "pairing:teacher_list"),

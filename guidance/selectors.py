@@ -1,0 +1,128 @@
+"""Reads that the guidance pages, reminders and reports share. Each function stands on its own
+(others append theirs here), is scoped through ``visible_to`` and runs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, Q, Subquery
+
+from pairing.models import Pairing, Term
+from pairing.selectors import pairings_for_teacher_home
+
+from .compliance import PairingCompliance, WeekState, compliance_for
+from .models import HomeVisit, TalkRecord
+
+# --- The teacher's week ----------------------------------------------------------------------
+
+WEEK_STATE_BADGES = {
+    WeekState.DONE: "text-bg-success",
+    WeekState.DUE: "text-bg-warning",
+    WeekState.OVERDUE: "text-bg-danger",
+    WeekState.EXCUSED: "text-bg-info",
+    WeekState.NO_SCHOOL: "text-bg-secondary",
+}
+
+
+@dataclass(frozen=True)
+class TeacherWeekRow:
+    """One student on the teacher's 我的帮扶学生 page. ``pairing`` carries the student (school,
+    household, guardians, this term's 认定) and ``last_talk_on`` / ``last_talk_pk`` (any term)."""
+
+    pairing: Pairing
+    compliance: PairingCompliance | None  # None without a term, or for a pairing not started yet
+
+    @property
+    def badge_class(self) -> str:
+        return WEEK_STATE_BADGES[self.compliance.week_state] if self.compliance else "text-bg-secondary"
+
+
+def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[TeacherWeekRow]:
+    """The teacher's active pairings, each with this week's state and the term's counts.
+
+    Queries: the pairings with student, school, household and their latest talk (1), guardians (1),
+    this term's 认定 (1) with its categories (1); then compliance_for's five (pairings, closures,
+    talk weeks, excused weeks, home visits).
+    """
+    base = pairings_for_teacher_home(user, term=term)
+    latest = TalkRecord.objects.filter(pairing=OuterRef("pk")).order_by("-date", "-pk")
+    pairings = list(
+        base.annotate(last_talk_on=Subquery(latest.values("date")[:1]), last_talk_pk=Subquery(latest.values("pk")[:1]))
+    )
+    rows: dict[int, PairingCompliance] = {}
+    if term is not None and pairings:
+        rows = compliance_for(base.prefetch_related(None), term=term, as_of=as_of)
+    return [TeacherWeekRow(pairing=p, compliance=rows.get(p.pk)) for p in pairings]
+
+
+# --- A student's timeline --------------------------------------------------------------------
+
+TIMELINE_TERMS_PER_PAGE = 2
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "talk" or "visit"
+    record: TalkRecord | HomeVisit
+
+    @property
+    def sort_key(self) -> tuple[dt.date, dt.datetime]:
+        return (self.record.date, self.record.created_at)
+
+
+@dataclass(frozen=True)
+class TermTimeline:
+    term: Term
+    entries: list[TimelineEntry]
+
+    @property
+    def talk_count(self) -> int:
+        return sum(1 for e in self.entries if e.kind == "talk")
+
+    @property
+    def visit_count(self) -> int:
+        return sum(1 for e in self.entries if e.kind == "visit")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    shown: bool  # False for a role that does not read talk records and home visits (counsellors)
+    page: Page[Term] | None
+    terms: list[TermTimeline]
+
+
+def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timeline:
+    """A student's talk records and home visits that ``user`` may read, newest first, grouped by
+    term, a page of TIMELINE_TERMS_PER_PAGE terms at a time (a term holds about one talk a week).
+
+    Queries: the terms with records (1), the page's talks with teacher (1), its visits (1).
+    """
+    talks = TalkRecord.objects.visible_to(user).filter(pairing__student_id=student_id)
+    visits = HomeVisit.objects.visible_to(user).filter(pairing__student_id=student_id)
+    if talks.query.is_empty() and visits.query.is_empty():
+        return Timeline(shown=False, page=None, terms=[])
+    terms = list(
+        Term.objects.filter(Q(pk__in=talks.values("term")) | Q(pk__in=visits.values("term")))
+        .select_related("school_year")
+        .order_by("-start_date")
+    )
+    term_page = Paginator(terms, TIMELINE_TERMS_PER_PAGE).get_page(page)
+    shown_ids = [t.pk for t in term_page]
+    by_term: dict[int, list[TimelineEntry]] = defaultdict(list)
+    related = ("pairing__teacher__user", "recorded_by")
+    for talk in talks.filter(term_id__in=shown_ids).select_related(*related):
+        by_term[talk.term_id].append(TimelineEntry("talk", talk))
+    for visit in visits.filter(term_id__in=shown_ids).select_related(*related):
+        by_term[visit.term_id].append(TimelineEntry("visit", visit))
+    return Timeline(
+        shown=True,
+        page=term_page,
+        terms=[
+            TermTimeline(term=t, entries=sorted(by_term[t.pk], key=lambda e: e.sort_key, reverse=True))
+            for t in term_page
+        ],
+    )

@@ -1,0 +1,137 @@
+"""A student's timeline (guidance:timeline): talks and home visits, newest first, grouped by term, for
+anyone who may see the student; counsellors see the student but not these records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from pairing.tests import factories as pf
+
+from .factories import HomeVisitFactory, TalkRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def url(student):
+    return reverse("guidance:timeline", args=[student.pk])
+
+
+def spring_term():
+    """2025-2026学年第二学期, the term before the world's."""
+    return pf.TermFactory(
+        school_year__start_year=2025, number=2, start_date=dt.date(2026, 3, 2), end_date=dt.date(2026, 7, 10)
+    )
+
+
+@pytest.fixture
+def history(world):
+    """张小明's records: two talks and a visit this term, a talk last spring with an earlier teacher."""
+    pairing = world.student_a1.pairings.get()
+    spring_term()
+    earlier = pf.PairingFactory(
+        student=world.student_a1,
+        teacher__school=world.school_a,
+        started_on=dt.date(2026, 3, 2),
+        ended_on=dt.date(2026, 7, 10),
+        end_reason="transfer",
+    )
+    return {
+        "spring": TalkRecordFactory(pairing=earlier, date=dt.date(2026, 5, 11), content="春季学期的谈话"),
+        "sept": TalkRecordFactory(pairing=pairing, date=dt.date(2026, 9, 8), content="九月的谈话"),
+        "visit": HomeVisitFactory(pairing=pairing, date=dt.date(2026, 10, 17)),
+        "nov": TalkRecordFactory(pairing=pairing, date=dt.date(2026, 11, 12), content="十一月的谈话"),
+    }
+
+
+def open_timeline(client, user, student, **params):
+    client.force_login(user)
+    return client.get(url(student), params)
+
+
+def entries(response):
+    return [(block.term.name, [e.record for e in block.entries]) for block in response.context["timeline"].terms]
+
+
+def test_the_timeline_lists_talks_and_visits_newest_first_grouped_by_term(client, world, history):
+    response = open_timeline(client, world.officer_a, world.student_a1)
+    assert response.status_code == 200
+    assert entries(response) == [
+        ("2026-2027学年第一学期", [history["nov"], history["visit"], history["sept"]]),
+        ("2025-2026学年第二学期", [history["spring"]]),
+    ]
+    html = response.content.decode()
+    assert html.index("十一月的谈话") < html.index("九月的谈话") < html.index("春季学期的谈话")
+    assert "谈话2次 · 家访1次" in html
+
+
+def test_each_entry_shows_its_tracks_and_forms_and_links_to_the_record(client, world, history):
+    html = open_timeline(client, world.officer_a, world.student_a1).content.decode()
+    assert "学业辅导" in html and "交流谈心" in html and "政策宣导" in html and "家长访谈" in html
+    assert reverse("guidance:talk_detail", args=[history["nov"].pk]) in html
+    assert reverse("guidance:visit_detail", args=[history["visit"].pk]) in html
+
+
+def test_the_timeline_pages_by_term(client, world, history, monkeypatch):
+    monkeypatch.setattr("guidance.selectors.TIMELINE_TERMS_PER_PAGE", 1)
+    first = open_timeline(client, world.county, world.student_a1)
+    assert [name for name, _ in entries(first)] == ["2026-2027学年第一学期"]
+    assert "更早的学期" in first.content.decode()
+    second = open_timeline(client, world.county, world.student_a1, page=2)
+    assert entries(second) == [("2025-2026学年第二学期", [history["spring"]])]
+
+
+def test_the_teacher_sees_their_own_pairings_records_not_an_earlier_teachers(client, world, history):
+    response = open_timeline(client, world.teacher_a1, world.student_a1)
+    assert entries(response) == [("2026-2027学年第一学期", [history["nov"], history["visit"], history["sept"]])]
+
+
+def test_the_officer_and_the_county_see_every_pairings_records(client, world, history):
+    for user in (world.officer_a, world.county, world.admin):
+        records = [r for _, rs in entries(open_timeline(client, user, world.student_a1)) for r in rs]
+        assert len(records) == 4
+
+
+def test_the_counsellor_sees_a_note_instead_of_talk_records(client, world, history):
+    response = open_timeline(client, world.counsellor_a, world.student_a1)
+    assert response.status_code == 200
+    assert entries(response) == []
+    html = response.content.decode()
+    assert "心理健康教师不查看这些记录" in html and "十一月的谈话" not in html
+
+
+@pytest.mark.parametrize("who", ["teacher_a2", "teacher_b1", "officer_b", "nobody"])
+def test_colleagues_and_outsiders_cannot_open_the_timeline(client, world, history, who):
+    assert open_timeline(client, getattr(world, who), world.student_a1).status_code == 404
+
+
+def test_a_student_without_records_says_so(client, world):
+    html = open_timeline(client, world.officer_a, world.student_a2).content.decode()
+    assert "暂无谈心谈话或家访记录" in html
+
+
+def test_the_student_record_links_to_the_timeline(client, world):
+    client.force_login(world.officer_a)
+    html = client.get(reverse("pairing:student_detail", args=[world.student_a1.pk])).content.decode()
+    assert f'href="{url(world.student_a1)}"' in html
+
+
+def test_the_timeline_runs_the_same_queries_for_few_or_many_records(client, world, django_assert_max_num_queries):
+    pairing = world.student_a1.pairings.get()
+    client.force_login(world.officer_a)
+    TalkRecordFactory(pairing=pairing, date=dt.date(2026, 9, 8))
+    HomeVisitFactory(pairing=pairing)
+    client.get(url(world.student_a1))
+    # 1 session, 2 user, 3 staff row, 4 the student, 5 the terms with records, 6 the talks with
+    # teachers, 7 the visits with teachers, 8-10 the session save in its savepoint
+    with django_assert_max_num_queries(10) as few:
+        client.get(url(world.student_a1))
+    weeks = world.term.school_weeks()
+    for week in weeks[1:11]:
+        TalkRecordFactory(pairing=pairing, date=week.school_days[0])
+    HomeVisitFactory(pairing=pairing, date=dt.date(2026, 11, 14))
+    with django_assert_max_num_queries(10) as many:
+        client.get(url(world.student_a1))
+    assert len(few) == len(many) == 10
