@@ -1,0 +1,197 @@
+"""The Django admin of the guidance app, used by the 系统管理员 (superuser).
+
+The aid-policy checklist that home visits tick (政策宣导) is configured here. Talk records, home
+visits and excused weeks are made on the app's own pages, where the date rules, the scope checks and
+the audit lines live; the admin lists them read-only so that they can be looked up, never edited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from pairing.admin import SearchByNumberTailMixin
+from pairing.models import Stage, Term
+from zaoyang_aid import audit
+from zaoyang_aid.admin import ReadOnlyAdminMixin
+
+from .models import AidPolicy, ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
+
+# --- Aid policies --------------------------------------------------------------------------------
+
+
+class AidPolicyForm(forms.ModelForm):
+    """The stages as checkboxes instead of a JSON list typed by hand."""
+
+    stages = forms.MultipleChoiceField(
+        label="适用学段",
+        choices=Stage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="不选表示适用于全部学段。家访表单只列出适用于学生所在学段的启用政策。",
+    )
+
+    class Meta:
+        model = AidPolicy
+        fields = ["name", "stages", "order", "is_active"]
+
+    def clean_stages(self) -> list[str]:
+        chosen = set(self.cleaned_data["stages"])
+        return [stage for stage in Stage.values if stage in chosen]  # one spelling: the stages' own order
+
+
+class PolicyStageFilter(admin.SimpleListFilter):
+    title = "适用学段"
+    parameter_name = "stage"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Stage.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AidPolicy]) -> QuerySet[AidPolicy]:
+        stage = self.value()
+        if stage not in Stage.values:
+            return queryset
+        # The stages are a JSON list (no portable "contains" on SQLite): choose over the short list.
+        return queryset.filter(pk__in=[p.pk for p in queryset if p.applies_to(stage)])
+
+
+@admin.register(AidPolicy)
+class AidPolicyAdmin(admin.ModelAdmin):
+    form = AidPolicyForm
+    list_display = ["name", "stage_list", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["is_active", PolicyStageFilter]
+    search_fields = ["name"]
+
+    @admin.display(description="适用学段")
+    def stage_list(self, policy: AidPolicy) -> str:
+        return policy.stage_labels
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Past home visits name the policies they explained: a policy no longer in use is switched off.
+        return False
+
+
+# --- Records made on the app's pages: read-only here -------------------------------------------
+
+
+class TermFilter(admin.SimpleListFilter):
+    """By term, with the terms' names in one query (the default filter asks once per term)."""
+
+    title = "学期"
+    parameter_name = "term"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+        return [(term.pk, term.name) for term in Term.objects.select_related("school_year")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(term_id=int(value)) if value and value.isdigit() else queryset
+
+
+class PairingColumnsMixin:
+    """The student, teacher and school of a row hanging off a pairing (select_related by each admin)."""
+
+    @admin.display(description="学生", ordering="pairing__student__name")
+    def student(self, obj: Any) -> str:
+        return obj.pairing.student.name
+
+    @admin.display(description="帮扶教师", ordering="pairing__teacher__user__full_name")
+    def teacher(self, obj: Any) -> str:
+        return obj.pairing.teacher.name
+
+    @admin.display(description="学校", ordering="pairing__student__school__name")
+    def school(self, obj: Any) -> str:
+        return obj.pairing.student.school.name
+
+
+PAIRING_RELATED = ["pairing__student__school", "pairing__teacher__user"]
+PAIRING_SEARCH = [
+    "pairing__student__name",
+    "pairing__student__student_number__iendswith",
+    "pairing__teacher__user__full_name",
+]
+
+
+@admin.register(TalkRecord)
+class TalkRecordAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["student", "teacher", "school", "date", "duration_minutes", "track_list", "created_at"]
+    list_filter = [TermFilter, "pairing__student__school__stage"]
+    search_fields = PAIRING_SEARCH
+    list_select_related = [*PAIRING_RELATED, "term__school_year"]
+    date_hierarchy = "date"
+
+    @admin.display(description="“五导”内容")
+    def track_list(self, record: TalkRecord) -> str:
+        return "、".join(record.tracks)
+
+
+class HomeVisitPhotoInline(admin.TabularInline):
+    """The photos' facts and a link to the scoped photo page (the file has no public URL, so the
+    image field itself is never shown: its .url raises)."""
+
+    model = HomeVisitPhoto
+    fields = ["link", "content_type", "width", "height", "size", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="照片")
+    def link(self, photo: HomeVisitPhoto) -> str:
+        url = reverse("guidance:visit_photo", args=[photo.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">查看照片{}</a>', url, photo.pk)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(HomeVisit)
+class HomeVisitAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["student", "teacher", "school", "date", "visitors", "photo_count", "created_at"]
+    list_filter = [TermFilter, "pairing__student__school__stage"]
+    search_fields = PAIRING_SEARCH
+    list_select_related = [*PAIRING_RELATED, "term__school_year"]
+    date_hierarchy = "date"
+    inlines = [HomeVisitPhotoInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HomeVisit]:
+        return super().get_queryset(request).annotate(photo_count=Count("photos"))
+
+    @admin.display(description="照片", ordering="photo_count")
+    def photo_count(self, visit: HomeVisit) -> int:
+        return visit.photo_count  # type: ignore[attr-defined]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A visit's family conditions are a sensitive read here as on the app's page: logged."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        visit = self.get_object(request, object_id)
+        if visit is not None and response.status_code == 200:
+            audit.record_view(request, visit, student_id=visit.pairing.student_id, detail="家访记录(系统管理)")
+        return response
+
+
+@admin.register(ExcusedWeek)
+class ExcusedWeekAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["student", "teacher", "school", "week_monday", "reason", "note", "excused_by_name", "created_at"]
+    list_filter = ["reason", "pairing__student__school__stage"]
+    search_fields = PAIRING_SEARCH
+    list_select_related = [*PAIRING_RELATED, "excused_by"]
+    date_hierarchy = "week_monday"
+
+    @admin.display(description="批准人", ordering="excused_by__full_name")
+    def excused_by_name(self, excused: ExcusedWeek) -> str:
+        return excused.excused_by.get_full_name()
