@@ -169,17 +169,18 @@ def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -
 
 
 def _talk_aggregates(ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date) -> dict[int, dict]:
-    excused_same_week = ExcusedWeek.objects.filter(pairing=OuterRef("pairing"), week_monday=OuterRef("week_monday"))
+    # Week counts leave out excused weeks (neither done nor missed); the tracks covered and the last
+    # talk date keep every talk, since the help was given all the same.
+    not_excused = ~Exists(ExcusedWeek.objects.filter(pairing=OuterRef("pairing"), week_monday=OuterRef("week_monday")))
     tracks = {t.field: Max(Cast(t.field, IntegerField())) for t in TRACKS}
     qs = (
         TalkRecord.objects.filter(pairing__in=ids, date__gte=term.start_date, date__lte=min(as_of, term.end_date))
-        .exclude(Exists(excused_same_week))
         .order_by()
         .values("pairing")
         .annotate(
-            elapsed_weeks=Count("week_monday", distinct=True, filter=Q(week_monday__lt=this_monday)),
-            this_week=Count("pk", filter=Q(week_monday=this_monday)),
-            latest_elapsed_week=Max("week_monday", filter=Q(week_monday__lt=this_monday)),
+            elapsed_weeks=Count("week_monday", distinct=True, filter=Q(not_excused, week_monday__lt=this_monday)),
+            this_week=Count("pk", filter=Q(not_excused, week_monday=this_monday)),
+            latest_elapsed_week=Max("week_monday", filter=Q(not_excused, week_monday__lt=this_monday)),
             last_talk_on=Max("date"),
             **tracks,
         )
@@ -222,7 +223,8 @@ def _count_weeks(
     row.this_week_excused = bool(excused and excused["this_week"])
     row.expected_weeks = max(0, len(elapsed) - row.excused_weeks)
     if talks:
-        row.done_weeks = talks["elapsed_weeks"]
+        # A talk in a week that a closure later removed is not a week owed: never count past the owed.
+        row.done_weeks = min(talks["elapsed_weeks"], row.expected_weeks)
         row.this_week_done = talks["this_week"] > 0
         row.last_talk_on = talks["last_talk_on"]
         row.tracks = [t.label for t in TRACKS if talks[t.field]]

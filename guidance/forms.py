@@ -3,6 +3,7 @@ message at its field, and the database constraints stay the last word."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -15,7 +16,17 @@ from django.utils import timezone
 from pairing.models import Pairing
 from zaoyang_aid import calendar
 
-from .models import FORM_FIELDS, HELP_FORMS, TRACK_FIELDS, TRACKS, AidPolicy, HomeVisit, HomeVisitPhoto, TalkRecord
+from .models import (
+    FORM_FIELDS,
+    HELP_FORMS,
+    TRACK_FIELDS,
+    TRACKS,
+    AidPolicy,
+    ExcuseReason,
+    HomeVisit,
+    HomeVisitPhoto,
+    TalkRecord,
+)
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
 from .rules import school_week_at, talk_date_problem, visit_date_problem
 
@@ -234,3 +245,18 @@ class HomeVisitForm(TagsMixin):
 
 
 # --- Excused weeks ---------------------------------------------------------------------------
+
+
+class ExcuseWeekForm(forms.Form):
+    """An officer excuses one school week of a pairing: the week is then neither done nor missed."""
+
+    week = forms.TypedChoiceField(label="免记的教学周", coerce=dt.date.fromisoformat)
+    reason = forms.ChoiceField(label="原因", choices=ExcuseReason.choices)
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+    def __init__(self, *args: Any, weeks: list[calendar.SchoolWeek], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["week"].choices = [(w.monday.isoformat(), w.label) for w in weeks]
+        if not weeks:
+            self.fields["week"].help_text = "本学期没有可以免记的教学周。"
+        self.helper = bare_helper()

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from pairing.models import Pairing, Term
-from zaoyang_aid import audit
+from zaoyang_aid import audit, calendar
 from zaoyang_aid.models import AuditAction
 
 from .forms import HomeVisitForm, TalkRecordForm
-from .models import HomeVisit, HomeVisitPhoto, TalkRecord
+from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
 from .photos import CleanPhoto
 from .rules import school_week_at, talk_date_problem, visit_date_problem
 
@@ -139,3 +139,47 @@ def home_visit_create(
 
 
 # --- Excused weeks ---------------------------------------------------------------------------
+
+
+def excusable_weeks(*, pairing: Pairing, term: Term, as_of: dt.date) -> list[calendar.SchoolWeek]:
+    """The term's school weeks up to this one while the pairing was active, not yet excused."""
+    taken = set(ExcusedWeek.objects.filter(pairing=pairing).values_list("week_monday", flat=True))
+    return [
+        week
+        for week in term.school_weeks(pairing.student.school_id)
+        if week.monday <= as_of
+        and week.school_days[-1] >= pairing.started_on
+        and (pairing.ended_on is None or week.school_days[0] < pairing.ended_on)
+        and week.monday not in taken
+    ]
+
+
+@transaction.atomic
+def excused_week_create(
+    *, pairing: Pairing, week_monday: dt.date, reason: str, note: str, excused_by: Any, term: Term, as_of: dt.date
+) -> ExcusedWeek:
+    """Excuse one school week of a pairing. Refuses a week that is not excusable (the form offers
+    only those); the unique constraint refuses a second excuse for the same week."""
+    if week_monday not in {w.monday for w in excusable_weeks(pairing=pairing, term=term, as_of=as_of)}:
+        raise ValidationError({"week": "这一周不能免记(不是该结对本学期已到的教学周,或已免记)。"})
+    excused = ExcusedWeek.objects.create(
+        pairing=pairing, week_monday=week_monday, reason=reason, note=note, excused_by=excused_by
+    )
+    audit.record(
+        AuditAction.CREATE,
+        obj=excused,
+        student_id=pairing.student_id,
+        changes={"免记周": [None, f"{week_monday:%Y-%m-%d} {excused.get_reason_display()} {note}".strip()]},
+    )
+    return excused
+
+
+@transaction.atomic
+def excused_week_delete(*, excused: ExcusedWeek) -> None:
+    audit.record(
+        AuditAction.DELETE,
+        obj=excused,
+        student_id=excused.pairing.student_id,
+        changes={"免记周": [f"{excused.week_monday:%Y-%m-%d} {excused.get_reason_display()}", None]},
+    )
+    excused.delete()

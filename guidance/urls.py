@@ -17,4 +17,8 @@ urlpatterns: list = [
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/photos/<int:pk>/", views.visit_photo, name="visit_photo"),
     # --- Dashboards and excused weeks -----------------------------------------------------------
+    path("school/dashboard/", views.school_dashboard, name="school_dashboard"),
+    path("county/dashboard/", views.county_dashboard, name="county_dashboard"),
+    path("pairings/<int:pk>/excuse/", views.excuse_week, name="excuse_week"),
+    path("excused/<int:pk>/revoke/", views.excuse_revoke, name="excuse_revoke"),
 ]

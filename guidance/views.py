@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from pairing.models import Pairing, Student
+from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 
-from . import selectors, services
-from .forms import HomeVisitForm, TalkRecordForm
-from .models import HomeVisit, HomeVisitPhoto, TalkRecord
+from . import dashboards, selectors, services
+from .forms import ExcuseWeekForm, HomeVisitForm, TalkRecordForm
+from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -180,3 +181,78 @@ def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
 
 
 # --- Dashboards and excused weeks ------------------------------------------------------------
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@role_required(Role.OFFICER)
+def school_dashboard(request: HttpRequest) -> HttpResponse:
+    """The officer's first page: per teacher and per student compliance, overdue first."""
+    scope = scope_of(request.user)
+    today = term_today(school_id=scope.school_id)
+    board = dashboards.school_dashboard(request.user, term=today.term, as_of=today.today) if today.term else None
+    return render(request, "guidance/school_dashboard.html", {"today": today, "board": board})
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def county_dashboard(request: HttpRequest) -> HttpResponse:
+    """The county's first page: per town and per school, this week and this term, home visits."""
+    today = term_today()
+    town = Town.objects.filter(pk=request.GET.get("town")).first() if request.GET.get("town", "").isdigit() else None
+    board = (
+        dashboards.county_dashboard(request.user, term=today.term, as_of=today.today, town_id=town.pk if town else None)
+        if today.term
+        else None
+    )
+    schools = Paginator(board.schools if board else [], 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "guidance/county_dashboard.html",
+        {"today": today, "board": board, "town": town, "schools": schools, "query": _query_without_page(request)},
+    )
+
+
+@role_required(Role.OFFICER)
+def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
+    """Excuse a school week of a pairing of the officer's school (学生生病, 考试周 …)."""
+    pairing = get_object_or_404(
+        Pairing.objects.visible_to(request.user).select_related("student", "teacher__user"), pk=pk
+    )
+    today = term_today(school_id=pairing.student.school_id)
+    if today.term is None:
+        raise Http404("尚未设置学期。")
+    weeks = services.excusable_weeks(pairing=pairing, term=today.term, as_of=today.today)
+    form = ExcuseWeekForm(request.POST or None, weeks=weeks)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.excused_week_create(
+                pairing=pairing,
+                week_monday=form.cleaned_data["week"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                excused_by=request.user,
+                term=today.term,
+                as_of=today.today,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已为{pairing.student.name}免记所选教学周。")
+            return redirect("guidance:school_dashboard")
+    excused = ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday")
+    return render(
+        request, "guidance/excuse_week.html", {"pairing": pairing, "form": form, "excused": excused, "today": today}
+    )
+
+
+@role_required(Role.OFFICER)
+@require_POST
+def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    excused = get_object_or_404(ExcusedWeek.objects.visible_to(request.user).select_related("pairing"), pk=pk)
+    services.excused_week_delete(excused=excused)
+    messages.success(request, "已撤销免记。")
+    return redirect("guidance:excuse_week", pk=excused.pairing_id)

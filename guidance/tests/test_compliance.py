@@ -365,3 +365,25 @@ def test_the_engine_runs_five_queries_for_any_number_of_pairings(world, django_a
         rows = compliance_for(Pairing.objects.all(), term=world.term, as_of=TODAY)
     assert len(rows) == n + 3
     assert {r.done_weeks for r in rows.values() if r.visits} == {3}
+
+
+# --- Edge cases found in review ---------------------------------------------------------------------
+
+
+def test_a_talk_in_a_week_later_closed_never_pushes_done_past_owed(world):
+    pairing = pairing_a1(world)
+    talk_in_weeks(world, pairing, range(1, 12))  # every week, including 11-09's
+    Closure.objects.create(name="停课", school=world.school_a, start_date=D(2026, 11, 9), end_date=D(2026, 11, 13))
+    row = check(pairing, term=world.term)
+    assert (row.expected_weeks, row.done_weeks, row.missed_weeks) == (10, 10, 0)
+    assert row.completion_rate == 1
+
+
+def test_a_talk_in_an_excused_week_still_counts_for_tracks_and_the_last_talk_date(world):
+    pairing = pairing_a1(world)
+    TalkRecordFactory(pairing=pairing, date=D(2026, 11, 11), track_study=False, track_psych=True)
+    excuse(world, pairing, D(2026, 11, 9))
+    row = check(pairing, term=world.term)
+    assert row.done_weeks == 0 and row.excused_weeks == 1
+    assert row.tracks == ["心理疏导"]
+    assert row.last_talk_on == D(2026, 11, 11)

@@ -125,6 +125,8 @@ ROLE_PAGES = {
     "guidance:my_students": {"teacher"},
     "pairing:school_overview": {"officer"},
     "pairing:county_overview": {"county", "admin"},
+    "guidance:school_dashboard": {"officer"},
+    "guidance:county_dashboard": {"county", "admin"},
     "pairing:student_list": {"officer", "counsellor", "county", "admin"},
     "pairing:student_create": {"officer", "county"},
     "pairing:teacher_list": {"officer", "county", "admin"},
@@ -154,10 +156,10 @@ def test_each_page_opens_for_its_roles_and_refuses_the_others(client, world, url
 def test_every_role_lands_on_its_home_page(client, world):
     homes = {
         world.teacher_a1: "guidance:my_students",
-        world.officer_a: "pairing:school_overview",
+        world.officer_a: "guidance:school_dashboard",
         world.counsellor_a: "pairing:student_list",
-        world.county: "pairing:county_overview",
-        world.admin: "pairing:county_overview",
+        world.county: "guidance:county_dashboard",
+        world.admin: "guidance:county_dashboard",
     }
     for user, url_name in homes.items():
         assert get(client, user, "/").url == reverse(url_name)

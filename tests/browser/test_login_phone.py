@@ -38,11 +38,11 @@ def test_a_county_officer_logs_in_on_a_phone(
 
     page.get_by_label("用户名").fill(user.username)
     page.get_by_label("密码").fill(PASSWORD)
-    with page.expect_response(re.compile(re.escape(reverse("pairing:county_overview")) + "$")) as landing:
+    with page.expect_response(re.compile(re.escape(reverse("guidance:county_dashboard")) + "$")) as landing:
         page.get_by_role("button", name="登录").click()
 
     assert landing.value.status == 200
-    assert urlparse(page.url).path == reverse("pairing:county_overview")
+    assert urlparse(page.url).path == reverse("guidance:county_dashboard")
     # At 360 px the navbar is collapsed; its toggler (Bootstrap's JS) opens it on the user's name.
     expect(navbar.get_by_text("周敏 · 市资助中心")).to_be_hidden()
     navbar.get_by_role("button", name="打开菜单").click()
