@@ -15,7 +15,7 @@ from pairing.models import Pairing, Term
 from pairing.selectors import pairings_for_teacher_home
 
 from .compliance import PairingCompliance, WeekState, compliance_for
-from .models import HomeVisit, TalkRecord
+from .models import ExcusedWeek, HomeVisit, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -66,12 +66,16 @@ TIMELINE_TERMS_PER_PAGE = 2
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # "talk" or "visit"
-    record: TalkRecord | HomeVisit
+    kind: str  # "talk", "visit" or "excused" (a week an officer excused: shown, never counted)
+    record: TalkRecord | HomeVisit | ExcusedWeek
+
+    @property
+    def date(self) -> dt.date:
+        return self.record.week_monday if isinstance(self.record, ExcusedWeek) else self.record.date
 
     @property
     def sort_key(self) -> tuple[dt.date, dt.datetime]:
-        return (self.record.date, self.record.created_at)
+        return (self.date, self.record.created_at)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,8 @@ def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timelin
     """A student's talk records and home visits that ``user`` may read, newest first, grouped by
     term, a page of TIMELINE_TERMS_PER_PAGE terms at a time (a term holds about one talk a week).
 
-    Queries: the terms with records (1), the page's talks with teacher (1), its visits (1).
+    Queries: the terms with records (1), the page's talks with teacher (1), its visits (1), the
+    excused weeks in those terms (1).
     """
     talks = TalkRecord.objects.visible_to(user).filter(pairing__student_id=student_id)
     visits = HomeVisit.objects.visible_to(user).filter(pairing__student_id=student_id)
@@ -118,6 +123,19 @@ def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timelin
         by_term[talk.term_id].append(TimelineEntry("talk", talk))
     for visit in visits.filter(term_id__in=shown_ids).select_related(*related):
         by_term[visit.term_id].append(TimelineEntry("visit", visit))
+    shown_terms = list(term_page)
+    if shown_terms:
+        excused = ExcusedWeek.objects.visible_to(user).filter(
+            pairing__student_id=student_id,
+            week_monday__gte=min(t.start_date for t in shown_terms) - dt.timedelta(days=6),
+            week_monday__lte=max(t.end_date for t in shown_terms),
+        )
+        for week in excused.select_related("excused_by"):
+            term = next(
+                (t for t in shown_terms if t.start_date - dt.timedelta(days=6) <= week.week_monday <= t.end_date), None
+            )
+            if term is not None:
+                by_term[term.pk].append(TimelineEntry("excused", week))
     return Timeline(
         shown=True,
         page=term_page,
