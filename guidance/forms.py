@@ -219,6 +219,10 @@ class HomeVisitForm(TagsMixin):
             self.initial.setdefault("help_forms", ["form_parent"])
         self.helper = bare_helper()
         self.helper.disable_csrf = True  # the page's <form> carries the token
+        # The same big toggle buttons as the talk form, in the model's order of fields.
+        self.helper.layout = Layout(
+            *[Field(name, template=TAG_BUTTONS) if name in ("help_forms", "tracks") else name for name in self.fields]
+        )
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
