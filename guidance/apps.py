@@ -11,6 +11,8 @@ class GuidanceConfig(AppConfig):
         from zaoyang_aid import navigation
         from zaoyang_aid.access import Role
 
+        from . import tallies  # noqa: F401 - keeps PairingTermTally in step with TalkRecord
+
         # The dashboards replace the ground floor's overviews as the officer's and county's homes.
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)

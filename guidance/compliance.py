@@ -5,9 +5,10 @@ reports all read it. It runs a constant number of queries whatever the number of
 
 1. the pairings with their school (and town) and active span;
 2. the closures touching the term (county-wide and per school), to know each school's school weeks;
-3. per pairing, the talk records' distinct weeks (elapsed, this week, the latest), last date and the
-   tracks covered, leaving out excused weeks: one GROUP BY pairing on the (pairing, week) index;
-4. per pairing, the excused weeks (elapsed and this week);
+3. the excused weeks of those pairings in the term (a few rows);
+4. per pairing, the weeks with a talk (elapsed, this week, the latest), the last talk and the tracks
+   covered: one PairingTermTally row per pairing when ``as_of`` is today or later (the live pages);
+   for a past ``as_of``, one GROUP BY over the talk records dated up to then;
 5. per pairing, the term's home visits.
 
 Counting rules, in the words of the mechanism:
@@ -31,11 +32,12 @@ from enum import StrEnum
 
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from pairing.models import Closure, Pairing, Term
 from zaoyang_aid import calendar
 
-from .models import TRACKS, ExcusedWeek, HomeVisit, TalkRecord
+from .models import TRACKS, ExcusedWeek, HomeVisit, PairingTermTally, TalkRecord
 
 
 class WeekState(StrEnum):
@@ -101,10 +103,13 @@ class _SchoolWeeks:
     weeks: list[calendar.SchoolWeek]
     firsts: list[dt.date]  # each week's first school day, ascending
     lasts: list[dt.date]  # each week's last school day, ascending
+    mondays: list[dt.date]  # each week's Monday, ascending
 
     @classmethod
     def of(cls, weeks: list[calendar.SchoolWeek]) -> _SchoolWeeks:
-        return cls(weeks, [w.school_days[0] for w in weeks], [w.school_days[-1] for w in weeks])
+        return cls(
+            weeks, [w.school_days[0] for w in weeks], [w.school_days[-1] for w in weeks], [w.monday for w in weeks]
+        )
 
     def active_span(self, started_on: dt.date, ended_on: dt.date | None) -> tuple[int, int]:
         """Indexes [lo, hi) of the weeks with a school day inside [started_on, ended_on)."""
@@ -151,8 +156,15 @@ def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -
     weeks_of = school_weeks_by_school(term, {r[1] for r in rows})
     this_monday = calendar.monday_of(as_of)
     ids = scoped.order_by().values("pk")
-    talks = _talk_aggregates(ids, term, as_of, this_monday)
-    excused = _excused_aggregates(ids, term, as_of, this_monday)
+    excused_weeks = _excused_weeks(ids, term, as_of)
+    excused = _excused_aggregates(excused_weeks, this_monday)
+    if as_of >= timezone.localdate():
+        # Live pages: talks cannot be dated after today, so the tallies are exact (see tallies.py).
+        talks, late = _talks_from_tallies(ids, term, as_of, this_monday, excused_weeks)
+        if late:  # a talk dated after as_of after all (imported data): count those pairings exactly
+            talks.update(_talk_aggregates(late, term, as_of, this_monday))
+    else:
+        talks = _talk_aggregates(ids, term, as_of, this_monday)
     visits = dict(
         HomeVisit.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
         .order_by()
@@ -168,7 +180,9 @@ def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -
     return result
 
 
-def _talk_aggregates(ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date) -> dict[int, dict]:
+def _talk_aggregates(
+    ids: QuerySet[Pairing] | list[int], term: Term, as_of: dt.date, this_monday: dt.date
+) -> dict[int, dict]:
     # Week counts leave out excused weeks (neither done nor missed); the tracks covered and the last
     # talk date keep every talk, since the help was given all the same.
     not_excused = ~Exists(ExcusedWeek.objects.filter(pairing=OuterRef("pairing"), week_monday=OuterRef("week_monday")))
@@ -188,22 +202,60 @@ def _talk_aggregates(ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_mo
     return {row["pairing"]: row for row in qs}
 
 
-def _excused_aggregates(ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date) -> dict[int, dict]:
-    qs = (
-        ExcusedWeek.objects.filter(
-            pairing__in=ids,
-            week_monday__gte=calendar.monday_of(term.start_date),
-            week_monday__lte=min(as_of, term.end_date),
-        )
-        .order_by()
-        .values("pairing")
-        .annotate(
-            elapsed=Count("pk", filter=Q(week_monday__lt=this_monday)),
-            this_week=Count("pk", filter=Q(week_monday=this_monday)),
-            latest_elapsed_week=Max("week_monday", filter=Q(week_monday__lt=this_monday)),
-        )
+def _excused_weeks(ids: QuerySet[Pairing], term: Term, as_of: dt.date) -> dict[int, set[dt.date]]:
+    """Per pairing, the Mondays of its excused weeks in the term up to ``as_of`` (a few rows)."""
+    weeks: dict[int, set[dt.date]] = defaultdict(set)
+    rows = ExcusedWeek.objects.filter(
+        pairing__in=ids,
+        week_monday__gte=calendar.monday_of(term.start_date),
+        week_monday__lte=min(as_of, term.end_date),
+    ).values_list("pairing_id", "week_monday")
+    for pairing_id, monday in rows:
+        weeks[pairing_id].add(monday)
+    return weeks
+
+
+def _excused_aggregates(excused_weeks: dict[int, set[dt.date]], this_monday: dt.date) -> dict[int, dict]:
+    result: dict[int, dict] = {}
+    for pairing_id, mondays in excused_weeks.items():
+        elapsed = [m for m in mondays if m < this_monday]
+        result[pairing_id] = {
+            "elapsed": len(elapsed),
+            "this_week": int(this_monday in mondays),
+            "latest_elapsed_week": max(elapsed) if elapsed else None,
+        }
+    return result
+
+
+def _talks_from_tallies(
+    ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date, excused_weeks: dict[int, set[dt.date]]
+) -> tuple[dict[int, dict], list[int]]:
+    """The same figures as _talk_aggregates, read from one PairingTermTally row per pairing; also the
+    pairings whose last talk is dated after ``as_of``, which the tally cannot answer for."""
+    first_monday = calendar.monday_of(term.start_date)
+    this_index = (this_monday - first_monday).days // 7
+    elapsed_mask = (1 << max(this_index, 0)) - 1
+    result: dict[int, dict] = {}
+    late: list[int] = []
+    rows = PairingTermTally.objects.filter(term=term, pairing__in=ids).values_list(
+        "pairing_id", "week_bits", "track_bits", "last_talk_on"
     )
-    return {row["pairing"]: row for row in qs}
+    for pairing_id, week_bits, track_bits, last_talk_on in rows:
+        if last_talk_on is not None and last_talk_on > as_of:
+            late.append(pairing_id)
+            continue
+        for monday in excused_weeks.get(pairing_id, ()):
+            week_bits &= ~(1 << ((monday - first_monday).days // 7))
+        elapsed = week_bits & elapsed_mask
+        latest = elapsed.bit_length() - 1
+        result[pairing_id] = {
+            "elapsed_weeks": elapsed.bit_count(),
+            "this_week": (week_bits >> this_index) & 1 if this_index >= 0 else 0,
+            "latest_elapsed_week": first_monday + dt.timedelta(weeks=latest) if latest >= 0 else None,
+            "last_talk_on": last_talk_on,
+            **{t.field: (track_bits >> i) & 1 for i, t in enumerate(TRACKS)},
+        }
+    return result, late
 
 
 def _count_weeks(
@@ -215,13 +267,14 @@ def _count_weeks(
     talks: dict | None,
     excused: dict | None,
 ) -> None:
+    # Bisection over the school's sorted weeks: this runs once per pairing, 12,000 times a county page.
     lo, hi = school.active_span(started_on, ended_on)
-    active = school.weeks[lo:hi]
-    elapsed = [w for w in active if w.monday < this_monday]
-    row.this_week_expected = any(w.monday == this_monday for w in active)
+    current = bisect.bisect_left(school.mondays, this_monday, lo, hi)  # first active week not elapsed
+    elapsed = current - lo
+    row.this_week_expected = current < hi and school.mondays[current] == this_monday
     row.excused_weeks = excused["elapsed"] if excused else 0
     row.this_week_excused = bool(excused and excused["this_week"])
-    row.expected_weeks = max(0, len(elapsed) - row.excused_weeks)
+    row.expected_weeks = max(0, elapsed - row.excused_weeks)
     if talks:
         # A talk in a week that a closure later removed is not a week owed: never count past the owed.
         row.done_weeks = min(talks["elapsed_weeks"], row.expected_weeks)
@@ -230,12 +283,10 @@ def _count_weeks(
         row.tracks = [t.label for t in TRACKS if talks[t.field]]
     row.missed_weeks = max(0, row.expected_weeks - row.done_weeks)
     if elapsed:
-        previous = elapsed[-1].monday
-        covered = {
-            talks["latest_elapsed_week"] if talks else None,
-            excused["latest_elapsed_week"] if excused else None,
-        }
-        row.last_week_missed = previous not in covered
+        previous = school.mondays[current - 1]
+        row.last_week_missed = previous != (talks and talks["latest_elapsed_week"]) and previous != (
+            excused and excused["latest_elapsed_week"]
+        )
 
 
 @dataclass

@@ -129,6 +129,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # JIT compilation costs more than it saves on a web app's short queries: it tripled the compliance
+    # engine's talk aggregate at county scale (bench/compliance.py, 900 ms with it, 350 ms without).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / Celery: Redis in production and CI, kombu's filesystem broker for the quick start --
