@@ -11,11 +11,12 @@ class GuidanceConfig(AppConfig):
         from zaoyang_aid import navigation
         from zaoyang_aid.access import Role
 
-        from . import tallies  # noqa: F401 - keeps PairingTermTally in step with TalkRecord
+        from . import reminders, tallies  # noqa: F401 - signals: tallies, and records answering reminders
 
         # The dashboards replace the ground floor's overviews as the officer's and county's homes.
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)
+        navigation.register("提醒记录", "guidance:school_reminders", {Role.OFFICER}, order=6)
         navigation.set_role_home(Role.OFFICER, "guidance:school_dashboard")
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")
         navigation.set_role_home(Role.ADMIN, "guidance:county_dashboard")

@@ -365,3 +365,114 @@ class PairingTermTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pairing_id}@{self.term_id}: {self.talks}"
+
+
+# --- Reminders -------------------------------------------------------------------------------------
+
+
+class ReminderKind(models.TextChoices):
+    MISSED_TALK = "missed_talk", "上周未记录谈心谈话"
+    VISIT_DUE = "visit_due", "本学期尚未家访"
+
+
+class ReminderLevel(models.IntegerChoices):
+    TEACHER = 1, "提醒教师"
+    OFFICER = 2, "告知学校资助专干"
+    COUNTY = 3, "上报市资助中心"
+
+
+class ReminderQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.role == "counsellor":
+            return None
+        return _pairing_scope(scope)
+
+    def open(self) -> ReminderQuerySet:
+        """Neither answered (the missing record made) nor acknowledged."""
+        return self.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+
+
+class Reminder(models.Model):
+    """One thing a pairing owes, found by a sweep: keyed by (pairing, kind, period) under a unique
+    constraint, so a sweep run twice, or by two workers at once, makes each reminder once.
+
+    ``period`` is the Monday of the school week the reminder is about: the missed week for a missed
+    talk, the sweep's week for a home visit still due. ``level`` is how far it has climbed.
+    """
+
+    pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField("类型", max_length=20, choices=ReminderKind.choices)
+    period = models.DateField("所属周(周一)")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField("级别", choices=ReminderLevel.choices, default=ReminderLevel.TEACHER)
+    # For a missed talk: how many school weeks in a row were missed up to and including ``period``.
+    streak = models.PositiveSmallIntegerField("连续周数", default=1)
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+    acknowledged_at = models.DateTimeField("确认时间", null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="确认人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acknowledgement = models.CharField("确认说明", max_length=200, blank=True)
+    resolved_at = models.DateTimeField("已补记时间", null=True, blank=True)
+
+    objects = ReminderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "提醒"
+        verbose_name_plural = "提醒"
+        ordering = ["-period", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pairing", "kind", "period"],
+                name="one_reminder_per_pairing_kind_period",
+                violation_error_message="这条提醒已经存在。",
+            ),
+        ]
+        indexes = [
+            # The escalation and digest steps: this period's open reminders by level.
+            models.Index(fields=["period", "kind", "level"], name="reminder_period_kind_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pairing} {self.get_kind_display()} {self.period}"
+
+
+class Notification(models.Model):
+    """An item in someone's in-app notification centre. Written in the sweep's transaction together
+    with its reminder, so it is never lost, whatever later happens to email or webhooks."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.ForeignKey(
+        Reminder, verbose_name="提醒", on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
+    level = models.PositiveSmallIntegerField("级别", choices=ReminderLevel.choices, default=ReminderLevel.TEACHER)
+    title = models.CharField("标题", max_length=100)
+    body = models.CharField("内容", max_length=500, blank=True)
+    link = models.CharField("链接", max_length=200, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "站内通知"
+        verbose_name_plural = "站内通知"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One notice per person per reminder and level: re-running a sweep adds nothing.
+            models.UniqueConstraint(
+                fields=["recipient", "reminder", "level"], name="one_notification_per_recipient_reminder_level"
+            ),
+        ]
+        indexes = [
+            # The navbar's unread count and the notification centre, on every page.
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.title}"

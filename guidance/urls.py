@@ -21,4 +21,10 @@ urlpatterns: list = [
     path("county/dashboard/", views.county_dashboard, name="county_dashboard"),
     path("pairings/<int:pk>/excuse/", views.excuse_week, name="excuse_week"),
     path("excused/<int:pk>/revoke/", views.excuse_revoke, name="excuse_revoke"),
+    # --- Notifications and reminders ---------------------------------------------------------
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    path("reminders/<int:pk>/acknowledge/", views.reminder_acknowledge, name="reminder_acknowledge"),
+    path("school/reminders/", views.school_reminders, name="school_reminders"),
 ]

@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from pairing.models import Pairing, Student, Town
@@ -15,9 +17,9 @@ from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 
-from . import dashboards, selectors, services
+from . import dashboards, reminders, selectors, services
 from .forms import ExcuseWeekForm, HomeVisitForm, TalkRecordForm
-from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
+from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -256,3 +258,58 @@ def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.excused_week_delete(excused=excused)
     messages.success(request, "已撤销免记。")
     return redirect("guidance:excuse_week", pk=excused.pairing_id)
+
+
+# --- Notifications and reminders -------------------------------------------------------------
+
+
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Everyone's notification centre: newest first, unread marked; each links to the form to act on."""
+    items = Notification.objects.filter(recipient=request.user).select_related("reminder").order_by("read_at", "-pk")
+    page = Paginator(items, 30).get_page(request.GET.get("page"))
+    return render(request, "guidance/notifications.html", {"page": page})
+
+
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read and go where it points."""
+    notice = get_object_or_404(Notification.objects.filter(recipient=request.user), pk=pk)
+    if notice.read_at is None:
+        Notification.objects.filter(pk=notice.pk).update(read_at=timezone.now())
+    if notice.link and url_has_allowed_host_and_scheme(notice.link, allowed_hosts={request.get_host()}):
+        return redirect(notice.link)
+    return redirect("guidance:notifications")
+
+
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    messages.success(request, "已全部标为已读。")
+    return redirect("guidance:notifications")
+
+
+@require_POST
+def reminder_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The teacher (or an officer above them) acknowledges a reminder, with an optional note."""
+    reminder = get_object_or_404(Reminder.objects.visible_to(request.user), pk=pk)
+    if not Notification.objects.filter(reminder=reminder, recipient=request.user).exists():
+        raise Http404("这条提醒不是发给您的。")
+    reminders.reminder_acknowledge(reminder=reminder, by=request.user, note=request.POST.get("note", "").strip())
+    messages.success(request, "已确认这条提醒。")
+    return redirect("guidance:notifications")
+
+
+@role_required(Role.OFFICER)
+def school_reminders(request: HttpRequest) -> HttpResponse:
+    """Which of the school's teachers were reminded and escalated this term."""
+    today = term_today(school_id=scope_of(request.user).school_id)
+    items = (
+        Reminder.objects.visible_to(request.user)
+        .filter(term=today.term)
+        .select_related("pairing__student", "pairing__teacher__user", "acknowledged_by")
+        .order_by("-period", "-level", "pairing__teacher__user__full_name")
+        if today.term
+        else Reminder.objects.none()
+    )
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    return render(request, "guidance/school_reminders.html", {"page": page, "today": today})

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zaoyang_aid.context_processors.site",
+                "guidance.context_processors.notifications",
             ],
         },
     },
@@ -168,8 +170,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# The sweeps (reminders) register their entries here as they land; beat runs once, beside one worker.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Beat runs once, beside one worker. The reminder sweep runs every morning at 07:00 Asia/Shanghai and
+# acts only on the first school day of a school week (so a week that starts on Tuesday after a holiday
+# is swept on Tuesday); running it again the same day adds nothing.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reminder-sweep": {"task": "guidance.sweep_reminders", "schedule": crontab(hour=7, minute=0)},
+}
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -278,6 +284,10 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Domain settings --------------------------------------------------------------------------
+# Escalation of a missed weekly talk: consecutive unacknowledged missed weeks before the school's
+# officers, then the county centre, are told too.
+REMINDER_OFFICER_AFTER = _int("REMINDER_OFFICER_AFTER", default=2)
+REMINDER_COUNTY_AFTER = _int("REMINDER_COUNTY_AFTER", default=4)
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.
 PAIRING_TEACHER_LOAD_LIMIT = _int("PAIRING_TEACHER_LOAD_LIMIT", default=1)
 

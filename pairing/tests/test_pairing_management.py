@@ -578,8 +578,9 @@ def test_the_pairing_list_runs_a_fixed_number_of_queries(client, world, django_a
     # 6 the school's stage (for its grade names), 7 count for the paginator,
     # 8-11 the filter form's choices (towns, schools, categories, teachers),
     # 12 the page of pairings (teacher, user, student, school, town joined),
-    # 13 this term's assessments with levels, 14 their categories, 15-17 the session save in its savepoint
-    with django_assert_num_queries(17):
+    # 13 this term's assessments with levels, 14 their categories, 15 the navbar's unread notifications,
+    # 16-18 the session save in its savepoint
+    with django_assert_num_queries(18):
         client.get(reverse("pairing:pairing_list"))
 
 

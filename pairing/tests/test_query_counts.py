@@ -72,8 +72,9 @@ def test_student_list_runs_a_fixed_number_of_queries(client, world, django_asser
     # 6 count for the paginator, 7 the page of students (school, town, household joined),
     # 8 their active pairings with teachers, 9 this term's assessments with levels,
     # 10 the assessments' categories, 11-14 the filter form's choices (towns, schools, categories, levels),
-    # 15-17 the session save in its savepoint (idle expiry renews the session on every request)
-    with django_assert_num_queries(17):
+    # 15 the navbar's unread notifications,
+    # 16-18 the session save in its savepoint (idle expiry renews the session on every request)
+    with django_assert_num_queries(18):
         client.get(reverse("pairing:student_list"))
 
 
@@ -87,6 +88,6 @@ def test_student_record_runs_a_fixed_number_of_queries(client, world, django_ass
     client.get(url)
     # 1 session, 2 user, 3 staff row, 4 the student with school, town and household,
     # 5 guardians, 6 household members, 7 assessments, 8 their categories, 9 pairings with teachers,
-    # 10 the audit line, 11-13 the session save in its savepoint
-    with django_assert_num_queries(13):
+    # 10 the audit line, 11 the navbar's unread notifications, 12-14 the session save in its savepoint
+    with django_assert_num_queries(14):
         client.get(url)

@@ -1,0 +1,53 @@
+"""Time the reminder sweep's detection step (find_due) over the whole county, on a seeded database.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/zaoyang_bench \
+        .venv/bin/python bench/reminders.py [--date YYYY-MM-DD] [--runs N]
+
+Prints the median and p95 wall time and the number of queries (the issue's target: under 5 s and
+under 20 queries at 12,000 pairings). Writes nothing: it runs the dry-run half of the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zaoyang_aid.settings")
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from guidance.reminders import find_due
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--date", default=None)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    on = dt.date.fromisoformat(args.date) if args.date else timezone.localdate()
+    with CaptureQueriesContext(connection) as queries:
+        result = find_due(on=on)
+    times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        find_due(on=on)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    print(f"{connection.vendor}: find_due on {on} -> {len(result.due)} reminders due ({result.reason or 'ok'})")
+    print(f"  median {statistics.median(times):.0f} ms, p95 {p95:.0f} ms over {args.runs} runs; {len(queries)} queries")
+
+
+if __name__ == "__main__":
+    main()

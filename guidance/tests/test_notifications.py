@@ -1,0 +1,82 @@
+"""The in-app notification centre: unread count in the navbar, list, open, read all, acknowledge."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from guidance.models import Notification, Reminder
+from guidance.reminders import sweep
+
+pytestmark = pytest.mark.django_db
+MONDAY = dt.date(2026, 11, 16)
+
+
+@pytest.fixture
+def swept(world):
+    sweep(on=MONDAY)  # nobody has recorded anything: every pairing missed last week
+    return world
+
+
+def test_the_navbar_shows_the_unread_count(client, swept):
+    client.force_login(swept.teacher_a1)
+    html = client.get(reverse("guidance:my_students")).content.decode()
+    assert 'aria-label="1条未读"' in html
+
+
+def test_a_teacher_sees_only_their_own_notifications(client, swept):
+    client.force_login(swept.teacher_a1)
+    page = client.get(reverse("guidance:notifications")).context["page"]
+    assert [n.recipient_id for n in page] == [swept.teacher_a1.pk]
+
+
+def test_opening_a_notification_marks_it_read_and_goes_to_the_form(client, swept):
+    notice = Notification.objects.get(recipient=swept.teacher_a1)
+    client.force_login(swept.teacher_a1)
+    response = client.post(reverse("guidance:notification_open", args=[notice.pk]))
+    assert response.url == notice.link
+    notice.refresh_from_db()
+    assert notice.read_at is not None
+
+
+def test_nobody_opens_someone_elses_notification(client, swept):
+    notice = Notification.objects.get(recipient=swept.teacher_a1)
+    client.force_login(swept.teacher_a2)
+    assert client.post(reverse("guidance:notification_open", args=[notice.pk])).status_code == 404
+
+
+def test_read_all_clears_the_count(client, swept):
+    client.force_login(swept.teacher_a1)
+    client.post(reverse("guidance:notifications_read_all"))
+    assert not Notification.objects.filter(recipient=swept.teacher_a1, read_at__isnull=True).exists()
+
+
+def test_the_teacher_acknowledges_their_reminder_with_a_note(client, swept):
+    reminder = Reminder.objects.get(pairing__student=swept.student_a1)
+    client.force_login(swept.teacher_a1)
+    client.post(reverse("guidance:reminder_acknowledge", args=[reminder.pk]), {"note": "学生请病假一周"})
+    reminder.refresh_from_db()
+    assert reminder.acknowledged_by == swept.teacher_a1 and reminder.acknowledgement == "学生请病假一周"
+
+
+@pytest.mark.parametrize("who", ["teacher_a2", "teacher_b1", "officer_b", "counsellor_a"])
+def test_only_a_recipient_acknowledges(client, swept, who):
+    reminder = Reminder.objects.get(pairing__student=swept.student_a1)
+    client.force_login(getattr(swept, who))
+    assert client.post(reverse("guidance:reminder_acknowledge", args=[reminder.pk])).status_code == 404
+    reminder.refresh_from_db()
+    assert reminder.acknowledged_at is None
+
+
+def test_the_officer_sees_which_teachers_were_reminded_this_term(client, swept):
+    client.force_login(swept.officer_a)
+    page = client.get(reverse("guidance:school_reminders")).context["page"]
+    assert {r.pairing.student.name for r in page} == {"张小明", "李小红"}
+
+
+@pytest.mark.parametrize(("who", "status"), [("teacher_a1", 403), ("county", 403), ("counsellor_a", 403)])
+def test_the_reminder_record_is_the_officers_page(client, swept, who, status):
+    client.force_login(getattr(swept, who))
+    assert client.get(reverse("guidance:school_reminders")).status_code == status
