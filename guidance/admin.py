@@ -21,7 +21,7 @@ from pairing.models import Stage, Term
 from zaoyang_aid import audit
 from zaoyang_aid.admin import ReadOnlyAdminMixin
 
-from .models import AidPolicy, ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
+from .models import AidPolicy, Delivery, ExcusedWeek, HomeVisit, HomeVisitPhoto, ReminderPreference, TalkRecord
 
 # --- Aid policies --------------------------------------------------------------------------------
 
@@ -195,3 +195,26 @@ class ExcusedWeekAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdm
     @admin.display(description="批准人", ordering="excused_by__full_name")
     def excused_by_name(self, excused: ExcusedWeek) -> str:
         return excused.excused_by.get_full_name()
+
+
+# --- Reminder deliveries -------------------------------------------------------------------------
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the email/webhook digests, so that the admin sees which failed and why. The in-app
+    notifications are unaffected by a failed delivery; a pending row is retried by itself."""
+
+    list_display = ["day", "recipient", "channel", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    list_filter = ["status", "channel", "day"]
+    search_fields = ["recipient__username", "recipient__full_name", "last_error"]
+    date_hierarchy = "day"
+    list_select_related = ["recipient"]
+
+
+@admin.register(ReminderPreference)
+class ReminderPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "email"]
+    list_filter = ["email"]
+    search_fields = ["user__username", "user__full_name"]
+    raw_id_fields = ["user"]

@@ -476,3 +476,70 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.title}"
+
+
+# --- Deliveries ------------------------------------------------------------------------------------
+
+
+class ReminderPreference(models.Model):
+    """A person's choice of reminder channels beyond the in-app notification centre (which is always
+    on). No row means the defaults: email on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE, related_name="reminder_preference"
+    )
+    email = models.BooleanField("接收邮件提醒", default=True)
+
+    class Meta:
+        verbose_name = "提醒偏好"
+        verbose_name_plural = "提醒偏好"
+
+    def __str__(self) -> str:
+        return f"{self.user} {'邮件' if self.email else '不发邮件'}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENDING = "sending", "发送中"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+
+
+class Delivery(models.Model):
+    """One digest message to one person over one channel (email, webhook, ...) for one day: the
+    unique constraint makes a second for the same (recipient, channel, day) impossible. See
+    guidance/deliveries.py for how it is claimed, sent and retried."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField("渠道", max_length=20)
+    day = models.DateField("日期")
+    status = models.CharField("状态", max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    next_attempt_at = models.DateTimeField("下次尝试时间", default=timezone.now)
+    claimed_at = models.DateTimeField("认领时间", null=True, blank=True)
+    last_error = models.TextField("最近错误", blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    subject = models.CharField("标题", max_length=200)
+    body = models.TextField("内容")
+    # The digest's items, [{"title": ..., "link": ...}], for channels that want structure (webhook).
+    items = models.JSONField("条目", default=list, blank=True)
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "提醒投递"
+        verbose_name_plural = "提醒投递"
+        ordering = ["-day", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "channel", "day"], name="one_delivery_per_recipient_channel_day"
+            ),
+        ]
+        indexes = [
+            # deliveries_send's due-rows query: status='pending' AND next_attempt_at <= now.
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.channel} {self.day}"

@@ -175,6 +175,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # is swept on Tuesday); running it again the same day adds nothing.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reminder-sweep": {"task": "guidance.sweep_reminders", "schedule": crontab(hour=7, minute=0)},
+    # Email/webhook digests of the in-app notifications: at most one per person, channel and day.
+    "reminder-deliveries": {"task": "guidance.deliver_reminders", "schedule": crontab(minute="*/10")},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -288,6 +290,13 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # officers, then the county centre, are told too.
 REMINDER_OFFICER_AFTER = _int("REMINDER_OFFICER_AFTER", default=2)
 REMINDER_COUNTY_AFTER = _int("REMINDER_COUNTY_AFTER", default=4)
+# Channels that carry a daily digest of reminders beyond the in-app notification centre (registry in
+# guidance/channels.py; room for "sms" / "wecom" later). The webhook is off while its URL is empty.
+REMINDER_CHANNELS = [c.strip() for c in env.str("REMINDER_CHANNELS", default="email,webhook").split(",") if c.strip()]
+REMINDER_WEBHOOK_URL = env.str("REMINDER_WEBHOOK_URL", default="")
+REMINDER_WEBHOOK_TIMEOUT = _int("REMINDER_WEBHOOK_TIMEOUT", default=5)
+# Prefix for the links in digests ("https://zizhu.example.cn"); empty leaves them site-relative.
+REMINDER_SITE_URL = env.str("REMINDER_SITE_URL", default="").rstrip("/")
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.
 PAIRING_TEACHER_LOAD_LIMIT = _int("PAIRING_TEACHER_LOAD_LIMIT", default=1)
 
