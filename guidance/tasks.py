@@ -11,19 +11,24 @@ from .reminders import sweep
 
 @shared_task(name="guidance.sweep_reminders", acks_late=True, ignore_result=True)
 def sweep_reminders() -> None:
-    """Beat runs this every morning; the sweep itself acts only on a school week's first school day.
+    """Beat runs this every morning: the sweep (which acts only on a school week's first school day),
+    then the day's digests, then their first sending.
 
-    At-least-once delivery of the task is safe: the sweep is idempotent (unique keys, one transaction).
+    The digests are prepared here, after the sweep's transaction has committed, and nowhere else:
+    a digest prepared while a sweep was still writing could miss that sweep's notifications for
+    good. At-least-once delivery of this task is safe: the sweep and the preparation are idempotent
+    (unique keys), and sending claims each digest before it goes.
     """
     sweep()
+    deliveries_prepare(day=timezone.localdate())
+    deliveries_send(now=timezone.now())
 
 
 @shared_task(name="guidance.deliver_reminders", acks_late=True, ignore_result=True)
 def deliver_reminders() -> None:
-    """Beat runs this every 10 minutes: write today's digest rows, then send what is due.
+    """Beat runs this every 10 minutes: send the digests that are due, failed ones after their backoff.
 
-    Running it twice at once is safe: the rows are unique per (recipient, channel, day) and each is
-    claimed by a conditional UPDATE before it is sent (see guidance/deliveries.py).
+    Running it twice at once is safe: each row is claimed by a conditional UPDATE before it is sent
+    (see guidance/deliveries.py).
     """
-    deliveries_prepare(day=timezone.localdate())
     deliveries_send(now=timezone.now())

@@ -148,8 +148,19 @@ def test_a_later_notification_goes_into_the_next_days_digest(swept, time_machine
     assert "新的提醒" in Delivery.objects.get(day=MONDAY + dt.timedelta(days=1)).body
 
 
-def test_the_task_prepares_and_sends(swept):
+def test_the_morning_task_sweeps_prepares_and_sends(world, time_machine):
+    from guidance.tasks import sweep_reminders
+
+    for user in (world.teacher_a1, world.teacher_a2, world.teacher_b1):
+        user.email = f"{user.username}@example.cn"
+        user.save()
+    sweep_reminders()  # the world stands on Monday 2026-11-16, a school week's first day
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(mail.outbox) > 0
+
+
+def test_the_ten_minute_task_only_sends_what_is_due(swept):
     from guidance.tasks import deliver_reminders
 
+    deliveries_prepare(day=MONDAY)
     deliver_reminders()
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(mail.outbox) > 0
