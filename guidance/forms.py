@@ -25,6 +25,7 @@ from .models import (
     ExcuseReason,
     HomeVisit,
     HomeVisitPhoto,
+    ReminderPreference,
     TalkRecord,
 )
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
@@ -263,4 +264,20 @@ class ExcuseWeekForm(forms.Form):
         self.fields["week"].choices = [(w.monday.isoformat(), w.label) for w in weeks]
         if not weeks:
             self.fields["week"].help_text = "本学期没有可以免记的教学周。"
+        self.helper = bare_helper()
+
+
+# --- Reminder preferences --------------------------------------------------------------------
+
+
+class ReminderPreferenceForm(forms.ModelForm):
+    """A person switches email reminders on or off (the notification centre is always on)."""
+
+    class Meta:
+        model = ReminderPreference
+        fields = ["email"]
+        help_texts = {"email": "站内通知始终保留;关闭后不再收到每日提醒邮件。"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.helper = bare_helper()

@@ -25,6 +25,7 @@ urlpatterns: list = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/preferences/", views.reminder_preferences, name="reminder_preferences"),
     path("reminders/<int:pk>/acknowledge/", views.reminder_acknowledge, name="reminder_acknowledge"),
     path("school/reminders/", views.school_reminders, name="school_reminders"),
 ]

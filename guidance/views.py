@@ -18,8 +18,8 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 
 from . import dashboards, reminders, selectors, services
-from .forms import ExcuseWeekForm, HomeVisitForm, TalkRecordForm
-from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, TalkRecord
+from .forms import ExcuseWeekForm, HomeVisitForm, ReminderPreferenceForm, TalkRecordForm
+from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, ReminderPreference, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -313,3 +313,14 @@ def school_reminders(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     return render(request, "guidance/school_reminders.html", {"page": page, "today": today})
+
+
+def reminder_preferences(request: HttpRequest) -> HttpResponse:
+    """Email reminders on or off, for the signed-in person."""
+    preference, _ = ReminderPreference.objects.get_or_create(user=request.user)
+    form = ReminderPreferenceForm(request.POST if request.method == "POST" else None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "已保存提醒设置。")
+        return redirect("guidance:notifications")
+    return render(request, "guidance/reminder_preferences.html", {"form": form, "has_email": bool(request.user.email)})

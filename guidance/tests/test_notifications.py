@@ -80,3 +80,14 @@ def test_the_officer_sees_which_teachers_were_reminded_this_term(client, swept):
 def test_the_reminder_record_is_the_officers_page(client, swept, who, status):
     client.force_login(getattr(swept, who))
     assert client.get(reverse("guidance:school_reminders")).status_code == status
+
+
+def test_a_teacher_switches_email_reminders_off_and_on(client, swept):
+    from guidance.models import ReminderPreference
+
+    client.force_login(swept.teacher_a1)
+    assert client.get(reverse("guidance:reminder_preferences")).status_code == 200
+    client.post(reverse("guidance:reminder_preferences"), {})  # the unticked box
+    assert ReminderPreference.objects.get(user=swept.teacher_a1).email is False
+    client.post(reverse("guidance:reminder_preferences"), {"email": "on"})
+    assert ReminderPreference.objects.get(user=swept.teacher_a1).email is True
