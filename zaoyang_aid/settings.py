@@ -6,6 +6,7 @@ A bad value fails at start with a message that names the variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import os
 from datetime import timedelta
@@ -170,11 +171,27 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Beat runs once, beside one worker. The reminder sweep runs every morning at 07:00 Asia/Shanghai and
-# acts only on the first school day of a school week (so a week that starts on Tuesday after a holiday
-# is swept on Tuesday); running it again the same day adds nothing.
+
+
+def _clock(name: str, default: str) -> tuple[int, int]:
+    raw = os.environ.get(name) or default
+    try:
+        hour, minute = (int(part) for part in raw.split(":"))
+        dt.time(hour, minute)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time of day as HH:MM; got {raw!r}") from None
+    return hour, minute
+
+
+# Beat runs once, beside one worker. The reminder sweep runs every morning (REMINDER_SWEEP_AT, default
+# 07:00 Asia/Shanghai) and acts only on the first school day of a school week (so a week that starts
+# on Tuesday after a holiday is swept on Tuesday); running it again the same day adds nothing.
+_SWEEP_HOUR, _SWEEP_MINUTE = _clock("REMINDER_SWEEP_AT", "07:00")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "reminder-sweep": {"task": "guidance.sweep_reminders", "schedule": crontab(hour=7, minute=0)},
+    "reminder-sweep": {
+        "task": "guidance.sweep_reminders",
+        "schedule": crontab(hour=_SWEEP_HOUR, minute=_SWEEP_MINUTE),
+    },
     # Email/webhook digests of the in-app notifications: at most one per person, channel and day.
     "reminder-deliveries": {"task": "guidance.deliver_reminders", "schedule": crontab(minute="*/10")},
 }
