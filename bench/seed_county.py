@@ -28,7 +28,8 @@ import json
 from django.apps import apps
 labels = ["zaoyang_aid.User", "pairing.School", "pairing.Teacher", "pairing.Student", "pairing.Household",
           "pairing.HouseholdMember", "pairing.Guardian", "pairing.Pairing", "pairing.HardshipAssessment",
-          "pairing.Term"]
+          "pairing.Term", "guidance.TalkRecord", "guidance.HomeVisit", "guidance.HomeVisitPhoto",
+          "guidance.ExcusedWeek", "guidance.PairingTermTally"]
 counts = {label: apps.get_model(label).objects.count() for label in labels}
 counts["active pairings"] = apps.get_model("pairing.Pairing").objects.filter(ended_on__isnull=True).count()
 print(json.dumps(counts))
