@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from .reminders import sweep
 
 
 @shared_task(name="guidance.sweep_reminders", acks_late=True, ignore_result=True)
-def sweep_reminders() -> None:
+def sweep_reminders(on: str | None = None) -> None:
     """Beat runs this every morning: the sweep (which acts only on a school week's first school day),
     then the day's digests, then their first sending.
 
@@ -18,8 +20,10 @@ def sweep_reminders() -> None:
     a digest prepared while a sweep was still writing could miss that sweep's notifications for
     good. At-least-once delivery of this task is safe: the sweep and the preparation are idempotent
     (unique keys), and sending claims each digest before it goes.
+
+    ``on`` (an ISO date) sweeps for that school day instead of today: for a by-hand run or a test.
     """
-    sweep()
+    sweep(on=date.fromisoformat(on) if on else None)
     deliveries_prepare(day=timezone.localdate())
     deliveries_send(now=timezone.now())
 
