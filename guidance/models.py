@@ -94,11 +94,17 @@ def _pairing_scope(scope: Scope, prefix: str = "pairing__") -> Q | None:
     return None
 
 
-class TalkRecordQuerySet(ScopedQuerySet):
+class PairingRecordQuerySet(ScopedQuerySet):
+    """Rows hanging off a pairing (talks, visits, excused weeks, reminders). Counsellors see none:
+    counselling notes have their own file, and these records are the teacher's and the school's."""
+
     def scope_filter(self, scope: Scope) -> Q | None:
         if scope.role == "counsellor":
-            return None  # counselling notes have their own file; talk records are the teacher's
+            return None
         return _pairing_scope(scope)
+
+
+TalkRecordQuerySet = HomeVisitQuerySet = ExcusedWeekQuerySet = PairingRecordQuerySet
 
 
 class TalkRecord(GuidanceTags):
@@ -201,13 +207,6 @@ class AidPolicy(models.Model):
         return "、".join(Stage(s).label for s in self.stages) if self.stages else "全部学段"
 
 
-class HomeVisitQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope: Scope) -> Q | None:
-        if scope.role == "counsellor":
-            return None
-        return _pairing_scope(scope)
-
-
 class HomeVisit(GuidanceTags):
     """家访: at least one a term for every active pairing; more are welcome."""
 
@@ -300,13 +299,6 @@ class ExcuseReason(models.TextChoices):
     OTHER = "other", "其他"
 
 
-class ExcusedWeekQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope: Scope) -> Q | None:
-        if scope.role == "counsellor":
-            return None
-        return _pairing_scope(scope)
-
-
 class ExcusedWeek(models.Model):
     """A school week an officer has excused for one pairing: counted neither as done nor as missed."""
 
@@ -381,12 +373,7 @@ class ReminderLevel(models.IntegerChoices):
     COUNTY = 3, "上报市资助中心"
 
 
-class ReminderQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope: Scope) -> Q | None:
-        if scope.role == "counsellor":
-            return None
-        return _pairing_scope(scope)
-
+class ReminderQuerySet(PairingRecordQuerySet):
     def open(self) -> ReminderQuerySet:
         """Neither answered (the missing record made) nor acknowledged."""
         return self.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +15,7 @@ from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
+from zaoyang_aid.paging import page_of, query_without_page
 
 from . import dashboards, reminders, selectors, services
 from .forms import ExcuseWeekForm, HomeVisitForm, ReminderPreferenceForm, TalkRecordForm
@@ -185,12 +185,6 @@ def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
 # --- Dashboards and excused weeks ------------------------------------------------------------
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 @role_required(Role.OFFICER)
 def school_dashboard(request: HttpRequest) -> HttpResponse:
     """The officer's first page: per teacher and per student compliance, overdue first."""
@@ -210,11 +204,11 @@ def county_dashboard(request: HttpRequest) -> HttpResponse:
         if today.term
         else None
     )
-    schools = Paginator(board.schools if board else [], 50).get_page(request.GET.get("page"))
+    schools = page_of(request, board.schools if board else [])
     return render(
         request,
         "guidance/county_dashboard.html",
-        {"today": today, "board": board, "town": town, "schools": schools, "query": _query_without_page(request)},
+        {"today": today, "board": board, "town": town, "schools": schools, "query": query_without_page(request)},
     )
 
 
@@ -266,7 +260,7 @@ def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Everyone's notification centre: newest first, unread marked; each links to the form to act on."""
     items = Notification.objects.filter(recipient=request.user).select_related("reminder").order_by("read_at", "-pk")
-    page = Paginator(items, 30).get_page(request.GET.get("page"))
+    page = page_of(request, items, size=30)
     return render(request, "guidance/notifications.html", {"page": page})
 
 
@@ -311,7 +305,7 @@ def school_reminders(request: HttpRequest) -> HttpResponse:
         if today.term
         else Reminder.objects.none()
     )
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    page = page_of(request, items)
     return render(request, "guidance/school_reminders.html", {"page": page, "today": today})
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
+from zaoyang_aid.paging import page_of, query_without_page
 
 from . import selectors, services
 from .forms import (
@@ -30,18 +30,7 @@ from .forms import (
 )
 from .models import Closure, HardshipAssessment, Pairing, School, Stage, Student, Teacher, Town
 
-PAGE_SIZE = 50
 EDITORS = (Role.OFFICER, Role.COUNTY)
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 @role_required(Role.OFFICER)
@@ -77,8 +66,8 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "pairing/student_list.html",
         {
             "filter": students,
-            "page": _page(request, students.qs),
-            "query": _query_without_page(request),
+            "page": page_of(request, students.qs),
+            "query": query_without_page(request),
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
         },
@@ -178,8 +167,8 @@ def teacher_list(request: HttpRequest) -> HttpResponse:
         request,
         "pairing/teacher_list.html",
         {
-            "page": _page(request, teachers),
-            "query": _query_without_page(request),
+            "page": page_of(request, teachers),
+            "query": query_without_page(request),
             "schools": schools,
             "can_edit": scope_of(request.user).role in EDITORS,
         },
@@ -235,8 +224,8 @@ def school_list(request: HttpRequest) -> HttpResponse:
         request,
         "pairing/school_list.html",
         {
-            "page": _page(request, schools),
-            "query": _query_without_page(request),
+            "page": page_of(request, schools),
+            "query": query_without_page(request),
             "towns": Town.objects.all(),
             "stages": Stage.choices,
         },
@@ -274,8 +263,8 @@ def pairing_list(request: HttpRequest) -> HttpResponse:
         "pairing/pairing_list.html",
         {
             "filter": pairings,
-            "page": _page(request, pairings.qs),
-            "query": _query_without_page(request),
+            "page": page_of(request, pairings.qs),
+            "query": query_without_page(request),
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
         },
