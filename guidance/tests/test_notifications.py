@@ -91,3 +91,31 @@ def test_a_teacher_switches_email_reminders_off_and_on(client, swept):
     assert ReminderPreference.objects.get(user=swept.teacher_a1).email is False
     client.post(reverse("guidance:reminder_preferences"), {"email": "on"})
     assert ReminderPreference.objects.get(user=swept.teacher_a1).email is True
+
+
+def _queries(client, user, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user)
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("who", "url_name"), [("officer_a", "guidance:notifications"), ("officer_a", "guidance:school_reminders")]
+)
+def test_the_notification_pages_run_the_same_queries_for_few_or_many_items(client, world, who, url_name):
+    from pairing.tests import factories as pf
+
+    sweep(on=MONDAY)
+    few = _queries(client, getattr(world, who), reverse(url_name))
+    for _ in range(10):
+        pf.PairingFactory(teacher__school=world.school_a, started_on=world.term.start_date)
+    Reminder.objects.all().delete()
+    sweep(on=MONDAY)
+    many = _queries(client, getattr(world, who), reverse(url_name))
+    assert Notification.objects.filter(recipient=getattr(world, who)).count() > 10
+    assert few == many
