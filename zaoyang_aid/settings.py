@@ -39,6 +39,14 @@ def _bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
 
 
+def _str(name: str, default: str) -> str:
+    """The variable as written. Not ``env.str``: django-environ reads a value starting with ``$`` as the
+    name of another variable, so a random SECRET_KEY or a password beginning with ``$`` would silently
+    become the default."""
+    raw = os.environ.get(name)
+    return default if raw is None else raw
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -50,7 +58,7 @@ def _int(name: str, default: int) -> int:
 
 
 DEBUG = _bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+SECRET_KEY = _str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "DEBUG is off but SECRET_KEY is the development key. Set SECRET_KEY to a long random "
@@ -140,7 +148,7 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / Celery: Redis in production and CI, kombu's filesystem broker for the quick start --
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = _str("REDIS_URL", default="")
 CELERY_FS_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -248,14 +256,14 @@ if _bool("BEHIND_TLS_PROXY", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Email ------------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_BACKEND = _str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = _str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = _int("EMAIL_PORT", default=25)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_HOST_USER = _str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = _str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", default=False)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="资助帮扶 <noreply@zaoyang-aid.local>")
+DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", default="资助帮扶 <noreply@zaoyang-aid.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
@@ -269,7 +277,7 @@ USE_TZ = True
 
 # --- Static and uploaded files ----------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(_str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 
 def _bootstrap_dist() -> Path:
@@ -297,7 +305,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or _bool("WHITENOISE_USE_FINDERS", default=False)
 # Uploaded files (home-visit photos) live outside the web root and are served by views that check
 # the viewer's scope; there is deliberately no MEDIA_URL route.
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_ROOT = Path(_str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -309,11 +317,11 @@ REMINDER_OFFICER_AFTER = _int("REMINDER_OFFICER_AFTER", default=2)
 REMINDER_COUNTY_AFTER = _int("REMINDER_COUNTY_AFTER", default=4)
 # Channels that carry a daily digest of reminders beyond the in-app notification centre (registry in
 # guidance/channels.py; room for "sms" / "wecom" later). The webhook is off while its URL is empty.
-REMINDER_CHANNELS = [c.strip() for c in env.str("REMINDER_CHANNELS", default="email,webhook").split(",") if c.strip()]
-REMINDER_WEBHOOK_URL = env.str("REMINDER_WEBHOOK_URL", default="")
+REMINDER_CHANNELS = [c.strip() for c in _str("REMINDER_CHANNELS", default="email,webhook").split(",") if c.strip()]
+REMINDER_WEBHOOK_URL = _str("REMINDER_WEBHOOK_URL", default="")
 REMINDER_WEBHOOK_TIMEOUT = _int("REMINDER_WEBHOOK_TIMEOUT", default=5)
 # Prefix for the links in digests ("https://zizhu.example.cn"); empty leaves them site-relative.
-REMINDER_SITE_URL = env.str("REMINDER_SITE_URL", default="").rstrip("/")
+REMINDER_SITE_URL = _str("REMINDER_SITE_URL", default="").rstrip("/")
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.
 PAIRING_TEACHER_LOAD_LIMIT = _int("PAIRING_TEACHER_LOAD_LIMIT", default=1)
 
@@ -330,7 +338,7 @@ LOGGING = {
             "formatter": "plain",
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": _str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # runserver's request lines go through the same masking filter as everything else.

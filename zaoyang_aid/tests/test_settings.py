@@ -80,6 +80,17 @@ def test_a_short_secret_key_is_refused_with_debug_off(tmp_path: Path) -> None:
     assert "at least 32 characters" in result.stderr
 
 
+def test_a_secret_key_starting_with_a_dollar_sign_is_taken_as_written(tmp_path: Path) -> None:
+    # Django's key alphabet includes "$"; django-environ would read "$abc" as "the variable abc" and fall
+    # back to the development key, which failed one CI run in about fifty.
+    key = "$" + get_random_secret_key()
+    probe = SETUP + "; from django.conf import settings; print(settings.SECRET_KEY == os.environ['SECRET_KEY'])"
+    result = run_with_env(["-c", probe], tmp_path, DEBUG="0", SECRET_KEY=key, ALLOWED_HOSTS="aid.example.cn")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
 @pytest.mark.slow
 def test_the_production_environment_passes_the_deployment_checklist(tmp_path: Path) -> None:
     args = ["manage.py", "check", "--deploy", "--fail-level", "WARNING"]
