@@ -9,7 +9,7 @@ class GuidanceConfig(AppConfig):
 
     def ready(self) -> None:
         from zaoyang_aid import navigation
-        from zaoyang_aid.access import Role
+        from zaoyang_aid.access import SCHOOL_ROLES, Role
 
         from . import reminders, tallies  # noqa: F401 - signals: tallies, and records answering reminders
 
@@ -21,5 +21,6 @@ class GuidanceConfig(AppConfig):
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")
         navigation.set_role_home(Role.ADMIN, "guidance:county_dashboard")
         # The teacher's week replaces the ground floor's list of their students (same /my/students/).
-        navigation.register("我的帮扶学生", "guidance:my_students", {Role.TEACHER}, order=10)
+        # Officers and counsellors may 包保 students too, so every school role has the page.
+        navigation.register("我的帮扶学生", "guidance:my_students", SCHOOL_ROLES, order=10)
         navigation.set_role_home(Role.TEACHER, "guidance:my_students")

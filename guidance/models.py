@@ -95,12 +95,13 @@ def _pairing_scope(scope: Scope, prefix: str = "pairing__") -> Q | None:
 
 
 class PairingRecordQuerySet(ScopedQuerySet):
-    """Rows hanging off a pairing (talks, visits, excused weeks, reminders). Counsellors see none:
-    counselling notes have their own file, and these records are the teacher's and the school's."""
+    """Rows hanging off a pairing (talks, visits, excused weeks, reminders). Counsellors see only
+    those of the pairings they 包保 themselves: counselling notes have their own file, and these
+    records are the 包保 teacher's and the school's."""
 
     def scope_filter(self, scope: Scope) -> Q | None:
         if scope.role == "counsellor":
-            return None
+            return Q(pairing__teacher_id=scope.teacher_id)
         return _pairing_scope(scope)
 
 

@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from pairing.models import Pairing, Term
 from pairing.selectors import pairings_for_teacher_home
+from zaoyang_aid.access import Role, scope_of
 
 from .compliance import PairingCompliance, WeekState, compliance_for
 from .models import ExcusedWeek, HomeVisit, TalkRecord
@@ -99,6 +100,10 @@ class Timeline:
     terms: list[TermTimeline]
 
 
+def _has_paired(teacher_id: int | None, student_id: int) -> bool:
+    return Pairing.objects.filter(teacher_id=teacher_id, student_id=student_id).exists()
+
+
 def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timeline:
     """A student's talk records and home visits that ``user`` may read, newest first, grouped by
     term, a page of TIMELINE_TERMS_PER_PAGE terms at a time (a term holds about one talk a week).
@@ -109,6 +114,10 @@ def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timelin
     talks = TalkRecord.objects.visible_to(user).filter(pairing__student_id=student_id)
     visits = HomeVisit.objects.visible_to(user).filter(pairing__student_id=student_id)
     if talks.query.is_empty() and visits.query.is_empty():
+        return Timeline(shown=False, page=None, terms=[])
+    scope = scope_of(user)
+    if scope.role == Role.COUNSELLOR and not _has_paired(scope.teacher_id, student_id):
+        # A counsellor reads these records only for a student she 包保 herself (one more query).
         return Timeline(shown=False, page=None, terms=[])
     terms = list(
         Term.objects.filter(Q(pk__in=talks.values("term")) | Q(pk__in=visits.values("term")))

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
-from zaoyang_aid.access import Role, role_required, scope_of
+from zaoyang_aid.access import SCHOOL_ROLES, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import dashboards, reminders, selectors, services
@@ -24,9 +24,11 @@ from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Remind
 # --- The teacher's week ----------------------------------------------------------------------
 
 
-@role_required(Role.TEACHER)
+@role_required(*SCHOOL_ROLES)
 def my_students(request: HttpRequest) -> HttpResponse:
-    """The teacher's home (我的帮扶学生): each student they 包保, this week's talk, the term's counts."""
+    """The teacher's home (我的帮扶学生): each student they 包保, this week's talk, the term's counts.
+
+    Officers and counsellors may 包保 too (they have a staff row), so the page is every school role's."""
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
     return render(request, "guidance/my_students.html", {"rows": rows, "today": today})
@@ -44,12 +46,13 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _own_active_pairing_for_talk(request: HttpRequest, pk: int) -> Pairing:
-    """Talk records are the teacher's: only for a student they 包保 now; anyone else gets 404."""
+    """Talk records are the 包保 teacher's (whatever their school role): only for a student they
+    包保 now; anyone else gets 404."""
     pairings = Pairing.objects.visible_to(request.user).active().filter(teacher_id=scope_of(request.user).teacher_id)
     return get_object_or_404(pairings.select_related("student__school", "teacher__user"), pk=pk)
 
 
-@role_required(Role.TEACHER)
+@role_required(*SCHOOL_ROLES)
 def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
     pairing = _own_active_pairing_for_talk(request, pk)
     data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
@@ -72,7 +75,7 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(records, pk=pk)
     scope = scope_of(request.user)
     locked = record.locked_for_teacher()
-    owner = scope.teacher_id == record.pairing.teacher_id and record.pairing.is_active and scope.role == Role.TEACHER
+    owner = scope.teacher_id is not None and scope.teacher_id == record.pairing.teacher_id and record.pairing.is_active
     return render(
         request,
         "guidance/talk_detail.html",
@@ -85,7 +88,7 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.TEACHER)
+@role_required(*SCHOOL_ROLES)
 def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The teacher edits their own record for 7 days after saving it (or while an officer's unlock lasts)."""
     records = TalkRecord.objects.visible_to(request.user).filter(

@@ -571,9 +571,10 @@ class HardshipAssessmentQuerySet(ScopedQuerySet):
             return Q()
         if scope.role == "officer":
             return Q(student__school_id=scope.school_id)
-        if scope.role == "teacher":
+        if scope.role in {"teacher", "counsellor"}:
+            # A counsellor sees the 认定 only of a student she 包保 herself, as a teacher would.
             return Q(student_id__in=_actively_paired_with(scope.teacher_id))
-        return None  # counsellors do not see the economic 认定
+        return None
 
 
 class HardshipAssessment(models.Model):

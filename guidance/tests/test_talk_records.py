@@ -205,10 +205,18 @@ def test_a_teacher_of_another_school_cannot_record(client, world):
     assert not TalkRecord.objects.exists()
 
 
-@pytest.mark.parametrize("who", ["officer_a", "counsellor_a", "county", "nobody"])
-def test_talk_records_are_the_teachers_other_roles_review_them(client, world, who):
+@pytest.mark.parametrize("who", ["county", "nobody"])
+def test_talk_records_are_the_schools_other_roles_review_them(client, world, who):
     response = post(client, getattr(world, who), create_url(pairing_of(world.student_a1)), talk_data())
     assert response.status_code == 403
+    assert not TalkRecord.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["officer_a", "counsellor_a"])
+def test_the_schools_officer_and_counsellor_cannot_record_for_a_student_they_do_not_pair(client, world, who):
+    # They may 包保 students of their own (test_staff_who_pair.py), but not record for a colleague's.
+    response = post(client, getattr(world, who), create_url(pairing_of(world.student_a1)), talk_data())
+    assert response.status_code == 404
     assert not TalkRecord.objects.exists()
 
 
@@ -306,8 +314,11 @@ def test_colleagues_and_outsiders_cannot_edit_a_record(client, world, who):
 
 
 def test_the_officer_does_not_edit_a_record(client, world):
+    # The officer reviews and unlocks; only the 包保 teacher edits (404: not a record of theirs to edit).
     talk = TalkRecordFactory(pairing=pairing_of(world.student_a1))
-    assert post(client, world.officer_a, edit_url(talk), talk_data(content="专干改的")).status_code == 403
+    assert post(client, world.officer_a, edit_url(talk), talk_data(content="专干改的")).status_code == 404
+    talk.refresh_from_db()
+    assert talk.content != "专干改的"
 
 
 def test_the_record_of_an_ended_pairing_is_no_longer_edited(client, world):

@@ -55,10 +55,19 @@ def test_the_navbar_offers_the_teacher_their_students(client, world):
     assert f'href="{URL}"' in html and "我的帮扶学生" in html
 
 
-@pytest.mark.parametrize("who", ["officer_a", "counsellor_a", "county", "admin"])
-def test_other_roles_cannot_open_the_teachers_page(client, world, who):
+@pytest.mark.parametrize("who", ["county", "admin", "nobody"])
+def test_roles_outside_a_school_cannot_open_the_teachers_page(client, world, who):
     client.force_login(getattr(world, who))
     assert client.get(URL).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["officer_a", "counsellor_a"])
+def test_school_staff_who_pair_no_student_see_an_empty_page(client, world, who):
+    # Officers and counsellors may 包保 too (test_staff_who_pair.py); with none, the page says so.
+    response = open_page(client, getattr(world, who))
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+    assert "您目前没有结对帮扶的学生" in response.content.decode()
 
 
 def test_the_page_lists_only_the_teachers_own_active_pairings(client, world):

@@ -122,7 +122,8 @@ def test_student_queryset_scopes_match_the_roles(world):
 # --- Pages by role -------------------------------------------------------------------------------
 
 ROLE_PAGES = {
-    "guidance:my_students": {"teacher"},
+    # Every school role may 包保 a student (guidance/tests/test_staff_who_pair.py).
+    "guidance:my_students": {"teacher", "officer", "counsellor"},
     "pairing:school_overview": {"officer"},
     "pairing:county_overview": {"county", "admin"},
     "guidance:school_dashboard": {"officer"},
