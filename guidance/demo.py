@@ -58,7 +58,7 @@ from .models import (
 from .tallies import tally_rebuild
 
 CHUNK = 20_000  # talk records held in memory before they are inserted
-POOL_DIR = "home-visits/demo"
+POOL_DIR = HomeVisitPhoto.SHARED_DIR
 POOL_SIZE = 12
 PHOTO_WIDTH, PHOTO_HEIGHT = 640, 480
 

@@ -169,16 +169,22 @@ def policies_for_stage(stage: str) -> QuerySet[AidPolicy]:
     return active.filter(pk__in=[p.pk for p in active if p.applies_to(stage)])
 
 
+def _photo_help(stored: int = 0) -> str:
+    limit = HomeVisitPhoto.MAX_PER_VISIT
+    count = f"已有{stored}张,一次家访最多{limit}张" if stored else f"最多{limit}张"
+    return (
+        f"可拍照或从相册选择,{count},每张不超过{size_label(MAX_PHOTO_BYTES)},仅限JPEG或PNG。"
+        "照片中的位置等信息会被去除。"
+    )
+
+
 class HomeVisitForm(TagsMixin):
     """家访: one phone-sized form. ``photos`` cleans to a list of photos.CleanPhoto, re-encoded."""
 
     photos = MultipleFileField(
         label="照片",
         required=False,
-        help_text=(
-            f"可拍照或从相册选择,最多{HomeVisitPhoto.MAX_PER_VISIT}张,"
-            f"每张不超过{size_label(MAX_PHOTO_BYTES)},仅限JPEG或PNG。照片中的位置等信息会被去除。"
-        ),
+        help_text=_photo_help(),
     )
 
     class Meta:
@@ -218,12 +224,34 @@ class HomeVisitForm(TagsMixin):
             self.initial.setdefault("visitors", pairing.teacher.name)
             self.initial.setdefault("tracks", ["track_policy"])
             self.initial.setdefault("help_forms", ["form_parent"])
+        else:
+            self._offer_photo_removal()
         self.helper = bare_helper()
         self.helper.disable_csrf = True  # the page's <form> carries the token
         # The same big toggle buttons as the talk form, in the model's order of fields.
         self.helper.layout = Layout(
             *[Field(name, template=TAG_BUTTONS) if name in ("help_forms", "tracks") else name for name in self.fields]
         )
+
+    def _offer_photo_removal(self) -> None:
+        """Editing: the photos already stored, each with a box to remove it (a wrong photo of a
+        family's home should not have to stay), placed just before the upload field."""
+        kept = list(self.instance.photos.order_by("pk"))
+        self.existing_photos = kept
+        if not kept:
+            return
+        field = forms.ModelMultipleChoiceField(
+            label="删除已上传的照片",
+            queryset=self.instance.photos.all(),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text="勾选要删除的照片,保存后删除。",
+        )
+        field.label_from_instance = lambda photo: f"照片{kept.index(photo) + 1}"  # type: ignore[method-assign]
+        photos = self.fields.pop("photos")
+        self.fields["remove_photos"] = field
+        self.fields["photos"] = photos
+        photos.help_text = _photo_help(len(kept))
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
@@ -247,6 +275,15 @@ class HomeVisitForm(TagsMixin):
         if errors:
             raise forms.ValidationError(errors)
         return cleaned
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kept = len(getattr(self, "existing_photos", [])) - len(data.get("remove_photos") or [])
+        added = len(data.get("photos") or [])
+        limit = HomeVisitPhoto.MAX_PER_VISIT
+        if "photos" not in self.errors and kept + added > limit:
+            self.add_error("photos", f"一次家访最多{limit}张照片:已有{kept}张,最多还能添加{max(limit - kept, 0)}张。")
+        return data
 
 
 # --- Excused weeks ---------------------------------------------------------------------------

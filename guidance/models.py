@@ -108,7 +108,27 @@ class PairingRecordQuerySet(ScopedQuerySet):
 TalkRecordQuerySet = HomeVisitQuerySet = ExcusedWeekQuerySet = PairingRecordQuerySet
 
 
-class TalkRecord(GuidanceTags):
+class TeacherEditWindow(models.Model):
+    """A record its 包保 teacher may change for EDIT_DAYS after saving it; after that it is locked, so
+    that the help recorded stays as it was written, until an officer of the school reopens it."""
+
+    # Set by an officer to reopen a locked record for the teacher until this moment.
+    unlocked_until = models.DateTimeField("解锁至", null=True, blank=True)
+
+    EDIT_DAYS = 7
+
+    class Meta:
+        abstract = True
+
+    def locked_for_teacher(self, now: dt.datetime | None = None) -> bool:
+        """A teacher edits their own record for 7 days; after that only an officer's unlock reopens it."""
+        now = now or timezone.now()
+        if self.unlocked_until is not None and now < self.unlocked_until:
+            return False
+        return now >= self.created_at + dt.timedelta(days=self.EDIT_DAYS)
+
+
+class TalkRecord(TeacherEditWindow, GuidanceTags):
     """谈心谈话与学业辅导记录: at least one a school week for every active pairing."""
 
     pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.PROTECT, related_name="talks")
@@ -127,12 +147,8 @@ class TalkRecord(GuidanceTags):
     )
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
     updated_at = models.DateTimeField("修改时间", auto_now=True)
-    # Set by an officer to reopen a locked record for the teacher until this moment.
-    unlocked_until = models.DateTimeField("解锁至", null=True, blank=True)
 
     objects = TalkRecordQuerySet.as_manager()
-
-    EDIT_DAYS = 7
 
     class Meta:
         verbose_name = "谈心谈话与学业辅导记录"
@@ -176,13 +192,6 @@ class TalkRecord(GuidanceTags):
         instance._loaded_term_id = instance.__dict__.get("term_id")
         return instance
 
-    def locked_for_teacher(self, now: dt.datetime | None = None) -> bool:
-        """A teacher edits their own record for 7 days; after that only an officer's unlock reopens it."""
-        now = now or timezone.now()
-        if self.unlocked_until is not None and now < self.unlocked_until:
-            return False
-        return now >= self.created_at + dt.timedelta(days=self.EDIT_DAYS)
-
 
 class AidPolicy(models.Model):
     """A student-aid policy explained on home visits; the checklist offered depends on the stage."""
@@ -208,8 +217,9 @@ class AidPolicy(models.Model):
         return "、".join(Stage(s).label for s in self.stages) if self.stages else "全部学段"
 
 
-class HomeVisit(GuidanceTags):
-    """家访: at least one a term for every active pairing; more are welcome."""
+class HomeVisit(TeacherEditWindow, GuidanceTags):
+    """家访: at least one a term for every active pairing; more are welcome. Editable like a talk
+    record: by its teacher for EDIT_DAYS, then after an officer's unlock."""
 
     pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.PROTECT, related_name="visits")
     term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
@@ -274,6 +284,9 @@ def photo_path(instance: HomeVisitPhoto, filename: str) -> str:
 
 class HomeVisitPhoto(models.Model):
     MAX_PER_VISIT = 6
+    # The demo's photo rows share a small pool of files under this folder (guidance/demo.py), so a
+    # file there is never deleted with one of its rows.
+    SHARED_DIR = "home-visits/demo"
 
     visit = models.ForeignKey(HomeVisit, verbose_name="家访", on_delete=models.CASCADE, related_name="photos")
     image = models.FileField("照片", storage=private_storage, upload_to=photo_path, max_length=200)
@@ -290,6 +303,10 @@ class HomeVisitPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit} 照片{self.pk}"
+
+    @property
+    def owns_file(self) -> bool:
+        return bool(self.image.name) and not self.image.name.startswith(self.SHARED_DIR + "/")
 
 
 class ExcuseReason(models.TextChoices):

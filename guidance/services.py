@@ -113,17 +113,7 @@ def home_visit_create(
             visit.recorded_by = recorded_by
             visit.save()
             form.save_m2m()
-            for photo in photos:
-                row = HomeVisitPhoto(
-                    visit=visit,
-                    content_type=photo.content_type,
-                    width=photo.width,
-                    height=photo.height,
-                    size=photo.size,
-                )
-                written.append(row)  # before the file is written: a failure in save() still cleans up
-                row.image.save(f"photo{photo.extension}", ContentFile(photo.data), save=False)
-                row.save()
+            _photos_store(visit=visit, photos=photos, written=written)
             audit.record(
                 AuditAction.CREATE,
                 obj=visit,
@@ -131,11 +121,88 @@ def home_visit_create(
                 changes={"家访": [None, f"{visit.date:%Y-%m-%d} {visit.visitors} 照片{len(photos)}张"]},
             )
     except BaseException:
-        for row in written:
-            if row.image.name:
-                row.image.storage.delete(row.image.name)
+        _files_delete(written)
         raise
     return visit
+
+
+VISIT_LOCKED = f"家访记录保存满{HomeVisit.EDIT_DAYS}天后已锁定,如需修改请联系学校资助专干解锁。"
+
+
+def home_visit_update(
+    *, form: HomeVisitForm, photos: Sequence[CleanPhoto], remove: Sequence[HomeVisitPhoto] = ()
+) -> HomeVisit:
+    """Save the teacher's changes to a visit (``form.instance``): its fields, photos added and photos
+    removed. Refused once locked (HomeVisit.locked_for_teacher), for the dates a new visit refuses,
+    and above MAX_PER_VISIT photos in all. Like create, all or nothing and durable: new files are
+    deleted if it rolls back; removed photos' files are deleted only after it commits.
+    """
+    visit = form.instance
+    if visit.locked_for_teacher():
+        raise ValidationError(VISIT_LOCKED)
+    written: list[HomeVisitPhoto] = []
+    try:
+        with transaction.atomic(durable=True):
+            pairing = _pairing_locked(visit.pairing)
+            problem = visit_date_problem(pairing=pairing, day=form.cleaned_data["date"], today=timezone.localdate())
+            if problem:
+                raise ValidationError({"date": problem})
+            removed = list(HomeVisitPhoto.objects.filter(visit=visit, pk__in=[p.pk for p in remove]))
+            kept = HomeVisitPhoto.objects.filter(visit=visit).count() - len(removed)
+            if kept + len(photos) > HomeVisitPhoto.MAX_PER_VISIT:
+                raise ValidationError({"photos": f"一次家访最多{HomeVisitPhoto.MAX_PER_VISIT}张照片。"})
+            changed = [form.fields[name].label for name in form.changed_data if name not in ("photos", "remove_photos")]
+            visit = form.save(commit=False)
+            visit.term = Term.objects.containing(visit.date).get()
+            visit.save()
+            form.save_m2m()
+            HomeVisitPhoto.objects.filter(pk__in=[p.pk for p in removed]).delete()
+            _photos_store(visit=visit, photos=photos, written=written)
+            transaction.on_commit(lambda: _files_delete(removed))
+            audit.record(
+                AuditAction.UPDATE,
+                obj=visit,
+                student_id=pairing.student_id,
+                changes={
+                    "修改的栏目": [None, "、".join(str(label) for label in changed) or "无"],
+                    "照片": [None, f"新增{len(photos)}张,删除{len(removed)}张"],
+                },
+            )
+    except BaseException:
+        _files_delete(written)
+        raise
+    return visit
+
+
+@transaction.atomic
+def home_visit_unlock(*, visit: HomeVisit) -> HomeVisit:
+    """An officer reopens a visit for its teacher for another EDIT_DAYS days (audited)."""
+    before = visit.unlocked_until
+    visit.unlocked_until = timezone.now() + dt.timedelta(days=HomeVisit.EDIT_DAYS)
+    visit.save(update_fields=["unlocked_until"])
+    audit.record(
+        AuditAction.UPDATE,
+        obj=visit,
+        student_id=visit.pairing.student_id,
+        changes={"解锁至": [_moment(before), _moment(visit.unlocked_until)]},
+    )
+    return visit
+
+
+def _photos_store(*, visit: HomeVisit, photos: Sequence[CleanPhoto], written: list[HomeVisitPhoto]) -> None:
+    for photo in photos:
+        row = HomeVisitPhoto(
+            visit=visit, content_type=photo.content_type, width=photo.width, height=photo.height, size=photo.size
+        )
+        written.append(row)  # before the file is written: a failure in save() still cleans up
+        row.image.save(f"photo{photo.extension}", ContentFile(photo.data), save=False)
+        row.save()
+
+
+def _files_delete(rows: Sequence[HomeVisitPhoto]) -> None:
+    for row in rows:
+        if row.owns_file:
+            row.image.storage.delete(row.image.name)
 
 
 # --- Excused weeks ---------------------------------------------------------------------------

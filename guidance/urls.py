@@ -15,6 +15,8 @@ urlpatterns: list = [
     # --- Home visits ----------------------------------------------------------------------------
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
+    path("visits/<int:pk>/unlock/", views.visit_unlock, name="visit_unlock"),
     path("visits/photos/<int:pk>/", views.visit_photo, name="visit_photo"),
     # --- Dashboards and excused weeks -----------------------------------------------------------
     path("school/dashboard/", views.school_dashboard, name="school_dashboard"),

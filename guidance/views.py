@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -96,7 +97,7 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     record = get_object_or_404(records.select_related("pairing__student__school", "pairing__teacher__user"), pk=pk)
     if record.locked_for_teacher():
-        return render(request, "guidance/talk_locked.html", {"record": record}, status=403)
+        return _locked_page(request, record, kind="谈心谈话记录", detail="guidance:talk_detail")
     data = request.POST if request.method == "POST" else None
     form = TalkRecordForm(data, instance=record, pairing=record.pairing)
     if request.method == "POST" and form.is_valid():
@@ -108,6 +109,12 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "已保存修改。")
             return redirect("guidance:talk_detail", pk=record.pk)
     return render(request, "guidance/talk_form.html", {"form": form, "pairing": record.pairing, "record": record})
+
+
+def _locked_page(request: HttpRequest, record: TalkRecord | HomeVisit, *, kind: str, detail: str) -> HttpResponse:
+    """Why the teacher cannot edit any more, and who can reopen the record (403)."""
+    context = {"record": record, "kind": kind, "detail_url": reverse(detail, args=[record.pk])}
+    return render(request, "guidance/record_locked.html", context, status=403)
 
 
 @role_required(Role.OFFICER)
@@ -166,7 +173,54 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Family conditions and photos of a minor's home: every read is written to the audit log."""
     visit = get_object_or_404(_visits_for_detail(request.user), pk=pk)
     audit.record_view(request, visit, student_id=visit.pairing.student_id, detail="家访记录")
-    return render(request, "guidance/visit_detail.html", {"visit": visit})
+    scope = scope_of(request.user)
+    locked = visit.locked_for_teacher()
+    owner = scope.teacher_id is not None and scope.teacher_id == visit.pairing.teacher_id and visit.pairing.is_active
+    return render(
+        request,
+        "guidance/visit_detail.html",
+        {
+            "visit": visit,
+            "locked": locked,
+            "can_edit": owner and not locked,
+            "can_unlock": locked and scope.role == Role.OFFICER,
+        },
+    )
+
+
+@role_required(*SCHOOL_ROLES)
+def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 包保 teacher edits their visit for 7 days after saving it (or while an officer's unlock
+    lasts): its fields, and photos added or removed."""
+    visits = HomeVisit.objects.visible_to(request.user).filter(
+        pairing__teacher_id=scope_of(request.user).teacher_id, pairing__ended_on__isnull=True
+    )
+    visit = get_object_or_404(visits.select_related("pairing__student__school", "pairing__teacher__user"), pk=pk)
+    if visit.locked_for_teacher():
+        return _locked_page(request, visit, kind="家访记录", detail="guidance:visit_detail")
+    form = HomeVisitForm(request.POST or None, request.FILES or None, instance=visit, pairing=visit.pairing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.home_visit_update(
+                form=form, photos=form.cleaned_data["photos"], remove=form.cleaned_data.get("remove_photos") or []
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "已保存修改。")
+            return redirect("guidance:visit_detail", pk=visit.pk)
+    return render(request, "guidance/visit_form.html", {"form": form, "pairing": visit.pairing, "visit": visit})
+
+
+@role_required(Role.OFFICER)
+@require_POST
+def visit_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """An officer of the student's school reopens a locked visit for its teacher for 7 days."""
+    visits = HomeVisit.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
+    visit = get_object_or_404(visits, pk=pk)
+    services.home_visit_unlock(visit=visit)
+    messages.success(request, f"已解锁,{visit.pairing.teacher.name}老师可在{HomeVisit.EDIT_DAYS}天内修改这条家访记录。")
+    return redirect("guidance:visit_detail", pk=visit.pk)
 
 
 def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
