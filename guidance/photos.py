@@ -10,13 +10,19 @@ from the bare pixels, so no EXIF, XMP, comment, text chunk or ICC profile surviv
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import logging
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps
+
+from .models import HomeVisitPhoto, private_storage
+
+logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 # Per photo, before cleaning. A phone's 12-megapixel JPEG is 3-6 MB; the proxy in front of the app
@@ -152,3 +158,38 @@ def _too_many_pixels(name: str) -> ValidationError:
         f"照片 {name} 的像素超过{MAX_PIXELS // 10_000}万,请缩小后再上传。",
         code="photo_too_many_pixels",
     )
+
+
+# --- Files left behind ----------------------------------------------------------------------------
+
+# A photo's file is written before its row commits (services._photos_store). A process killed in
+# between (OOM, a deploy) leaves a file no row names; this age keeps uploads still in flight safe.
+ORPHAN_MIN_AGE = dt.timedelta(days=1)
+ORPHAN_BATCH = 1000
+
+
+def orphan_photos_delete(*, now: dt.datetime, dry_run: bool = False) -> list[str]:
+    """Delete photo files under MEDIA_ROOT/home-visits/ that no HomeVisitPhoto names and that are older
+    than ORPHAN_MIN_AGE; the demo's shared pool is never touched. Returns the names deleted (or, dry,
+    that would be). One query per ORPHAN_BATCH files. Safe to run twice or to kill halfway: each
+    file is judged on its own, and a file whose row appears meanwhile is young and kept."""
+    root = Path(private_storage.location)
+    cutoff = (now - ORPHAN_MIN_AGE).timestamp()
+    shared = root / HomeVisitPhoto.SHARED_DIR
+    candidates = [
+        path.relative_to(root).as_posix()
+        for path in sorted((root / "home-visits").rglob("*"))
+        if path.is_file() and shared not in path.parents and path.stat().st_mtime < cutoff
+    ]
+    deleted: list[str] = []
+    for start in range(0, len(candidates), ORPHAN_BATCH):
+        batch = candidates[start : start + ORPHAN_BATCH]
+        named = set(HomeVisitPhoto.objects.filter(image__in=batch).values_list("image", flat=True))
+        for name in batch:
+            if name not in named:
+                if not dry_run:
+                    private_storage.delete(name)
+                deleted.append(name)
+    if deleted and not dry_run:
+        logger.warning("Deleted %d home-visit photo files that no record named.", len(deleted))
+    return deleted

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .deliveries import deliveries_prepare, deliveries_send
+from .photos import orphan_photos_delete
 from .reminders import sweep
 
 
@@ -36,3 +37,10 @@ def deliver_reminders() -> None:
     (see guidance/deliveries.py).
     """
     deliveries_send(now=timezone.now())
+
+
+@shared_task(name="guidance.delete_orphan_photos", acks_late=True, ignore_result=True)
+def delete_orphan_photos() -> None:
+    """Beat runs this every night: photo files a crash left without a record are deleted, so no
+    picture of a child's home stays on disk unaccounted for. Idempotent (see photos.py)."""
+    orphan_photos_delete(now=timezone.now())

@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Email/webhook digests of the in-app notifications: at most one per person, channel and day.
     "reminder-deliveries": {"task": "guidance.deliver_reminders", "schedule": crontab(minute="*/10")},
+    # Home-visit photo files that a crash left without their record (guidance/photos.py).
+    "orphan-photos": {"task": "guidance.delete_orphan_photos", "schedule": crontab(hour=3, minute=30)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
