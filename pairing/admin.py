@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
@@ -129,8 +130,32 @@ class TermAdmin(admin.ModelAdmin):
         warn_unknown_years(request, [obj])
 
 
+class TermInlineFormSet(BaseInlineFormSet):
+    """Each row's Term.clean compares it with the terms already saved; the rows of one submit are
+    compared with each other here, so two new terms that overlap are refused too."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("start_date")
+            and form.cleaned_data.get("end_date")
+        ]
+        for i, form in enumerate(rows):
+            for other in rows[:i]:
+                a, b = form.cleaned_data, other.cleaned_data
+                if a["start_date"] <= b["end_date"] and b["start_date"] <= a["end_date"]:
+                    form.add_error(
+                        "start_date", f"与同时填写的另一学期({b['start_date']}至{b['end_date']})的日期重叠。"
+                    )
+
+
 class TermInline(admin.TabularInline):
     model = Term
+    formset = TermInlineFormSet
     extra = 0
     fields = ["number", "start_date", "end_date"]
 

@@ -282,3 +282,24 @@ def test_a_teacher_cannot_open_the_student_list_in_the_admin(client: Client) -> 
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_two_overlapping_terms_added_together_under_a_school_year_are_refused(admin_client: Client) -> None:
+    school_year = SchoolYearFactory(start_year=2030)
+    rows = [("1", "2030-09-01", "2031-01-20"), ("2", "2031-01-10", "2031-07-02")]
+    data = {
+        "start_year": "2030",
+        "terms-TOTAL_FORMS": "2",
+        "terms-INITIAL_FORMS": "0",
+        "terms-MIN_NUM_FORMS": "0",
+        "terms-MAX_NUM_FORMS": "1000",
+    }
+    for n, (number, start, end) in enumerate(rows):
+        data |= {f"terms-{n}-number": number, f"terms-{n}-start_date": start, f"terms-{n}-end_date": end}
+
+    response = admin_client.post(reverse("admin:pairing_schoolyear_change", args=[school_year.pk]), data)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.forms[1].errors
+    assert errors["start_date"] == ["与同时填写的另一学期(2030-09-01至2031-01-20)的日期重叠。"]
+    assert not Term.objects.filter(school_year=school_year).exists()

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
-from pairing.models import Pairing
+from pairing.models import Pairing, Term
 
 from . import factories as f
 
@@ -56,3 +56,15 @@ def test_two_officers_pairing_the_same_student_at_once_leave_one_active_pairing(
         thread.join(timeout=20)
     assert outcomes == {"first": "created", "second": "refused"}
     assert Pairing.objects.filter(student=student, ended_on__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_postgresql_refuses_overlapping_terms_whatever_the_path():
+    autumn = f.TermFactory()  # 2026-09-01 .. 2027-01-22
+    spring = f.SchoolYearFactory(start_year=2027)
+
+    with pytest.raises(IntegrityError, match="term_dates_do_not_overlap"), transaction.atomic():
+        Term.objects.create(school_year=spring, number=2, start_date=dt.date(2027, 1, 22), end_date=dt.date(2027, 7, 2))
+    # The day after the autumn term ends is free.
+    Term.objects.create(school_year=spring, number=2, start_date=dt.date(2027, 1, 23), end_date=dt.date(2027, 7, 2))
+    assert Term.objects.count() == 2 and autumn.pk
