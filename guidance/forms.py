@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Layout, Row
+from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
@@ -229,9 +229,15 @@ class HomeVisitForm(TagsMixin):
         self.helper = bare_helper()
         self.helper.disable_csrf = True  # the page's <form> carries the token
         # The same big toggle buttons as the talk form, in the model's order of fields.
-        self.helper.layout = Layout(
-            *[Field(name, template=TAG_BUTTONS) if name in ("help_forms", "tracks") else name for name in self.fields]
-        )
+        self.helper.layout = Layout(*[self._layout_of(name) for name in self.fields])
+
+    @staticmethod
+    def _layout_of(name: str) -> Any:
+        if name in ("help_forms", "tracks"):
+            return Field(name, template=TAG_BUTTONS)
+        if name == "remove_photos":  # the stored photos, shown right above their boxes
+            return Div(HTML('{% include "guidance/includes/stored_photos.html" %}'), Field(name))
+        return name
 
     def _offer_photo_removal(self) -> None:
         """Editing: the photos already stored, each with a box to remove it (a wrong photo of a
