@@ -7,11 +7,15 @@ import datetime as dt
 import io
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from stdnum.cn import ric
 
@@ -49,98 +53,158 @@ def debug(settings):
     settings.DEBUG = True  # the suite runs with DEBUG off, as production does
 
 
+@pytest.fixture(scope="class")
+def seeded_once(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """One small demo for the class, inside a transaction rolled back at its end: each test runs in
+    a savepoint on top of it, as in Django's TestCase.setUpTestData (seeding takes a few seconds).
+    The class scope, not the module's, so that the safety tests below still start from an empty
+    database. The clock stands still meanwhile, so that every test, and a reseed, sees the day the
+    demo was built around."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(DEBUG=True),
+        time_machine.travel(timezone.now(), tick=False),
+        transaction.atomic(),
+    ):
+        try:
+            yield seed_demo("--seed", "7")
+        finally:
+            transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded(debug) -> str:
-    return seed_demo("--seed", "7")
+def seeded(seeded_once, db, debug) -> str:
+    return seeded_once
 
 
-# --- The demo accounts ------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_demo_accounts_sign_in_with_the_published_password_and_their_roles(seeded):
-    expected = {
-        "demo_teacher": Role.TEACHER,
-        "demo_officer": Role.OFFICER,
-        "demo_counsellor": Role.COUNSELLOR,
-        "demo_county": Role.COUNTY,
-        "demo_admin": Role.ADMIN,
-    }
-    users = {u.username: u for u in User.objects.filter(username__in=expected).select_related("teacher__school")}
-    assert {name: u.role for name, u in users.items()} == expected
-    assert all(u.check_password("zaoyang2026") for u in users.values())
-    schools = {scope_of(users[name]).school_id for name in ("demo_teacher", "demo_officer", "demo_counsellor")}
-    assert len(schools) == 1 and None not in schools
-    assert scope_of(users["demo_county"]).is_county_wide
-    assert not Teacher.objects.filter(user__in=[users["demo_county"], users["demo_admin"]]).exists()
-    assert users["demo_admin"].is_staff and users["demo_admin"].is_superuser
-    for name in expected:
-        assert name in seeded  # the logins table printed at the end
+def _people() -> list[tuple[str, str, str]]:
+    return list(Student.objects.order_by("id_number").values_list("name", "id_number", "school__name"))
 
 
 @pytest.mark.django_db
-def test_every_demo_user_is_recognisable_and_shares_one_password_hash(seeded):
-    assert not User.objects.exclude(username__startswith="demo_").exists()
-    assert User.objects.values("password").distinct().count() == 1
+class TestTheSmallDemo:
+    """The tests that read one load (--seed 7), sharing it through ``seeded``; a test that changes
+    the data does so in its own savepoint, rolled back after it."""
+
+    # --- The demo accounts ------------------------------------------------------------------------
+
+    def test_demo_accounts_sign_in_with_the_published_password_and_their_roles(self, seeded):
+        expected = {
+            "demo_teacher": Role.TEACHER,
+            "demo_officer": Role.OFFICER,
+            "demo_counsellor": Role.COUNSELLOR,
+            "demo_county": Role.COUNTY,
+            "demo_admin": Role.ADMIN,
+        }
+        users = {u.username: u for u in User.objects.filter(username__in=expected).select_related("teacher__school")}
+        assert {name: u.role for name, u in users.items()} == expected
+        assert all(u.check_password("zaoyang2026") for u in users.values())
+        schools = {scope_of(users[name]).school_id for name in ("demo_teacher", "demo_officer", "demo_counsellor")}
+        assert len(schools) == 1 and None not in schools
+        assert scope_of(users["demo_county"]).is_county_wide
+        assert not Teacher.objects.filter(user__in=[users["demo_county"], users["demo_admin"]]).exists()
+        assert users["demo_admin"].is_staff and users["demo_admin"].is_superuser
+        for name in expected:
+            assert name in seeded  # the logins table printed at the end
+
+    def test_every_demo_user_is_recognisable_and_shares_one_password_hash(self, seeded):
+        assert not User.objects.exclude(username__startswith="demo_").exists()
+        assert User.objects.values("password").distinct().count() == 1
+
+    def test_demo_teacher_has_active_pairings_at_the_demo_school(self, seeded):
+        teacher = Teacher.objects.get(user__username="demo_teacher")
+        active = Pairing.objects.active().filter(teacher=teacher).select_related("student")
+        assert len(active) == pairing_demo.DEMO_TEACHER_STUDENTS
+        assert {p.student.school_id for p in active} == {teacher.school_id}
+
+    # --- People -----------------------------------------------------------------------------------
+
+    def test_every_student_has_a_valid_id_number_matching_birth_date_and_gender(self, seeded):
+        students = list(Student.objects.select_related("school"))
+        assert len(students) > 200
+        for student in students:
+            validate_id_number(student.id_number)
+            assert student.id_number.startswith("420683")
+            assert ric.get_birth_date(student.id_number) == student.birth_date
+            assert (int(student.id_number[16]) % 2 == 1) == (student.gender == Gender.MALE)
+            assert student.student_number in ("G" + student.id_number,) or student.student_number.startswith("J")
+            assert student.grade in GRADE_NAMES[student.school.stage]
+            student.full_clean()  # the model's own checks: lengths, validators, uniqueness, clean()
+
+    def test_guardians_members_and_staff_pass_the_models_validation(self, seeded):
+        for row in [*Guardian.objects.all(), *HouseholdMember.objects.all(), *Teacher.objects.all()]:
+            row.full_clean()
+        members = Counter(HouseholdMember.objects.values_list("household_id", flat=True))
+        assert min(members.values()) >= 2 and max(members.values()) <= 5
+        guardians = Counter(Guardian.objects.values_list("student_id", flat=True))
+        assert set(guardians.values()) <= {1, 2} and len(guardians) == Student.objects.count()
+
+    def test_every_student_is_assessed_in_each_demo_term_while_in_hardship(self, seeded):
+        terms = list(Term.objects.order_by("start_date"))
+        student = Student.objects.filter(pairings__ended_on__isnull=True).first()
+        assert student.assessments.count() == len(terms)
+        for assessment in student.assessments.select_related("term"):
+            assert assessment.term.start_date <= assessment.decided_on <= timezone.localdate()
+
+    # --- The calendar -----------------------------------------------------------------------------
+
+    def test_today_is_inside_the_current_demo_term(self, seeded):
+        today = timezone.localdate()
+        terms = list(Term.objects.order_by("start_date"))
+        assert len(terms) == 3
+        assert Term.objects.current(today) == terms[-1]
+        week = calendar.week_containing(terms[-1].school_weeks(), today)
+        monday = calendar.monday_of(today)
+        if any(calendar.is_working_day(monday + dt.timedelta(days=n)) for n in range(7)):
+            assert week is not None
+
+    # --- Pairings ---------------------------------------------------------------------------------
+
+    def test_each_paired_student_has_exactly_one_active_pairing_from_the_first_term(self, seeded):
+        first_term = Term.objects.order_by("start_date").first()
+        active = list(Pairing.objects.active())
+        assert len(active) == pairing_demo.SCALES["small"].paired
+        assert max(Counter(p.student_id for p in active).values()) == 1
+        handovers = {(p.student_id, p.ended_on) for p in Pairing.objects.filter(ended_on__isnull=False)}
+        for pairing in active:
+            in_first_term = first_term.start_date <= pairing.started_on <= first_term.end_date
+            assert in_first_term or (pairing.student_id, pairing.started_on) in handovers
+
+    def test_ended_pairings_keep_their_dates_and_reason(self, seeded):
+        ended = list(Pairing.objects.filter(ended_on__isnull=False))
+        assert ended
+        for pairing in ended:
+            assert pairing.ended_on >= pairing.started_on and pairing.end_reason
+
+    # --- Determinism ------------------------------------------------------------------------------
+
+    def test_the_same_seed_gives_the_same_people(self, seeded):
+        first = _people()  # the class's load: --seed 7 on an empty database
+        seed_demo("--seed", "7", "--flush")
+        assert _people() == first
+        seed_demo("--seed", "8", "--flush")
+        assert _people() != first
+
+    # --- Safety -----------------------------------------------------------------------------------
+
+    def test_flush_refuses_when_real_accounts_exist(self, seeded):
+        UserFactory(username="zhangsan")
+        with pytest.raises(CommandError, match="--flush"):
+            seed_demo("--flush")
+
+    def test_a_second_run_changes_nothing(self, seeded):
+        before = (Student.objects.count(), User.objects.count(), Pairing.objects.count(), Term.objects.count())
+        out = seed_demo("--seed", "8")
+        assert "demo data already present" in out
+        assert (Student.objects.count(), User.objects.count(), Pairing.objects.count(), Term.objects.count()) == before
+
+    def test_the_load_writes_one_audit_summary_not_a_line_per_row(self, seeded):
+        (event,) = AuditEvent.objects.all()
+        assert event.object_type == "演示数据"
+        assert event.changes["学生"] == Student.objects.count()
 
 
-@pytest.mark.django_db
-def test_demo_teacher_has_active_pairings_at_the_demo_school(seeded):
-    teacher = Teacher.objects.get(user__username="demo_teacher")
-    active = Pairing.objects.active().filter(teacher=teacher).select_related("student")
-    assert len(active) == pairing_demo.DEMO_TEACHER_STUDENTS
-    assert {p.student.school_id for p in active} == {teacher.school_id}
-
-
-# --- People ------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_every_student_has_a_valid_id_number_matching_birth_date_and_gender(seeded):
-    students = list(Student.objects.select_related("school"))
-    assert len(students) > 200
-    for student in students:
-        validate_id_number(student.id_number)
-        assert student.id_number.startswith("420683")
-        assert ric.get_birth_date(student.id_number) == student.birth_date
-        assert (int(student.id_number[16]) % 2 == 1) == (student.gender == Gender.MALE)
-        assert student.student_number in ("G" + student.id_number,) or student.student_number.startswith("J")
-        assert student.grade in GRADE_NAMES[student.school.stage]
-        student.full_clean()  # the model's own checks: lengths, validators, uniqueness, clean()
-
-
-@pytest.mark.django_db
-def test_guardians_members_and_staff_pass_the_models_validation(seeded):
-    for row in [*Guardian.objects.all(), *HouseholdMember.objects.all(), *Teacher.objects.all()]:
-        row.full_clean()
-    members = Counter(HouseholdMember.objects.values_list("household_id", flat=True))
-    assert min(members.values()) >= 2 and max(members.values()) <= 5
-    guardians = Counter(Guardian.objects.values_list("student_id", flat=True))
-    assert set(guardians.values()) <= {1, 2} and len(guardians) == Student.objects.count()
-
-
-@pytest.mark.django_db
-def test_every_student_is_assessed_in_each_demo_term_while_in_hardship(seeded):
-    terms = list(Term.objects.order_by("start_date"))
-    student = Student.objects.filter(pairings__ended_on__isnull=True).first()
-    assert student.assessments.count() == len(terms)
-    for assessment in student.assessments.select_related("term"):
-        assert assessment.term.start_date <= assessment.decided_on <= timezone.localdate()
-
-
-# --- The calendar -----------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_today_is_inside_the_current_demo_term(seeded):
-    today = timezone.localdate()
-    terms = list(Term.objects.order_by("start_date"))
-    assert len(terms) == 3
-    assert Term.objects.current(today) == terms[-1]
-    week = calendar.week_containing(terms[-1].school_weeks(), today)
-    monday = calendar.monday_of(today)
-    if any(calendar.is_working_day(monday + dt.timedelta(days=n)) for n in range(7)):
-        assert week is not None
+# --- Planning terms, without a database -----------------------------------------------------------
 
 
 def test_planned_terms_always_contain_the_day_and_never_overlap():
@@ -176,47 +240,7 @@ def test_a_vacation_stretches_the_nearer_term_to_today():
     assert late_august[-1].number == 1 and late_august[-1].start == dt.date(2026, 8, 24)
 
 
-# --- Pairings ---------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_each_paired_student_has_exactly_one_active_pairing_from_the_first_term(seeded):
-    first_term = Term.objects.order_by("start_date").first()
-    active = list(Pairing.objects.active())
-    assert len(active) == pairing_demo.SCALES["small"].paired
-    assert max(Counter(p.student_id for p in active).values()) == 1
-    handovers = {(p.student_id, p.ended_on) for p in Pairing.objects.filter(ended_on__isnull=False)}
-    for pairing in active:
-        in_first_term = first_term.start_date <= pairing.started_on <= first_term.end_date
-        assert in_first_term or (pairing.student_id, pairing.started_on) in handovers
-
-
-@pytest.mark.django_db
-def test_ended_pairings_keep_their_dates_and_reason(seeded):
-    ended = list(Pairing.objects.filter(ended_on__isnull=False))
-    assert ended
-    for pairing in ended:
-        assert pairing.ended_on >= pairing.started_on and pairing.end_reason
-
-
-# --- Determinism ------------------------------------------------------------------------------
-
-
-def _people() -> list[tuple[str, str, str]]:
-    return list(Student.objects.order_by("id_number").values_list("name", "id_number", "school__name"))
-
-
-@pytest.mark.django_db
-def test_the_same_seed_gives_the_same_people(debug):
-    seed_demo("--seed", "7")
-    first = _people()
-    seed_demo("--seed", "7", "--flush")
-    assert _people() == first
-    seed_demo("--seed", "8", "--flush")
-    assert _people() != first
-
-
-# --- Safety -----------------------------------------------------------------------------------
+# --- Safety, from an empty database ---------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -240,26 +264,7 @@ def test_refuses_a_database_with_records_it_did_not_create(debug, make_record):
     assert Pairing.objects.active().count() == pairing_demo.SCALES["small"].paired
 
 
-@pytest.mark.django_db
-def test_flush_refuses_when_real_accounts_exist(seeded):
-    UserFactory(username="zhangsan")
-    with pytest.raises(CommandError, match="--flush"):
-        seed_demo("--flush")
-
-
-@pytest.mark.django_db
-def test_a_second_run_changes_nothing(seeded):
-    before = (Student.objects.count(), User.objects.count(), Pairing.objects.count(), Term.objects.count())
-    out = seed_demo("--seed", "8")
-    assert "demo data already present" in out
-    assert (Student.objects.count(), User.objects.count(), Pairing.objects.count(), Term.objects.count()) == before
-
-
-@pytest.mark.django_db
-def test_the_load_writes_one_audit_summary_not_a_line_per_row(seeded):
-    (event,) = AuditEvent.objects.all()
-    assert event.object_type == "演示数据"
-    assert event.changes["学生"] == Student.objects.count()
+# --- Seeder discovery -----------------------------------------------------------------------------
 
 
 def test_seeders_are_found_lowest_layer_first():
