@@ -68,10 +68,10 @@ def talk_record_update(*, form: TalkRecordForm) -> TalkRecord:
 
 
 @transaction.atomic
-def talk_record_unlock(*, record: TalkRecord) -> TalkRecord:
-    """An officer reopens a record for its teacher for another EDIT_DAYS days (audited)."""
+def record_unlock(*, record: TalkRecord | HomeVisit) -> None:
+    """An officer reopens a talk record or a visit for its teacher for another EDIT_DAYS days (audited)."""
     before = record.unlocked_until
-    record.unlocked_until = timezone.now() + dt.timedelta(days=TalkRecord.EDIT_DAYS)
+    record.unlocked_until = timezone.now() + dt.timedelta(days=record.EDIT_DAYS)
     record.save(update_fields=["unlocked_until"])
     audit.record(
         AuditAction.UPDATE,
@@ -79,7 +79,6 @@ def talk_record_unlock(*, record: TalkRecord) -> TalkRecord:
         student_id=record.pairing.student_id,
         changes={"解锁至": [_moment(before), _moment(record.unlocked_until)]},
     )
-    return record
 
 
 def _moment(value: dt.datetime | None) -> str | None:
@@ -171,21 +170,6 @@ def home_visit_update(
     except BaseException:
         _files_delete(written)
         raise
-    return visit
-
-
-@transaction.atomic
-def home_visit_unlock(*, visit: HomeVisit) -> HomeVisit:
-    """An officer reopens a visit for its teacher for another EDIT_DAYS days (audited)."""
-    before = visit.unlocked_until
-    visit.unlocked_until = timezone.now() + dt.timedelta(days=HomeVisit.EDIT_DAYS)
-    visit.save(update_fields=["unlocked_until"])
-    audit.record(
-        AuditAction.UPDATE,
-        obj=visit,
-        student_id=visit.pairing.student_id,
-        changes={"解锁至": [_moment(before), _moment(visit.unlocked_until)]},
-    )
     return visit
 
 

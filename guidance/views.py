@@ -74,19 +74,16 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pairing__student__school", "pairing__teacher__user", "term__school_year", "recorded_by"
     )
     record = get_object_or_404(records, pk=pk)
+    return render(request, "guidance/talk_detail.html", {"record": record, **_edit_rights(request, record)})
+
+
+def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit) -> dict[str, bool]:
+    """Whether the viewer may edit the record (its 包保 teacher, while the pairing lasts and the
+    7-day window or an unlock is open) or unlock it (an officer, once it is locked)."""
     scope = scope_of(request.user)
     locked = record.locked_for_teacher()
     owner = scope.teacher_id is not None and scope.teacher_id == record.pairing.teacher_id and record.pairing.is_active
-    return render(
-        request,
-        "guidance/talk_detail.html",
-        {
-            "record": record,
-            "locked": locked,
-            "can_edit": owner and not locked,
-            "can_unlock": locked and scope.role == Role.OFFICER,
-        },
-    )
+    return {"locked": locked, "can_edit": owner and not locked, "can_unlock": locked and scope.role == Role.OFFICER}
 
 
 @role_required(*SCHOOL_ROLES)
@@ -123,7 +120,7 @@ def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked record for its teacher for 7 days."""
     records = TalkRecord.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
     record = get_object_or_404(records, pk=pk)
-    services.talk_record_unlock(record=record)
+    services.record_unlock(record=record)
     messages.success(request, f"已解锁,{record.pairing.teacher.name}老师可在{TalkRecord.EDIT_DAYS}天内修改这条记录。")
     return redirect("guidance:talk_detail", pk=record.pk)
 
@@ -173,19 +170,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Family conditions and photos of a minor's home: every read is written to the audit log."""
     visit = get_object_or_404(_visits_for_detail(request.user), pk=pk)
     audit.record_view(request, visit, student_id=visit.pairing.student_id, detail="家访记录")
-    scope = scope_of(request.user)
-    locked = visit.locked_for_teacher()
-    owner = scope.teacher_id is not None and scope.teacher_id == visit.pairing.teacher_id and visit.pairing.is_active
-    return render(
-        request,
-        "guidance/visit_detail.html",
-        {
-            "visit": visit,
-            "locked": locked,
-            "can_edit": owner and not locked,
-            "can_unlock": locked and scope.role == Role.OFFICER,
-        },
-    )
+    return render(request, "guidance/visit_detail.html", {"visit": visit, **_edit_rights(request, visit)})
 
 
 @role_required(*SCHOOL_ROLES)
@@ -218,7 +203,7 @@ def visit_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked visit for its teacher for 7 days."""
     visits = HomeVisit.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
     visit = get_object_or_404(visits, pk=pk)
-    services.home_visit_unlock(visit=visit)
+    services.record_unlock(record=visit)
     messages.success(request, f"已解锁,{visit.pairing.teacher.name}老师可在{HomeVisit.EDIT_DAYS}天内修改这条家访记录。")
     return redirect("guidance:visit_detail", pk=visit.pk)
 
