@@ -108,10 +108,16 @@ class PairingRecordQuerySet(ScopedQuerySet):
 TalkRecordQuerySet = HomeVisitQuerySet = ExcusedWeekQuerySet = PairingRecordQuerySet
 
 
-class TeacherEditWindow(models.Model):
-    """A record its 包保 teacher may change for EDIT_DAYS after saving it; after that it is locked, so
-    that the help recorded stays as it was written, until an officer of the school reopens it."""
+class TeacherRecord(models.Model):
+    """A record the 包保 teacher writes (a talk, a visit): who wrote it and when. Its teacher may change
+    it for EDIT_DAYS after saving it; after that it is locked, so that the help recorded stays as it
+    was written, until an officer of the school reopens it."""
 
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
     # Set by an officer to reopen a locked record for the teacher until this moment.
     unlocked_until = models.DateTimeField("解锁至", null=True, blank=True)
 
@@ -128,7 +134,7 @@ class TeacherEditWindow(models.Model):
         return now >= self.created_at + dt.timedelta(days=self.EDIT_DAYS)
 
 
-class TalkRecord(TeacherEditWindow, GuidanceTags):
+class TalkRecord(TeacherRecord, GuidanceTags):
     """谈心谈话与学业辅导记录: at least one a school week for every active pairing."""
 
     pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.PROTECT, related_name="talks")
@@ -142,12 +148,6 @@ class TalkRecord(TeacherEditWindow, GuidanceTags):
     problems = models.TextField("发现的问题", blank=True)
     measures = models.TextField("采取的措施", blank=True)
     next_steps = models.TextField("下一步打算", blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("记录时间", auto_now_add=True)
-    updated_at = models.DateTimeField("修改时间", auto_now=True)
-
     objects = TalkRecordQuerySet.as_manager()
 
     class Meta:
@@ -217,7 +217,7 @@ class AidPolicy(models.Model):
         return "、".join(Stage(s).label for s in self.stages) if self.stages else "全部学段"
 
 
-class HomeVisit(TeacherEditWindow, GuidanceTags):
+class HomeVisit(TeacherRecord, GuidanceTags):
     """家访: at least one a term for every active pairing; more are welcome. Editable like a talk
     record: by its teacher for EDIT_DAYS, then after an officer's unlock."""
 
@@ -231,12 +231,6 @@ class HomeVisit(TeacherEditWindow, GuidanceTags):
     policies = models.ManyToManyField(AidPolicy, verbose_name="宣讲的资助政策", blank=True, related_name="+")
     needs_found = models.TextField("发现的需求", blank=True)
     family_feedback = models.TextField("家庭反馈意见", blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField("记录时间", auto_now_add=True)
-    updated_at = models.DateTimeField("修改时间", auto_now=True)
-
     objects = HomeVisitQuerySet.as_manager()
 
     class Meta:

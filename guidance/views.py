@@ -46,16 +46,16 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Talk records ----------------------------------------------------------------------------
 
 
-def _own_active_pairing_for_talk(request: HttpRequest, pk: int) -> Pairing:
-    """Talk records are the 包保 teacher's (whatever their school role): only for a student they
-    包保 now; anyone else gets 404."""
+def _own_active_pairing(request: HttpRequest, pk: int) -> Pairing:
+    """Talks and visits are the 包保 teacher's (whatever their school role): recorded only for a
+    student they 包保 now; anyone else gets 404."""
     pairings = Pairing.objects.visible_to(request.user).active().filter(teacher_id=scope_of(request.user).teacher_id)
     return get_object_or_404(pairings.select_related("student__school", "teacher__user"), pk=pk)
 
 
 @role_required(*SCHOOL_ROLES)
 def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
-    pairing = _own_active_pairing_for_talk(request, pk)
+    pairing = _own_active_pairing(request, pk)
     data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
     form = TalkRecordForm(data, instance=TalkRecord(pairing=pairing), pairing=pairing)
     if request.method == "POST" and form.is_valid():
@@ -77,6 +77,15 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "guidance/talk_detail.html", {"record": record, **_edit_rights(request, record)})
 
 
+def _own_records(request: HttpRequest, model: type[TalkRecord] | type[HomeVisit]) -> QuerySet:
+    """The viewer's own talks or visits, of pairings still active: the only ones they may edit."""
+    return (
+        model.objects.visible_to(request.user)
+        .filter(pairing__teacher_id=scope_of(request.user).teacher_id, pairing__ended_on__isnull=True)
+        .select_related("pairing__student__school", "pairing__teacher__user")
+    )
+
+
 def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit) -> dict[str, bool]:
     """Whether the viewer may edit the record (its 包保 teacher, while the pairing lasts and the
     7-day window or an unlock is open) or unlock it (an officer, once it is locked)."""
@@ -89,10 +98,7 @@ def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit) -> dict[s
 @role_required(*SCHOOL_ROLES)
 def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The teacher edits their own record for 7 days after saving it (or while an officer's unlock lasts)."""
-    records = TalkRecord.objects.visible_to(request.user).filter(
-        pairing__teacher_id=scope_of(request.user).teacher_id, pairing__ended_on__isnull=True
-    )
-    record = get_object_or_404(records.select_related("pairing__student__school", "pairing__teacher__user"), pk=pk)
+    record = get_object_or_404(_own_records(request, TalkRecord), pk=pk)
     if record.locked_for_teacher():
         return _locked_page(request, record, kind="谈心谈话记录", detail="guidance:talk_detail")
     data = request.POST if request.method == "POST" else None
@@ -131,18 +137,11 @@ def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 PHOTO_CACHE_CONTROL = "private, max-age=3600"
 
 
-def _own_active_pairing(request: HttpRequest) -> Pairing:
-    """A teacher records visits only for a student they 包保 now; anyone else gets 404."""
-    teacher_id = scope_of(request.user).teacher_id
-    raw = request.GET.get("pairing", "")
-    if teacher_id is None or not raw.isdigit():
-        raise Http404("没有找到这个结对。")
-    pairings = Pairing.objects.visible_to(request.user).active().filter(teacher_id=teacher_id)
-    return get_object_or_404(pairings.select_related("student__school", "teacher__user"), pk=int(raw))
-
-
 def visit_create(request: HttpRequest) -> HttpResponse:
-    pairing = _own_active_pairing(request)
+    raw = request.GET.get("pairing", "")  # ?pairing=N: the 家访 button of 我的帮扶学生
+    if scope_of(request.user).teacher_id is None or not raw.isdigit():
+        raise Http404("没有找到这个结对。")
+    pairing = _own_active_pairing(request, int(raw))
     form = HomeVisitForm(request.POST or None, request.FILES or None, pairing=pairing)
     if request.method == "POST" and form.is_valid():
         try:
@@ -177,10 +176,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The 包保 teacher edits their visit for 7 days after saving it (or while an officer's unlock
     lasts): its fields, and photos added or removed."""
-    visits = HomeVisit.objects.visible_to(request.user).filter(
-        pairing__teacher_id=scope_of(request.user).teacher_id, pairing__ended_on__isnull=True
-    )
-    visit = get_object_or_404(visits.select_related("pairing__student__school", "pairing__teacher__user"), pk=pk)
+    visit = get_object_or_404(_own_records(request, HomeVisit), pk=pk)
     if visit.locked_for_teacher():
         return _locked_page(request, visit, kind="家访记录", detail="guidance:visit_detail")
     form = HomeVisitForm(request.POST or None, request.FILES or None, instance=visit, pairing=visit.pairing)
