@@ -11,8 +11,6 @@ class GuidanceConfig(AppConfig):
         from zaoyang_aid import navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
 
-        from . import reminders, tallies  # noqa: F401 - signals: tallies, and records answering reminders
-
         # The dashboards replace the ground floor's overviews as the officer's and county's homes.
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)

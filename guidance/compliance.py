@@ -3,22 +3,30 @@
 Written once; the teacher's page, the officer's and county dashboards, the reminders and the Excel
 reports all read it. It runs a constant number of queries whatever the number of pairings:
 
-1. the pairings with their school (and town) and active span;
+1. the pairings with their school (and town), student and active span;
 2. the closures touching the term (county-wide and per school), to know each school's school weeks;
-3. the excused weeks of those pairings in the term (a few rows);
-4. per pairing, the weeks with a talk (elapsed, this week, the latest), the last talk and the tracks
-   covered: one PairingTermTally row per pairing when ``as_of`` is today or later (the live pages);
-   for a past ``as_of``, one GROUP BY over the talk records dated up to then;
-5. per pairing, the term's home visits.
+3. the students' enrollment history (休学, 辍学 … and back), a few rows;
+4. the excused weeks of those pairings in the term (a few rows);
+5. per pairing, the weeks with a talk, the last talk and the tracks covered: one PairingTermTally
+   row per pairing when ``as_of`` is today or later (the live pages); for a past ``as_of``, the
+   talk rows dated up to then, one row per pairing and week;
+6. per student, the term's home visits (under any of the student's pairings).
 
-Counting rules, in the words of the mechanism:
-- A pairing's expected weeks are the school weeks of its school in the term (weeks with at least one
-  school day: holidays, vacations and closures removed) during which it was active on at least one
-  school day. The pairing covers [started_on, ended_on).
-- A week is done when a talk record falls in it; excused when an officer excused it (then it counts
-  neither as done nor as missed, even if a talk was also recorded); missed when it has ended without
-  either. The current week is "due" until it ends, never missed.
-- The home visit is done when the pairing has at least one visit dated in the term.
+Counting rules, in the words of the mechanism (one definition: ``Pairing.objects.owing``):
+- A pairing OWES a school week when, on at least one school day of that week (holidays, vacations
+  and its school's closures removed), it was active ([started_on, ended_on)) and its student was
+  在校 by the dated enrollment history. Weeks while the student was 休学 or 辍学 are not owed.
+- An owed week is done when a talk record falls in it; excused when an officer excused it (then it
+  counts neither as done nor as missed, even if a talk was also recorded); missed when it has
+  ended without either. The current week is "due" until it ends, never missed.
+- Only owed weeks count: a talk in a week that is not owed (closed, excused, outside the pairing's
+  span, while the student was away) is kept and shown, and its tracks count, but it never stands in
+  for a week that was owed and missed.
+- The home visit is done when the student has at least one visit dated in the term, under this
+  pairing or an earlier one: a teacher who takes a student over mid-term owes no second visit.
+
+Weeks are bitmasks: bit n is the n-th calendar week from the Monday of the term's first day, so
+owed, talked and excused weeks intersect with a few integer operations per pairing.
 """
 
 from __future__ import annotations
@@ -30,11 +38,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from pairing.models import Closure, Pairing, Term
+from pairing.models import Closure, EnrollmentChange, EnrollmentStatus, Pairing, Term, absences, present_spans
 from zaoyang_aid import calendar
 
 from .models import TRACKS, ExcusedWeek, HomeVisit, PairingTermTally, TalkRecord
@@ -46,6 +54,7 @@ class WeekState(StrEnum):
     OVERDUE = "overdue"  # 上周未记录, and this week not yet either
     EXCUSED = "excused"  # 已免记
     NO_SCHOOL = "no_school"  # 本周不上课 / the pairing is not active this week / term over
+    AWAY = "away"  # the student is not 在校 (休学, 辍学 …): nothing owed, the page says why
 
 
 WEEK_STATE_LABELS = {
@@ -54,7 +63,12 @@ WEEK_STATE_LABELS = {
     WeekState.OVERDUE: "上周未记录",
     WeekState.EXCUSED: "本周已免记",
     WeekState.NO_SCHOOL: "本周无需记录",
+    WeekState.AWAY: "不在校,暂停记录",
 }
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 @dataclass
@@ -62,17 +76,24 @@ class PairingCompliance:
     pairing_id: int
     school_id: int
     town_id: int
-    expected_weeks: int = 0  # elapsed expected school weeks (before the current week), excused left out
-    done_weeks: int = 0  # elapsed weeks with a talk (excused weeks left out)
-    excused_weeks: int = 0  # elapsed weeks excused
+    student_id: int = 0
+    expected_weeks: int = 0  # elapsed owed school weeks (before the current week), excused left out
+    done_weeks: int = 0  # elapsed owed weeks with a talk (excused weeks left out)
+    excused_weeks: int = 0  # elapsed owed weeks excused
     missed_weeks: int = 0
-    this_week_expected: bool = False  # the current week is a school week while the pairing is active
+    this_week_expected: bool = False  # the current week is owed
     this_week_done: bool = False
     this_week_excused: bool = False
-    last_week_missed: bool = False  # the previous expected school week ended with no talk and no excuse
-    visits: int = 0
+    last_week_missed: bool = False  # the school's previous school week was owed and ended with no talk, no excuse
+    visits: int = 0  # the student's home visits this term, under any pairing
     last_talk_on: dt.date | None = None
     tracks: list[str] = field(default_factory=list)
+    # Why nothing is owed now, when the student is not 在校 (e.g. "休学(2026年11月2日起)").
+    away_reason: str = ""
+    # The weeks as bitmasks (see the module docstring), for the reminders' streaks and the tests.
+    owed_bits: int = 0
+    talk_bits: int = 0
+    excused_bits: int = 0
 
     @property
     def home_visit_done(self) -> bool:
@@ -85,16 +106,18 @@ class PairingCompliance:
         if self.this_week_done:
             return WeekState.DONE
         if not self.this_week_expected:
-            return WeekState.NO_SCHOOL
+            return WeekState.AWAY if self.away_reason else WeekState.NO_SCHOOL
         return WeekState.OVERDUE if self.last_week_missed else WeekState.DUE
 
     @property
     def week_state_label(self) -> str:
+        if self.week_state == WeekState.AWAY:
+            return f"{self.away_reason},暂停记录"
         return WEEK_STATE_LABELS[self.week_state]
 
     @property
     def completion_rate(self) -> float | None:
-        """Share of the elapsed expected weeks that are done (None before the first week ends)."""
+        """Share of the elapsed owed weeks that are done (None before the first week ends)."""
         return self.done_weeks / self.expected_weeks if self.expected_weeks else None
 
 
@@ -104,18 +127,40 @@ class _SchoolWeeks:
     firsts: list[dt.date]  # each week's first school day, ascending
     lasts: list[dt.date]  # each week's last school day, ascending
     mondays: list[dt.date]  # each week's Monday, ascending
+    bits: list[int]  # each week's bit (1 << calendar weeks since the term's first Monday)
+    prefix: list[int]  # prefix[i]: the bits of weeks[0:i] together
 
     @classmethod
-    def of(cls, weeks: list[calendar.SchoolWeek]) -> _SchoolWeeks:
+    def of(cls, weeks: list[calendar.SchoolWeek], first_monday: dt.date) -> _SchoolWeeks:
+        bits = [1 << ((w.monday - first_monday).days // 7) for w in weeks]
+        prefix = [0]
+        for bit in bits:
+            prefix.append(prefix[-1] | bit)
         return cls(
-            weeks, [w.school_days[0] for w in weeks], [w.school_days[-1] for w in weeks], [w.monday for w in weeks]
+            weeks,
+            [w.school_days[0] for w in weeks],
+            [w.school_days[-1] for w in weeks],
+            [w.monday for w in weeks],
+            bits,
+            prefix,
         )
 
-    def active_span(self, started_on: dt.date, ended_on: dt.date | None) -> tuple[int, int]:
-        """Indexes [lo, hi) of the weeks with a school day inside [started_on, ended_on)."""
-        lo = bisect.bisect_left(self.lasts, started_on)
-        hi = len(self.weeks) if ended_on is None else bisect.bisect_left(self.firsts, ended_on)
+    @property
+    def all_bits(self) -> int:
+        return self.prefix[-1]
+
+    def active_span(self, start: dt.date, end: dt.date | None) -> tuple[int, int]:
+        """Indexes [lo, hi) of the weeks with a school day d, start <= d < end (end None: open)."""
+        lo = bisect.bisect_left(self.lasts, start)  # first week with a school day >= start
+        hi = len(self.weeks) if end is None else bisect.bisect_left(self.firsts, end)  # weeks starting before end
+        if hi - lo == 1 and end is not None and not any(start <= d < end for d in self.weeks[lo].school_days):
+            return lo, lo  # the span falls between two school days of one week
         return lo, max(lo, hi)
+
+    def span_bits(self, start: dt.date, end: dt.date | None) -> int:
+        """The bits of the weeks with a school day d, start <= d < end."""
+        lo, hi = self.active_span(start, end)
+        return self.prefix[hi] & ~self.prefix[lo]
 
 
 def school_weeks_by_school(term: Term, school_ids: Iterable[int]) -> dict[int, _SchoolWeeks]:
@@ -129,16 +174,21 @@ def school_weeks_by_school(term: Term, school_ids: Iterable[int]) -> dict[int, _
     )
     for closure in closures:
         (own[closure.school_id] if closure.school_id else county).append(closure.date_range)
-    plain = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county))
+    first_monday = calendar.monday_of(term.start_date)
+    plain = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county), first_monday)
     result: dict[int, _SchoolWeeks] = defaultdict(lambda: plain)
     for school_id, ranges in own.items():
-        result[school_id] = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county + ranges))
+        result[school_id] = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county + ranges), first_monday)
     return result
 
 
-def _active_in(pairings: QuerySet[Pairing], term: Term, as_of: dt.date) -> QuerySet[Pairing]:
-    end = min(as_of, term.end_date)
-    return pairings.filter(started_on__lte=end).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=term.start_date))
+@dataclass
+class _Talks:
+    """A pairing's talks in the term: week bits (from the term's first Monday), tracks, the last."""
+
+    week_bits: int = 0
+    track_bits: int = 0
+    last_talk_on: dt.date | None = None
 
 
 def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
@@ -147,146 +197,162 @@ def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -
     ``pairings`` is any queryset (already scoped to the viewer); pairings not active at any time
     between the term's start and ``as_of`` are left out.
     """
-    scoped = _active_in(pairings, term, as_of)
+    scoped = pairings.in_term(term, as_of) if hasattr(pairings, "in_term") else pairings
     rows = list(
-        scoped.order_by().values_list("pk", "student__school_id", "student__school__town_id", "started_on", "ended_on")
+        scoped.order_by().values_list(
+            "pk", "student__school_id", "student__school__town_id", "student_id", "started_on", "ended_on"
+        )
     )
     if not rows:
         return {}
     weeks_of = school_weeks_by_school(term, {r[1] for r in rows})
-    this_monday = calendar.monday_of(as_of)
+    first_monday = calendar.monday_of(term.start_date)
+    this_index = (calendar.monday_of(as_of) - first_monday).days // 7
     ids = scoped.order_by().values("pk")
-    excused_weeks = _excused_weeks(ids, term, as_of)
-    excused = _excused_aggregates(excused_weeks, this_monday)
-    if as_of >= timezone.localdate():
-        # Live pages: talks cannot be dated after today, so the tallies are exact (see tallies.py).
-        talks, late = _talks_from_tallies(ids, term, as_of, this_monday, excused_weeks)
-        if late:  # a talk dated after as_of after all (imported data): count those pairings exactly
-            talks.update(_talk_aggregates(late, term, as_of, this_monday))
-    else:
-        talks = _talk_aggregates(ids, term, as_of, this_monday)
-    visits = dict(
-        HomeVisit.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
-        .order_by()
-        .values("pairing")
-        .annotate(n=Count("pk"))
-        .values_list("pairing", "n")
-    )
+    history = _enrollment_history(scoped, term)
+    excused = _excused_bits(ids, term, as_of, first_monday)
+    talks = _talks(ids, term, as_of, first_monday)
+    visits = _visits(scoped, term, as_of)
     result: dict[int, PairingCompliance] = {}
-    for pk, school_id, town_id, started_on, ended_on in rows:
-        row = PairingCompliance(pairing_id=pk, school_id=school_id, town_id=town_id, visits=visits.get(pk, 0))
-        _count_weeks(row, weeks_of[school_id], started_on, ended_on, this_monday, talks.get(pk), excused.get(pk))
+    for pk, school_id, town_id, student_id, started_on, ended_on in rows:
+        row = PairingCompliance(
+            pairing_id=pk, school_id=school_id, town_id=town_id, student_id=student_id, visits=visits.get(student_id, 0)
+        )
+        changes = history.get(student_id, [])
+        away = absences(changes)
+        owed = 0
+        for start, end in present_spans(started_on, ended_on, away):
+            owed |= weeks_of[school_id].span_bits(start, end)
+        _count(row, weeks_of[school_id], owed, this_index, talks.get(pk) or _Talks(), excused.get(pk, 0))
+        if not row.this_week_expected:
+            row.away_reason = _away_reason(changes, as_of)
         result[pk] = row
     return result
 
 
-def _talk_aggregates(
-    ids: QuerySet[Pairing] | list[int], term: Term, as_of: dt.date, this_monday: dt.date
-) -> dict[int, dict]:
-    # Week counts leave out excused weeks (neither done nor missed); the tracks covered and the last
-    # talk date keep every talk, since the help was given all the same.
-    not_excused = ~Exists(ExcusedWeek.objects.filter(pairing=OuterRef("pairing"), week_monday=OuterRef("week_monday")))
-    tracks = {t.field: Max(Cast(t.field, IntegerField())) for t in TRACKS}
-    qs = (
-        TalkRecord.objects.filter(pairing__in=ids, date__gte=term.start_date, date__lte=min(as_of, term.end_date))
-        .order_by()
-        .values("pairing")
-        .annotate(
-            elapsed_weeks=Count("week_monday", distinct=True, filter=Q(not_excused, week_monday__lt=this_monday)),
-            this_week=Count("pk", filter=Q(not_excused, week_monday=this_monday)),
-            latest_elapsed_week=Max("week_monday", filter=Q(not_excused, week_monday__lt=this_monday)),
-            last_talk_on=Max("date"),
-            **tracks,
-        )
+def _count(
+    row: PairingCompliance, school: _SchoolWeeks, owed: int, this_index: int, talks: _Talks, excused: int
+) -> None:
+    elapsed = (1 << this_index) - 1 if this_index > 0 else 0
+    this_bit = 1 << this_index if this_index >= 0 else 0
+    owed_elapsed = owed & elapsed
+    row.owed_bits, row.talk_bits, row.excused_bits = owed, talks.week_bits, excused & owed
+    row.excused_weeks = (owed_elapsed & excused).bit_count()
+    row.expected_weeks = (owed_elapsed & ~excused).bit_count()
+    row.done_weeks = (owed_elapsed & ~excused & talks.week_bits).bit_count()
+    row.missed_weeks = row.expected_weeks - row.done_weeks
+    row.this_week_expected = bool(owed & this_bit)
+    row.this_week_excused = bool(owed & excused & this_bit)
+    row.this_week_done = bool(talks.week_bits & this_bit & ~excused)  # an excused week is never done
+    row.last_talk_on = talks.last_talk_on
+    row.tracks = [t.label for i, t in enumerate(TRACKS) if talks.track_bits >> i & 1]
+    school_elapsed = school.all_bits & elapsed
+    if school_elapsed:
+        previous = 1 << (school_elapsed.bit_length() - 1)  # the school's last school week before this one
+        row.last_week_missed = bool(owed & previous) and not (talks.week_bits | excused) & previous
+
+
+def _enrollment_history(scoped: QuerySet[Pairing], term: Term) -> dict[int, list[tuple[dt.date, str]]]:
+    """Per student, their status changes up to the term's end, in order (few rows: most have none)."""
+    history: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
+    changes = (
+        EnrollmentChange.objects.filter(student_id__in=scoped.values("student_id"), effective_on__lte=term.end_date)
+        .order_by("student_id", "effective_on", "pk")
+        .values_list("student_id", "effective_on", "status")
     )
-    return {row["pairing"]: row for row in qs}
+    for student_id, day, status in changes:
+        history[student_id].append((day, status))
+    return history
 
 
-def _excused_weeks(ids: QuerySet[Pairing], term: Term, as_of: dt.date) -> dict[int, set[dt.date]]:
-    """Per pairing, the Mondays of its excused weeks in the term up to ``as_of`` (a few rows)."""
-    weeks: dict[int, set[dt.date]] = defaultdict(set)
+def _away_reason(changes: list[tuple[dt.date, str]], as_of: dt.date) -> str:
+    """Why the student owes nothing on ``as_of``: their status then, when it is not 在校."""
+    current = [(day, status) for day, status in changes if day <= as_of]
+    if not current or current[-1][1] == EnrollmentStatus.ENROLLED:
+        return ""
+    day, status = current[-1]
+    return f"{EnrollmentStatus(status).label}({_day(day)}起)"
+
+
+def _excused_bits(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, int]:
+    """Per pairing, the bits of its excused weeks in the term up to ``as_of`` (a few rows)."""
+    bits: dict[int, int] = defaultdict(int)
     rows = ExcusedWeek.objects.filter(
-        pairing__in=ids,
-        week_monday__gte=calendar.monday_of(term.start_date),
-        week_monday__lte=min(as_of, term.end_date),
+        pairing__in=ids, week_monday__gte=first_monday, week_monday__lte=min(as_of, term.end_date)
     ).values_list("pairing_id", "week_monday")
     for pairing_id, monday in rows:
-        weeks[pairing_id].add(monday)
-    return weeks
+        bits[pairing_id] |= 1 << ((monday - first_monday).days // 7)
+    return bits
 
 
-def _excused_aggregates(excused_weeks: dict[int, set[dt.date]], this_monday: dt.date) -> dict[int, dict]:
-    result: dict[int, dict] = {}
-    for pairing_id, mondays in excused_weeks.items():
-        elapsed = [m for m in mondays if m < this_monday]
-        result[pairing_id] = {
-            "elapsed": len(elapsed),
-            "this_week": int(this_monday in mondays),
-            "latest_elapsed_week": max(elapsed) if elapsed else None,
-        }
-    return result
+def _talks(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
+    """Per pairing, its talks in the term dated up to ``as_of``: from the tallies on the live pages
+    (talks cannot be dated after today, so a tally is exact for today and later), else from the
+    talk rows."""
+    if as_of < timezone.localdate():
+        return _talks_from_rows(ids, term, as_of, first_monday)
+    talks, later = _talks_from_tallies(ids, term, as_of, first_monday)
+    if later:  # a talk dated after as_of after all (imported data): count those pairings exactly
+        talks.update(_talks_from_rows(later, term, as_of, first_monday))
+    return talks
 
 
 def _talks_from_tallies(
-    ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date, excused_weeks: dict[int, set[dt.date]]
-) -> tuple[dict[int, dict], list[int]]:
-    """The same figures as _talk_aggregates, read from one PairingTermTally row per pairing; also the
-    pairings whose last talk is dated after ``as_of``, which the tally cannot answer for."""
-    first_monday = calendar.monday_of(term.start_date)
-    this_index = (this_monday - first_monday).days // 7
-    elapsed_mask = (1 << max(this_index, 0)) - 1
-    result: dict[int, dict] = {}
-    late: list[int] = []
+    ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date
+) -> tuple[dict[int, _Talks], list[int]]:
+    """One PairingTermTally row per pairing; also the pairings with a talk dated after ``as_of``,
+    which their tally cannot answer for."""
+    result: dict[int, _Talks] = {}
+    later: list[int] = []
     rows = PairingTermTally.objects.filter(term=term, pairing__in=ids).values_list(
-        "pairing_id", "week_bits", "track_bits", "last_talk_on"
+        "pairing_id", "week_base", "week_bits", "track_bits", "last_talk_on"
     )
-    for pairing_id, week_bits, track_bits, last_talk_on in rows:
+    for pairing_id, base, week_bits, track_bits, last_talk_on in rows:
         if last_talk_on is not None and last_talk_on > as_of:
-            late.append(pairing_id)
+            later.append(pairing_id)
             continue
-        for monday in excused_weeks.get(pairing_id, ()):
-            week_bits &= ~(1 << ((monday - first_monday).days // 7))
-        elapsed = week_bits & elapsed_mask
-        latest = elapsed.bit_length() - 1
-        result[pairing_id] = {
-            "elapsed_weeks": elapsed.bit_count(),
-            "this_week": (week_bits >> this_index) & 1 if this_index >= 0 else 0,
-            "latest_elapsed_week": first_monday + dt.timedelta(weeks=latest) if latest >= 0 else None,
-            "last_talk_on": last_talk_on,
-            **{t.field: (track_bits >> i) & 1 for i, t in enumerate(TRACKS)},
-        }
-    return result, late
+        # The tally's bits count from its own base Monday (stored with it), so a term whose dates
+        # an admin moved since does not shift them: re-based here onto the term's first Monday.
+        shift = (base - first_monday).days // 7
+        bits = week_bits << shift if shift >= 0 else week_bits >> -shift
+        result[pairing_id] = _Talks(bits, track_bits, last_talk_on)
+    return result, later
 
 
-def _count_weeks(
-    row: PairingCompliance,
-    school: _SchoolWeeks,
-    started_on: dt.date,
-    ended_on: dt.date | None,
-    this_monday: dt.date,
-    talks: dict | None,
-    excused: dict | None,
-) -> None:
-    # Bisection over the school's sorted weeks: this runs once per pairing, 12,000 times a county page.
-    lo, hi = school.active_span(started_on, ended_on)
-    current = bisect.bisect_left(school.mondays, this_monday, lo, hi)  # first active week not elapsed
-    elapsed = current - lo
-    row.this_week_expected = current < hi and school.mondays[current] == this_monday
-    row.excused_weeks = excused["elapsed"] if excused else 0
-    row.this_week_excused = bool(excused and excused["this_week"])
-    row.expected_weeks = max(0, elapsed - row.excused_weeks)
-    if talks:
-        # A talk in a week that a closure later removed is not a week owed: never count past the owed.
-        row.done_weeks = min(talks["elapsed_weeks"], row.expected_weeks)
-        row.this_week_done = talks["this_week"] > 0
-        row.last_talk_on = talks["last_talk_on"]
-        row.tracks = [t.label for t in TRACKS if talks[t.field]]
-    row.missed_weeks = max(0, row.expected_weeks - row.done_weeks)
-    if elapsed:
-        previous = school.mondays[current - 1]
-        row.last_week_missed = previous != (talks and talks["latest_elapsed_week"]) and previous != (
-            excused and excused["latest_elapsed_week"]
-        )
+def _talks_from_rows(
+    ids: QuerySet[Pairing] | list[int], term: Term, as_of: dt.date, first_monday: dt.date
+) -> dict[int, _Talks]:
+    """The same from the talk rows dated up to ``as_of``: one row per pairing and week."""
+    tracks = {t.field: Max(Cast(t.field, IntegerField())) for t in TRACKS}
+    qs = (
+        TalkRecord.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
+        .order_by()
+        .values("pairing", "week_monday")
+        .annotate(last=Max("date"), **tracks)
+    )
+    result: dict[int, _Talks] = defaultdict(_Talks)
+    for row in qs:
+        talks = result[row["pairing"]]
+        offset = (row["week_monday"] - first_monday).days // 7
+        if offset >= 0:
+            talks.week_bits |= 1 << offset
+        for i, t in enumerate(TRACKS):
+            if row[t.field]:
+                talks.track_bits |= 1 << i
+        if talks.last_talk_on is None or row["last"] > talks.last_talk_on:
+            talks.last_talk_on = row["last"]
+    return dict(result)
+
+
+def _visits(scoped: QuerySet[Pairing], term: Term, as_of: dt.date) -> dict[int, int]:
+    """Per student, the term's home visits dated up to ``as_of``, under any of their pairings."""
+    return dict(
+        HomeVisit.objects.filter(pairing__student_id__in=scoped.values("student_id"), term=term, date__lte=as_of)
+        .order_by()
+        .values("pairing__student_id")
+        .annotate(n=Count("pk"))
+        .values_list("pairing__student_id", "n")
+    )
 
 
 @dataclass

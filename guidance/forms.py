@@ -25,6 +25,7 @@ from .models import (
     ExcuseReason,
     HomeVisit,
     HomeVisitPhoto,
+    LateEntryPermission,
     ReminderPreference,
     TalkRecord,
 )
@@ -135,10 +136,24 @@ class TalkRecordForm(TagsMixin):
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
-        problem = talk_date_problem(pairing=self.pairing, day=day, today=self.today)
+        # Weeks past the open window that may be dated all the same: the officer's 补录 permissions,
+        # and the record's own week when it is edited.
+        allowed = set(LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True))
+        if self.instance.pk:
+            allowed.add(self.instance.week_monday)
+        problem = talk_date_problem(pairing=self.pairing, day=day, today=self.today, allowed_mondays=frozenset(allowed))
         if problem:
             raise forms.ValidationError(problem)
         return day
+
+    def service_values(self) -> dict[str, Any]:
+        """The cleaned form as the plain values talk_record_create and talk_record_update take."""
+        data = self.cleaned_data
+        return {
+            **{name: data[name] for name in self.Meta.fields},
+            "tracks": list(data["tracks"]),
+            "help_forms": list(data["help_forms"]),
+        }
 
 
 # --- Home visits -----------------------------------------------------------------------------

@@ -105,7 +105,23 @@ class PairingRecordQuerySet(ScopedQuerySet):
         return _pairing_scope(scope)
 
 
-TalkRecordQuerySet = HomeVisitQuerySet = ExcusedWeekQuerySet = PairingRecordQuerySet
+class StudentHistoryQuerySet(PairingRecordQuerySet):
+    """The help a student has had (talks, visits, excused weeks): besides PairingRecordQuerySet's
+    rows, whoever 包保 the student now reads those of the student's earlier pairings too, since they
+    take over the student's help (a teacher who takes over mid-term sees the 14 talks before them)."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        own = super().scope_filter(scope)
+        if own is None or scope.teacher_id is None or scope.is_county_wide:
+            return own
+        return own | Q(pairing__student_id__in=_students_paired_with(scope.teacher_id))
+
+
+def _students_paired_with(teacher_id: int) -> models.QuerySet[Any]:
+    return Pairing.objects.filter(teacher_id=teacher_id, ended_on__isnull=True).values("student_id")
+
+
+TalkRecordQuerySet = HomeVisitQuerySet = ExcusedWeekQuerySet = StudentHistoryQuerySet
 
 
 class TeacherRecord(models.Model):
@@ -148,6 +164,15 @@ class TalkRecord(TeacherRecord, GuidanceTags):
     problems = models.TextField("发现的问题", blank=True)
     measures = models.TextField("采取的措施", blank=True)
     next_steps = models.TextField("下一步打算", blank=True)
+    # 补录: a week older than the open window (rules.open_weeks), entered with an officer's permission.
+    late_permission = models.ForeignKey(
+        "LateEntryPermission",
+        verbose_name="补录准许",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="talks",
+    )
     objects = TalkRecordQuerySet.as_manager()
 
     class Meta:
@@ -185,12 +210,10 @@ class TalkRecord(TeacherRecord, GuidanceTags):
         self.week_monday = calendar.monday_of(self.date)
         super().save(*args, **kwargs)
 
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> TalkRecord:
-        instance = super().from_db(db, field_names, values)
-        # Remembered so that a date moved into another term refreshes both terms' tallies.
-        instance._loaded_term_id = instance.__dict__.get("term_id")
-        return instance
+    @property
+    def entered_late(self) -> bool:
+        """补录: written after the open window with an officer's permission (shown on every page)."""
+        return self.late_permission_id is not None
 
 
 class AidPolicy(models.Model):
@@ -341,20 +364,56 @@ class ExcusedWeek(models.Model):
         return f"{self.pairing} {self.week_monday} {self.get_reason_display()}"
 
 
+class LateEntryPermission(models.Model):
+    """An officer lets the 包保 teacher record a talk for a school week older than the open window
+    (this school week and the one before): 补录, with the reason. Talks written under it are marked
+    as entered late on every page and in the figures."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.CASCADE, related_name="late_permissions")
+    week_monday = models.DateField("补录周(周一)")
+    reason = models.CharField("补录原因", max_length=200)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="准许人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("准许时间", auto_now_add=True)
+
+    objects = PairingRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "补录准许"
+        verbose_name_plural = "补录准许"
+        ordering = ["-week_monday"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pairing", "week_monday"],
+                name="one_late_permission_per_pairing_week",
+                violation_error_message="这一周已经准许补录了。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pairing} 补录 {self.week_monday}"
+
+
 class PairingTermTally(models.Model):
     """Per pairing and term: the weeks that have a talk, the tracks covered, the last talk.
 
-    Kept up to date from TalkRecord by guidance.tallies (signals on save and delete; bulk loads call
-    tally_rebuild) because the county dashboard needs a whole term's figures for 12,000 pairings at
+    Kept up to date from TalkRecord because the county dashboard needs a whole term's figures for 12,000 pairings at
     once: aggregating ~150,000 talk rows per request took 350-900 ms on PostgreSQL
     (bench/compliance.py), reading one narrow row per pairing takes a few milliseconds.
 
-    ``week_bits`` has bit n set when the n-th calendar week from the Monday of the term's first day
-    has at least one talk; ``track_bits`` has bit i set when TRACKS[i] was covered.
+    ``week_bits`` has bit n set when the n-th calendar week from ``week_base`` has at least one
+    talk; ``track_bits`` has bit i set when TRACKS[i] was covered. The base Monday is stored with the
+    row (the Monday of the term's first day, or of an earlier talk, when it was counted), so an
+    admin moving the term's dates later does not shift the bits: the engine re-bases them.
+
+    Kept by the services that write talk records (guidance.services, through tallies.tally_refresh),
+    never by signal receivers; ``verify_tallies`` (nightly, and by hand) recounts and repairs.
     """
 
     pairing = models.ForeignKey(Pairing, verbose_name="结对", on_delete=models.CASCADE, related_name="+")
     term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.CASCADE, related_name="+")
+    week_base = models.DateField("起算周一")
     week_bits = models.BigIntegerField("有记录的周", default=0)
     track_bits = models.PositiveSmallIntegerField("覆盖的五导", default=0)
     talks = models.PositiveIntegerField("记录数", default=0)

@@ -29,18 +29,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing.models import EnrollmentStatus, Pairing, Teacher, Term
+from pairing.models import Pairing, Teacher, Term
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 
-from .compliance import PairingCompliance, _SchoolWeeks, compliance_for, school_weeks_by_school
-from .models import ExcusedWeek, HomeVisit, Notification, Reminder, ReminderKind, ReminderLevel, TalkRecord
+from .compliance import PairingCompliance, compliance_for, school_weeks_by_school
+from .models import Notification, Reminder, ReminderKind, ReminderLevel
 
 VISIT_REMINDER_WEEKS = 4  # from the 4th-last school week of a term
 VISIT_OFFICER_WEEKS = 2  # the last 2 school weeks also tell the officers
@@ -115,44 +112,35 @@ def _sweep_week(on: dt.date) -> tuple[Term | None, str]:
     return term, ""
 
 
-def _pairings() -> Any:
-    return Pairing.objects.active().filter(student__enrollment_status=EnrollmentStatus.ENROLLED)
+def _pairings(on: dt.date) -> Any:
+    """The pairings a sweep on ``on`` looks at: those that owe a talk that day (the one rule)."""
+    return Pairing.objects.owing(on)
 
 
-def _missed_streaks(
-    missed: list[PairingCompliance], weeks_of: dict[int, _SchoolWeeks], term: Term, on: dt.date
-) -> dict[int, tuple[int, int]]:
-    """Per pairing that missed last week: (streak, climb). The streak is how many school weeks in a
-    row it has missed; the climb is the part of it since a reminder was last acknowledged, which is
-    what escalates (an acknowledged reminder stops climbing). 4 queries."""
-    ids = [row.pairing_id for row in missed]
-    covered: dict[int, set[dt.date]] = defaultdict(set)
-    talks = TalkRecord.objects.filter(pairing_id__in=ids, term=term, date__lt=on).values_list(
-        "pairing_id", "week_monday"
-    )
-    excused = ExcusedWeek.objects.filter(pairing_id__in=ids, week_monday__lt=on).values_list(
-        "pairing_id", "week_monday"
-    )
-    for pairing_id, monday in [*talks.distinct(), *excused]:
-        covered[pairing_id].add(monday)
+def _missed_streaks(missed: list[PairingCompliance], term: Term, on: dt.date) -> dict[int, tuple[int, int]]:
+    """Per pairing that missed last week: (streak, climb). The streak is how many owed school weeks
+    in a row it has missed (weeks it did not owe, like a 休学 spell, are passed over); the climb is
+    the part of it since a reminder was last acknowledged, which is what escalates (an acknowledged
+    reminder stops climbing). Read off the engine's week bits: 1 query, for the acknowledgements."""
     acknowledged: dict[int, set[dt.date]] = defaultdict(set)
     for pairing_id, monday in Reminder.objects.filter(
-        pairing_id__in=ids, kind=ReminderKind.MISSED_TALK, acknowledged_at__isnull=False
+        pairing_id__in=[row.pairing_id for row in missed], kind=ReminderKind.MISSED_TALK, acknowledged_at__isnull=False
     ).values_list("pairing_id", "period"):
         acknowledged[pairing_id].add(monday)
-    starts = dict(Pairing.objects.filter(pk__in=ids).values_list("pk", "started_on"))
-    this_monday = calendar.monday_of(on)
+    first_monday = calendar.monday_of(term.start_date)
+    elapsed = (1 << ((calendar.monday_of(on) - first_monday).days // 7)) - 1
     result: dict[int, tuple[int, int]] = {}
     for row in missed:
         streak, climb, climbing = 0, 0, True
-        for week in reversed(weeks_of[row.school_id].weeks):
-            if week.monday >= this_monday:
-                continue
-            if week.school_days[-1] < starts[row.pairing_id] or week.monday in covered[row.pairing_id]:
+        owed = row.owed_bits & elapsed
+        while owed:
+            index = owed.bit_length() - 1
+            owed &= ~(1 << index)
+            if (row.talk_bits | row.excused_bits) >> index & 1:
                 break
             streak += 1
             # The week just missed always counts; an older acknowledged week ends the climb.
-            if streak > 1 and week.monday in acknowledged[row.pairing_id]:
+            if streak > 1 and first_monday + dt.timedelta(weeks=index) in acknowledged[row.pairing_id]:
                 climbing = False
             climb += int(climbing)
         result[row.pairing_id] = (max(streak, 1), max(climb, 1))
@@ -162,16 +150,16 @@ def _missed_streaks(
 def find_due(*, on: dt.date) -> SweepResult:
     """What a sweep on ``on`` owes, without writing anything (the dry run shows this).
 
-    Queries: the term and its weeks (2), the compliance engine (5), the missed pairings' streaks (4),
+    Queries: the term and its weeks (2), the compliance engine (6), the missed pairings' acknowledgements (1),
     the names and teachers of the due pairings (1): the same for 10 pairings or 12,000.
     """
     term, reason = _sweep_week(on)
     if term is None:
         return SweepResult(on=on, term=None, reason=reason, due=[])
-    rows = compliance_for(_pairings(), term=term, as_of=on)
+    rows = compliance_for(_pairings(on), term=term, as_of=on)
     weeks_of = school_weeks_by_school(term, {r.school_id for r in rows.values()})
     missed = [r for r in rows.values() if r.last_week_missed]
-    streaks = _missed_streaks(missed, weeks_of, term, on)
+    streaks = _missed_streaks(missed, term, on)
     visit_due: dict[int, int] = {}  # pairing -> level
     for row in rows.values():
         weeks = weeks_of[row.school_id].weeks
@@ -296,23 +284,19 @@ def _notifications_for(
 # --- Answering a reminder ------------------------------------------------------------------------
 
 
-@receiver(post_save, sender=TalkRecord, dispatch_uid="reminders-talk-answers")
-def _talk_answers_reminder(sender: Any, instance: TalkRecord, raw: bool = False, **_: Any) -> None:
-    """Recording the missing week's talk answers its reminder."""
-    if raw:
-        return
-    Reminder.objects.filter(
-        pairing_id=instance.pairing_id, kind=ReminderKind.MISSED_TALK, period=instance.week_monday
-    ).filter(Q(resolved_at__isnull=True)).update(resolved_at=timezone.now())
+def reminders_answer_talk(*, pairing_id: int, week_monday: dt.date) -> int:
+    """Recording the missing week's talk answers its reminder. Called by the talk services in their
+    transaction (never a signal: an import or a bulk write must answer it too)."""
+    return Reminder.objects.filter(
+        pairing_id=pairing_id, kind=ReminderKind.MISSED_TALK, period=week_monday, resolved_at__isnull=True
+    ).update(resolved_at=timezone.now())
 
 
-@receiver(post_save, sender=HomeVisit, dispatch_uid="reminders-visit-answers")
-def _visit_answers_reminder(sender: Any, instance: HomeVisit, raw: bool = False, **_: Any) -> None:
-    """A visit this term answers every visit reminder of the term."""
-    if raw:
-        return
-    Reminder.objects.filter(
-        pairing_id=instance.pairing_id, kind=ReminderKind.VISIT_DUE, term_id=instance.term_id, resolved_at__isnull=True
+def reminders_answer_visit(*, student_id: int, term_id: int) -> int:
+    """A visit to the student this term answers every visit reminder of the term, for any of the
+    student's pairings (a teacher who took the student over owes no second visit)."""
+    return Reminder.objects.filter(
+        pairing__student_id=student_id, kind=ReminderKind.VISIT_DUE, term_id=term_id, resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
 
 

@@ -29,6 +29,17 @@ def school_week_at(*, school_id: int, day: dt.date) -> SchoolWeekAt | None:
     return SchoolWeekAt(term, week) if week is not None else None
 
 
+def school_week_of(*, school_id: int, monday: dt.date) -> SchoolWeekAt | None:
+    """The school week beginning on ``monday`` for a school (its Monday may be a holiday or fall
+    before the term's first day), or None when that week has no school day."""
+    sunday = monday + dt.timedelta(days=6)
+    term = Term.objects.select_related("school_year").filter(start_date__lte=sunday, end_date__gte=monday).first()
+    if term is None:
+        return None
+    week = next((w for w in term.school_weeks(school_id) if w.monday == monday), None)
+    return SchoolWeekAt(term, week) if week is not None else None
+
+
 def _pairing_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date, what: str) -> str | None:
     """The checks every record of a pairing shares: not in the future, a live pairing, not before it."""
     if day > today:
@@ -40,14 +51,38 @@ def _pairing_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date, wha
     return None
 
 
-def talk_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date) -> str | None:
-    """Why a talk cannot be recorded on ``day`` for ``pairing``, in Chinese; None when it can."""
+def open_weeks(*, school_id: int, today: dt.date) -> list[calendar.SchoolWeek]:
+    """The school weeks a teacher may date a talk in without anyone's permission: the school week
+    of ``today`` (or, in a vacation, the last one before it) and the school week before that, in
+    this term or across the break into the previous one. Older weeks need an officer's 补录."""
+    terms = list(Term.objects.filter(start_date__lte=today).order_by("-start_date")[:2])
+    weeks: list[calendar.SchoolWeek] = []
+    for term in reversed(terms):
+        weeks += [w for w in term.school_weeks(school_id) if w.monday <= today]
+    return weeks[-2:]
+
+
+def talk_date_problem(
+    *, pairing: Pairing, day: dt.date, today: dt.date, allowed_mondays: frozenset[dt.date] = frozenset()
+) -> str | None:
+    """Why a talk cannot be recorded on ``day`` for ``pairing``, in Chinese; None when it can.
+
+    ``allowed_mondays`` are weeks outside the open window that may be dated all the same: the
+    officer's 补录 permissions, and a record's own week when it is edited."""
     problem = _pairing_date_problem(pairing=pairing, day=day, today=today, what="记录日期")
     if problem:
         return problem
     located = school_week_at(school_id=pairing.student.school_id, day=day)
     if located is None:
         return "这一天不在任何学期的教学周内(假期、法定节假日所在的整周或学期以外)。"
+    monday = calendar.monday_of(day)
+    if monday in allowed_mondays:
+        return None
+    window = open_weeks(school_id=pairing.student.school_id, today=today)
+    if window and monday < window[0].monday:
+        return (
+            f"只能记录本周或上一教学周的谈心谈话;{located.week.label}已过补记期限,如需补录请联系学校资助专干准许补录。"
+        )
     return None
 
 

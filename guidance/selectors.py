@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from pairing.models import Pairing, Term
 from pairing.selectors import pairings_for_teacher_home
@@ -50,9 +51,27 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
     talk weeks, excused weeks, home visits).
     """
     base = pairings_for_teacher_home(user, term=term)
-    latest = TalkRecord.objects.filter(pairing=OuterRef("pk")).order_by("-date", "-pk")
+    # The student's latest talk and this term's talks under earlier pairings: a teacher who took the
+    # student over sees the help already given (the timeline shows it all).
+    latest = TalkRecord.objects.filter(pairing__student_id=OuterRef("student_id")).order_by("-date", "-pk")
+    before = (
+        TalkRecord.objects.filter(pairing__student_id=OuterRef("student_id"), term=term)
+        .exclude(pairing_id=OuterRef("pk"))
+        .order_by()
+        .values("pairing__student_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    previous = Pairing.objects.filter(student_id=OuterRef("student_id"), ended_on__isnull=False).order_by(
+        "-ended_on", "-pk"
+    )
     pairings = list(
-        base.annotate(last_talk_on=Subquery(latest.values("date")[:1]), last_talk_pk=Subquery(latest.values("pk")[:1]))
+        base.annotate(
+            last_talk_on=Subquery(latest.values("date")[:1]),
+            last_talk_pk=Subquery(latest.values("pk")[:1]),
+            earlier_talks_this_term=Coalesce(Subquery(before[:1]), 0),
+            previous_teacher=Subquery(previous.values("teacher__user__full_name")[:1]),
+        )
     )
     rows: dict[int, PairingCompliance] = {}
     if term is not None and pairings:

@@ -15,56 +15,216 @@ from pairing.models import Pairing, Term
 from zaoyang_aid import audit, calendar
 from zaoyang_aid.models import AuditAction
 
-from .forms import HomeVisitForm, TalkRecordForm
-from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
+from . import reminders
+from .forms import HomeVisitForm
+from .models import (
+    FORM_FIELDS,
+    TRACK_FIELDS,
+    ExcusedWeek,
+    HomeVisit,
+    HomeVisitPhoto,
+    LateEntryPermission,
+    TalkRecord,
+)
 from .photos import CleanPhoto
-from .rules import school_week_at, talk_date_problem, visit_date_problem
+from .rules import open_weeks, school_week_at, school_week_of, talk_date_problem, visit_date_problem
+from .tallies import tally_refresh
 
 # --- Talk records ----------------------------------------------------------------------------
+# Concurrency: every talk write locks its pairing's row first (select_for_update), then writes the
+# talk, recounts the pairing's tally and answers the week's reminder, all in one transaction. A
+# pairing ended at the same moment, or a second talk of the same pairing, waits for the lock, so
+# the date rules and the recount each see the other's committed rows (tested on PostgreSQL).
 
 TALK_LOCKED = f"记录保存满{TalkRecord.EDIT_DAYS}天后已锁定,如需修改请联系学校资助专干解锁。"
+TALK_TEXT_FIELDS = ("content", "student_state", "problems", "measures", "next_steps")
 
 
-def _pairing_locked(pairing: Pairing) -> Pairing:
+def _pairing_locked(pairing: Pairing | int) -> Pairing:
     """The pairing row, locked until the end of the transaction: an end of the pairing saved at the
     same moment waits, and the date rules below see it."""
-    return Pairing.objects.select_for_update(of=("self",)).select_related("student").get(pk=pairing.pk)
+    pk = pairing if isinstance(pairing, int) else pairing.pk
+    return Pairing.objects.select_for_update(of=("self",)).select_related("student").get(pk=pk)
 
 
-def _talk_term(*, pairing: Pairing, day: dt.date) -> Term:
+def _late_permission(*, pairing: Pairing, day: dt.date) -> LateEntryPermission | None:
+    return LateEntryPermission.objects.filter(pairing=pairing, week_monday=calendar.monday_of(day)).first()
+
+
+def _talk_term(*, pairing: Pairing, day: dt.date, allowed: frozenset[dt.date] = frozenset()) -> Term:
     """The term a talk dated ``day`` belongs to; a ValidationError at the date for any date the
-    rules refuse (future, before the pairing, outside school weeks, an ended pairing)."""
-    problem = talk_date_problem(pairing=pairing, day=day, today=timezone.localdate())
+    rules refuse (future, before the pairing, outside school weeks, past the open window without
+    an officer's 补录, an ended pairing)."""
+    problem = talk_date_problem(pairing=pairing, day=day, today=timezone.localdate(), allowed_mondays=allowed)
     located = None if problem else school_week_at(school_id=pairing.student.school_id, day=day)
     if located is None:
         raise ValidationError({"date": problem or "这一天不在任何学期的教学周内。"})
     return located.term
 
 
+def _talk_values(record: TalkRecord, values: dict[str, Any]) -> None:
+    """Put plain values on a record: text, duration, and the tracks and forms as field names."""
+    for key, names in (("tracks", TRACK_FIELDS), ("help_forms", FORM_FIELDS)):
+        if key not in values:  # an update may leave them as they are
+            continue
+        chosen = set(values.pop(key))
+        if chosen - set(names):
+            raise ValidationError(f"未知的五导内容或帮扶形式:{'、'.join(sorted(chosen - set(names)))}。")
+        for name in names:
+            setattr(record, name, name in chosen)
+    for name, value in values.items():
+        setattr(record, name, value.strip() if isinstance(value, str) else value)
+
+
+def _talk_save(record: TalkRecord) -> None:
+    record.week_monday = calendar.monday_of(record.date)
+    # Field checks and the database constraints' Chinese messages, keyed by field.
+    record.full_clean(exclude=["pairing", "term", "recorded_by", "late_permission"])
+    record.save()
+
+
+def _talk_written(*, pairing_id: int, term_ids: set[int], week_monday: dt.date) -> None:
+    """What a talk write keeps in step, in its transaction: the tallies of the terms touched, and
+    the missed-week reminder the talk answers."""
+    for term_id in term_ids:
+        tally_refresh(pairing_id=pairing_id, term_id=term_id)
+    reminders.reminders_answer_talk(pairing_id=pairing_id, week_monday=week_monday)
+
+
 @transaction.atomic
-def talk_record_create(*, pairing: Pairing, recorded_by: Any, form: TalkRecordForm) -> TalkRecord:
-    """Save a talk record from a valid form. The date rules are checked again here, with the pairing
-    locked, so that no path (nor a pairing ended meanwhile) saves a record that breaks them."""
+def talk_record_create(
+    *,
+    pairing: Pairing | int,
+    recorded_by: Any,
+    date: dt.date,
+    duration_minutes: int,
+    content: str,
+    student_state: str,
+    tracks: Sequence[str],
+    help_forms: Sequence[str],
+    problems: str = "",
+    measures: str = "",
+    next_steps: str = "",
+) -> TalkRecord:
+    """Record a talk. The date rules are checked here, with the pairing locked, so that no path (a
+    page, an import, a command, nor a pairing ended meanwhile) saves a record that breaks them. A
+    week older than the open window needs the officer's 补录 permission and is then marked late."""
     locked = _pairing_locked(pairing)
-    record = form.save(commit=False)
-    record.pairing = locked
-    record.term = _talk_term(pairing=locked, day=record.date)
-    record.recorded_by = recorded_by
-    record.save()
+    permission = _late_permission(pairing=locked, day=date)
+    allowed = frozenset({permission.week_monday}) if permission else frozenset()
+    record = TalkRecord(pairing=locked, recorded_by=recorded_by, date=date)
+    record.term = _talk_term(pairing=locked, day=date, allowed=allowed)
+    if permission and calendar.monday_of(date) not in _open_mondays(locked, date):
+        record.late_permission = permission
+    _talk_values(
+        record,
+        {
+            "duration_minutes": duration_minutes,
+            "content": content,
+            "student_state": student_state,
+            "problems": problems,
+            "measures": measures,
+            "next_steps": next_steps,
+            "tracks": tracks,
+            "help_forms": help_forms,
+        },
+    )
+    _talk_save(record)
+    _talk_written(pairing_id=locked.pk, term_ids={record.term_id}, week_monday=record.week_monday)
+    audit.record(
+        AuditAction.CREATE,
+        obj=record,
+        student_id=locked.student_id,
+        changes={
+            "谈心谈话": [None, f"{date:%Y-%m-%d} {duration_minutes}分钟" + (" 补录" if record.entered_late else "")]
+        },
+    )
+    return record
+
+
+def _open_mondays(pairing: Pairing, day: dt.date) -> set[dt.date]:
+    return {w.monday for w in open_weeks(school_id=pairing.student.school_id, today=timezone.localdate())}
+
+
+@transaction.atomic
+def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRecord:
+    """Change a teacher's record: refused once it is locked (TalkRecord.locked_for_teacher) and for
+    the same dates as a new record, except that it may stay in its own week. ``values`` are
+    talk_record_create's (any subset)."""
+    record = TalkRecord.objects.select_for_update().get(pk=record.pk)
+    if record.locked_for_teacher():
+        raise ValidationError(TALK_LOCKED)
+    locked = _pairing_locked(record.pairing_id)
+    before = {name: getattr(record, name) for name in ("date", "duration_minutes", *TALK_TEXT_FIELDS)}
+    old_term_id, old_week = record.term_id, record.week_monday
+    day = values.get("date", record.date)
+    permission = _late_permission(pairing=locked, day=day)
+    allowed = {record.week_monday} | ({permission.week_monday} if permission else set())
+    record.term = _talk_term(pairing=locked, day=day, allowed=frozenset(allowed))
+    if calendar.monday_of(day) != old_week:
+        open_now = _open_mondays(locked, day)
+        record.late_permission = permission if calendar.monday_of(day) not in open_now else None
+    _talk_values(record, dict(values))
+    _talk_save(record)
+    _talk_written(pairing_id=locked.pk, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
+    changed = [TalkRecord._meta.get_field(n).verbose_name for n, v in before.items() if getattr(record, n) != v]
+    audit.record(
+        AuditAction.UPDATE,
+        obj=record,
+        student_id=locked.student_id,
+        changes={"修改的栏目": [None, "、".join(str(c) for c in changed) or "五导内容或帮扶形式"]},
+    )
     return record
 
 
 @transaction.atomic
-def talk_record_update(*, form: TalkRecordForm) -> TalkRecord:
-    """Save a teacher's changes to their record (``form.instance``): refused once it is locked
-    (TalkRecord.locked_for_teacher) and for the same dates as a new record."""
-    if form.instance.locked_for_teacher():
-        raise ValidationError(TALK_LOCKED)
-    locked = _pairing_locked(form.instance.pairing)
-    record = form.save(commit=False)
-    record.term = _talk_term(pairing=locked, day=record.date)
-    record.save()
-    return record
+def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
+    """Delete a talk record (an admin's correction of a duplicate): its tally is recounted."""
+    locked = _pairing_locked(record.pairing_id)
+    record = TalkRecord.objects.get(pk=record.pk)
+    audit.record(
+        AuditAction.DELETE,
+        obj=record,
+        student_id=locked.student_id,
+        changes={"谈心谈话": [f"{record.date:%Y-%m-%d} {record.duration_minutes}分钟", None]},
+    )
+    term_id = record.term_id
+    record.delete()
+    tally_refresh(pairing_id=locked.pk, term_id=term_id)
+
+
+@transaction.atomic
+def late_entry_permit(*, pairing: Pairing, week_monday: dt.date, reason: str, granted_by: Any) -> LateEntryPermission:
+    """An officer lets the 包保 teacher record a talk for an old school week (补录), with a reason.
+    Only a week the pairing owed that has no talk yet, before the open window."""
+    locked = _pairing_locked(pairing)
+    reason = reason.strip()
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["reason"] = "请填写补录原因。"
+    elif len(reason) > 200:
+        errors["reason"] = "补录原因不能超过200字。"
+    located = school_week_of(school_id=locked.student.school_id, monday=week_monday)
+    if week_monday != calendar.monday_of(week_monday) or located is None:
+        errors["week"] = "请选择一个教学周。"
+    elif week_monday in _open_mondays(locked, week_monday):
+        errors["week"] = "本周和上一教学周教师可以直接记录,无需准许补录。"
+    elif TalkRecord.objects.filter(pairing=locked, week_monday=week_monday).exists():
+        errors["week"] = "这一周已有谈心谈话记录。"
+    elif LateEntryPermission.objects.filter(pairing=locked, week_monday=week_monday).exists():
+        errors["week"] = "这一周已经准许补录了。"
+    if errors:
+        raise ValidationError(errors)
+    permission = LateEntryPermission.objects.create(
+        pairing=locked, week_monday=week_monday, reason=reason, granted_by=granted_by
+    )
+    audit.record(
+        AuditAction.CREATE,
+        obj=permission,
+        student_id=locked.student_id,
+        changes={"补录准许": [None, f"{week_monday:%Y-%m-%d}起的一周 {reason}"]},
+    )
+    return permission
 
 
 @transaction.atomic
@@ -113,6 +273,7 @@ def home_visit_create(
             visit.save()
             form.save_m2m()
             _photos_store(visit=visit, photos=photos, written=written)
+            reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
             audit.record(
                 AuditAction.CREATE,
                 obj=visit,
@@ -157,6 +318,7 @@ def home_visit_update(
             form.save_m2m()
             HomeVisitPhoto.objects.filter(pk__in=[p.pk for p in removed]).delete()
             _photos_store(visit=visit, photos=photos, written=written)
+            reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
             transaction.on_commit(lambda: _files_delete(removed))
             audit.record(
                 AuditAction.UPDATE,

@@ -1,114 +1,184 @@
 """Keeping PairingTermTally in step with TalkRecord (see the model for why it exists).
 
-Every save or delete of a talk record refreshes its pairing's tally for the term, in the same
-transaction, from the talk rows themselves (a handful per pairing and term), so a tally is never
-patched incrementally and cannot drift. Writes that bypass signals (bulk_create in seed_demo, a
-QuerySet.update) must call tally_rebuild afterwards.
+The services that write talk records (guidance.services: create, update, delete) call
+``tally_refresh`` in their own transaction, which recounts the pairing's tally for the term from the
+talk rows themselves (a handful per pairing and term): a tally is never patched incrementally. No
+signal receiver keeps it: a ``QuerySet.update``, a ``bulk_create`` or an import would skip one.
+Bulk loads call ``tally_rebuild``; ``tally_verify`` recounts every tally and repairs differences
+(nightly, and ``manage.py verify_tallies [--repair]`` by hand).
+
+Concurrency: a refresh runs while its caller holds the pairing's row lock
+(``Pairing.objects.select_for_update``), so two writers to one pairing's talks recount one after the
+other and the second sees the first's row; the tally's unique (term, pairing) constraint is the last
+word against two inserts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from pairing.models import Term
 from zaoyang_aid import calendar
 
 from .models import TRACK_FIELDS, PairingTermTally, TalkRecord
 
+logger = logging.getLogger(__name__)
+
 _TALLY_COLUMNS = ("pairing_id", "term_id", "date", *TRACK_FIELDS)
+MAX_WEEKS = 62  # week_bits is a signed 64-bit column; a term is at most 200 days (29 weeks)
 
 
-def week_bit(term_start: dt.date, day: dt.date) -> int:
-    """The bit of ``day``'s week in a tally of a term starting on ``term_start``."""
-    return 1 << ((calendar.monday_of(day) - calendar.monday_of(term_start)).days // 7)
+def week_bit(base: dt.date, day: dt.date) -> int:
+    """The bit of ``day``'s week in a tally whose bit 0 is the week of ``base``."""
+    return 1 << ((calendar.monday_of(day) - calendar.monday_of(base)).days // 7)
 
 
-def track_bit(index: int) -> int:
-    return 1 << index
+@dataclass
+class Counted:
+    """A tally as recounted from the talk rows."""
+
+    week_base: dt.date
+    week_bits: int = 0
+    track_bits: int = 0
+    talks: int = 0
+    last_talk_on: dt.date | None = None
+
+    def as_fields(self) -> dict[str, object]:
+        return {
+            "week_base": self.week_base,
+            "week_bits": self.week_bits,
+            "track_bits": self.track_bits,
+            "talks": self.talks,
+            "last_talk_on": self.last_talk_on,
+        }
 
 
-class _Accumulator:
-    __slots__ = ("last", "talks", "tracks", "weeks")
-
-    def __init__(self) -> None:
-        self.weeks = self.tracks = self.talks = 0
-        self.last: dt.date | None = None
-
-    def add(self, term_start: dt.date, day: dt.date, flags: Iterable[bool]) -> None:
-        self.weeks |= week_bit(term_start, day)
-        for index, flag in enumerate(flags):
-            if flag:
-                self.tracks |= track_bit(index)
-        self.talks += 1
-        self.last = day if self.last is None or day > self.last else self.last
+def _count(term_start: dt.date, rows: Iterable[tuple]) -> dict[int, Counted]:
+    """Per pairing, its tally from (pairing_id, term_id, date, *tracks) rows of one term."""
+    rows = list(rows)
+    by_pairing: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_pairing.setdefault(row[0], []).append(row)
+    result: dict[int, Counted] = {}
+    for pairing_id, talks in by_pairing.items():
+        # Bit 0 is the term's first week, or an earlier talk's week (never a negative shift).
+        base = calendar.monday_of(min(term_start, *(t[2] for t in talks)))
+        counted = Counted(week_base=base)
+        for _, _, day, *flags in talks:
+            offset = (calendar.monday_of(day) - base).days // 7
+            if offset > MAX_WEEKS:
+                logger.error("talk of pairing %s on %s lies %s weeks after its term began", pairing_id, day, offset)
+                continue
+            counted.week_bits |= 1 << offset
+            for index, flag in enumerate(flags):
+                if flag:
+                    counted.track_bits |= 1 << index
+            counted.talks += 1
+            if counted.last_talk_on is None or day > counted.last_talk_on:
+                counted.last_talk_on = day
+        result[pairing_id] = counted
+    return result
 
 
 def tally_refresh(*, pairing_id: int, term_id: int) -> None:
-    """Recompute one pairing's tally for one term from its talk records."""
+    """Recount one pairing's tally for one term from its talk records (callers hold the pairing's lock)."""
     term_start = Term.objects.values_list("start_date", flat=True).get(pk=term_id)
-    acc = _Accumulator()
-    for row in TalkRecord.objects.filter(pairing_id=pairing_id, term_id=term_id).values_list(*_TALLY_COLUMNS):
-        acc.add(term_start, row[2], row[3:])
-    if acc.talks == 0:
+    rows = TalkRecord.objects.filter(pairing_id=pairing_id, term_id=term_id).values_list(*_TALLY_COLUMNS)
+    counted = _count(term_start, rows).get(pairing_id)
+    if counted is None:
         PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id).delete()
         return
-    PairingTermTally.objects.update_or_create(
-        pairing_id=pairing_id,
-        term_id=term_id,
-        defaults={"week_bits": acc.weeks, "track_bits": acc.tracks, "talks": acc.talks, "last_talk_on": acc.last},
-    )
+    PairingTermTally.objects.update_or_create(pairing_id=pairing_id, term_id=term_id, defaults=counted.as_fields())
+
+
+def _recount(term: Term) -> dict[int, Counted]:
+    rows = TalkRecord.objects.filter(term=term).order_by().values_list(*_TALLY_COLUMNS)
+    return _count(term.start_date, rows.iterator(chunk_size=10_000))
 
 
 @transaction.atomic
 def tally_rebuild(*, terms: Iterable[Term] | None = None, batch_size: int = 5000) -> int:
     """Recompute every tally of ``terms`` (all terms by default) with one pass over the talk rows.
 
-    For bulk loads and repairs; returns the number of tallies written.
+    For bulk loads (the demo) and a term whose dates changed; returns the number of tallies written.
     """
-    terms = list(terms) if terms is not None else list(Term.objects.all())
     written = 0
-    for term in terms:
-        accumulators: dict[int, _Accumulator] = {}
-        rows = TalkRecord.objects.filter(term=term).order_by().values_list(*_TALLY_COLUMNS)
-        for row in rows.iterator(chunk_size=10_000):
-            accumulators.setdefault(row[0], _Accumulator()).add(term.start_date, row[2], row[3:])
+    for term in list(terms) if terms is not None else list(Term.objects.all()):
+        counted = _recount(term)
         PairingTermTally.objects.filter(term=term).delete()
         PairingTermTally.objects.bulk_create(
-            (
-                PairingTermTally(
-                    pairing_id=pairing_id,
-                    term=term,
-                    week_bits=acc.weeks,
-                    track_bits=acc.tracks,
-                    talks=acc.talks,
-                    last_talk_on=acc.last,
-                )
-                for pairing_id, acc in accumulators.items()
-            ),
+            (PairingTermTally(pairing_id=pk, term=term, **c.as_fields()) for pk, c in counted.items()),
             batch_size=batch_size,
         )
-        written += len(accumulators)
+        written += len(counted)
     return written
 
 
-@receiver(post_save, sender=TalkRecord, dispatch_uid="tally-on-talk-save")
-def _talk_saved(sender: Any, instance: TalkRecord, raw: bool = False, **_: Any) -> None:
-    if raw:
-        return
-    tally_refresh(pairing_id=instance.pairing_id, term_id=instance.term_id)
-    # A date moved to another term leaves the old term's tally to refresh too.
-    previous = instance.__dict__.get("_loaded_term_id")
-    if previous is not None and previous != instance.term_id:
-        tally_refresh(pairing_id=instance.pairing_id, term_id=previous)
-    instance._loaded_term_id = instance.term_id  # type: ignore[attr-defined]
+@dataclass
+class VerifyReport:
+    checked: int = 0  # tallies that should exist
+    wrong: int = 0  # existing tallies that differ from the recount
+    missing: int = 0  # pairings with talks but no tally
+    stale: int = 0  # tallies of pairings with no talk left
+    repaired: bool = False
+
+    @property
+    def differences(self) -> int:
+        return self.wrong + self.missing + self.stale
 
 
-@receiver(post_delete, sender=TalkRecord, dispatch_uid="tally-on-talk-delete")
-def _talk_deleted(sender: Any, instance: TalkRecord, **_: Any) -> None:
-    tally_refresh(pairing_id=instance.pairing_id, term_id=instance.term_id)
+def _equivalent(stored: PairingTermTally, counted: Counted) -> bool:
+    """Same weeks (whatever their bases), tracks, count and last talk."""
+    shift = (stored.week_base - counted.week_base).days // 7
+    bits = stored.week_bits << shift if shift >= 0 else stored.week_bits >> -shift
+    return (bits, stored.track_bits, stored.talks, stored.last_talk_on) == (
+        counted.week_bits,
+        counted.track_bits,
+        counted.talks,
+        counted.last_talk_on,
+    )
+
+
+def tally_verify(*, repair: bool = False, terms: Iterable[Term] | None = None) -> VerifyReport:
+    """Recount every tally from the talk rows and compare; with ``repair``, fix each difference.
+
+    The nightly job's safety net (zero differences expected: the services keep the tallies). Each
+    term is checked and repaired in its own transaction, so it is safe to run again after a crash.
+    """
+    report = VerifyReport(repaired=repair)
+    for term in list(terms) if terms is not None else list(Term.objects.all()):
+        with transaction.atomic():
+            counted = _recount(term)
+            stored = {t.pairing_id: t for t in PairingTermTally.objects.filter(term=term)}
+            report.checked += len(counted)
+            fix: dict[int, Counted] = {}
+            for pairing_id, c in counted.items():
+                tally = stored.pop(pairing_id, None)
+                if tally is None:
+                    report.missing += 1
+                    fix[pairing_id] = c
+                elif not _equivalent(tally, c):
+                    report.wrong += 1
+                    fix[pairing_id] = c
+            report.stale += len(stored)
+            if repair:
+                PairingTermTally.objects.filter(term=term, pairing_id__in=[*fix, *stored]).delete()
+                PairingTermTally.objects.bulk_create(
+                    [PairingTermTally(pairing_id=pk, term=term, **c.as_fields()) for pk, c in fix.items()],
+                    batch_size=5000,
+                )
+    if report.differences:
+        logger.warning(
+            "tally_verify: %s differences (%s wrong, %s missing, %s stale)%s",
+            report.differences,
+            report.wrong,
+            report.missing,
+            report.stale,
+            ", repaired" if repair else "",
+        )
+    return report

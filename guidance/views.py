@@ -60,7 +60,7 @@ def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = TalkRecordForm(data, instance=TalkRecord(pairing=pairing), pairing=pairing)
     if request.method == "POST" and form.is_valid():
         try:
-            services.talk_record_create(pairing=pairing, recorded_by=request.user, form=form)
+            services.talk_record_create(pairing=pairing, recorded_by=request.user, **form.service_values())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -71,7 +71,11 @@ def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     records = TalkRecord.objects.visible_to(request.user).select_related(
-        "pairing__student__school", "pairing__teacher__user", "term__school_year", "recorded_by"
+        "pairing__student__school",
+        "pairing__teacher__user",
+        "term__school_year",
+        "recorded_by",
+        "late_permission__granted_by",
     )
     record = get_object_or_404(records, pk=pk)
     return render(request, "guidance/talk_detail.html", {"record": record, **_edit_rights(request, record)})
@@ -105,7 +109,7 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = TalkRecordForm(data, instance=record, pairing=record.pairing)
     if request.method == "POST" and form.is_valid():
         try:
-            services.talk_record_update(form=form)
+            services.talk_record_update(record=record, by=request.user, **form.service_values())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

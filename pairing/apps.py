@@ -19,6 +19,7 @@ class PairingConfig(AppConfig):
         audit.track(models.HardshipAssessment, student_of=lambda a: a.student_id)
         audit.track(models.Teacher)
         audit.track(models.Pairing, student_of=lambda p: p.student_id)
+        audit.track(models.EnrollmentChange, student_of=lambda c: c.student_id)
 
         everyone = set(Role)
         school_and_county = {Role.OFFICER, Role.COUNSELLOR, Role.COUNTY, Role.ADMIN}

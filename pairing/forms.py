@@ -225,6 +225,12 @@ class PairingCreateForm(forms.Form):
     student = forms.ModelChoiceField(label="学生", queryset=Student.objects.none())
     teacher = TeacherChoiceField(label="帮扶教师", queryset=Teacher.objects.none(), empty_label="请选择教师")
     started_on = forms.DateField(label="结对日期", widget=DateInput())
+    backdated_reason = forms.CharField(
+        label="补录原因",
+        max_length=200,
+        required=False,
+        help_text="仅当结对日期早于本学期开学日期(补录以前的结对)时填写。",
+    )
     confirmed_over_limit = _confirm_field()
 
     def __init__(self, *args: Any, school: School, student: Student | None = None, **kwargs: Any) -> None:

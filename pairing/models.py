@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from zaoyang_aid import calendar
@@ -462,6 +462,69 @@ class Student(models.Model):
             raise ValidationError(errors)
 
 
+class EnrollmentChangeQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q()
+        if scope.role in {"officer", "counsellor"}:
+            return Q(student__school_id=scope.school_id) | Q(from_school_id=scope.school_id)
+        if scope.role == "teacher":
+            return Q(student_id__in=_actively_paired_with(scope.teacher_id))
+        return None
+
+
+class EnrollmentChange(models.Model):
+    """One dated change of a student's 学籍状态 (休学, 辍学, 转学, 毕业, back to 在校), or a move
+    to another school of the county: who recorded it, when and why. The history is the truth the
+    compliance engine reads ("was the student at school on that day?"); Student.enrollment_status
+    is its latest value, kept by pairing.services.student_status_change, the only writer."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField("学籍状态", max_length=12, choices=EnrollmentStatus.choices)
+    effective_on = models.DateField("生效日期")
+    reason = models.CharField("原因", max_length=200)
+    from_school = models.ForeignKey(
+        School, verbose_name="原学校", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_school = models.ForeignKey(
+        School, verbose_name="转入学校", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="记录人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    objects = EnrollmentChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学籍变动"
+        verbose_name_plural = "学籍变动"
+        ordering = ["effective_on", "pk"]
+        indexes = [
+            # PairingQuerySet.owing and the compliance engine: a student's status on a day.
+            models.Index(fields=["student", "effective_on"], name="enrollment_change_student_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.effective_on} {self.get_status_display()}"
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.to_school_id is not None
+
+
+def status_on_subquery(student: Any, on: dt.date) -> Subquery:
+    """The student's 学籍状态 on ``on`` from the history (NULL when nothing was recorded by then,
+    which means 在校: a student is created 在校)."""
+    latest = EnrollmentChange.objects.filter(student_id=student, effective_on__lte=on).order_by("-effective_on", "-pk")
+    return Subquery(latest.values("status")[:1])
+
+
 class Guardian(models.Model):
     student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="guardians")
     name = models.CharField("姓名", max_length=50)
@@ -631,6 +694,26 @@ class PairingQuerySet(ScopedQuerySet):
             return self.filter(ended_on__isnull=True)
         return self.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on), started_on__lte=on)
 
+    def owing(self, on: dt.date) -> PairingQuerySet:
+        """THE rule of who owes a talk: the pairings active on ``on`` whose student is 在校 on that
+        day (by the dated enrollment history, not today's status).
+
+        A pairing owes a talk for a school week when it is in ``owing(d)`` for at least one school
+        day ``d`` of that week. The compliance engine (guidance.compliance) applies exactly this rule
+        week by week for a whole term at once, and a test holds the two to agreement.
+        """
+        return (
+            self.active(on)
+            .annotate(status_on=status_on_subquery(OuterRef("student_id"), on))
+            .filter(Q(status_on__isnull=True) | Q(status_on=EnrollmentStatus.ENROLLED))
+        )
+
+    def in_term(self, term: Term, as_of: dt.date) -> PairingQuerySet:
+        """The pairings active at some time between the term's start and ``as_of``: those the
+        compliance engine has anything to say about."""
+        end = min(as_of, term.end_date)
+        return self.filter(started_on__lte=end).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=term.start_date))
+
 
 class Pairing(models.Model):
     """结对: one teacher 包保 one student from a family in economic difficulty.
@@ -644,6 +727,8 @@ class Pairing(models.Model):
     ended_on = models.DateField("结束日期", null=True, blank=True)
     end_reason = models.CharField("结束原因", max_length=20, choices=PairingEndReason.choices, blank=True)
     end_note = models.CharField("结束说明", max_length=200, blank=True)
+    # Why an officer let the pairing start before the term it was created in (补录 of an old pairing).
+    backdated_reason = models.CharField("补录原因", max_length=200, blank=True, default="")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     objects = PairingQuerySet.as_manager()
@@ -689,3 +774,43 @@ class Pairing(models.Model):
 
 def stage_grades(stage: str) -> list[tuple[int, str]]:
     return list(GRADE_NAMES.get(stage, {}).items())
+
+
+def absences(changes: list[tuple[dt.date, str]]) -> list[tuple[dt.date, dt.date | None]]:
+    """The spans [start, end) in which a student was not 在校, from their history as (effective_on,
+    status) pairs in order (end None: still away). Before the first change the student was 在校."""
+    spans: list[tuple[dt.date, dt.date | None]] = []
+    away_since: dt.date | None = None
+    for day, status in changes:
+        if status == EnrollmentStatus.ENROLLED:
+            if away_since is not None:
+                if day > away_since:
+                    spans.append((away_since, day))
+                away_since = None
+        elif away_since is None:
+            away_since = day
+    if away_since is not None:
+        spans.append((away_since, None))
+    return spans
+
+
+def present_spans(
+    started_on: dt.date, ended_on: dt.date | None, away: list[tuple[dt.date, dt.date | None]]
+) -> list[tuple[dt.date, dt.date | None]]:
+    """A pairing's span [started_on, ended_on) with the student's absences cut out: the days on
+    which it owes its school week's talk."""
+    spans: list[tuple[dt.date, dt.date | None]] = []
+    cursor: dt.date | None = started_on
+    for start, end in away:
+        if cursor is None:
+            break
+        if end is not None and end <= cursor:
+            continue
+        if ended_on is not None and start >= ended_on:
+            break
+        if start > cursor:
+            spans.append((cursor, start))
+        cursor = end
+    if cursor is not None and (ended_on is None or cursor < ended_on):
+        spans.append((cursor, ended_on))
+    return spans

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +16,17 @@ from zaoyang_aid.access import SCHOOL_ROLES
 
 from . import selectors
 from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
-from .models import EnrollmentStatus, HardshipAssessment, Pairing, PairingEndReason, Student, Teacher
+from .models import (
+    EnrollmentChange,
+    EnrollmentStatus,
+    HardshipAssessment,
+    Pairing,
+    PairingEndReason,
+    School,
+    Student,
+    Teacher,
+    Term,
+)
 
 
 @transaction.atomic
@@ -87,7 +98,7 @@ def _lock_teacher(teacher_id: int) -> None:
 
 
 def _new_pairing_errors(
-    *, teacher: Teacher, student: Student, started_on: dt.date, confirmed_over_limit: bool
+    *, teacher: Teacher, student: Student, started_on: dt.date, confirmed_over_limit: bool, backdated_reason: str = ""
 ) -> dict[str, str]:
     """What stops ``teacher`` from starting to 包保 ``student`` on ``started_on`` (locked rows)."""
     errors: dict[str, str] = {}
@@ -100,17 +111,40 @@ def _new_pairing_errors(
         errors["teacher"] = "帮扶教师必须与学生在同一所学校。"
     elif not teacher.user.is_active or teacher.user.role not in SCHOOL_ROLES:
         errors["teacher"] = "该教师的账号已停用或不是学校教职工账号,不能结对。"
-    if started_on > timezone.localdate():
-        errors["started_on"] = "结对日期不能晚于今天。"
-    else:
-        last_end = Pairing.objects.filter(student=student).aggregate(last=Max("ended_on"))["last"]
-        if last_end is not None and started_on < last_end:
-            errors["started_on"] = f"结对日期不能早于该学生上一次结对的结束日期({last_end:%Y-%m-%d})。"
+    problem = _start_date_problem(student=student, started_on=started_on, backdated_reason=backdated_reason)
+    if problem:
+        errors["backdated_reason" if problem == BACKDATE_NEEDS_REASON else "started_on"] = problem
     if not errors and not confirmed_over_limit:
         load, limit = selectors.teacher_active_load(teacher.pk), settings.PAIRING_TEACHER_LOAD_LIMIT
         if load + 1 > limit:
             errors["confirmed_over_limit"] = over_limit_warning(load, limit)
     return errors
+
+
+BACKDATE_NEEDS_REASON = "结对日期早于本学期开学日期。如确是补录以前的结对,请填写补录原因。"
+
+
+def _start_date_problem(*, student: Student, started_on: dt.date, backdated_reason: str) -> str | None:
+    """Why a pairing of ``student`` may not start on ``started_on``: never in the future, before the
+    student was born or came to the school, or before their last pairing ended; before the
+    current term only with the officer's reason (a pairing is otherwise overdue at once)."""
+    today = timezone.localdate()
+    if started_on > today:
+        return "结对日期不能晚于今天。"
+    if started_on < student.birth_date:
+        return f"结对日期不能早于学生的出生日期({student.birth_date:%Y-%m-%d})。"
+    arrived = EnrollmentChange.objects.filter(student=student, to_school_id=student.school_id).aggregate(
+        last=Max("effective_on")
+    )["last"]
+    if arrived is not None and started_on < arrived:
+        return f"结对日期不能早于学生转入本校的日期({arrived:%Y-%m-%d})。"
+    last_end = Pairing.objects.filter(student=student).aggregate(last=Max("ended_on"))["last"]
+    if last_end is not None and started_on < last_end:
+        return f"结对日期不能早于该学生上一次结对的结束日期({last_end:%Y-%m-%d})。"
+    term = Term.objects.latest_started(today)
+    if term is not None and started_on < term.start_date and not backdated_reason.strip():
+        return BACKDATE_NEEDS_REASON
+    return None
 
 
 def _end_errors(*, pairing: Pairing, ended_on: dt.date, reason: str, note: str) -> dict[str, str]:
@@ -143,17 +177,35 @@ def _insert(*, teacher: Teacher, student: Student, started_on: dt.date) -> Pairi
 
 @transaction.atomic
 def pairing_create(
-    *, teacher: Teacher, student: Student, started_on: dt.date, confirmed_over_limit: bool = False
+    *,
+    teacher: Teacher,
+    student: Student,
+    started_on: dt.date,
+    confirmed_over_limit: bool = False,
+    backdated_reason: str = "",
 ) -> Pairing:
-    """Start a pairing. Above PAIRING_TEACHER_LOAD_LIMIT only when the officer has confirmed."""
+    """Start a pairing. Above PAIRING_TEACHER_LOAD_LIMIT only when the officer has confirmed;
+    before the current term only with a reason (kept on the pairing)."""
     student = _lock_student(student.pk)
     _lock_teacher(teacher.pk)
+    backdated_reason = backdated_reason.strip()
     errors = _new_pairing_errors(
-        teacher=teacher, student=student, started_on=started_on, confirmed_over_limit=confirmed_over_limit
+        teacher=teacher,
+        student=student,
+        started_on=started_on,
+        confirmed_over_limit=confirmed_over_limit,
+        backdated_reason=backdated_reason,
     )
+    if len(backdated_reason) > 200:
+        errors["backdated_reason"] = "补录原因不能超过200字。"
     if errors:
         raise ValidationError(errors)
-    return _insert(teacher=teacher, student=student, started_on=started_on)
+    pairing = _insert(teacher=teacher, student=student, started_on=started_on)
+    term = Term.objects.latest_started(timezone.localdate())
+    if backdated_reason and term is not None and started_on < term.start_date:
+        pairing.backdated_reason = backdated_reason
+        pairing.save(update_fields=["backdated_reason"])
+    return pairing
 
 
 @transaction.atomic
@@ -204,9 +256,116 @@ def pairing_reassign(
     )
     if errors:  # raising rolls the old pairing's end back too
         raise ValidationError(
-            _renamed(errors, {"teacher": "new_teacher", "started_on": "on", "student": NON_FIELD_ERRORS})
+            _renamed(
+                errors,
+                {"teacher": "new_teacher", "started_on": "on", "backdated_reason": "on", "student": NON_FIELD_ERRORS},
+            )
         )
     try:
         return _insert(teacher=new_teacher, student=student, started_on=on)
     except ValidationError as exc:
         raise ValidationError({NON_FIELD_ERRORS: exc.messages}) from exc
+
+
+# --- 学籍变动 --------------------------------------------------------------------------------------
+# Student.enrollment_status and Student.school change only here, each with a dated EnrollmentChange
+# row (who, when, why): the compliance engine reads that history, so a status set on a page, in
+# the admin or by an import must come through these functions. Locks the student's row, like the
+# pairing services, so a status change and a new pairing cannot cross.
+
+# Leaving for good ends the pairing, with its reason, in the same transaction; 休学 and 辍学 only
+# suspend what it owes (the pages say why), since the student is expected back.
+ENDS_PAIRING = {
+    EnrollmentStatus.GRADUATED: PairingEndReason.GRADUATION,
+    EnrollmentStatus.TRANSFERRED: PairingEndReason.SCHOOL_TRANSFER,
+}
+
+
+def _change_date_errors(*, student: Student, on: dt.date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    last = EnrollmentChange.objects.filter(student=student).aggregate(last=Max("effective_on"))["last"]
+    if on > timezone.localdate():
+        errors["on"] = "生效日期不能晚于今天。"
+    elif on < student.birth_date:
+        errors["on"] = "生效日期不能早于学生的出生日期。"
+    elif last is not None and on < last:
+        errors["on"] = f"生效日期不能早于上一次学籍变动({last:%Y-%m-%d})。"
+    return errors
+
+
+def _end_active_pairing(*, student: Student, on: dt.date, reason: str, note: str) -> Pairing | None:
+    active = Pairing.objects.filter(student=student, ended_on__isnull=True).first()
+    if active is None:
+        return None
+    if on < active.started_on:
+        raise ValidationError({"on": f"生效日期早于当前结对的开始日期({active.started_on:%Y-%m-%d}),请核对。"})
+    active.ended_on, active.end_reason, active.end_note = on, reason, note[:200]
+    active.save(update_fields=["ended_on", "end_reason", "end_note"])
+    return active
+
+
+@transaction.atomic
+def student_status_change(
+    *, student: Student | int, status: str, on: dt.date, reason: str, by: Any
+) -> EnrollmentChange:
+    """Record a change of 学籍状态 from ``on``: 休学 and 辍学 suspend the pairing's weekly talk from
+    that day (the pairing stays, and owes again from a return to 在校); 毕业 and 转出 end it with
+    that reason. Moving to another school of the county is ``student_transfer``."""
+    locked = _lock_student(student if isinstance(student, int) else student.pk)
+    reason = reason.strip()
+    errors = _change_date_errors(student=locked, on=on)
+    if status not in EnrollmentStatus.values:
+        errors["status"] = "请选择学籍状态。"
+    elif status == locked.enrollment_status:
+        errors["status"] = f"该学生的学籍状态已是“{locked.get_enrollment_status_display()}”。"
+    if not reason:
+        errors["reason"] = "请填写变动原因。"
+    elif len(reason) > 200:
+        errors["reason"] = "原因不能超过200字。"
+    if errors:
+        raise ValidationError(errors)
+    if status in ENDS_PAIRING:
+        label = EnrollmentStatus(status).label
+        _end_active_pairing(student=locked, on=on, reason=ENDS_PAIRING[status], note=f"学籍变动:{label}。{reason}")
+    change = EnrollmentChange.objects.create(
+        student=locked, status=status, effective_on=on, reason=reason, recorded_by=by
+    )
+    locked.enrollment_status = status
+    locked.save(update_fields=["enrollment_status", "updated_at"])
+    return change
+
+
+@transaction.atomic
+def student_transfer(
+    *, student: Student | int, to_school: School, on: dt.date, reason: str, by: Any
+) -> EnrollmentChange:
+    """Move a student to another school of the county from ``on``: the pairing with the old
+    school's teacher ends with reason 转学, and the student waits on the new school's list of
+    students without a pairing."""
+    locked = _lock_student(student if isinstance(student, int) else student.pk)
+    reason = reason.strip()
+    errors = _change_date_errors(student=locked, on=on)
+    if to_school.pk == locked.school_id:
+        errors["to_school"] = "转入学校与当前学校相同。"
+    if locked.enrollment_status != EnrollmentStatus.ENROLLED:
+        errors["to_school"] = f"该学生学籍状态为“{locked.get_enrollment_status_display()}”,请先办理复学。"
+    if not reason:
+        errors["reason"] = "请填写转学原因。"
+    if errors:
+        raise ValidationError(errors)
+    from_school = locked.school
+    _end_active_pairing(
+        student=locked, on=on, reason=PairingEndReason.SCHOOL_TRANSFER, note=f"转学至{to_school.name}。{reason}"
+    )
+    change = EnrollmentChange.objects.create(
+        student=locked,
+        status=EnrollmentStatus.ENROLLED,
+        effective_on=on,
+        reason=reason,
+        from_school=from_school,
+        to_school=to_school,
+        recorded_by=by,
+    )
+    locked.school = to_school
+    locked.save(update_fields=["school", "updated_at"])
+    return change

@@ -14,7 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from guidance.models import Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.reminders import find_due, reminder_acknowledge, sweep
+from guidance.services import talk_record_create, talk_record_delete
 from pairing.models import EnrollmentStatus
+from pairing.services import student_status_change
 from pairing.tests import factories as pf
 
 from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
@@ -63,7 +65,8 @@ def test_a_second_missed_week_also_tells_the_schools_officer_and_the_fourth_the_
         (world.officer_a.pk, ReminderLevel.OFFICER),
     }
     Reminder.objects.all().delete()
-    a1.talks.filter(date__gte=D(2026, 10, 19)).delete()  # now 10-19 to 11-09 missed: four in a row
+    for talk in a1.talks.filter(date__gte=D(2026, 10, 19)):  # now 10-19 to 11-09 missed: four in a row
+        talk_record_delete(record=talk, by=world.admin)
     sweep(on=MONDAY)
     assert Reminder.objects.get(pairing=a1).level == ReminderLevel.COUNTY
     assert Notification.objects.filter(recipient=world.county, level=ReminderLevel.COUNTY).exists()
@@ -121,8 +124,13 @@ def test_ended_pairings_and_students_not_at_school_are_not_reminded(world):
     a1 = world.student_a1.pairings.get()
     a1.ended_on, a1.end_reason = D(2026, 11, 10), "transfer"
     a1.save()
-    world.student_a2.enrollment_status = EnrollmentStatus.SUSPENDED
-    world.student_a2.save()
+    student_status_change(
+        student=world.student_a2,
+        status=EnrollmentStatus.SUSPENDED,
+        on=D(2026, 11, 2),
+        reason="病休",
+        by=world.officer_a,
+    )
     assert {d.student_name for d in find_due(on=MONDAY).due} == {"王小刚"}
 
 
@@ -143,7 +151,16 @@ def test_a_pairing_that_started_mid_last_week_owes_it(world):
 def test_recording_the_missing_talk_answers_the_reminder(world):
     a1 = world.student_a1.pairings.get()
     sweep(on=MONDAY)
-    TalkRecordFactory(pairing=a1, date=D(2026, 11, 12))
+    talk_record_create(
+        pairing=a1,
+        recorded_by=world.teacher_a1,
+        date=D(2026, 11, 12),
+        duration_minutes=30,
+        content="补记上周谈话。",
+        student_state="情绪稳定。",
+        tracks=["track_study"],
+        help_forms=["form_talk"],
+    )
     assert Reminder.objects.get(pairing=a1).resolved_at is not None
 
 

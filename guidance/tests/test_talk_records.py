@@ -92,7 +92,8 @@ def test_a_talk_last_week_is_filed_in_its_week(client, world):
     assert TalkRecord.objects.get().week_monday == dt.date(2026, 11, 9)
 
 
-def test_a_talk_on_the_national_day_make_up_saturday_is_accepted(client, world):
+def test_a_talk_on_the_national_day_make_up_saturday_is_accepted(client, world, time_machine):
+    at(time_machine, 2026, 10, 12, 9, 0)  # the next Monday: the make-up week is the previous school week
     post(client, world.teacher_a1, create_url(pairing_of(world.student_a1)), talk_data(date="2026-10-10"))
     assert TalkRecord.objects.get().week_monday == dt.date(2026, 10, 5)
 
@@ -184,7 +185,7 @@ def test_the_service_refuses_a_pairing_ended_after_the_form_was_checked(world):
     assert form.is_valid()
     end(pairing)  # ended meanwhile, by the officer
     with pytest.raises(ValidationError) as caught:
-        services.talk_record_create(pairing=pairing, recorded_by=world.teacher_a1, form=form)
+        services.talk_record_create(pairing=pairing, recorded_by=world.teacher_a1, **form.service_values())
     assert caught.value.message_dict == {"date": ["该结对已结束,不能再添加记录。"]}
     assert not TalkRecord.objects.exists()
 
@@ -300,7 +301,7 @@ def test_the_service_refuses_to_save_a_locked_record(world, time_machine):
     assert form.is_valid()
     at(time_machine, 2026, 11, 24, 8, 0)
     with pytest.raises(ValidationError):
-        services.talk_record_update(form=form)
+        services.talk_record_update(record=talk, by=world.teacher_a1, **form.service_values())
     talk.refresh_from_db()
     assert talk.content != "绕过页面"
 

@@ -188,13 +188,14 @@ def test_the_page_runs_the_same_queries_for_one_student_or_five(client, world, d
     client.force_login(world.teacher_a1)
     client.get(URL)  # warm: the session and the calendar caches
     # 1 session, 2 user, 3 staff row (scope), 4 term today, 5 its closures,
-    # 6 the pairings with student, school, household and their latest talk, 7 guardians,
-    # 8 this term's 认定, 9 their categories; the compliance engine: 10 pairings, 11 closures,
-    # 12 excused weeks, 13 the term tallies (talk weeks), 14 home visits; 15 the navbar's unread
-    # notifications; 16-18 the session save in its savepoint
-    with django_assert_num_queries(18):
+    # 6 the pairings with student, school, household, the student's latest talk, this term's talks
+    # under earlier pairings and the earlier teacher, 7 guardians, 8 this term's 认定, 9 their
+    # categories; the compliance engine: 10 pairings, 11 closures, 12 enrollment history, 13 excused
+    # weeks, 14 the term tallies (talk weeks), 15 home visits; 16 the navbar's unread notifications;
+    # 17-19 the session save in its savepoint
+    with django_assert_num_queries(19):
         assert len(client.get(URL).context["rows"]) == 1
     add_pairings(world, 4)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         assert len(client.get(URL).context["rows"]) == 5
     assert TalkRecord.objects.count() == 12

@@ -83,9 +83,25 @@ def test_the_timeline_pages_by_term(client, world, history, monkeypatch):
     assert entries(second) == [("2025-2026学年第二学期", [history["spring"]])]
 
 
-def test_the_teacher_sees_their_own_pairings_records_not_an_earlier_teachers(client, world, history):
+def test_the_teacher_who_took_the_student_over_sees_the_whole_history_each_with_its_teacher(client, world, history):
+    # Issue 7: a teacher who takes a student over takes over their help, the earlier talks included.
     response = open_timeline(client, world.teacher_a1, world.student_a1)
-    assert entries(response) == [("2026-2027学年第一学期", [history["nov"], history["visit"], history["sept"]])]
+    assert entries(response) == [
+        ("2026-2027学年第一学期", [history["nov"], history["visit"], history["sept"]]),
+        ("2025-2026学年第二学期", [history["spring"]]),
+    ]
+    html = response.content.decode()
+    assert "春季学期的谈话" in html and history["spring"].pairing.teacher.name in html
+    client.force_login(world.teacher_a1)
+    assert client.get(reverse("guidance:talk_detail", args=[history["spring"].pk])).status_code == 200
+
+
+def test_the_earlier_teacher_no_longer_reads_the_student(client, world, history):
+    earlier = history["spring"].pairing.teacher.user
+    assert open_timeline(client, earlier, world.student_a1).status_code == 404
+    client.force_login(earlier)  # their own record of the ended pairing stays theirs to read
+    assert client.get(reverse("guidance:talk_detail", args=[history["spring"].pk])).status_code == 200
+    assert client.get(reverse("guidance:talk_detail", args=[history["nov"].pk])).status_code == 404
 
 
 def test_the_officer_and_the_county_see_every_pairings_records(client, world, history):
