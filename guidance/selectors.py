@@ -189,3 +189,17 @@ def week_labels(*, school_id: int, mondays: Iterable[dt.date], term: Term | None
             # calendar.school_weeks keeps to the term's own dates, so the other terms' closures do no harm.
             names.update({w.monday: prefix + w.label for w in calendar.school_weeks(t.date_range, closures)})
     return {m: names.get(m, f"{m.year}年{m.month}月{m.day}日起的一周") for m in mondays}
+
+
+@dataclass(frozen=True)
+class ExcusedWeekRow:
+    excused: ExcusedWeek
+    label: str  # 第11周(11.09-11.15)
+
+
+def excused_weeks_of(pairing: Pairing, *, term: Term | None) -> list[ExcusedWeekRow]:
+    """The excuse page's list: every excused week of the pairing, newest first, with who excused it
+    and its week's label. Queries: the weeks with who (1), then week_labels' two when there are any."""
+    rows = list(ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday"))
+    labels = week_labels(school_id=pairing.student.school_id, mondays={r.week_monday for r in rows}, term=term)
+    return [ExcusedWeekRow(excused=r, label=labels[r.week_monday]) for r in rows]

@@ -260,8 +260,10 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
     if today.term is None:
         raise Http404("尚未设置学期。")
     weeks = services.excusable_weeks(pairing=pairing, term=today.term, as_of=today.today)
-    form = ExcuseWeekForm(request.POST or None, weeks=weeks)
-    if request.method == "POST" and form.is_valid():
+    talk_mondays = selectors.weeks_with_talk(pairing=pairing, mondays=[w.monday for w in weeks])
+    data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
+    form = ExcuseWeekForm(data, weeks=weeks, talk_mondays=talk_mondays, as_of=today.today)
+    if form.is_valid():
         try:
             services.excused_week_create(
                 pairing=pairing,
@@ -271,13 +273,14 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
                 excused_by=request.user,
                 term=today.term,
                 as_of=today.today,
+                confirmed_has_talk=form.cleaned_data["confirmed_has_talk"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"已为{pairing.student.name}免记所选教学周。")
+            messages.success(request, f"已为{pairing.student.name}免记{form.chosen_week.label}。")
             return redirect("guidance:school_dashboard")
-    excused = ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday")
+    excused = selectors.excused_weeks_of(pairing, term=today.term)
     return render(
         request, "guidance/excuse_week.html", {"pairing": pairing, "form": form, "excused": excused, "today": today}
     )

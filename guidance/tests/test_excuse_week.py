@@ -60,7 +60,58 @@ def create(world, pairing, monday, **kwargs):
     )
 
 
+# --- The form --------------------------------------------------------------------------------------
+
+
+def test_the_form_starts_at_the_current_school_week(client, world):
+    client.force_login(world.officer_a)
+    form = client.get(excuse_url(pairing_a1(world))).context["form"]
+    assert str(form["week"].value()) == "2026-11-16"
+    assert '<option value="2026-11-16" selected>' in str(form["week"])
+
+
+def test_the_form_starts_at_the_last_week_before_when_this_week_is_already_excused(client, world):
+    excuse(world, pairing_a1(world), THIS_MONDAY)
+    client.force_login(world.officer_a)
+    form = client.get(excuse_url(pairing_a1(world))).context["form"]
+    assert str(form["week"].value()) == "2026-11-09"
+
+
+def test_weeks_that_have_a_talk_are_marked_in_the_choices(client, world):
+    TalkRecordFactory(pairing=pairing_a1(world), date=dt.date(2026, 11, 11))
+    client.force_login(world.officer_a)
+    choices = dict(client.get(excuse_url(pairing_a1(world))).context["form"].fields["week"].choices)
+    assert choices["2026-11-09"] == f"{LAST_WEEK_LABEL}(已有记录)"
+    assert choices["2026-11-02"] == "第10周(11.02-11.08)"
+
+
 # --- A week that already has a talk ---------------------------------------------------------------
+
+
+def test_a_week_with_a_talk_is_refused_at_the_week_field_without_confirmation(client, world):
+    TalkRecordFactory(pairing=pairing_a1(world), date=dt.date(2026, 11, 11))
+    client.force_login(world.officer_a)
+    response = client.post(excuse_url(pairing_a1(world)), {"week": "2026-11-09", "reason": "illness"})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.has_error("week", "has_talk")
+    assert "已有谈心谈话记录" in " ".join(form.errors["week"])
+    assert f'name="{CONFIRM}"' in response.content.decode()  # the box to tick is offered now
+    assert not ExcusedWeek.objects.exists()
+
+
+def test_a_week_with_a_talk_is_excused_when_confirmed_and_the_talk_is_kept(client, world):
+    talk = TalkRecordFactory(pairing=pairing_a1(world), date=dt.date(2026, 11, 11))
+    client.force_login(world.officer_a)
+    data = {"week": "2026-11-09", "reason": "exam", CONFIRM: "on"}
+    assert client.post(excuse_url(pairing_a1(world)), data).status_code == 302
+    assert ExcusedWeek.objects.get().week_monday == LAST_MONDAY
+    assert TalkRecord.objects.filter(pk=talk.pk).exists()
+
+
+def test_the_confirmation_box_is_not_shown_before_it_is_needed(client, world):
+    client.force_login(world.officer_a)
+    assert f'name="{CONFIRM}"' not in client.get(excuse_url(pairing_a1(world))).content.decode()
 
 
 def test_the_service_refuses_a_week_with_a_talk_unless_confirmed(world):
@@ -81,6 +132,23 @@ def test_a_week_without_a_talk_needs_no_confirmation(world):
 
 
 # --- Messages and the list -------------------------------------------------------------------------
+
+
+def test_the_success_message_names_the_week(client, world):
+    client.force_login(world.officer_a)
+    response = client.post(excuse_url(pairing_a1(world)), {"week": "2026-11-09", "reason": "illness"})
+    assert flashed(response) == [f"已为张小明免记{LAST_WEEK_LABEL}。"]
+
+
+def test_the_list_shows_each_excused_weeks_label_reason_note_who_and_when(client, world):
+    world.officer_a.full_name = "赵专干"
+    world.officer_a.save()
+    excuse(world, pairing_a1(world), LAST_MONDAY, reason="exam", note="期中考试周")
+    client.force_login(world.officer_a)
+    page = client.get(excuse_url(pairing_a1(world))).content.decode()
+    listed = page[page.index("已免记的周") :]
+    for text in (LAST_WEEK_LABEL, "考试周", "期中考试周", "赵专干", "2026-11-16"):
+        assert text in listed
 
 
 def test_a_week_of_another_term_is_labelled_with_its_term(world):
@@ -122,3 +190,26 @@ def test_an_excuse_over_a_talk_is_audited_as_confirmed(world):
     create(world, pairing_a1(world), LAST_MONDAY, confirmed_has_talk=True)
     event = AuditEvent.objects.get(object_type="免记周")
     assert event.changes["已有谈心谈话记录"] == [None, "仍然免记(记录保留)"]
+
+
+# --- Queries ------------------------------------------------------------------------------------------------
+
+
+def test_the_page_runs_the_same_queries_for_one_excused_week_or_many(client, world, django_assert_num_queries):
+    pairing = pairing_a1(world)
+    excuse(world, pairing, LAST_MONDAY)
+    TalkRecordFactory(pairing=pairing, date=dt.date(2026, 11, 3))
+    client.force_login(world.officer_a)
+    client.get(excuse_url(pairing))  # warm: the session and the calendar caches
+    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student and teacher, 5 term today,
+    # 6 its closures; the offered weeks: 7 the excused Mondays, 8 the closures again, 9 the talk
+    # Mondays; the list: 10 the excused weeks with who, 11 the terms they fall in, 12 those terms'
+    # closures; 13 the navbar's unread notifications; 14-16 the session save in its savepoint
+    with django_assert_num_queries(16):
+        client.get(excuse_url(pairing))
+    for monday in (dt.date(2026, 10, 12), dt.date(2026, 10, 19)):
+        excuse(world, pairing, monday)
+        TalkRecordFactory(pairing=pairing, date=monday + dt.timedelta(days=1))
+    excuse(world, pairing, dt.date(2026, 3, 2))  # before the term: labelled without a school week
+    with django_assert_num_queries(16):
+        assert len(client.get(excuse_url(pairing)).context["excused"]) == 4
