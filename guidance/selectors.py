@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 
 from pairing.models import Closure, Pairing, Term
 from pairing.selectors import pairings_for_teacher_home
@@ -203,3 +204,11 @@ def excused_weeks_of(pairing: Pairing, *, term: Term | None) -> list[ExcusedWeek
     rows = list(ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday"))
     labels = week_labels(school_id=pairing.student.school_id, mondays={r.week_monday for r in rows}, term=term)
     return [ExcusedWeekRow(excused=r, label=labels[r.week_monday]) for r in rows]
+
+
+def excused_week_label(excused: ExcusedWeek) -> str:
+    """One excused week's label for the revoke page and message, the term's name left out for the
+    term in progress (three queries: that term, then week_labels' two)."""
+    term = Term.objects.latest_started(timezone.localdate())
+    school_id = excused.pairing.student.school_id
+    return week_labels(school_id=school_id, mondays=[excused.week_monday], term=term)[excused.week_monday]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
@@ -287,12 +287,18 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.OFFICER)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    excused = get_object_or_404(ExcusedWeek.objects.visible_to(request.user).select_related("pairing"), pk=pk)
-    services.excused_week_delete(excused=excused)
-    messages.success(request, "已撤销免记。")
-    return redirect("guidance:excuse_week", pk=excused.pairing_id)
+    """GET asks 确认撤销…? (a page of its own: no script, so it works under any CSP); POST revokes."""
+    excused = get_object_or_404(
+        ExcusedWeek.objects.visible_to(request.user).select_related("pairing__student", "excused_by"), pk=pk
+    )
+    label = selectors.excused_week_label(excused)
+    if request.method == "POST":
+        services.excused_week_delete(excused=excused)
+        messages.success(request, f"已撤销{excused.pairing.student.name}{label}的免记。")
+        return redirect("guidance:excuse_week", pk=excused.pairing_id)
+    return render(request, "guidance/excuse_revoke.html", {"excused": excused, "label": label})
 
 
 # --- Notifications and reminders -------------------------------------------------------------

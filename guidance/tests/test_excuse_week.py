@@ -166,6 +166,39 @@ def test_a_week_of_another_term_is_labelled_with_its_term(world):
     assert labels[dt.date(2026, 8, 3)] == "2026年8月3日起的一周"  # summer: no school week
 
 
+# --- Revoking ---------------------------------------------------------------------------------------
+
+
+def test_revoking_asks_for_confirmation_first(client, world):
+    excused = excuse(world, pairing_a1(world), LAST_MONDAY)
+    client.force_login(world.officer_a)
+    response = client.get(revoke_url(excused))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"确认撤销{LAST_WEEK_LABEL}的免记?" in page
+    assert 'method="post"' in page and f'action="{revoke_url(excused)}"' in page
+    assert f'href="{excuse_url(pairing_a1(world))}"' in page  # 取消 goes back
+    assert "onclick" not in page  # no inline script: the page works under a strict CSP
+    assert ExcusedWeek.objects.filter(pk=excused.pk).exists()
+
+
+def test_the_excuse_page_links_to_the_confirmation_not_a_delete_button(client, world):
+    excused = excuse(world, pairing_a1(world), LAST_MONDAY)
+    client.force_login(world.officer_a)
+    page = client.get(excuse_url(pairing_a1(world))).content.decode()
+    assert f'href="{revoke_url(excused)}"' in page
+    assert f'action="{revoke_url(excused)}"' not in page
+
+
+def test_revoking_by_post_deletes_and_names_the_week(client, world):
+    excused = excuse(world, pairing_a1(world), LAST_MONDAY)
+    client.force_login(world.officer_a)
+    response = client.post(revoke_url(excused))
+    assert response.status_code == 302 and response.url == excuse_url(pairing_a1(world))
+    assert not ExcusedWeek.objects.exists()
+    assert flashed(response) == [f"已撤销张小明{LAST_WEEK_LABEL}的免记。"]
+
+
 # --- Audit --------------------------------------------------------------------------------------------
 
 
@@ -190,6 +223,34 @@ def test_an_excuse_over_a_talk_is_audited_as_confirmed(world):
     create(world, pairing_a1(world), LAST_MONDAY, confirmed_has_talk=True)
     event = AuditEvent.objects.get(object_type="免记周")
     assert event.changes["已有谈心谈话记录"] == [None, "仍然免记(记录保留)"]
+
+
+# --- Who may --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("officer_a", 200), ("teacher_a1", 403), ("counsellor_a", 403), ("officer_b", 404), ("county", 403)],
+)
+def test_only_the_students_school_officer_sees_the_revoke_confirmation(client, world, who, status):
+    """The owner (the school's officer), colleagues at the school (the student's own teacher, the
+    counsellor) and outsiders (another school's officer, the county)."""
+    excused = excuse(world, pairing_a1(world), LAST_MONDAY)
+    client.force_login(getattr(world, who))
+    assert client.get(revoke_url(excused)).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("teacher_a1", 403), ("counsellor_a", 403), ("officer_b", 404), ("county", 403)]
+)
+def test_no_one_but_the_schools_officer_excuses_or_revokes(client, world, who, status):
+    pairing = pairing_a1(world)
+    excused = excuse(world, pairing, THIS_MONDAY)
+    client.force_login(getattr(world, who))
+    data = {"week": "2026-11-09", "reason": "illness", CONFIRM: "on"}
+    assert client.post(excuse_url(pairing), data).status_code == status
+    assert client.post(revoke_url(excused)).status_code == status
+    assert list(ExcusedWeek.objects.values_list("week_monday", flat=True)) == [THIS_MONDAY]
 
 
 # --- Queries ------------------------------------------------------------------------------------------------
