@@ -311,18 +311,50 @@ class HomeVisitForm(TagsMixin):
 
 
 class ExcuseWeekForm(forms.Form):
-    """An officer excuses one school week of a pairing: the week is then neither done nor missed."""
+    """An officer excuses one school week of a pairing: the week is then neither done nor missed.
+
+    The week starts at the current school week (or the last one offered before it); weeks that
+    already have a talk are marked, and the service refuses them until ``confirmed_has_talk`` is
+    ticked. The box is shown (by excuse_week.html) only once that refusal has come back."""
 
     week = forms.TypedChoiceField(label="免记的教学周", coerce=dt.date.fromisoformat)
     reason = forms.ChoiceField(label="原因", choices=ExcuseReason.choices)
     note = forms.CharField(label="说明", max_length=200, required=False)
+    confirmed_has_talk = forms.BooleanField(
+        label="该周已有谈心谈话记录,仍然免记(记录保留)",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
 
-    def __init__(self, *args: Any, weeks: list[calendar.SchoolWeek], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        weeks: list[calendar.SchoolWeek],
+        talk_mondays: set[dt.date],
+        as_of: dt.date,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["week"].choices = [(w.monday.isoformat(), w.label) for w in weeks]
-        if not weeks:
+        self.weeks = {w.monday: w for w in weeks}
+        self.fields["week"].choices = [
+            (w.monday.isoformat(), f"{w.label}(已有记录)" if w.monday in talk_mondays else w.label) for w in weeks
+        ]
+        reached = [w for w in weeks if w.monday <= as_of]
+        if reached:
+            self.fields["week"].initial = max(reached, key=lambda w: w.monday).monday.isoformat()
+        else:
             self.fields["week"].help_text = "本学期没有可以免记的教学周。"
         self.helper = bare_helper()
+        self.helper.layout = Layout("week", "reason", "note")  # the confirmation box is the template's
+
+    @property
+    def chosen_week(self) -> calendar.SchoolWeek:
+        """The SchoolWeek picked, once the form is valid (for the message naming it)."""
+        return self.weeks[self.cleaned_data["week"]]
+
+    @property
+    def asks_talk_confirmation(self) -> bool:
+        return self.has_error("week", "has_talk") or bool(self["confirmed_has_talk"].value())
 
 
 # --- Reminder preferences --------------------------------------------------------------------

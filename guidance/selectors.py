@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from pairing.models import Pairing, Term
+from pairing.models import Closure, Pairing, Term
 from pairing.selectors import pairings_for_teacher_home
+from zaoyang_aid import calendar
 from zaoyang_aid.access import Role, scope_of
 
 from .compliance import PairingCompliance, WeekState, compliance_for
@@ -172,3 +175,59 @@ def student_timeline(user: Any, student_id: int, *, page: Any = None) -> Timelin
             for t in term_page
         ],
     )
+
+
+# --- Excused weeks ---------------------------------------------------------------------------
+
+
+def weeks_with_talk(*, pairing: Pairing, mondays: Iterable[dt.date]) -> set[dt.date]:
+    """Which of these weeks (by Monday) already have a talk record of the pairing (one query). The
+    excuse form marks them and excused_week_create asks for a confirmation before excusing one."""
+    mondays = set(mondays)
+    if not mondays:
+        return set()
+    talks = TalkRecord.objects.filter(pairing=pairing, week_monday__in=mondays)
+    return set(talks.order_by().values_list("week_monday", flat=True).distinct())  # order_by(): no ordering columns
+
+
+def week_labels(*, school_id: int, mondays: Iterable[dt.date], term: Term | None = None) -> dict[dt.date, str]:
+    """Each Monday's school week as people name it, 第11周(11.09-11.15), with the term's name in
+    front for a week of a term other than ``term``; a week that is no school week (a closure added
+    since) is named by its date. Two queries however many weeks: the terms they touch, and the
+    closures within those terms."""
+    mondays = set(mondays)
+    if not mondays:
+        return {}
+    first, last = min(mondays), max(mondays) + dt.timedelta(days=6)
+    terms = list(Term.objects.select_related("school_year").filter(start_date__lte=last, end_date__gte=first))
+    names: dict[dt.date, str] = {}
+    if terms:
+        start, end = min(t.start_date for t in terms), max(t.end_date for t in terms)
+        closures = [c.date_range for c in Closure.objects.overlapping(start, end, school_id)]
+        for t in terms:
+            prefix = "" if term is not None and t.pk == term.pk else t.name
+            # calendar.school_weeks keeps to the term's own dates, so the other terms' closures do no harm.
+            names.update({w.monday: prefix + w.label for w in calendar.school_weeks(t.date_range, closures)})
+    return {m: names.get(m, f"{m.year}年{m.month}月{m.day}日起的一周") for m in mondays}
+
+
+@dataclass(frozen=True)
+class ExcusedWeekRow:
+    excused: ExcusedWeek
+    label: str  # 第11周(11.09-11.15)
+
+
+def excused_weeks_of(pairing: Pairing, *, term: Term | None) -> list[ExcusedWeekRow]:
+    """The excuse page's list: every excused week of the pairing, newest first, with who excused it
+    and its week's label. Queries: the weeks with who (1), then week_labels' two when there are any."""
+    rows = list(ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday"))
+    labels = week_labels(school_id=pairing.student.school_id, mondays={r.week_monday for r in rows}, term=term)
+    return [ExcusedWeekRow(excused=r, label=labels[r.week_monday]) for r in rows]
+
+
+def excused_week_label(excused: ExcusedWeek) -> str:
+    """One excused week's label for the revoke page and message, the term's name left out for the
+    term in progress (three queries: that term, then week_labels' two)."""
+    term = Term.objects.latest_started(timezone.localdate())
+    school_id = excused.pairing.student.school_id
+    return week_labels(school_id=school_id, mondays=[excused.week_monday], term=term)[excused.week_monday]

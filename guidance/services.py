@@ -28,6 +28,7 @@ from .models import (
 )
 from .photos import CleanPhoto
 from .rules import open_weeks, school_week_at, school_week_of, talk_date_problem, visit_date_problem
+from .selectors import week_labels, weeks_with_talk
 from .tallies import tally_refresh
 
 # --- Talk records ----------------------------------------------------------------------------
@@ -367,32 +368,53 @@ def excusable_weeks(*, pairing: Pairing, term: Term, as_of: dt.date) -> list[cal
     ]
 
 
+WEEK_HAS_TALK = "该周已有谈心谈话记录,免记后这一周不再计为已完成。确需免记请勾选“仍然免记”,谈话记录会保留。"
+
+
 @transaction.atomic
 def excused_week_create(
-    *, pairing: Pairing, week_monday: dt.date, reason: str, note: str, excused_by: Any, term: Term, as_of: dt.date
+    *,
+    pairing: Pairing,
+    week_monday: dt.date,
+    reason: str,
+    note: str,
+    excused_by: Any,
+    term: Term,
+    as_of: dt.date,
+    confirmed_has_talk: bool = False,
 ) -> ExcusedWeek:
     """Excuse one school week of a pairing. Refuses a week that is not excusable (the form offers
-    only those); the unique constraint refuses a second excuse for the same week."""
-    if week_monday not in {w.monday for w in excusable_weeks(pairing=pairing, term=term, as_of=as_of)}:
+    only those), and a week that already has a talk unless the officer confirmed: the excuse takes
+    that week's credit away (the talk itself is kept). The pairing is locked first, so that a second
+    excuse of the same week, saved at the same moment, waits and is refused here."""
+    Pairing.objects.select_for_update().filter(pk=pairing.pk).values_list("pk").get()
+    week = next((w for w in excusable_weeks(pairing=pairing, term=term, as_of=as_of) if w.monday == week_monday), None)
+    if week is None:
         raise ValidationError({"week": "这一周不能免记(不是该结对本学期已到的教学周,或已免记)。"})
+    has_talk = bool(weeks_with_talk(pairing=pairing, mondays=[week_monday]))
+    if has_talk and not confirmed_has_talk:
+        raise ValidationError({"week": ValidationError(WEEK_HAS_TALK, code="has_talk")})
     excused = ExcusedWeek.objects.create(
         pairing=pairing, week_monday=week_monday, reason=reason, note=note, excused_by=excused_by
     )
-    audit.record(
-        AuditAction.CREATE,
-        obj=excused,
-        student_id=pairing.student_id,
-        changes={"免记周": [None, f"{week_monday:%Y-%m-%d} {excused.get_reason_display()} {note}".strip()]},
-    )
+    # The audit names the week with its term (第11周 alone does not say which year).
+    changes = {"免记周": [None, f"{term.name}{week.label} {excused.get_reason_display()} {note}".strip()]}
+    if has_talk:
+        changes["已有谈心谈话记录"] = [None, "仍然免记(记录保留)"]
+    audit.record(AuditAction.CREATE, obj=excused, student_id=pairing.student_id, changes=changes)
     return excused
 
 
 @transaction.atomic
 def excused_week_delete(*, excused: ExcusedWeek) -> None:
+    """Revoke an excuse: the week counts again, as done or as missed."""
+    pairing = Pairing.objects.filter(pk=excused.pairing_id)
+    student_id, school_id = pairing.values_list("student_id", "student__school_id").get()
+    label = week_labels(school_id=school_id, mondays=[excused.week_monday])[excused.week_monday]  # with its term
     audit.record(
         AuditAction.DELETE,
         obj=excused,
-        student_id=excused.pairing.student_id,
-        changes={"免记周": [f"{excused.week_monday:%Y-%m-%d} {excused.get_reason_display()}", None]},
+        student_id=student_id,
+        changes={"免记周": [f"{label} {excused.get_reason_display()} {excused.note}".strip(), None]},
     )
     excused.delete()

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
@@ -264,8 +264,10 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
     if today.term is None:
         raise Http404("尚未设置学期。")
     weeks = services.excusable_weeks(pairing=pairing, term=today.term, as_of=today.today)
-    form = ExcuseWeekForm(request.POST or None, weeks=weeks)
-    if request.method == "POST" and form.is_valid():
+    talk_mondays = selectors.weeks_with_talk(pairing=pairing, mondays=[w.monday for w in weeks])
+    data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
+    form = ExcuseWeekForm(data, weeks=weeks, talk_mondays=talk_mondays, as_of=today.today)
+    if form.is_valid():
         try:
             services.excused_week_create(
                 pairing=pairing,
@@ -275,25 +277,32 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
                 excused_by=request.user,
                 term=today.term,
                 as_of=today.today,
+                confirmed_has_talk=form.cleaned_data["confirmed_has_talk"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"已为{pairing.student.name}免记所选教学周。")
+            messages.success(request, f"已为{pairing.student.name}免记{form.chosen_week.label}。")
             return redirect("guidance:school_dashboard")
-    excused = ExcusedWeek.objects.filter(pairing=pairing).select_related("excused_by").order_by("-week_monday")
+    excused = selectors.excused_weeks_of(pairing, term=today.term)
     return render(
         request, "guidance/excuse_week.html", {"pairing": pairing, "form": form, "excused": excused, "today": today}
     )
 
 
 @role_required(Role.OFFICER)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    excused = get_object_or_404(ExcusedWeek.objects.visible_to(request.user).select_related("pairing"), pk=pk)
-    services.excused_week_delete(excused=excused)
-    messages.success(request, "已撤销免记。")
-    return redirect("guidance:excuse_week", pk=excused.pairing_id)
+    """GET asks 确认撤销…? (a page of its own: no script, so it works under any CSP); POST revokes."""
+    excused = get_object_or_404(
+        ExcusedWeek.objects.visible_to(request.user).select_related("pairing__student", "excused_by"), pk=pk
+    )
+    label = selectors.excused_week_label(excused)
+    if request.method == "POST":
+        services.excused_week_delete(excused=excused)
+        messages.success(request, f"已撤销{excused.pairing.student.name}{label}的免记。")
+        return redirect("guidance:excuse_week", pk=excused.pairing_id)
+    return render(request, "guidance/excuse_revoke.html", {"excused": excused, "label": label})
 
 
 # --- Notifications and reminders -------------------------------------------------------------
