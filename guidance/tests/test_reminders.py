@@ -12,14 +12,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from guidance.models import Notification, Reminder, ReminderKind, ReminderLevel
+from guidance.models import Notification, Reminder, ReminderKind, ReminderLevel, SweepRun
 from guidance.reminders import find_due, reminder_acknowledge, sweep
 from pairing.models import EnrollmentStatus
 from pairing.tests import factories as pf
 
 from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_week_sweeps")]
 D = dt.date
 MONDAY = D(2026, 11, 16)
 
@@ -63,6 +63,7 @@ def test_a_second_missed_week_also_tells_the_schools_officer_and_the_fourth_the_
         (world.officer_a.pk, ReminderLevel.OFFICER),
     }
     Reminder.objects.all().delete()
+    SweepRun.objects.all().delete()  # forget the week's sweep, so that it runs again
     a1.talks.filter(date__gte=D(2026, 10, 19)).delete()  # now 10-19 to 11-09 missed: four in a row
     sweep(on=MONDAY)
     assert Reminder.objects.get(pairing=a1).level == ReminderLevel.COUNTY
@@ -104,12 +105,18 @@ def test_a_sweep_killed_halfway_leaves_nothing_and_the_rerun_writes_it_all(world
     assert Notification.objects.count() == result.notifications_created
 
 
-def test_nothing_is_sent_in_a_vacation_or_a_holiday_week_or_midweek(world):
+def test_nothing_is_sent_in_a_vacation_or_a_holiday_week(world):
     assert sweep(on=D(2027, 2, 1)).due == []  # winter vacation: outside any term
     assert sweep(on=D(2026, 10, 5)).due == []  # National Day: the week's first school day is 10-08
-    assert sweep(on=D(2026, 11, 18)).due == []  # a Wednesday
     assert "第一个上课日" in sweep(on=D(2026, 10, 5)).reason
     assert not Reminder.objects.exists()
+
+
+def test_a_week_swept_on_its_first_school_day_sends_nothing_more_midweek(world):
+    sweep(on=MONDAY)
+    again = sweep(on=D(2026, 11, 18))  # a Wednesday
+    assert (again.due, again.weeks, again.reminders_created) == ([], [], 0)
+    assert "已发送过" in again.reason
 
 
 def test_the_week_after_national_day_is_swept_on_its_first_school_day(world):
