@@ -121,8 +121,8 @@ class Due:
 
     @property
     def link(self) -> str:
-        if self.kind == ReminderKind.MISSED_TALK:
-            return reverse("guidance:talk_create", args=[self.pairing_id])
+        if self.kind == ReminderKind.MISSED_TALK:  # the talk form for the missed week, not this one
+            return f"{reverse('guidance:talk_create', args=[self.pairing_id])}?week={self.period.isoformat()}"
         return f"{reverse('guidance:visit_create')}?pairing={self.pairing_id}"
 
 

@@ -49,7 +49,8 @@ def test_a_teacher_who_missed_last_week_is_reminded_and_nobody_else(world):
     ]
     notice = Notification.objects.get()
     assert notice.recipient == world.teacher_a1
-    assert "张小明" in notice.title and notice.link.endswith(f"/pairings/{a1.pk}/talks/new/")
+    # "去处理" opens the talk form for the missed week (11-09), not this one.
+    assert "张小明" in notice.title and notice.link.endswith(f"/pairings/{a1.pk}/talks/new/?week=2026-11-09")
 
 
 def test_a_second_missed_week_also_tells_the_schools_officer_and_the_fourth_the_county(world):
