@@ -21,7 +21,16 @@ from pairing.models import Stage, Term
 from zaoyang_aid import audit
 from zaoyang_aid.admin import ReadOnlyAdminMixin
 
-from .models import AidPolicy, Delivery, ExcusedWeek, HomeVisit, HomeVisitPhoto, ReminderPreference, TalkRecord
+from .models import (
+    AidPolicy,
+    Delivery,
+    ExcusedWeek,
+    HomeVisit,
+    HomeVisitPhoto,
+    ReminderPreference,
+    SweepRun,
+    TalkRecord,
+)
 
 # --- Aid policies --------------------------------------------------------------------------------
 
@@ -210,6 +219,26 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["recipient__username", "recipient__full_name", "last_error"]
     date_hierarchy = "day"
     list_select_related = ["recipient"]
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: which school weeks' reminder sweeps ran, which ran late (beat or the worker was
+    down that morning) and which were too old to catch up and were skipped."""
+
+    list_display = [
+        "week_monday",
+        "term",
+        "first_school_day",
+        "swept_on",
+        "outcome",
+        "reminders_created",
+        "notifications_created",
+        "done_at",
+    ]
+    list_filter = ["outcome", "term"]
+    date_hierarchy = "week_monday"
+    list_select_related = ["term__school_year"]
 
 
 @admin.register(ReminderPreference)

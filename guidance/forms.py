@@ -92,10 +92,13 @@ class TalkRecordForm(TagsMixin):
             "next_steps": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: Any, pairing: Pairing, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pairing: Pairing, week: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pairing = pairing
         self.today = timezone.localdate()
+        # "去处理" on a missed-talk reminder opens the form for the missed week (?week=its Monday).
+        self.catch_up_week = self._catch_up_week(week) if self.instance.pk is None else None
+        self.catch_up_note = f"补记{self.catch_up_week.label}的谈心谈话" if self.catch_up_week else ""
         self.fields["date"].widget.attrs["max"] = self.today.isoformat()
         duration = self.fields["duration_minutes"]
         duration.widget.attrs.update({"min": 5, "max": 600, "placeholder": "如:30"})
@@ -105,10 +108,11 @@ class TalkRecordForm(TagsMixin):
         ]
         self.fields["student_state"].widget.attrs["placeholder"] = "情绪、学习、身体、家庭等方面的表现"
         if self.instance.pk is None:
-            self.initial["date"] = self.initial.get("date") or self.today  # this week, pre-selected
+            # This week (or the missed week's last school day so far), pre-selected.
+            self.initial["date"] = self.initial.get("date") or self._first_shown_day()
             self.initial.setdefault("help_forms", ["form_talk"])
         self.week_labels = self._week_labels()
-        day = self.instance.date if self.instance.pk else self.today
+        day = self.instance.date if self.instance.pk else self._first_shown_day()
         self.fields["date"].help_text = self.week_labels.get(
             calendar.monday_of(day).isoformat(), "这一天不在教学周内,请选择教学周内的日期。"
         )
@@ -125,10 +129,38 @@ class TalkRecordForm(TagsMixin):
             "next_steps",
         )
 
+    def _catch_up_week(self, raw: str | None) -> calendar.SchoolWeek | None:
+        """The earlier school week of the student's school whose Monday ``raw`` (YYYY-MM-DD) is, with
+        a school day on or after the pairing began; None for anything else (malformed, not such a
+        Monday, this week or later), and the form then opens on today as usual. Pre-filling only:
+        which dates may be saved is clean_date's business."""
+        try:
+            monday = dt.date.fromisoformat(raw or "")
+        except ValueError:
+            return None
+        if monday >= calendar.monday_of(self.today):
+            return None
+        school_id = self.pairing.student.school_id
+        # By its Sunday too: a term that starts midweek does not contain its first week's Monday.
+        located = school_week_at(school_id=school_id, day=monday) or school_week_at(
+            school_id=school_id, day=monday + dt.timedelta(days=6)
+        )
+        if located is None or located.week.monday != monday:
+            return None
+        if not any(self.pairing.started_on <= d <= self.today for d in located.week.school_days):
+            return None
+        return located.week
+
+    def _first_shown_day(self) -> dt.date:
+        """The date a new record opens on: today, or the catch-up week's last school day so far."""
+        if self.catch_up_week is None:
+            return self.today
+        return max(d for d in self.catch_up_week.school_days if d <= self.today)
+
     def _week_labels(self) -> dict[str, str]:
         """Monday (ISO) -> week label of the term around the shown date, for the hint under the
         date field (the page's script updates it when the teacher picks another day)."""
-        day = self.instance.date if self.instance.pk else self.today
+        day = self.instance.date if self.instance.pk else self._first_shown_day()
         located = school_week_at(school_id=self.pairing.student.school_id, day=day)
         if located is None:
             return {}

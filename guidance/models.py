@@ -536,6 +536,40 @@ class Notification(models.Model):
         return f"{self.recipient} {self.title}"
 
 
+class SweepOutcome(models.TextChoices):
+    ON_TIME = "on_time", "按时发送"
+    LATE = "late", "补发(迟于第一个上课日)"
+    SKIPPED = "skipped", "过期未补发"
+
+
+class SweepRun(models.Model):
+    """The morning sweep of one school week (county calendar), done once: the unique week makes a
+    second run of the same week impossible, so a catch-up run skips it. Written in the same
+    transaction as the week's reminders and notifications (see guidance/reminders.py), so a row here
+    means they are all written; a week too old to catch up is recorded as skipped instead.
+    """
+
+    week_monday = models.DateField("教学周(周一)")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    first_school_day = models.DateField("应发送日期(第一个上课日)")
+    swept_on = models.DateField("执行日期")  # the run's day (the command's --date, else today)
+    done_at = models.DateTimeField("完成时间", default=timezone.now)
+    outcome = models.CharField("结果", max_length=10, choices=SweepOutcome.choices)
+    reminders_created = models.PositiveIntegerField("新建提醒数", default=0)
+    notifications_created = models.PositiveIntegerField("新建站内通知数", default=0)
+
+    class Meta:
+        verbose_name = "提醒发送记录"
+        verbose_name_plural = "提醒发送记录"
+        ordering = ["-week_monday"]
+        constraints = [
+            models.UniqueConstraint(fields=["week_monday"], name="one_sweep_run_per_school_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week_monday} {self.get_outcome_display()}"
+
+
 # --- Deliveries ------------------------------------------------------------------------------------
 
 

@@ -2,16 +2,32 @@
 
 ``sweep(on=day)`` is what Celery beat runs each morning and ``manage.py send_reminders`` runs by
 hand. It finds who is due with the compliance engine (a constant number of queries, no per-pairing
-loop) and writes Reminder rows and in-app Notifications in ONE transaction:
+loop) and writes Reminder rows and in-app Notifications:
 
 - exactly once: each reminder is keyed by (pairing, kind, period) and each notification by
   (recipient, reminder, level) under unique constraints, written with ``ignore_conflicts``; a sweep
   run twice, or by two workers at once, adds nothing the second time;
-- nothing partial: a sweep killed halfway rolls back whole, and running it again writes it all.
+- week by week, nothing partial: each school week's sweep is recorded by a SweepRun row (unique per
+  week), claimed first and written in ONE transaction with that week's reminders and notifications.
+  A run killed halfway keeps the weeks it finished and loses the rest whole; running it again does
+  exactly the rest.
+
+Catching up: a school week's sweep is due on its first school day (county calendar; a week starting
+on a Tuesday after a holiday is due on the Tuesday). A run on any day sweeps every week of the
+current term whose sweep is due and not yet done, oldest first, each "as of" its first school day
+(``find_due(on=first_school_day)``), so a morning when beat or the worker was down is made up the
+next time the sweep runs, and a sweep done late is logged and recorded as late. Visits made since
+that first school day are not reminded about (see ``_still_owed``).
+
+The catch-up is bounded: weeks whose Monday is more than REMINDER_CATCH_UP_WEEKS (default 2) weeks
+before the run's week, and weeks of an earlier term, are not swept. The former are recorded as
+skipped with a logged warning: reminders about weeks that old would reach teachers long after they
+could act on them, and a first deployment (no SweepRun rows at all) would otherwise flood everyone
+with the whole term's history. Those weeks still count as missed on every page and figure; only
+the reminders are not sent.
 
 Rules (the mechanism's, with the county's configurable delays):
-- A sweep only works on the first school day of a school week, inside a term; vacation and holiday
-  weeks produce nothing, nor do ended pairings or students not 在校.
+- Vacation and holiday weeks produce nothing, nor do ended pairings or students not 在校.
 - Missed talk: the pairing's previous school week ended with no talk and no excuse. The teacher is
   told; from REMINDER_OFFICER_AFTER consecutive missed weeks (default 2) the school's officers too;
   from REMINDER_COUNTY_AFTER (default 4) the county centre.
@@ -22,13 +38,14 @@ Rules (the mechanism's, with the county's configurable delays):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,7 +54,17 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 
 from .compliance import PairingCompliance, compliance_for, school_weeks_by_school
-from .models import Notification, Reminder, ReminderKind, ReminderLevel
+from .models import (
+    HomeVisit,
+    Notification,
+    Reminder,
+    ReminderKind,
+    ReminderLevel,
+    SweepOutcome,
+    SweepRun,
+)
+
+logger = logging.getLogger(__name__)
 
 VISIT_REMINDER_WEEKS = 4  # from the 4th-last school week of a term
 VISIT_OFFICER_WEEKS = 2  # the last 2 school weeks also tell the officers
@@ -49,6 +76,10 @@ def officer_after() -> int:
 
 def county_after() -> int:
     return int(getattr(settings, "REMINDER_COUNTY_AFTER", 4))
+
+
+def catch_up_weeks() -> int:
+    return int(getattr(settings, "REMINDER_CATCH_UP_WEEKS", 2))
 
 
 @dataclass(frozen=True)
@@ -85,19 +116,40 @@ class Due:
 
     @property
     def link(self) -> str:
-        if self.kind == ReminderKind.MISSED_TALK:
-            return reverse("guidance:talk_create", args=[self.pairing_id])
+        if self.kind == ReminderKind.MISSED_TALK:  # the talk form for the missed week, not this one
+            return f"{reverse('guidance:talk_create', args=[self.pairing_id])}?week={self.period.isoformat()}"
         return f"{reverse('guidance:visit_create')}?pairing={self.pairing_id}"
 
 
 @dataclass
+class WeekSweep:
+    """One school week in a sweep: what it owed as of its first school day, and what this run wrote
+    for it (nothing for a dry run or a skipped week)."""
+
+    term: Term
+    week: calendar.SchoolWeek
+    outcome: str  # a SweepOutcome
+    due: list[Due] = field(default_factory=list)
+    reminders_created: int = 0
+    notifications_created: int = 0
+
+    @property
+    def first_school_day(self) -> dt.date:
+        return self.week.school_days[0]
+
+
+@dataclass
 class SweepResult:
+    """``find_due``: what one day owes. ``sweep``: every week it swept or skipped, oldest first, with
+    ``due`` and the two counts totalled over them; the counts are the rows this run wrote."""
+
     on: dt.date
     term: Term | None
     reason: str  # why nothing was due, when nothing was
     due: list[Due]
     reminders_created: int = 0
     notifications_created: int = 0
+    weeks: list[WeekSweep] = field(default_factory=list)
 
 
 def _sweep_week(on: dt.date) -> tuple[Term | None, str]:
@@ -224,44 +276,168 @@ def _recipients(due: list[Due]) -> tuple[dict[int, list[int]], list[int]]:
 
 
 def sweep(*, on: dt.date | None = None, dry_run: bool = False) -> SweepResult:
-    """Find who is due on ``on`` (today by default) and, unless ``dry_run``, write their reminders
-    and notifications once. Safe to run again at any time: it adds only what is missing."""
+    """Sweep every school week due by ``on`` (today by default) and not yet done, oldest first, each
+    as of its first school day, and, unless ``dry_run``, write their reminders and notifications once
+    (see the module's docstring for the catch-up and its bound). Safe to run again at any time: a
+    week already done is not swept again."""
     on = on or timezone.localdate()
-    result = find_due(on=on)
-    if dry_run or not result.due:
+    term, pending, reason = _pending_weeks(on)
+    result = SweepResult(on=on, term=term, reason=reason, due=[])
+    if term is None:
         return result
-    with transaction.atomic():
-        before = Reminder.objects.count()
-        Reminder.objects.bulk_create(
-            [
-                Reminder(
-                    pairing_id=d.pairing_id,
-                    kind=d.kind,
-                    period=d.period,
-                    term_id=d.term_id,
-                    streak=d.streak,
-                    level=d.level,
-                )
-                for d in result.due
-            ],
-            ignore_conflicts=True,
-            batch_size=2000,
-        )
-        result.reminders_created = Reminder.objects.count() - before
-        keys = {(d.pairing_id, d.kind, d.period): d for d in result.due}
-        periods = {d.period for d in result.due}
-        reminders = Reminder.objects.filter(pairing_id__in={d.pairing_id for d in result.due}, period__in=periods)
-        officers, county = _recipients(result.due)
-        notifications: list[Notification] = []
-        for reminder in reminders:
-            d = keys.get((reminder.pairing_id, reminder.kind, reminder.period))
-            if d is None:
-                continue
-            notifications += _notifications_for(reminder, d, officers, county)
-        before = Notification.objects.count()
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=2000)
-        result.notifications_created = Notification.objects.count() - before
+    oldest = calendar.monday_of(on) - dt.timedelta(weeks=catch_up_weeks())
+    stale = [w for w in pending if w.monday < oldest]
+    if stale:
+        result.weeks += _skip_weeks(term, stale, on=on, dry_run=dry_run)
+    for week in pending:
+        if week.monday >= oldest and (done := _sweep_one_week(term, week, on=on, dry_run=dry_run)):
+            result.weeks.append(done)
+    result.due = [d for w in result.weeks for d in w.due]
+    result.reminders_created = sum(w.reminders_created for w in result.weeks)
+    result.notifications_created = sum(w.notifications_created for w in result.weeks)
+    if not result.due and not result.reason:
+        result.reason = "没有需要提醒的结对。"
     return result
+
+
+def _pending_weeks(on: dt.date) -> tuple[Term | None, list[calendar.SchoolWeek], str]:
+    """The term around ``on`` and its school weeks (county calendar) whose first school day is on or
+    before ``on`` and that have no SweepRun yet, oldest first; or why there are none (2 queries and
+    the term's closures)."""
+    term = Term.objects.select_related("school_year").containing(on).first()
+    if term is None:
+        return None, [], "不在学期内(假期),不发送提醒。"
+    weeks = term.school_weeks()
+    due = [w for w in weeks if w.school_days[0] <= on]
+    done = set(SweepRun.objects.filter(week_monday__in=[w.monday for w in due]).values_list("week_monday", flat=True))
+    pending = [w for w in due if w.monday not in done]
+    if pending:
+        return term, pending, ""
+    current = calendar.week_containing(weeks, on)
+    if current is None:
+        return term, [], "本周不上课(法定节假日或假期),不发送提醒。"
+    if current.school_days[0] > on:
+        return term, [], f"提醒在每个教学周的第一个上课日({current.school_days[0]:%m月%d日})发送。"
+    return term, [], "本周及以前各周的提醒都已发送过,没有需要补发的。"
+
+
+def _skip_weeks(term: Term, weeks: list[calendar.SchoolWeek], *, on: dt.date, dry_run: bool) -> list[WeekSweep]:
+    """Weeks too old to catch up: recorded as skipped (so no later run tries them), never swept."""
+    skipped = [WeekSweep(term=term, week=w, outcome=SweepOutcome.SKIPPED) for w in weeks]
+    if dry_run:
+        return skipped
+    SweepRun.objects.bulk_create(
+        [
+            SweepRun(
+                week_monday=w.monday,
+                term=term,
+                first_school_day=w.school_days[0],
+                swept_on=on,
+                outcome=SweepOutcome.SKIPPED,
+            )
+            for w in weeks
+        ],
+        ignore_conflicts=True,  # another run may have recorded some meanwhile
+    )
+    logger.warning(
+        "reminder sweep on %s: %d school week(s) older than REMINDER_CATCH_UP_WEEKS=%d were never swept and are "
+        "skipped, their reminders not sent: %s",
+        on,
+        len(weeks),
+        catch_up_weeks(),
+        ", ".join(w.monday.isoformat() for w in weeks),
+    )
+    return skipped
+
+
+def _sweep_one_week(term: Term, week: calendar.SchoolWeek, *, on: dt.date, dry_run: bool) -> WeekSweep | None:
+    """One week's sweep as of its first school day, in one transaction with its SweepRun; None when
+    another run claimed the week first."""
+    first = week.school_days[0]
+    outcome = SweepOutcome.LATE if on > first else SweepOutcome.ON_TIME
+    if dry_run:
+        return WeekSweep(term=term, week=week, outcome=outcome, due=_still_owed(first, on=on))
+    with transaction.atomic():
+        run = _claim_week(term, week, on=on, outcome=outcome)
+        if run is None:
+            return None
+        done = WeekSweep(term=term, week=week, outcome=outcome, due=_still_owed(first, on=on))
+        done.reminders_created, done.notifications_created = _write(done.due)
+        SweepRun.objects.filter(pk=run.pk).update(
+            reminders_created=done.reminders_created,
+            notifications_created=done.notifications_created,
+            done_at=timezone.now(),
+        )
+    if outcome == SweepOutcome.LATE:
+        logger.warning(
+            "reminder sweep for the school week of %s was due on %s and done late on %s: %d reminder(s) written",
+            week.monday,
+            first,
+            on,
+            done.reminders_created,
+        )
+    return done
+
+
+def _claim_week(term: Term, week: calendar.SchoolWeek, *, on: dt.date, outcome: str) -> SweepRun | None:
+    """The week's SweepRun, inserted first inside the week's transaction: a second run of the same
+    week (a redelivery, a second worker) waits on the unique key until this one commits, then gets
+    None and skips the week; so only one run writes a week's rows, and its counts are its own."""
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction survives the conflict
+            return SweepRun.objects.create(
+                week_monday=week.monday, term=term, first_school_day=week.school_days[0], swept_on=on, outcome=outcome
+            )
+    except IntegrityError:
+        return None
+
+
+def _still_owed(first_school_day: dt.date, *, on: dt.date) -> list[Due]:
+    """What the week owed as of its first school day, less the home visits made since (a late sweep
+    only: the visit's service answered the reminders that existed then, not this one, which would stay open).
+    A talk recorded since for the missed week needs no such care: the engine counts talks by date."""
+    due = find_due(on=first_school_day).due
+    visit_due = {d.student_id for d in due if d.kind == ReminderKind.VISIT_DUE}
+    if on == first_school_day or not visit_due:
+        return due
+    # Visits count per student (under any pairing), as in the engine.
+    visited = set(
+        HomeVisit.objects.filter(pairing__student_id__in=visit_due, date__gte=first_school_day, date__lte=on)
+        .values_list("pairing__student_id", flat=True)
+        .distinct()
+    )
+    return [d for d in due if not (d.kind == ReminderKind.VISIT_DUE and d.student_id in visited)]
+
+
+def _write(due: list[Due]) -> tuple[int, int]:
+    """Write the reminders and notifications of ``due`` that are not there yet; return how many of
+    each this call wrote. bulk_create(ignore_conflicts=True) does not say which rows it inserted on
+    every database, so the rows that existed are read first, in the same transaction (the week's
+    claim keeps any other sweep of the week out of it): exact on SQLite and PostgreSQL alike."""
+    if not due:
+        return 0, 0
+    wanted = {(d.pairing_id, d.kind, d.period): d for d in due}
+    reminders = Reminder.objects.filter(pairing_id__in={d.pairing_id for d in due}, period__in={d.period for d in due})
+    existed = set(reminders.values_list("pairing_id", "kind", "period"))
+    Reminder.objects.bulk_create(
+        [
+            Reminder(pairing_id=p, kind=k, period=period, term_id=d.term_id, streak=d.streak, level=d.level)
+            for (p, k, period), d in wanted.items()
+            if (p, k, period) not in existed
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    officers, county = _recipients(due)
+    notices: dict[tuple[int, int, int], Notification] = {}
+    for reminder in reminders.all():  # a fresh query: now with the rows just written
+        d = wanted.get((reminder.pairing_id, reminder.kind, reminder.period))
+        for notice in _notifications_for(reminder, d, officers, county) if d else []:
+            notices[(notice.recipient_id, reminder.pk, notice.level)] = notice
+    known = set(Notification.objects.filter(reminder__in=reminders).values_list("recipient_id", "reminder_id", "level"))
+    fresh = [notice for key, notice in notices.items() if key not in known]
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
+    return len(wanted.keys() - existed), len(fresh)
 
 
 def _notifications_for(

@@ -14,15 +14,16 @@ from .reminders import sweep
 
 @shared_task(name="guidance.sweep_reminders", acks_late=True, ignore_result=True)
 def sweep_reminders(on: str | None = None) -> None:
-    """Beat runs this every morning: the sweep (which acts only on a school week's first school day),
-    then the day's digests, then their first sending.
+    """Beat runs this every morning: the sweep (each school week on its first school day, and any
+    week a missed morning left undone, see guidance/reminders.py), then the day's digests, then their
+    first sending.
 
     The digests are prepared here, after the sweep's transaction has committed, and nowhere else:
     a digest prepared while a sweep was still writing could miss that sweep's notifications for
     good. At-least-once delivery of this task is safe: the sweep and the preparation are idempotent
     (unique keys), and sending claims each digest before it goes.
 
-    ``on`` (an ISO date) sweeps for that school day instead of today: for a by-hand run or a test.
+    ``on`` (an ISO date) sweeps as of that day instead of today: for a by-hand run or a test.
     """
     sweep(on=date.fromisoformat(on) if on else None)
     deliveries_prepare(day=timezone.localdate())

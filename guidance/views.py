@@ -57,7 +57,9 @@ def _own_active_pairing(request: HttpRequest, pk: int) -> Pairing:
 def talk_create(request: HttpRequest, pk: int) -> HttpResponse:
     pairing = _own_active_pairing(request, pk)
     data = request.POST if request.method == "POST" else None  # an empty POST is still a POST
-    form = TalkRecordForm(data, instance=TalkRecord(pairing=pairing), pairing=pairing)
+    # ?week=YYYY-MM-DD (a Monday): "去处理" on a missed-talk reminder, the form opens on that week.
+    week = request.GET.get("week")
+    form = TalkRecordForm(data, instance=TalkRecord(pairing=pairing), pairing=pairing, week=week)
     if request.method == "POST" and form.is_valid():
         try:
             services.talk_record_create(pairing=pairing, recorded_by=request.user, **form.service_values())

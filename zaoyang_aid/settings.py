@@ -317,6 +317,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # officers, then the county centre, are told too.
 REMINDER_OFFICER_AFTER = _int("REMINDER_OFFICER_AFTER", default=2)
 REMINDER_COUNTY_AFTER = _int("REMINDER_COUNTY_AFTER", default=4)
+# How many weeks back a sweep catches up school weeks whose morning sweep never ran (beat or worker
+# down); older ones are recorded as skipped, not reminded about (guidance/reminders.py). 0 = none.
+REMINDER_CATCH_UP_WEEKS = _int("REMINDER_CATCH_UP_WEEKS", default=2)
+if REMINDER_CATCH_UP_WEEKS < 0:
+    raise ImproperlyConfigured(f"REMINDER_CATCH_UP_WEEKS must be 0 or more; got {REMINDER_CATCH_UP_WEEKS}")
 # Channels that carry a daily digest of reminders beyond the in-app notification centre (registry in
 # guidance/channels.py; room for "sms" / "wecom" later). The webhook is off while its URL is empty.
 REMINDER_CHANNELS = [c.strip() for c in _str("REMINDER_CHANNELS", default="email,webhook").split(",") if c.strip()]

@@ -15,7 +15,7 @@ from guidance.deliveries import MAX_ATTEMPTS, STALE_CLAIM, claim, deliveries_pre
 from guidance.models import Delivery, DeliveryStatus, Notification, ReminderPreference
 from guidance.reminders import sweep
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_week_sweeps")]
 MONDAY = dt.date(2026, 11, 16)
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from guidance.models import Notification, Reminder, ReminderKind, ReminderLevel
+from guidance.models import Notification, Reminder, ReminderKind, ReminderLevel, SweepRun
 from guidance.reminders import find_due, reminder_acknowledge, sweep
 from guidance.services import talk_record_create, talk_record_delete
 from pairing.models import EnrollmentStatus
@@ -21,7 +21,7 @@ from pairing.tests import factories as pf
 
 from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_week_sweeps")]
 D = dt.date
 MONDAY = D(2026, 11, 16)
 
@@ -51,7 +51,8 @@ def test_a_teacher_who_missed_last_week_is_reminded_and_nobody_else(world):
     ]
     notice = Notification.objects.get()
     assert notice.recipient == world.teacher_a1
-    assert "张小明" in notice.title and notice.link.endswith(f"/pairings/{a1.pk}/talks/new/")
+    # "去处理" opens the talk form for the missed week (11-09), not this one.
+    assert "张小明" in notice.title and notice.link.endswith(f"/pairings/{a1.pk}/talks/new/?week=2026-11-09")
 
 
 def test_a_second_missed_week_also_tells_the_schools_officer_and_the_fourth_the_county(world):
@@ -65,6 +66,7 @@ def test_a_second_missed_week_also_tells_the_schools_officer_and_the_fourth_the_
         (world.officer_a.pk, ReminderLevel.OFFICER),
     }
     Reminder.objects.all().delete()
+    SweepRun.objects.all().delete()  # forget the week's sweep, so that it runs again
     for talk in a1.talks.filter(date__gte=D(2026, 10, 19)):  # now 10-19 to 11-09 missed: four in a row
         talk_record_delete(record=talk, by=world.admin)
     sweep(on=MONDAY)
@@ -107,12 +109,18 @@ def test_a_sweep_killed_halfway_leaves_nothing_and_the_rerun_writes_it_all(world
     assert Notification.objects.count() == result.notifications_created
 
 
-def test_nothing_is_sent_in_a_vacation_or_a_holiday_week_or_midweek(world):
+def test_nothing_is_sent_in_a_vacation_or_a_holiday_week(world):
     assert sweep(on=D(2027, 2, 1)).due == []  # winter vacation: outside any term
     assert sweep(on=D(2026, 10, 5)).due == []  # National Day: the week's first school day is 10-08
-    assert sweep(on=D(2026, 11, 18)).due == []  # a Wednesday
     assert "第一个上课日" in sweep(on=D(2026, 10, 5)).reason
     assert not Reminder.objects.exists()
+
+
+def test_a_week_swept_on_its_first_school_day_sends_nothing_more_midweek(world):
+    sweep(on=MONDAY)
+    again = sweep(on=D(2026, 11, 18))  # a Wednesday
+    assert (again.due, again.weeks, again.reminders_created) == ([], [], 0)
+    assert "已发送过" in again.reason
 
 
 def test_the_week_after_national_day_is_swept_on_its_first_school_day(world):

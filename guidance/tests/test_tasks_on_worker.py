@@ -12,6 +12,7 @@ copied back before each look, so the checks read what the worker wrote through t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sqlite3
 import time
@@ -24,7 +25,7 @@ import redis
 from celery import Celery
 from django.db import connection
 
-from guidance.models import Notification, Reminder, ReminderKind
+from guidance.models import Notification, Reminder, ReminderKind, SweepOutcome, SweepRun
 from pairing.tests import factories as pf
 from zaoyang_aid.tests.test_celery import Worker, running_worker
 
@@ -67,10 +68,11 @@ class WorkerDatabase:
 
 
 def small_world():
-    """A school in term on SCHOOL_DAY with one teacher 包保 one student and no talk recorded: the
-    sweep owes that teacher one missed-talk reminder (for the week before) and one notification."""
+    """A school in term on SCHOOL_DAY with one teacher 包保 one student since the Monday before and
+    no talk recorded: the sweep (catching up the two weeks before SCHOOL_DAY's, which owe nothing)
+    owes that teacher one missed-talk reminder (for the week before) and one notification."""
     pf.TermFactory()
-    pairing = pf.PairingFactory()
+    pairing = pf.PairingFactory(started_on=dt.date(2026, 11, 9))
     return pairing
 
 
@@ -112,6 +114,8 @@ def assert_sweep_runs_once_on_the_worker(sender: Celery, worker: Worker, databas
     )
     notice = Notification.objects.get()
     assert (notice.recipient_id, notice.reminder_id) == (pairing.teacher.user_id, reminder.pk)
+    run = SweepRun.objects.get(week_monday=dt.date(2026, 11, 16))
+    assert (run.outcome, run.reminders_created, run.notifications_created) == (SweepOutcome.ON_TIME, 1, 1)
 
     # Delivered again (a redelivery, a second beat): the worker runs it and adds nothing.
     second = send_sweep(sender, worker)

@@ -14,7 +14,7 @@ from guidance.deliveries import deliveries_prepare, deliveries_send
 from guidance.models import Delivery, DeliveryStatus, Notification
 from guidance.reminders import sweep
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_week_sweeps")]
 MONDAY = dt.date(2026, 11, 16)
 
 
