@@ -8,9 +8,20 @@ class GuidanceConfig(AppConfig):
     verbose_name = "五导护航"
 
     def ready(self) -> None:
+        from pairing.services import TermDependent, term_dependent_register
         from zaoyang_aid import navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
 
+        from . import services
+
+        # Talks and visits hang off a term's dates: a term's dates move only through
+        # pairing.services.term_dates_change, which asks these.
+        term_dependent_register(
+            TermDependent("谈心谈话记录", services.term_talks_outside, services.term_tallies_rederive)
+        )
+        term_dependent_register(
+            TermDependent("家访记录", services.term_visits_outside, services.term_nothing_to_rederive)
+        )
         # The dashboards replace the ground floor's overviews as the officer's and county's homes.
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)

@@ -19,7 +19,14 @@ from .compliance import PairingCompliance, Totals, WeekState, compliance_for, to
 from .models import TalkRecord
 
 # Overdue first: the officer's eye goes to who needs a nudge.
-_STATE_ORDER = {WeekState.OVERDUE: 0, WeekState.DUE: 1, WeekState.DONE: 2, WeekState.EXCUSED: 3, WeekState.NO_SCHOOL: 4}
+_STATE_ORDER = {
+    WeekState.OVERDUE: 0,
+    WeekState.DUE: 1,
+    WeekState.DONE: 2,
+    WeekState.EXCUSED: 3,
+    WeekState.AWAY: 4,
+    WeekState.NO_SCHOOL: 5,
+}
 
 
 @dataclass

@@ -30,6 +30,7 @@ WEEK_STATE_BADGES = {
     WeekState.OVERDUE: "text-bg-danger",
     WeekState.EXCUSED: "text-bg-info",
     WeekState.NO_SCHOOL: "text-bg-secondary",
+    WeekState.AWAY: "text-bg-dark",
 }
 
 

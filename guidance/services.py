@@ -29,7 +29,7 @@ from .models import (
 from .photos import CleanPhoto
 from .rules import open_weeks, school_week_at, school_week_of, talk_date_problem, visit_date_problem
 from .selectors import week_labels, weeks_with_talk
-from .tallies import tally_refresh
+from .tallies import tally_rebuild, tally_refresh
 
 # --- Talk records ----------------------------------------------------------------------------
 # Concurrency: every talk write locks its pairing's row first (select_for_update), then writes the
@@ -418,3 +418,24 @@ def excused_week_delete(*, excused: ExcusedWeek) -> None:
         changes={"免记周": [f"{label} {excused.get_reason_display()} {excused.note}".strip(), None]},
     )
     excused.delete()
+
+
+# --- Terms moved -------------------------------------------------------------------------------
+# Registered with pairing.services.term_dependent_register (GuidanceConfig.ready): a term's dates
+# may move only if no talk or visit would fall outside it, and the tallies are recounted with it.
+
+
+def term_talks_outside(term: Term, start: dt.date, end: dt.date) -> int:
+    return TalkRecord.objects.filter(term=term).exclude(date__gte=start, date__lte=end).count()
+
+
+def term_visits_outside(term: Term, start: dt.date, end: dt.date) -> int:
+    return HomeVisit.objects.filter(term=term).exclude(date__gte=start, date__lte=end).count()
+
+
+def term_tallies_rederive(term: Term) -> None:
+    tally_rebuild(terms=[term])
+
+
+def term_nothing_to_rederive(term: Term) -> None:
+    """A visit's term is its date's; the engine counts visits live."""

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .deliveries import deliveries_prepare, deliveries_send
 from .photos import orphan_photos_delete
 from .reminders import sweep
+from .tallies import tally_verify
 
 
 @shared_task(name="guidance.sweep_reminders", acks_late=True, ignore_result=True)
@@ -45,3 +46,11 @@ def delete_orphan_photos() -> None:
     """Beat runs this every night: photo files a crash left without a record are deleted, so no
     picture of a child's home stays on disk unaccounted for. Idempotent (see photos.py)."""
     orphan_photos_delete(now=timezone.now())
+
+
+@shared_task(name="guidance.verify_tallies", acks_late=True, ignore_result=True)
+def verify_tallies() -> None:
+    """Beat runs this every night: recount the per-pairing term tallies from the talk records and
+    repair any difference, logging how many (zero expected: the talk services keep them). Each
+    term is repaired in its own transaction, so a run that dies halfway is simply run again."""
+    tally_verify(repair=True)

@@ -22,6 +22,7 @@ from zaoyang_aid import calendar
 from zaoyang_aid.admin import ReadOnlyAdminMixin
 from zaoyang_aid.masking import mask_id_number
 
+from . import services
 from .filters import WHOLE_NUMBER_RE
 from .forms import StudentForm
 from .models import (
@@ -125,9 +126,45 @@ class TermAdmin(admin.ModelAdmin):
         warn_unknown_years(request, Term.objects.only("start_date", "end_date"))
         return super().changelist_view(request, extra_context)
 
+    def get_form(self, request: HttpRequest, obj: Term | None = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["form"] = TermAdminForm
+        return super().get_form(request, obj, change, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Term, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        if change and {"start_date", "end_date"} & set(form.changed_data):
+            # Through the service: it re-derives what depends on the dates (the talk tallies).
+            services.term_dates_change(term=obj, start_date=obj.start_date, end_date=obj.end_date)
+            if set(form.changed_data) - {"start_date", "end_date"}:
+                obj.save()
+        else:
+            super().save_model(request, obj, form, change)
         warn_unknown_years(request, [obj])
+
+
+def _dates_problems(form: forms.ModelForm) -> None:
+    """A saved term whose dates changed: the service's checks, at the fields (talks or visits that
+    would be left outside every term refuse the change)."""
+    data = form.cleaned_data
+    if form.instance.pk is None or not ({"start_date", "end_date"} & set(form.changed_data)):
+        return
+    if data.get("start_date") and data.get("end_date"):
+        saved = Term.objects.get(pk=form.instance.pk)
+        for field, message in services.term_dates_problems(
+            term=saved, start_date=data["start_date"], end_date=data["end_date"]
+        ).items():
+            if field not in form.errors:
+                form.add_error(field, message)
+
+
+class TermAdminForm(forms.ModelForm):
+    class Meta:
+        model = Term
+        fields = ["school_year", "number", "start_date", "end_date"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        _dates_problems(self)
+        return data
 
 
 class TermInlineFormSet(BaseInlineFormSet):
@@ -136,6 +173,9 @@ class TermInlineFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
+        for form in self.forms:
+            if form.cleaned_data and not form.cleaned_data.get("DELETE"):
+                _dates_problems(form)
         rows = [
             form
             for form in self.forms
@@ -168,6 +208,22 @@ class SchoolYearAdmin(admin.ModelAdmin):
     @admin.display(description="学年", ordering="start_year")
     def name(self, school_year: SchoolYear) -> str:
         return school_year.name
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Saved terms whose dates changed go through term_dates_change (it re-derives the tallies);
+        new terms and other fields are saved as usual."""
+        moved = [
+            f
+            for f in formset.forms
+            if f.instance.pk is not None
+            and not f.cleaned_data.get("DELETE")
+            and {"start_date", "end_date"} & set(f.changed_data)
+        ]
+        for f in moved:
+            services.term_dates_change(
+                term=f.instance, start_date=f.cleaned_data["start_date"], end_date=f.cleaned_data["end_date"]
+            )
+        super().save_formset(request, form, formset, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -302,6 +358,13 @@ class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [GuardianInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Student | None = None) -> Any:
+        # 学籍状态 and the school change only through the status and transfer services (dated
+        # history the compliance engine reads): the student's page offers them.
+        if obj is not None:
+            return [*self.readonly_fields, "school", "enrollment_status"]
+        return self.readonly_fields
+
     @admin.display(description="身份证号")
     def masked_id(self, student: Student) -> str:
         return student.masked_id_number
@@ -400,7 +463,10 @@ class ActivePairingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pairing)
-class PairingAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+class PairingAdmin(ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+    """Read-only: pairings start, end and change teacher only on the pages, through the services
+    (pairing_create, pairing_end, pairing_reassign), which hold the rules the admin would skip."""
+
     form = PairingAdminForm
     list_display = ["teacher", "student", "school", "started_on", "ended_on", "end_reason"]
     list_filter = [ActivePairingFilter, "end_reason", "teacher__school__stage", "teacher__school"]

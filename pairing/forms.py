@@ -9,6 +9,7 @@ from django.forms import inlineformset_factory
 
 from . import selectors
 from .models import (
+    EnrollmentStatus,
     Guardian,
     HardshipAssessment,
     HardshipLevel,
@@ -54,7 +55,6 @@ class StudentForm(forms.ModelForm):
             "grade",
             "class_name",
             "hukou_type",
-            "enrollment_status",
         ]
         widgets = {"birth_date": DateInput()}
 
@@ -266,3 +266,39 @@ class PairingReassignForm(forms.Form):
         self.pairing = pairing
         teachers = selectors.teachers_for_pairing(pairing.student.school_id).exclude(pk=pairing.teacher_id)
         self.fields["new_teacher"].queryset = teachers
+
+
+# --- 学籍变动 --------------------------------------------------------------------------------------
+
+
+class StudentStatusForm(forms.Form):
+    """休学, 辍学, 转出 (out of the county), 毕业, or back to 在校, from a date, with the reason."""
+
+    status = forms.ChoiceField(label="新的学籍状态")
+    on = forms.DateField(
+        label="生效日期", widget=DateInput(), help_text="这一天起按新状态计算:离校期间不需要每周谈话。"
+    )
+    reason = forms.CharField(label="原因", max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            ("", "请选择"),
+            *[(value, label) for value, label in EnrollmentStatus.choices if value != student.enrollment_status],
+        ]
+        self.helper = _bare_helper()
+
+
+class StudentTransferForm(forms.Form):
+    """A move to another school of the county: the pairing ends with reason 转学."""
+
+    to_school = forms.ModelChoiceField(label="转入学校", queryset=School.objects.none(), empty_label="请选择学校")
+    on = forms.DateField(label="转学日期", widget=DateInput())
+    reason = forms.CharField(label="原因", max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_school"].queryset = (
+            School.objects.exclude(pk=student.school_id).select_related("town").order_by("town__code", "name")
+        )
+        self.helper = _bare_helper()

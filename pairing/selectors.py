@@ -16,6 +16,7 @@ from zaoyang_aid.access import Scope, scope_of
 
 from .filters import PairingFilter, StudentFilter
 from .models import (
+    EnrollmentChange,
     EnrollmentStatus,
     HardshipAssessment,
     Pairing,
@@ -108,6 +109,12 @@ def student_full_record(user: Any, pk: int) -> Student:
                 "pairings",
                 queryset=Pairing.objects.select_related("teacher__user", "teacher__school").order_by(
                     "-started_on", "-pk"
+                ),
+            ),
+            Prefetch(
+                "status_changes",
+                queryset=EnrollmentChange.objects.select_related("from_school", "to_school", "recorded_by").order_by(
+                    "-effective_on", "-pk"
                 ),
             ),
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -369,3 +371,73 @@ def student_transfer(
     locked.school = to_school
     locked.save(update_fields=["school", "updated_at"])
     return change
+
+
+# --- 学期 -------------------------------------------------------------------------------------------
+# Rows of the apps above hang off a term's dates (guidance: talk records and home visits carry their
+# term; the tallies count weeks of it). pairing may not import them, so they register here (in their
+# AppConfig.ready) what a change of dates must check and re-derive.
+
+
+@dataclass(frozen=True)
+class TermDependent:
+    """What an app above keeps of a term: ``outside`` counts its rows of ``term`` dated outside
+    [start, end] (a change that would strand them is refused); ``rederive`` recomputes what it
+    derived from the term's dates, inside the change's transaction."""
+
+    label: str
+    outside: Callable[[Term, dt.date, dt.date], int]
+    rederive: Callable[[Term], None]
+
+
+TERM_DEPENDENTS: list[TermDependent] = []
+
+
+def term_dependent_register(dependent: TermDependent) -> None:
+    if all(d.label != dependent.label for d in TERM_DEPENDENTS):
+        TERM_DEPENDENTS.append(dependent)
+
+
+def term_dates_problems(*, term: Term, start_date: dt.date, end_date: dt.date) -> dict[str, str]:
+    """Why ``term`` may not run from ``start_date`` to ``end_date``, keyed by field (the admin's form
+    shows them at the field; term_dates_change raises them)."""
+    errors: dict[str, str] = {}
+    if end_date <= start_date:
+        errors["end_date"] = "结束日期必须晚于开学日期。"
+        return errors
+    if (end_date - start_date).days > 200:
+        errors["end_date"] = "一个学期不应超过200天,请检查日期。"
+    other = (
+        Term.objects.filter(start_date__lte=end_date, end_date__gte=start_date)
+        .exclude(pk=term.pk)
+        .select_related("school_year")
+        .first()
+    )
+    if other is not None:
+        errors["start_date"] = f"与{other.name}({other.start_date}至{other.end_date})的日期重叠。"
+    if term.pk is None:
+        return errors
+    stranded = [(d.label, d.outside(term, start_date, end_date)) for d in TERM_DEPENDENTS]
+    stranded = [(label, n) for label, n in stranded if n]
+    if stranded:
+        what = "、".join(f"{n}条{label}" for label, n in stranded)
+        errors["start_date" if "start_date" not in errors else "end_date"] = (
+            f"有{what}的日期在新的学期日期之外,修改后将不属于任何学期。请先核对这些记录,或调整日期范围。"
+        )
+    return errors
+
+
+@transaction.atomic
+def term_dates_change(*, term: Term, start_date: dt.date, end_date: dt.date) -> Term:
+    """Move a term's dates: refused (ValidationError at the field) when it would overlap another
+    term or leave records outside every term; otherwise saved and everything derived from the dates
+    re-derived in the same transaction (the apps' TERM_DEPENDENTS: the talk tallies)."""
+    locked = Term.objects.select_for_update().select_related("school_year").get(pk=term.pk)
+    errors = term_dates_problems(term=locked, start_date=start_date, end_date=end_date)
+    if errors:
+        raise ValidationError(errors)
+    locked.start_date, locked.end_date = start_date, end_date
+    locked.save(update_fields=["start_date", "end_date"])
+    for dependent in TERM_DEPENDENTS:
+        dependent.rederive(locked)
+    return locked

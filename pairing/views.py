@@ -26,9 +26,11 @@ from .forms import (
     PairingEndForm,
     PairingReassignForm,
     StudentForm,
+    StudentStatusForm,
+    StudentTransferForm,
     TeacherForm,
 )
-from .models import Closure, HardshipAssessment, Pairing, School, Stage, Student, Teacher, Town
+from .models import Closure, EnrollmentStatus, HardshipAssessment, Pairing, School, Stage, Student, Teacher, Town
 
 EDITORS = (Role.OFFICER, Role.COUNTY)
 
@@ -104,6 +106,46 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "active_pairing": active_pairing,
         },
     )
+
+
+@role_required(*EDITORS)
+def student_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """学籍变动: 休学, 辍学, 转出, 毕业 or back to 在校, dated, with the reason (kept as history)."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    form = StudentStatusForm(request.POST or None, student=student, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        change = _call_service(form, services.student_status_change, student=student, by=request.user)
+        if change is not None:
+            messages.success(request, _status_message(student, change))
+            return redirect("pairing:student_detail", pk=student.pk)
+    return render(request, "pairing/student_status_form.html", {"form": form, "student": student, "action": "status"})
+
+
+def _status_message(student: Student, change: Any) -> str:
+    label = change.get_status_display()
+    if change.status == EnrollmentStatus.ENROLLED:
+        return f"{student.name}已于{change.effective_on:%Y-%m-%d}复学,结对自当日起恢复每周谈话。"
+    if change.status in services.ENDS_PAIRING:
+        return f"{student.name}的学籍状态已改为“{label}”,进行中的结对已于{change.effective_on:%Y-%m-%d}结束。"
+    return f"{student.name}的学籍状态已改为“{label}”,自{change.effective_on:%Y-%m-%d}起暂停每周谈话(结对保留)。"
+
+
+@role_required(*EDITORS)
+def student_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    """A move to another school of the county: the pairing ends with reason 转学 and the student waits
+    on the new school's list of students without a pairing."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    form = StudentTransferForm(request.POST or None, student=student, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        change = _call_service(form, services.student_transfer, student=student, by=request.user)
+        if change is not None:
+            messages.success(
+                request, f"{student.name}已转入{change.to_school.name},原结对已结束,请转入学校的资助专干安排结对。"
+            )
+            if Student.objects.visible_to(request.user).filter(pk=student.pk).exists():
+                return redirect("pairing:student_detail", pk=student.pk)
+            return redirect("pairing:student_list")
+    return render(request, "pairing/student_status_form.html", {"form": form, "student": student, "action": "transfer"})
 
 
 def _editable_schools(request: HttpRequest) -> Any:

@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reminder-deliveries": {"task": "guidance.deliver_reminders", "schedule": crontab(minute="*/10")},
     # Home-visit photo files that a crash left without their record (guidance/photos.py).
     "orphan-photos": {"task": "guidance.delete_orphan_photos", "schedule": crontab(hour=3, minute=30)},
+    # The per-pairing term tallies recounted from the talk records, differences repaired and logged.
+    "verify-tallies": {"task": "guidance.verify_tallies", "schedule": crontab(hour=3, minute=45)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
