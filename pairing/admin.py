@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
+from django.contrib.messages.storage.base import BaseStorage
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
 from django.forms.models import BaseInlineFormSet
@@ -80,7 +81,8 @@ def warn_unknown_years(request: HttpRequest, terms: Iterable[Term]) -> None:
     # Saving redirects to the changelist, which warns too: say it once.
     storage = messages.get_messages(request)
     pending = any(message.message == text for message in storage)
-    storage.used = False  # keep the messages we just looked at for the page
+    if isinstance(storage, BaseStorage):  # always, with the messages middleware the admin requires
+        storage.used = False  # keep the messages we just looked at for the page
     if not pending:
         messages.warning(request, text)
 
@@ -185,7 +187,7 @@ class ClosureAdmin(admin.ModelAdmin):
 
     @admin.display(description="范围", ordering="school__name")
     def where(self, closure: Closure) -> str:
-        return closure.school.name if closure.school_id else "全市"
+        return closure.school.name if closure.school is not None else "全市"
 
 
 # --- 认定 lists ------------------------------------------------------------------------------------
@@ -274,12 +276,12 @@ class SearchByNumberTailMixin:
             params = request.GET.copy()
             del params[SEARCH_VAR]
             return HttpResponseRedirect(f"{request.path}?{params.urlencode()}" if params else request.path)
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]  # a mixin: admin.ModelAdmin comes after it in each admin's bases
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
         if is_whole_number(search_term):  # the autocomplete widgets search through here too
             return queryset.none(), False
-        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]  # a mixin: admin.ModelAdmin comes after it in each admin's bases
 
 
 def is_whole_number(search_term: str) -> bool:
@@ -354,7 +356,9 @@ class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     def school(self, assessment: HardshipAssessment) -> School:
         return assessment.student.school
 
-    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> ModelChoiceField:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
         if db_field.name == "term":  # a term's name needs its school year: one query for the list
             kwargs["queryset"] = Term.objects.select_related("school_year")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -371,7 +375,8 @@ class PairingAdminForm(forms.ModelForm):
         fields = ["teacher", "student", "started_on", "ended_on", "end_reason", "end_note"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns; its stub allows None
         student, ended_on = data.get("student"), data.get("ended_on")
         if ended_on and not data.get("end_reason"):
             self.add_error("end_reason", "结束结对时请选择结束原因。")

@@ -14,13 +14,13 @@ from django.utils import timezone
 from zaoyang_aid.access import SCHOOL_ROLES
 
 from . import selectors
-from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
+from .forms import AssessmentForm, GuardianForms, HouseholdForm, MemberForms, StudentForm, TeacherForm
 from .models import EnrollmentStatus, HardshipAssessment, Pairing, PairingEndReason, Student, Teacher
 
 
 @transaction.atomic
 def student_save(
-    *, student_form: StudentForm, household_form: HouseholdForm, guardians: GuardianFormSet, members: MemberFormSet
+    *, student_form: StudentForm, household_form: HouseholdForm, guardians: GuardianForms, members: MemberForms
 ) -> Student:
     """Save a student with their household, guardians and household members (forms already valid)."""
     household = household_form.save()
