@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
@@ -181,7 +182,7 @@ def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -
 
 
 def _talk_aggregates(
-    ids: QuerySet[Pairing] | list[int], term: Term, as_of: dt.date, this_monday: dt.date
+    ids: QuerySet[Pairing, Any] | list[int], term: Term, as_of: dt.date, this_monday: dt.date
 ) -> dict[int, dict]:
     # Week counts leave out excused weeks (neither done nor missed); the tracks covered and the last
     # talk date keep every talk, since the help was given all the same.
@@ -202,7 +203,7 @@ def _talk_aggregates(
     return {row["pairing"]: row for row in qs}
 
 
-def _excused_weeks(ids: QuerySet[Pairing], term: Term, as_of: dt.date) -> dict[int, set[dt.date]]:
+def _excused_weeks(ids: QuerySet[Pairing, Any], term: Term, as_of: dt.date) -> dict[int, set[dt.date]]:
     """Per pairing, the Mondays of its excused weeks in the term up to ``as_of`` (a few rows)."""
     weeks: dict[int, set[dt.date]] = defaultdict(set)
     rows = ExcusedWeek.objects.filter(
@@ -228,7 +229,11 @@ def _excused_aggregates(excused_weeks: dict[int, set[dt.date]], this_monday: dt.
 
 
 def _talks_from_tallies(
-    ids: QuerySet[Pairing], term: Term, as_of: dt.date, this_monday: dt.date, excused_weeks: dict[int, set[dt.date]]
+    ids: QuerySet[Pairing, Any],
+    term: Term,
+    as_of: dt.date,
+    this_monday: dt.date,
+    excused_weeks: dict[int, set[dt.date]],
 ) -> tuple[dict[int, dict], list[int]]:
     """The same figures as _talk_aggregates, read from one PairingTermTally row per pairing; also the
     pairings whose last talk is dated after ``as_of``, which the tally cannot answer for."""

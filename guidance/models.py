@@ -149,6 +149,8 @@ class TalkRecord(TeacherRecord, GuidanceTags):
     measures = models.TextField("采取的措施", blank=True)
     next_steps = models.TextField("下一步打算", blank=True)
     objects = TalkRecordQuerySet.as_manager()
+    # The term_id as loaded (set in from_db), read by the tally receivers in guidance/tallies.py.
+    _loaded_term_id: int | None
 
     class Meta:
         verbose_name = "谈心谈话与学业辅导记录"

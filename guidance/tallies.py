@@ -106,7 +106,7 @@ def _talk_saved(sender: Any, instance: TalkRecord, raw: bool = False, **_: Any) 
     previous = instance.__dict__.get("_loaded_term_id")
     if previous is not None and previous != instance.term_id:
         tally_refresh(pairing_id=instance.pairing_id, term_id=previous)
-    instance._loaded_term_id = instance.term_id  # type: ignore[attr-defined]
+    instance._loaded_term_id = instance.term_id
 
 
 @receiver(post_delete, sender=TalkRecord, dispatch_uid="tally-on-talk-delete")
