@@ -96,8 +96,8 @@ class TermFilter(admin.SimpleListFilter):
     title = "学期"
     parameter_name = "term"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
-        return [(term.pk, term.name) for term in Term.objects.select_related("school_year")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(term.pk), term.name) for term in Term.objects.select_related("school_year")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -146,8 +146,7 @@ class HomeVisitPhotoInline(admin.TabularInline):
     image field itself is never shown: its .url raises)."""
 
     model = HomeVisitPhoto
-    fields = ["link", "content_type", "width", "height", "size", "uploaded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("link", "content_type", "width", "height", "size", "uploaded_at")
     extra = 0
     can_delete = False
 
@@ -180,7 +179,7 @@ class HomeVisitAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdmin
 
     @admin.display(description="照片", ordering="photo_count")
     def photo_count(self, visit: HomeVisit) -> int:
-        return visit.photo_count  # type: ignore[attr-defined]
+        return visit.photo_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

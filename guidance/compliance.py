@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Count, IntegerField, Max, Q, QuerySet
 from django.db.models.functions import Cast
@@ -46,6 +47,9 @@ from pairing.models import Closure, EnrollmentChange, EnrollmentStatus, Pairing,
 from zaoyang_aid import calendar
 
 from .models import TRACKS, ExcusedWeek, HomeVisit, PairingTermTally, TalkRecord
+
+# The pairings to count, as a subquery of their ids or a list of them.
+PairingIds = QuerySet[Pairing, Any] | list[int]
 
 
 class WeekState(StrEnum):
@@ -274,7 +278,7 @@ def _away_reason(changes: list[tuple[dt.date, str]], as_of: dt.date) -> str:
     return f"{EnrollmentStatus(status).label}({_day(day)}起)"
 
 
-def _excused_bits(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, int]:
+def _excused_bits(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, int]:
     """Per pairing, the bits of its excused weeks in the term up to ``as_of`` (a few rows)."""
     bits: dict[int, int] = defaultdict(int)
     rows = ExcusedWeek.objects.filter(
@@ -285,7 +289,7 @@ def _excused_bits(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_mond
     return bits
 
 
-def _talks(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
+def _talks(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
     """Per pairing, its talks in the term dated up to ``as_of``: from the tallies on the live pages
     (talks cannot be dated after today, so a tally is exact for today and later), else from the
     talk rows."""
@@ -298,7 +302,7 @@ def _talks(ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.
 
 
 def _talks_from_tallies(
-    ids: QuerySet[Pairing], term: Term, as_of: dt.date, first_monday: dt.date
+    ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date
 ) -> tuple[dict[int, _Talks], list[int]]:
     """One PairingTermTally row per pairing; also the pairings with a talk dated after ``as_of``,
     which their tally cannot answer for."""
@@ -319,9 +323,7 @@ def _talks_from_tallies(
     return result, later
 
 
-def _talks_from_rows(
-    ids: QuerySet[Pairing] | list[int], term: Term, as_of: dt.date, first_monday: dt.date
-) -> dict[int, _Talks]:
+def _talks_from_rows(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
     """The same from the talk rows dated up to ``as_of``: one row per pairing and week."""
     tracks = {t.field: Max(Cast(t.field, IntegerField())) for t in TRACKS}
     qs = (

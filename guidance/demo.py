@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -92,8 +92,17 @@ def teacher_plan(rng: random.Random) -> Plan:
     return Plan(rng.uniform(0.02, 0.08), 0.03, weekday, visits, this_week=False, tail_missed=rng.randint(2, 4))
 
 
+class PlanShown(TypedDict, total=False):
+    """What the demo teacher's page must show for one of her pairings (overrides of a Plan)."""
+
+    this_week: bool
+    tail_missed: int
+    tail_done: bool
+    visit_now: bool
+
+
 # The demo teacher's three pairings: done this week, due this week, overdue (and not visited yet).
-DEMO_TEACHER_PLANS = (
+DEMO_TEACHER_PLANS: tuple[PlanShown, ...] = (
     {"this_week": True, "tail_done": True, "visit_now": True},
     {"this_week": False, "tail_done": True, "visit_now": True},
     {"this_week": False, "tail_missed": 2, "visit_now": False},
@@ -157,7 +166,7 @@ STUDY = [
     "梳理近期{subject}学习情况,巩固{topic}",
     "交流{subject}学习方法,推荐{topic}的针对性练习",
 ]
-GOALS = {
+GOALS: dict[str, list[str]] = {
     Stage.PRESCHOOL: ["做个勇敢、有礼貌的小朋友", "每天自己的事情自己做"],
     Stage.PRIMARY: ["每天坚持阅读半小时", "做一名讲文明、爱劳动的好少年", "上课认真听讲、积极发言"],
     Stage.JUNIOR: ["考上理想的高中", "每天进步一点点", "把薄弱学科补上来"],
@@ -660,7 +669,7 @@ def _timestamps_as_given(*model_classes: type[models.Model]) -> Iterator[None]:
         f
         for m in model_classes
         for f in m._meta.concrete_fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        if isinstance(f, models.DateField | models.TimeField) and (f.auto_now or f.auto_now_add)
     ]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     for f in fields:

@@ -4,7 +4,7 @@ message at its field, and the database constraints stay the last word."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row
@@ -66,7 +66,7 @@ class TagsMixin(forms.ModelForm):
             setattr(self.instance, name, name in self.cleaned_data.get("tracks", []))
         for name in FORM_FIELDS:
             setattr(self.instance, name, name in self.cleaned_data.get("help_forms", []))
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # django-stubs leaves out this private hook of Django's forms
 
 
 # --- Talk records ----------------------------------------------------------------------------
@@ -260,7 +260,9 @@ class HomeVisitForm(TagsMixin):
         self.pairing = pairing
         self.today = timezone.localdate()
         self.fields["date"].widget.attrs["max"] = self.today.isoformat()
-        self.fields["policies"].queryset = policies_for_stage(pairing.student.school.stage)
+        cast(forms.ModelMultipleChoiceField, self.fields["policies"]).queryset = policies_for_stage(
+            pairing.student.school.stage
+        )
         self.fields["policies"].help_text = "勾选本次向家庭讲解的政策(按学生所在学段列出)。"
         self.fields["members_met"].widget.attrs["placeholder"] = "如:父亲、祖母"
         # No capture attribute: it would open the camera only and allow one shot; without it a phone
@@ -300,7 +302,8 @@ class HomeVisitForm(TagsMixin):
             widget=forms.CheckboxSelectMultiple,
             help_text="勾选要删除的照片,保存后删除。",
         )
-        field.label_from_instance = lambda photo: f"照片{kept.index(photo) + 1}"  # type: ignore[method-assign]
+        # A per-field label function, as Django allows; mypy takes it for patching a method (the ignore).
+        field.label_from_instance = lambda obj: f"照片{kept.index(obj) + 1}"  # type: ignore[method-assign]
         photos = self.fields.pop("photos")
         self.fields["remove_photos"] = field
         self.fields["photos"] = photos
@@ -330,7 +333,8 @@ class HomeVisitForm(TagsMixin):
         return cleaned
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns; its stub allows None
         kept = len(getattr(self, "existing_photos", [])) - len(data.get("remove_photos") or [])
         added = len(data.get("photos") or [])
         limit = HomeVisitPhoto.MAX_PER_VISIT
@@ -368,7 +372,7 @@ class ExcuseWeekForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.weeks = {w.monday: w for w in weeks}
-        self.fields["week"].choices = [
+        cast(forms.ChoiceField, self.fields["week"]).choices = [
             (w.monday.isoformat(), f"{w.label}(已有记录)" if w.monday in talk_mondays else w.label) for w in weeks
         ]
         reached = [w for w in weeks if w.monday <= as_of]

@@ -212,7 +212,7 @@ def find_due(*, on: dt.date) -> SweepResult:
     weeks_of = school_weeks_by_school(term, {r.school_id for r in rows.values()})
     missed = [r for r in rows.values() if r.last_week_missed]
     streaks = _missed_streaks(missed, term, on)
-    visit_due: dict[int, int] = {}  # pairing -> level
+    visit_due: dict[int, ReminderLevel] = {}  # pairing -> level
     for row in rows.values():
         weeks = weeks_of[row.school_id].weeks
         left = sum(1 for w in weeks if w.monday >= calendar.monday_of(on))  # this week and the rest

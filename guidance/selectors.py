@@ -124,6 +124,8 @@ class Timeline:
 
 
 def _has_paired(teacher_id: int | None, student_id: int) -> bool:
+    if teacher_id is None:  # a scope without a staff row has paired with no one
+        return False
     return Pairing.objects.filter(teacher_id=teacher_id, student_id=student_id).exists()
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from pairing.models import Pairing, Term
@@ -168,7 +168,7 @@ def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRec
     _talk_values(record, dict(values))
     _talk_save(record)
     _talk_written(pairing_id=locked.pk, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
-    changed = [TalkRecord._meta.get_field(n).verbose_name for n, v in before.items() if getattr(record, n) != v]
+    changed = [_talk_field_label(n) for n, v in before.items() if getattr(record, n) != v]
     audit.record(
         AuditAction.UPDATE,
         obj=record,
@@ -176,6 +176,10 @@ def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRec
         changes={"修改的栏目": [None, "、".join(str(c) for c in changed) or "五导内容或帮扶形式"]},
     )
     return record
+
+
+def _talk_field_label(name: str) -> str:
+    return str(cast(models.Field, TalkRecord._meta.get_field(name)).verbose_name)
 
 
 @transaction.atomic

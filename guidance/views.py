@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pairing.models import Pairing, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
-from zaoyang_aid.access import SCHOOL_ROLES, Role, role_required, scope_of
+from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import dashboards, reminders, selectors, services
@@ -242,7 +242,7 @@ def school_dashboard(request: HttpRequest) -> HttpResponse:
 def county_dashboard(request: HttpRequest) -> HttpResponse:
     """The county's first page: per town and per school, this week and this term, home visits."""
     today = term_today()
-    town = Town.objects.filter(pk=request.GET.get("town")).first() if request.GET.get("town", "").isdigit() else None
+    town = Town.objects.filter(pk=request.GET["town"]).first() if request.GET.get("town", "").isdigit() else None
     board = (
         dashboards.county_dashboard(request.user, term=today.term, as_of=today.today, town_id=town.pk if town else None)
         if today.term
@@ -310,7 +310,7 @@ def excuse_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Notifications and reminders -------------------------------------------------------------
 
 
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Everyone's notification centre: newest first, unread marked; each links to the form to act on."""
     items = Notification.objects.filter(recipient=request.user).select_related("reminder").order_by("read_at", "-pk")
     page = page_of(request, items, size=30)
@@ -318,7 +318,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Mark one notification read and go where it points."""
     notice = get_object_or_404(Notification.objects.filter(recipient=request.user), pk=pk)
     if notice.read_at is None:
@@ -329,14 +329,14 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
     messages.success(request, "已全部标为已读。")
     return redirect("guidance:notifications")
 
 
 @require_POST
-def reminder_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def reminder_acknowledge(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The teacher (or an officer above them) acknowledges a reminder, with an optional note."""
     reminder = get_object_or_404(Reminder.objects.visible_to(request.user), pk=pk)
     if not Notification.objects.filter(reminder=reminder, recipient=request.user).exists():
@@ -362,7 +362,7 @@ def school_reminders(request: HttpRequest) -> HttpResponse:
     return render(request, "guidance/school_reminders.html", {"page": page, "today": today})
 
 
-def reminder_preferences(request: HttpRequest) -> HttpResponse:
+def reminder_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Email reminders on or off, for the signed-in person."""
     preference, _ = ReminderPreference.objects.get_or_create(user=request.user)
     form = ReminderPreferenceForm(request.POST if request.method == "POST" else None, instance=preference)

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
+from django.contrib.messages.storage.base import BaseStorage
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
 from django.forms.models import BaseInlineFormSet
@@ -81,7 +82,8 @@ def warn_unknown_years(request: HttpRequest, terms: Iterable[Term]) -> None:
     # Saving redirects to the changelist, which warns too: say it once.
     storage = messages.get_messages(request)
     pending = any(message.message == text for message in storage)
-    storage.used = False  # keep the messages we just looked at for the page
+    if isinstance(storage, BaseStorage):  # always, with the messages middleware the admin requires
+        storage.used = False  # keep the messages we just looked at for the page
     if not pending:
         messages.warning(request, text)
 
@@ -162,9 +164,9 @@ class TermAdminForm(forms.ModelForm):
         fields = ["school_year", "number", "start_date", "end_date"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
         _dates_problems(self)
-        return data
+        return self.cleaned_data
 
 
 class TermInlineFormSet(BaseInlineFormSet):
@@ -241,7 +243,7 @@ class ClosureAdmin(admin.ModelAdmin):
 
     @admin.display(description="范围", ordering="school__name")
     def where(self, closure: Closure) -> str:
-        return closure.school.name if closure.school_id else "全市"
+        return closure.school.name if closure.school is not None else "全市"
 
 
 # --- 认定 lists ------------------------------------------------------------------------------------
@@ -330,12 +332,12 @@ class SearchByNumberTailMixin:
             params = request.GET.copy()
             del params[SEARCH_VAR]
             return HttpResponseRedirect(f"{request.path}?{params.urlencode()}" if params else request.path)
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]  # a mixin: admin.ModelAdmin comes after it in each admin's bases
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
         if is_whole_number(search_term):  # the autocomplete widgets search through here too
             return queryset.none(), False
-        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]  # a mixin: admin.ModelAdmin comes after it in each admin's bases
 
 
 def is_whole_number(search_term: str) -> bool:
@@ -417,34 +419,15 @@ class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     def school(self, assessment: HardshipAssessment) -> School:
         return assessment.student.school
 
-    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> ModelChoiceField:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
         if db_field.name == "term":  # a term's name needs its school year: one query for the list
             kwargs["queryset"] = Term.objects.select_related("school_year")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 # --- 结对 ------------------------------------------------------------------------------------------
-
-
-class PairingAdminForm(forms.ModelForm):
-    """Friendly messages for what the database holds (one active pairing a student, a reason to end)."""
-
-    class Meta:
-        model = Pairing
-        fields = ["teacher", "student", "started_on", "ended_on", "end_reason", "end_note"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        student, ended_on = data.get("student"), data.get("ended_on")
-        if ended_on and not data.get("end_reason"):
-            self.add_error("end_reason", "结束结对时请选择结束原因。")
-        if not ended_on and data.get("end_reason"):
-            self.add_error("end_reason", "进行中的结对不填结束原因。")
-        if student is not None and ended_on is None:
-            others = Pairing.objects.active().filter(student=student).exclude(pk=self.instance.pk)
-            if others.exists():
-                self.add_error("student", "该学生已有进行中的结对,请先结束原结对。")
-        return data
 
 
 class ActivePairingFilter(admin.SimpleListFilter):
@@ -467,7 +450,6 @@ class PairingAdmin(ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin
     """Read-only: pairings start, end and change teacher only on the pages, through the services
     (pairing_create, pairing_end, pairing_reassign), which hold the rules the admin would skip."""
 
-    form = PairingAdminForm
     list_display = ["teacher", "student", "school", "started_on", "ended_on", "end_reason"]
     list_filter = [ActivePairingFilter, "end_reason", "teacher__school__stage", "teacher__school"]
     search_fields = ["teacher__user__full_name", "student__name", "student__student_number__iendswith"]

@@ -86,9 +86,15 @@ SCALES = {
     ),
 }
 # Paired students per school, relative: a village 幼儿园 has a handful, a 高中 a few hundred.
-STAGE_WEIGHT = {Stage.PRESCHOOL: 10, Stage.PRIMARY: 40, Stage.JUNIOR: 80, Stage.SENIOR: 150, Stage.VOCATIONAL: 150}
+STAGE_WEIGHT: dict[str, int] = {
+    Stage.PRESCHOOL: 10,
+    Stage.PRIMARY: 40,
+    Stage.JUNIOR: 80,
+    Stage.SENIOR: 150,
+    Stage.VOCATIONAL: 150,
+}
 # Where schools of a stage stand: 高中 and 中职 mostly in the city's streets, every town has its own.
-KIND_WEIGHT = {
+KIND_WEIGHT: dict[str, dict[str, float]] = {
     Stage.PRESCHOOL: {TownKind.STREET: 4, TownKind.TOWN: 1.5, TownKind.ZONE: 1, TownKind.FARM: 0.3},
     Stage.PRIMARY: {TownKind.STREET: 3, TownKind.TOWN: 2, TownKind.ZONE: 1, TownKind.FARM: 0.3},
     Stage.JUNIOR: {TownKind.STREET: 2, TownKind.TOWN: 1, TownKind.ZONE: 0.5, TownKind.FARM: 0.2},
@@ -227,7 +233,7 @@ ROADS = [
     "东风路",
     "北京路",
 ]
-VILLAGES_PER_TOWN = {TownKind.STREET: 8, TownKind.TOWN: 24, TownKind.ZONE: 10, TownKind.FARM: 6}
+VILLAGES_PER_TOWN: dict[str, int] = {TownKind.STREET: 8, TownKind.TOWN: 24, TownKind.ZONE: 10, TownKind.FARM: 6}
 CITY_KINDERGARTENS = [f"枣阳市{n}幼儿园" for n in ("实验", "机关", "第一", "第二", "第三", "第四", "第五")]
 CITY_SENIORS = [
     "枣阳市第一中学",
@@ -554,10 +560,22 @@ def _categories(rng: random.Random, structure: str, severity: int, people: list[
 
 # --- The builder ----------------------------------------------------------------------------------
 
-ENTRY_AGE = {Stage.PRESCHOOL: 3, Stage.PRIMARY: 6, Stage.JUNIOR: 12, Stage.SENIOR: 15, Stage.VOCATIONAL: 15}
-CLASSES_PER_GRADE = {Stage.PRESCHOOL: 3, Stage.PRIMARY: 4, Stage.JUNIOR: 8, Stage.SENIOR: 12, Stage.VOCATIONAL: 8}
+ENTRY_AGE: dict[str, int] = {
+    Stage.PRESCHOOL: 3,
+    Stage.PRIMARY: 6,
+    Stage.JUNIOR: 12,
+    Stage.SENIOR: 15,
+    Stage.VOCATIONAL: 15,
+}
+CLASSES_PER_GRADE: dict[str, int] = {
+    Stage.PRESCHOOL: 3,
+    Stage.PRIMARY: 4,
+    Stage.JUNIOR: 8,
+    Stage.SENIOR: 12,
+    Stage.VOCATIONAL: 8,
+}
 TITLES = [("三级教师", 4), ("二级教师", 30), ("一级教师", 46), ("高级教师", 18), ("正高级教师", 2)]
-FEMALE_SHARE = {
+FEMALE_SHARE: dict[str, float] = {
     Stage.PRESCHOOL: 0.97,
     Stage.PRIMARY: 0.72,
     Stage.JUNIOR: 0.55,
@@ -619,7 +637,7 @@ class _Builder:
 
     # Staff -----------------------------------------------------------------------------------
 
-    def add_staff(self, school: School, role: str, username: str = "") -> Teacher:
+    def add_staff(self, school: School, role: Role, username: str = "") -> Teacher:
         rng = self.rng
         user_model = get_user_model()
         phone = next(p for p in (mobile(rng) for _ in count()) if p not in self.phones)
@@ -1027,5 +1045,5 @@ def flush(ctx: DemoContext) -> None:
     for model in (HardshipAssessment, Pairing, Guardian, Student, HouseholdMember, Household, Teacher):
         raw_delete(ctx, model.objects.all())
     raw_delete(ctx, Closure.objects.filter(school__isnull=False))
-    for model in (School, Term, SchoolYear):
-        raw_delete(ctx, model.objects.all())
+    for reference in (School, Term, SchoolYear):
+        raw_delete(ctx, reference.objects.all())

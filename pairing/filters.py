@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
@@ -91,8 +91,9 @@ class StudentFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         self.term = term
         # Only the schools the viewer may see are offered (an officer sees just their own).
-        self.filters["school"].queryset = School.objects.visible_to(request_user).order_by("town__code", "name")
-        self.form.fields["school"].queryset = self.filters["school"].queryset
+        school = cast(django_filters.ModelChoiceFilter, self.filters["school"])
+        school.queryset = School.objects.visible_to(request_user).order_by("town__code", "name")
+        cast(forms.ModelChoiceField, self.form.fields["school"]).queryset = school.queryset
 
     def search(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
         """By name, or by the last 4-6 characters of the 学籍号. A whole number is refused: a search
@@ -157,7 +158,7 @@ class PairingFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         self.term = term
         schools = School.objects.visible_to(request_user).order_by("town__code", "name")
-        self.filters["school"].queryset = schools
+        cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
         scope = scope_of(request_user)
         if scope.school_id is not None:
             # One school: its teachers to choose from, and its grades by the names the school uses.
@@ -179,7 +180,7 @@ class PairingFilter(django_filters.FilterSet):
 
     def _offer_teachers_of(self, school_id: int) -> None:
         teachers = Teacher.objects.filter(school_id=school_id).select_related("user").order_by("user__full_name", "pk")
-        self.filters["teacher"].queryset = teachers
+        cast(django_filters.ModelChoiceFilter, self.filters["teacher"]).queryset = teachers
 
     def by_category(self, queryset: QuerySet[Pairing], name: str, value: SpecialCategory) -> QuerySet[Pairing]:
         assessed = HardshipAssessment.objects.filter(student=OuterRef("student"), term=self.term, categories=value)

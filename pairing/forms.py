@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from . import selectors
 from .models import (
@@ -60,7 +60,7 @@ class StudentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
+        cast(forms.ModelChoiceField, self.fields["school"]).queryset = schools
         only_school = schools.first() if schools.count() == 1 else None
         if only_school is not None:
             self.fields["school"].initial = only_school
@@ -91,8 +91,12 @@ class HouseholdForm(forms.ModelForm):
         self.helper = _bare_helper()
 
 
+# The formsets' types, for annotations (services.student_save): the factory's classes below are no types.
+GuardianForms: TypeAlias = "BaseInlineFormSet[Guardian, Student, forms.ModelForm[Guardian]]"
+MemberForms: TypeAlias = "BaseInlineFormSet[HouseholdMember, Household, forms.ModelForm[HouseholdMember]]"
+
 # Rendered as one card per row (not a table) so the forms fit a phone screen.
-GuardianFormSet = inlineformset_factory(
+GuardianFormSet: type[GuardianForms] = inlineformset_factory(
     Student,
     Guardian,
     fields=["name", "relation", "phone"],
@@ -102,7 +106,7 @@ GuardianFormSet = inlineformset_factory(
     can_delete=True,
 )
 
-MemberFormSet = inlineformset_factory(
+MemberFormSet: type[MemberForms] = inlineformset_factory(
     Household,
     HouseholdMember,
     fields=["name", "age", "relation", "occupation", "annual_income", "health"],
@@ -120,8 +124,10 @@ class AssessmentForm(forms.ModelForm):
     def __init__(self, *args: Any, student: Student, term: Term, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.student, self.term = student, term
-        self.fields["level"].queryset = HardshipLevel.objects.for_stage(student.school.stage)
-        self.fields["categories"].queryset = SpecialCategory.objects.filter(is_active=True)
+        level = cast(forms.ModelChoiceField, self.fields["level"])
+        level.queryset = HardshipLevel.objects.for_stage(student.school.stage)
+        categories = cast(forms.ModelMultipleChoiceField, self.fields["categories"])
+        categories.queryset = SpecialCategory.objects.filter(is_active=True)
         self.helper = _bare_helper()
 
     def clean_decided_on(self) -> Any:
@@ -131,7 +137,8 @@ class AssessmentForm(forms.ModelForm):
         return decided
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean returns; its stub allows None
         if (
             HardshipAssessment.objects.filter(student=self.student, term=self.term)
             .exclude(pk=self.instance.pk)
@@ -163,11 +170,11 @@ class TeacherForm(forms.ModelForm):
 
     def __init__(self, *args: Any, schools: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = schools
+        cast(forms.ModelChoiceField, self.fields["school"]).queryset = schools
         if schools.count() == 1:
             self.fields["school"].initial = schools.first()
             self.fields["school"].disabled = True
-        self.fields["role"].choices = roles
+        cast(forms.ChoiceField, self.fields["role"]).choices = roles
         self.order_fields(["full_name", "username", "role", "school", "phone", "title", "is_head_teacher"])
         if self.instance.pk:
             user = self.instance.user
@@ -238,11 +245,11 @@ class PairingCreateForm(forms.Form):
         self.school = school
         # Any student of the school is a valid answer, so that one paired meanwhile by a colleague
         # gets the service's own message; the list offers those still waiting (and the one chosen).
-        field = self.fields["student"]
+        field = cast(forms.ModelChoiceField, self.fields["student"])
         field.queryset = Student.objects.filter(school=school)
         offered = selectors.students_to_pair(school.pk, also=student.pk if student is not None else None)
         field.choices = _students_by_class(offered)
-        self.fields["teacher"].queryset = selectors.teachers_for_pairing(school.pk)
+        cast(forms.ModelChoiceField, self.fields["teacher"]).queryset = selectors.teachers_for_pairing(school.pk)
 
 
 class PairingEndForm(forms.Form):
@@ -265,7 +272,7 @@ class PairingReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.pairing = pairing
         teachers = selectors.teachers_for_pairing(pairing.student.school_id).exclude(pk=pairing.teacher_id)
-        self.fields["new_teacher"].queryset = teachers
+        cast(forms.ModelChoiceField, self.fields["new_teacher"]).queryset = teachers
 
 
 # --- 学籍变动 --------------------------------------------------------------------------------------
@@ -282,7 +289,7 @@ class StudentStatusForm(forms.Form):
 
     def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             ("", "请选择"),
             *[(value, label) for value, label in EnrollmentStatus.choices if value != student.enrollment_status],
         ]
@@ -298,7 +305,7 @@ class StudentTransferForm(forms.Form):
 
     def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_school"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["to_school"]).queryset = (
             School.objects.exclude(pk=student.school_id).select_related("town").order_by("town__code", "name")
         )
         self.helper = _bare_helper()

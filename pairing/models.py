@@ -251,7 +251,7 @@ class Closure(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.school.name if self.school_id else "全市"
+        where = self.school.name if self.school is not None else "全市"
         return f"{self.name}({where} {self.start_date}至{self.end_date})"
 
     @property
@@ -350,6 +350,8 @@ class Household(models.Model):
 
 def _actively_paired_with(teacher_id: int | None) -> models.QuerySet[Any]:
     """The ids of the students a teacher 包保 now (a subquery, so scoped lists never repeat rows)."""
+    if teacher_id is None:  # a scope without a staff row 包保 no one
+        return Pairing.objects.none().values("student_id")
     return Pairing.objects.filter(teacher_id=teacher_id, ended_on__isnull=True).values("student_id")
 
 

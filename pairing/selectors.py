@@ -175,7 +175,7 @@ def teacher_detail(user: Any, pk: int) -> Teacher:
     )
 
 
-def _count(model_qs: QuerySet[Any], group: str) -> Subquery:
+def _count(model_qs: QuerySet[Any], group: str) -> Coalesce:
     return Coalesce(Subquery(model_qs.order_by().values(group).annotate(n=Count("pk")).values("n")), 0)
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from zaoyang_aid.access import SCHOOL_ROLES
 
 from . import selectors
-from .forms import AssessmentForm, GuardianFormSet, HouseholdForm, MemberFormSet, StudentForm, TeacherForm
+from .forms import AssessmentForm, GuardianForms, HouseholdForm, MemberForms, StudentForm, TeacherForm
 from .models import (
     EnrollmentChange,
     EnrollmentStatus,
@@ -33,7 +33,7 @@ from .models import (
 
 @transaction.atomic
 def student_save(
-    *, student_form: StudentForm, household_form: HouseholdForm, guardians: GuardianFormSet, members: MemberFormSet
+    *, student_form: StudentForm, household_form: HouseholdForm, guardians: GuardianForms, members: MemberForms
 ) -> Student:
     """Save a student with their household, guardians and household members (forms already valid)."""
     household = household_form.save()
@@ -277,7 +277,7 @@ def pairing_reassign(
 
 # Leaving for good ends the pairing, with its reason, in the same transaction; 休学 and 辍学 only
 # suspend what it owes (the pages say why), since the student is expected back.
-ENDS_PAIRING = {
+ENDS_PAIRING: dict[str, str] = {
     EnrollmentStatus.GRADUATED: PairingEndReason.GRADUATION,
     EnrollmentStatus.TRANSFERRED: PairingEndReason.SCHOOL_TRANSFER,
 }

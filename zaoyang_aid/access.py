@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
+from django.http import HttpRequest
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpResponse
+
+    from .models import User
 
 
 class Role(models.TextChoices):
@@ -62,6 +65,13 @@ class Scope:
 NO_SCOPE = Scope(role=None, user_id=None)
 
 
+class AuthenticatedHttpRequest(HttpRequest):
+    """For annotations: the request of a page behind LoginRequiredMiddleware (settings), whose user is
+    signed in. Django passes a plain HttpRequest; this only tells the type checker what it holds."""
+
+    user: User
+
+
 def scope_of(user: Any) -> Scope:
     """The user's scope, computed once per user object.
 
@@ -84,9 +94,6 @@ def scope_of(user: Any) -> Scope:
     scope = Scope(role=role, user_id=user.pk, school_id=school_id, teacher_id=teacher_id)
     user._zaoyang_scope = scope
     return scope
-
-
-_QS = TypeVar("_QS", bound="ScopedQuerySet[Any]")
 
 
 class ScopedQuerySet(models.QuerySet[Any]):

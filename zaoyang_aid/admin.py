@@ -15,7 +15,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "full_name", "phone"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("资助帮扶", {"fields": ("full_name", "phone", "role")}),
     )
     add_fieldsets = (

@@ -47,11 +47,12 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def context_from_request(request: HttpRequest) -> AuditContext:
     user = getattr(request, "user", None)
-    authenticated = bool(user is not None and user.is_authenticated)
+    if user is not None and not user.is_authenticated:
+        user = None  # an anonymous visitor is recorded as no one
     return AuditContext(
-        actor_id=user.pk if authenticated else None,
-        actor_name=(user.get_full_name() if authenticated else ""),
-        actor_role=(scope_of(user).role or "") if authenticated else "",
+        actor_id=user.pk if user is not None else None,
+        actor_name=(user.get_full_name() if user is not None else ""),
+        actor_role=(scope_of(user).role or "") if user is not None else "",
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         path=request.path[:300],
@@ -98,7 +99,7 @@ def record(
 
     ctx = context or current_context()
     if obj is not None:
-        object_type = object_type or obj._meta.verbose_name
+        object_type = object_type or str(obj._meta.verbose_name)
         object_id = object_id or str(obj.pk)
         object_label = object_label or str(obj)[:200]
     return AuditEvent.objects.create(
@@ -163,6 +164,7 @@ def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = Fa
     if spec is None or raw or instance.pk is None:
         return
     old = sender._default_manager.filter(pk=instance.pk).first()
+    # Stashed on the instance (any tracked model, so no declared attribute: the ignore) for _post_save.
     instance._audit_before = _field_values(old, spec) if old is not None else None  # type: ignore[attr-defined]
 
 

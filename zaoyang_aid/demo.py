@@ -106,7 +106,8 @@ def demo_present() -> bool:
 def apps_holding_records(seeders: Iterable[ModuleType]) -> list[str]:
     """The names (verbose_name) of the apps whose tables hold records the demo would be mixed into."""
     busy = [s for s in seeders if getattr(s, "holds_records", lambda: False)()]
-    return [str(apps.get_containing_app_config(s.__name__).verbose_name) for s in busy]
+    configs = [apps.get_containing_app_config(s.__name__) for s in busy]
+    return [str(c.verbose_name) for c in configs if c is not None]
 
 
 def run_seeders(ctx: DemoContext, seeders: Iterable[ModuleType]) -> None:

@@ -34,7 +34,7 @@ def check_broker() -> dict[str, Any]:
     def probe() -> dict[str, Any]:
         url = settings.CELERY_BROKER_URL
         if url.startswith("filesystem://"):
-            folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+            folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
             folder.mkdir(parents=True, exist_ok=True)
             if not os.access(folder, os.W_OK):
                 raise PermissionError(f"broker folder {folder} is not writable")

@@ -220,16 +220,22 @@ def test_an_overlapping_term_is_refused_in_the_admin_with_the_models_message(adm
 # --- Pairings ---------------------------------------------------------------------------------------
 
 
-def test_a_second_active_pairing_gets_a_friendly_message_not_a_database_error(admin_client: Client) -> None:
+def test_the_admin_cannot_create_change_or_delete_a_pairing_around_the_services(admin_client: Client) -> None:
+    # Issue 7: pairings start, end and change teacher only through the services the pages call.
     first = PairingFactory()
     colleague = TeacherFactory(school=first.teacher.school)
-    data = {"teacher": colleague.pk, "student": first.student_id, "started_on": "2026-10-01", "end_reason": ""}
+    data = {"teacher": colleague.pk, "student": first.student_id, "started_on": "2019-03-01", "end_reason": ""}
 
-    response = admin_client.post(reverse("admin:pairing_pairing_add"), data)
-
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors["student"] == ["该学生已有进行中的结对,请先结束原结对。"]
+    assert admin_client.post(reverse("admin:pairing_pairing_add"), data).status_code == 403
+    change = reverse("admin:pairing_pairing_change", args=[first.pk])
+    assert admin_client.post(change, {**data, "student": first.student_id}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:pairing_pairing_delete", args=[first.pk]), {"post": "yes"}).status_code == 403
+    )
+    first.refresh_from_db()
+    assert (first.teacher_id, str(first.started_on)) != (colleague.pk, "2019-03-01")
     assert Pairing.objects.count() == 1
+    assert admin_client.get(change).status_code == 200  # still readable
 
 
 def test_the_pairing_list_renders_with_its_filters(admin_client: Client) -> None:

@@ -88,6 +88,7 @@ def test_student_record_runs_a_fixed_number_of_queries(client, world, django_ass
     client.get(url)
     # 1 session, 2 user, 3 staff row, 4 the student with school, town and household,
     # 5 guardians, 6 household members, 7 assessments, 8 their categories, 9 pairings with teachers,
-    # 10 the audit line, 11 the navbar's unread notifications, 12-14 the session save in its savepoint
-    with django_assert_num_queries(14):
+    # 10 the enrollment history, 11 the audit line, 12 the navbar's unread notifications, 13-15 the
+    # session save in its savepoint
+    with django_assert_num_queries(15):
         client.get(url)
