@@ -393,6 +393,26 @@ class ExcuseWeekForm(forms.Form):
         return self.has_error("week", "has_talk") or bool(self["confirmed_has_talk"].value())
 
 
+class LateEntryForm(forms.Form):
+    """An officer lets the teacher record an old school week's talk (补录), with the reason."""
+
+    week = forms.TypedChoiceField(label="补录的教学周", coerce=dt.date.fromisoformat)
+    reason = forms.CharField(
+        label="补录原因",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="如:教师外出培训期间线下已谈话,返校后补录。",
+    )
+
+    def __init__(self, *args: Any, weeks: list[calendar.SchoolWeek], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        week = cast(forms.TypedChoiceField, self.fields["week"])
+        week.choices = [(w.monday.isoformat(), w.label) for w in reversed(weeks)]
+        if not weeks:
+            week.help_text = "本学期没有需要准许补录的教学周(本周和上一教学周教师可直接记录)。"
+        self.helper = bare_helper()
+
+
 # --- Reminder preferences --------------------------------------------------------------------
 
 

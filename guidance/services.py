@@ -198,6 +198,23 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     tally_refresh(pairing_id=locked.pk, term_id=term_id)
 
 
+def late_entry_weeks(*, pairing: Pairing, term: Term, today: dt.date) -> list[calendar.SchoolWeek]:
+    """The term's school weeks before the open window, while the pairing was active, with no talk
+    and no permission yet: the weeks an officer may let the teacher record late (补录)."""
+    open_now = {w.monday for w in open_weeks(school_id=pairing.student.school_id, today=today)}
+    first_open = min(open_now, default=today)
+    taken = set(TalkRecord.objects.filter(pairing=pairing, term=term).values_list("week_monday", flat=True))
+    taken |= set(LateEntryPermission.objects.filter(pairing=pairing).values_list("week_monday", flat=True))
+    return [
+        week
+        for week in term.school_weeks(pairing.student.school_id)
+        if week.monday < first_open
+        and week.school_days[-1] >= pairing.started_on
+        and (pairing.ended_on is None or week.school_days[0] < pairing.ended_on)
+        and week.monday not in taken
+    ]
+
+
 @transaction.atomic
 def late_entry_permit(*, pairing: Pairing, week_monday: dt.date, reason: str, granted_by: Any) -> LateEntryPermission:
     """An officer lets the 包保 teacher record a talk for an old school week (补录), with a reason.

@@ -23,6 +23,7 @@ urlpatterns: list = [
     path("county/dashboard/", views.county_dashboard, name="county_dashboard"),
     path("pairings/<int:pk>/excuse/", views.excuse_week, name="excuse_week"),
     path("excused/<int:pk>/revoke/", views.excuse_revoke, name="excuse_revoke"),
+    path("pairings/<int:pk>/late/", views.late_entry, name="late_entry"),
     # --- Notifications and reminders ---------------------------------------------------------
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),

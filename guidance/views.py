@@ -19,7 +19,7 @@ from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, rol
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import dashboards, reminders, selectors, services
-from .forms import ExcuseWeekForm, HomeVisitForm, ReminderPreferenceForm, TalkRecordForm
+from .forms import ExcuseWeekForm, HomeVisitForm, LateEntryForm, ReminderPreferenceForm, TalkRecordForm
 from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, ReminderPreference, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
@@ -290,6 +290,37 @@ def excuse_week(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "guidance/excuse_week.html", {"pairing": pairing, "form": form, "excused": excused, "today": today}
     )
+
+
+@role_required(Role.OFFICER)
+def late_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    """An officer lets the 包保 teacher record a talk for an old school week (补录), with a reason."""
+    pairing = get_object_or_404(
+        Pairing.objects.visible_to(request.user).active().select_related("student", "teacher__user"), pk=pk
+    )
+    today = term_today(school_id=pairing.student.school_id)
+    if today.term is None:
+        raise Http404("尚未设置学期。")
+    weeks = services.late_entry_weeks(pairing=pairing, term=today.term, today=today.today)
+    form = LateEntryForm(request.POST if request.method == "POST" else None, weeks=weeks)
+    if form.is_valid():
+        try:
+            services.late_entry_permit(
+                pairing=pairing,
+                week_monday=form.cleaned_data["week"],
+                reason=form.cleaned_data["reason"],
+                granted_by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            label = next(w.label for w in weeks if w.monday == form.cleaned_data["week"])
+            messages.success(request, f"已准许{pairing.teacher.name}老师补录{pairing.student.name}{label}的谈心谈话。")
+            return redirect("guidance:late_entry", pk=pairing.pk)
+    permissions = (
+        pairing.late_permissions.select_related("granted_by").prefetch_related("talks").order_by("-week_monday")
+    )
+    return render(request, "guidance/late_entry.html", {"pairing": pairing, "form": form, "permissions": permissions})
 
 
 @role_required(Role.OFFICER)

@@ -384,3 +384,20 @@ def test_a_pairing_cannot_start_before_the_student_was_born_or_before_the_term_w
         teacher=teacher, student=student, started_on=D(2026, 6, 1), backdated_reason="上学期已结对,补录系统"
     )
     assert pairing.backdated_reason == "上学期已结对,补录系统"
+
+
+def test_the_officer_permits_a_late_entry_on_its_page_and_others_cannot(client, world):
+    pairing = world.student_a1.pairings.get()
+    url = reverse("guidance:late_entry", args=[pairing.pk])
+    client.force_login(world.officer_a)
+    page = client.get(url)
+    offered = [value for value, _ in page.context["form"].fields["week"].choices]
+    assert "2026-11-09" not in offered and "2026-11-16" not in offered  # the open window needs none
+    assert offered[0] == "2026-11-02"  # newest first
+    response = client.post(url, {"week": "2026-10-12", "reason": "教师外出培训"}, follow=True)
+    assert "已准许" in response.content.decode() and "第7周" in response.content.decode()
+    assert pairing.late_permissions.get().reason == "教师外出培训"
+    for user, status in ((world.teacher_a1, 403), (world.officer_b, 404), (world.county, 403)):
+        client.force_login(user)
+        assert client.post(url, {"week": "2026-10-19", "reason": "x"}).status_code == status
+    assert pairing.late_permissions.count() == 1
