@@ -401,3 +401,25 @@ def test_the_officer_permits_a_late_entry_on_its_page_and_others_cannot(client, 
         client.force_login(user)
         assert client.post(url, {"week": "2026-10-19", "reason": "x"}).status_code == status
     assert pairing.late_permissions.count() == 1
+
+
+def test_new_holiday_data_that_closes_a_talked_week_never_hides_a_missed_one(world, monkeypatch):
+    # A newer chinese-calendar release declaring 2026-11-09..13 holidays acts like a county closure.
+    pairing = world.student_a1.pairings.get()
+    school_weeks = weeks(world)
+    talk_in_weeks(pairing, [*school_weeks[:9], school_weeks[10]])  # week 10 missed, week 11 talked
+    from zaoyang_aid import calendar as term_calendar
+
+    real = term_calendar.chinese_calendar.is_workday
+    monkeypatch.setattr(
+        term_calendar.chinese_calendar,
+        "is_workday",
+        lambda day: False if D(2026, 11, 9) <= day <= D(2026, 11, 13) else real(day),
+    )
+    term_calendar.is_working_day.cache_clear()
+    try:
+        row = figures([pairing], world.term)[pairing.pk]
+        assert (row.expected_weeks, row.done_weeks, row.missed_weeks) == (10, 9, 1)
+        assert row == recount([pairing], world.term)[pairing.pk]
+    finally:
+        term_calendar.is_working_day.cache_clear()
