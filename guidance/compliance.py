@@ -43,7 +43,16 @@ from django.db.models import Count, IntegerField, Max, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from pairing.models import Closure, EnrollmentChange, EnrollmentStatus, Pairing, Term, absences, present_spans
+from pairing.models import (
+    Closure,
+    EnrollmentChange,
+    EnrollmentStatus,
+    Pairing,
+    PairingQuerySet,
+    Term,
+    absences,
+    present_spans,
+)
 from zaoyang_aid import calendar
 
 from .models import TRACKS, ExcusedWeek, HomeVisit, PairingTermTally, TalkRecord
@@ -195,13 +204,13 @@ class _Talks:
     last_talk_on: dt.date | None = None
 
 
-def compliance_for(pairings: QuerySet[Pairing], *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
+def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
     """Per pairing id, its compliance in ``term`` as it stands on ``as_of``.
 
     ``pairings`` is any queryset (already scoped to the viewer); pairings not active at any time
     between the term's start and ``as_of`` are left out.
     """
-    scoped = pairings.in_term(term, as_of) if hasattr(pairings, "in_term") else pairings
+    scoped = pairings.in_term(term, as_of)
     rows = list(
         scoped.order_by().values_list(
             "pk", "student__school_id", "student__school__town_id", "student_id", "started_on", "ended_on"

@@ -9,10 +9,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from pairing.models import Pairing, School, Term, Town
+from pairing.models import Pairing, PairingQuerySet, School, Term, Town
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
@@ -65,7 +64,7 @@ class SchoolDashboard:
     recent_talks: list[TalkRecord]
 
 
-def _active_pairings(user: Any) -> QuerySet[Pairing]:
+def _active_pairings(user: Any) -> PairingQuerySet:
     return Pairing.objects.visible_to(user).active()
 
 

@@ -20,6 +20,7 @@ from .models import (
     EnrollmentStatus,
     HardshipAssessment,
     Pairing,
+    PairingQuerySet,
     School,
     Student,
     Teacher,
@@ -122,7 +123,7 @@ def student_full_record(user: Any, pk: int) -> Student:
     )
 
 
-def pairings_for_teacher_home(user: Any, *, term: Term | None) -> QuerySet[Pairing]:
+def pairings_for_teacher_home(user: Any, *, term: Term | None) -> PairingQuerySet:
     """The teacher's 我的帮扶学生: their active pairings with the student, family contact and 认定.
 
     Queries: pairings with student/school/household (1), guardians (1), this term's assessment (1)
