@@ -115,7 +115,7 @@ def talk_record_create(
     allowed = frozenset({permission.week_monday}) if permission else frozenset()
     record = TalkRecord(pairing=locked, recorded_by=recorded_by, date=date)
     record.term = _talk_term(pairing=locked, day=date, allowed=allowed)
-    if permission and calendar.monday_of(date) not in _open_mondays(locked, date):
+    if permission and calendar.monday_of(date) not in _open_mondays(locked):
         record.late_permission = permission
     _talk_values(
         record,
@@ -143,7 +143,8 @@ def talk_record_create(
     return record
 
 
-def _open_mondays(pairing: Pairing, day: dt.date) -> set[dt.date]:
+def _open_mondays(pairing: Pairing) -> set[dt.date]:
+    """The Mondays of the weeks its teacher may date a talk in today without a permission."""
     return {w.monday for w in open_weeks(school_id=pairing.student.school_id, today=timezone.localdate())}
 
 
@@ -163,7 +164,7 @@ def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRec
     allowed = {record.week_monday} | ({permission.week_monday} if permission else set())
     record.term = _talk_term(pairing=locked, day=day, allowed=frozenset(allowed))
     if calendar.monday_of(day) != old_week:
-        open_now = _open_mondays(locked, day)
+        open_now = _open_mondays(locked)
         record.late_permission = permission if calendar.monday_of(day) not in open_now else None
     _talk_values(record, dict(values))
     _talk_save(record)
@@ -229,7 +230,7 @@ def late_entry_permit(*, pairing: Pairing, week_monday: dt.date, reason: str, gr
     located = school_week_of(school_id=locked.student.school_id, monday=week_monday)
     if week_monday != calendar.monday_of(week_monday) or located is None:
         errors["week"] = "请选择一个教学周。"
-    elif week_monday in _open_mondays(locked, week_monday):
+    elif week_monday in _open_mondays(locked):
         errors["week"] = "本周和上一教学周教师可以直接记录,无需准许补录。"
     elif TalkRecord.objects.filter(pairing=locked, week_monday=week_monday).exists():
         errors["week"] = "这一周已有谈心谈话记录。"

@@ -423,3 +423,12 @@ def test_new_holiday_data_that_closes_a_talked_week_never_hides_a_missed_one(wor
         assert row == recount([pairing], world.term)[pairing.pk]
     finally:
         term_calendar.is_working_day.cache_clear()
+
+
+def test_the_student_form_no_longer_edits_the_school_or_the_status_in_place(world):
+    from pairing.forms import StudentForm
+    from pairing.models import School
+
+    form = StudentForm(instance=world.student_a1, schools=School.objects.all())
+    assert form.fields["school"].disabled
+    assert "enrollment_status" not in form.fields
