@@ -341,3 +341,17 @@ def test_a_teacher_who_still_pairs_students_keeps_their_school(world):
     assert caught.value.message_dict == {"school": ["该教师还有进行中的结对,请先结束结对或更换帮扶教师,再调整学校。"]}
     teacher.refresh_from_db()
     assert (teacher.school, teacher.title, teacher.user.full_name) == (world.school_a, "高级教师", "张老师")
+
+
+def test_the_admin_saves_an_assessment_through_the_service_and_shows_its_refusal(client, world):
+    client.force_login(world.admin)
+    level = HardshipLevel.objects.get(name="困难", stage="")
+    senior = HardshipLevel.objects.create(name="高中困难", stage=Stage.SENIOR)
+    data = {"student": world.student_a1.pk, "term": world.term.pk, "decided_on": "2026-09-10", "note": ""}
+
+    refused = client.post(reverse("admin:pairing_hardshipassessment_add"), data | {"level": senior.pk})
+    saved = client.post(reverse("admin:pairing_hardshipassessment_add"), data | {"level": level.pk})
+
+    assert refused.context["adminform"].form.errors == {"level": ["“高中困难”不是初中学段使用的困难等级,请重新选择。"]}
+    assert saved.status_code == 302
+    assert HardshipAssessment.objects.get(student=world.student_a1, term=world.term).level == level
