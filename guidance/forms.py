@@ -10,7 +10,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from pairing.models import Pairing
@@ -21,7 +20,6 @@ from .models import (
     HELP_FORMS,
     TRACK_FIELDS,
     TRACKS,
-    AidPolicy,
     ExcuseReason,
     HomeVisit,
     HomeVisitPhoto,
@@ -31,6 +29,7 @@ from .models import (
 )
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
 from .rules import school_week_at, talk_date_problem, visit_date_problem
+from .selectors import policies_for_stage
 
 
 def bare_helper() -> FormHelper:
@@ -209,13 +208,6 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(one, initial) for one in files]
 
 
-def policies_for_stage(stage: str) -> QuerySet[AidPolicy]:
-    """The active policies that apply to a stage (AidPolicy.applies_to reads a JSON list, so the
-    choice is made in Python over the short list and handed back as a queryset)."""
-    active = AidPolicy.objects.filter(is_active=True)
-    return active.filter(pk__in=[p.pk for p in active if p.applies_to(stage)])
-
-
 def _photo_help(stored: int = 0) -> str:
     limit = HomeVisitPhoto.MAX_PER_VISIT
     count = f"已有{stored}张,一次家访最多{limit}张" if stored else f"最多{limit}张"
@@ -331,6 +323,17 @@ class HomeVisitForm(TagsMixin):
         if errors:
             raise forms.ValidationError(errors)
         return cleaned
+
+    def service_values(self) -> dict[str, Any]:
+        """The cleaned form as the plain values home_visit_create takes, and home_visit_update with
+        the ids of the photos to remove."""
+        data = self.cleaned_data
+        values = {name: data[name] for name in self.Meta.fields if name != "policies"}
+        values |= {"policies": [p.pk for p in data["policies"]], "photos": data["photos"]}
+        values |= {"tracks": list(data["tracks"]), "help_forms": list(data["help_forms"])}
+        if self.instance.pk:
+            values["remove"] = [p.pk for p in data.get("remove_photos") or []]
+        return values
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role, scope_of
 
 from .compliance import PairingCompliance, WeekState, compliance_for
-from .models import ExcusedWeek, HomeVisit, TalkRecord
+from .models import AidPolicy, ExcusedWeek, HomeVisit, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -234,3 +234,13 @@ def excused_week_label(excused: ExcusedWeek) -> str:
     term = Term.objects.latest_started(timezone.localdate())
     school_id = excused.pairing.student.school_id
     return week_labels(school_id=school_id, mondays=[excused.week_monday], term=term)[excused.week_monday]
+
+
+# --- Home visits -----------------------------------------------------------------------------
+
+
+def policies_for_stage(stage: str) -> QuerySet[AidPolicy]:
+    """The active policies that apply to a stage (AidPolicy.applies_to reads a JSON list, so the
+    choice is made in Python over the short list and handed back as a queryset)."""
+    active = AidPolicy.objects.filter(is_active=True)
+    return active.filter(pk__in=[p.pk for p in active if p.applies_to(stage)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -16,10 +16,10 @@ from zaoyang_aid import audit, calendar
 from zaoyang_aid.models import AuditAction
 
 from . import reminders
-from .forms import HomeVisitForm
 from .models import (
     FORM_FIELDS,
     TRACK_FIELDS,
+    AidPolicy,
     ExcusedWeek,
     HomeVisit,
     HomeVisitPhoto,
@@ -28,7 +28,7 @@ from .models import (
 )
 from .photos import CleanPhoto
 from .rules import open_weeks, school_week_at, school_week_of, talk_date_problem, visit_date_problem
-from .selectors import week_labels, weeks_with_talk
+from .selectors import policies_for_stage, week_labels, weeks_with_talk
 from .tallies import tally_rebuild, tally_refresh
 
 # --- Talk records ----------------------------------------------------------------------------
@@ -269,32 +269,128 @@ def _moment(value: dt.datetime | None) -> str | None:
 
 
 # --- Home visits -----------------------------------------------------------------------------
+# Plain values, like the talk services: the page's form (HomeVisitForm.service_values), a command
+# and a test call the same functions. Errors are keyed by the argument names, which are the form's
+# field names. Both are all or nothing and durable (outermost): photo files are written during the
+# transaction, and only an outermost transaction knows that a rollback happened, so that the files
+# written can be deleted and no photo of a child's home stays on disk unreferenced.
+
+VISIT_TEXT_FIELDS = (
+    "visitors",
+    "members_met",
+    "living_conditions",
+    "study_conditions",
+    "needs_found",
+    "family_feedback",
+)
+VISIT_VALUES = frozenset({"date", *VISIT_TEXT_FIELDS, "policies", "tracks", "help_forms"})
+# The audit's names for what changed, in the order the form shows them.
+VISIT_LABELS = {
+    "date": "家访日期",
+    "visitors": "走访人员",
+    "members_met": "见到的家庭成员",
+    "living_conditions": "生活条件",
+    "study_conditions": "学习条件",
+    "policies": "宣讲的资助政策",
+    "needs_found": "发现的需求",
+    "family_feedback": "家庭反馈意见",
+    "tracks": "“五导”内容",
+    "help_forms": "帮扶形式",
+}
+VISIT_TAGS = (
+    ("tracks", TRACK_FIELDS, "请至少选择一项“五导”内容。"),
+    ("help_forms", FORM_FIELDS, "请至少选择一种帮扶形式。"),
+)
+
+Errors = dict[str, list[str]]
+
+
+def _visit_put(visit: HomeVisit, values: Mapping[str, Any]) -> Errors:
+    """Put plain values on a visit (those given: an update may leave the others) and check its
+    fields with the model's messages. The policies and the date rules are checked apart."""
+    errors: Errors = {}
+    for key, names, none_chosen in VISIT_TAGS:
+        if key not in values:
+            continue
+        chosen = set(values[key])
+        if chosen - set(names):
+            errors[key] = [f"未知的五导内容或帮扶形式:{'、'.join(sorted(chosen - set(names)))}。"]
+        elif not chosen:
+            errors[key] = [none_chosen]
+        for name in names:
+            setattr(visit, name, name in chosen)
+    for name in ("date", *VISIT_TEXT_FIELDS):
+        if name in values:
+            value = values[name]
+            setattr(visit, name, value.strip() if isinstance(value, str) else value)
+    try:
+        visit.full_clean(exclude=["pairing", "term", "recorded_by"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    return errors
+
+
+def _policy_ids(policies: Sequence[AidPolicy | int], *, stage: str, kept: frozenset[int] = frozenset()) -> list[int]:
+    """The policies' ids; a ValidationError unless each is one offered for the student's stage (or
+    one the visit already names, though it has been switched off since)."""
+    ids = [p if isinstance(p, int) else p.pk for p in policies]
+    offered = set(policies_for_stage(stage).values_list("pk", flat=True)) | kept
+    if set(ids) - offered:
+        raise ValidationError({"policies": "请只勾选适用于该学生学段、正在使用的资助政策。"})
+    return ids
+
+
+def _visit_date_errors(visit: HomeVisit, *, pairing: Pairing, errors: Errors) -> None:
+    if "date" in errors:  # no date, or not a date: the field's own message says so
+        return
+    problem = visit_date_problem(pairing=pairing, day=visit.date, today=timezone.localdate())
+    if problem:
+        errors["date"] = [problem]
+
+
+def _errors_with(errors: Errors, exc: ValidationError) -> Errors:
+    return {**errors, **exc.message_dict}
 
 
 def home_visit_create(
-    *, pairing: Pairing, recorded_by: Any, form: HomeVisitForm, photos: Sequence[CleanPhoto]
+    *,
+    pairing: Pairing,
+    recorded_by: Any,
+    date: dt.date,
+    visitors: str,
+    members_met: str,
+    living_conditions: str,
+    study_conditions: str,
+    tracks: Sequence[str],
+    help_forms: Sequence[str],
+    policies: Sequence[AidPolicy | int] = (),
+    needs_found: str = "",
+    family_feedback: str = "",
+    photos: Sequence[CleanPhoto] = (),
 ) -> HomeVisit:
-    """Save a home visit (a valid form) with its photos, already checked and re-encoded by
-    photos.clean_photo. All or nothing: if the transaction rolls back after photo files were
-    written, the files are deleted too, so no photo of a child's home is left on disk unreferenced.
-
-    The transaction is durable (outermost): inside someone else's transaction a later rollback
-    could not be seen here, and the files written would stay behind.
-    """
-    problem = visit_date_problem(pairing=pairing, day=form.cleaned_data["date"], today=timezone.localdate())
-    if problem:
-        raise ValidationError({"date": problem})
+    """Save a home visit with its photos, already checked and re-encoded by photos.clean_photo.
+    The date rules (rules.visit_date_problem) are checked here, so that no path saves a visit on a
+    day they refuse. All or nothing, durable: see the section's note."""
+    visit = HomeVisit(pairing=pairing, recorded_by=recorded_by)
+    values = {"date": date, "tracks": tracks, "help_forms": help_forms, "needs_found": needs_found}
+    values |= {"visitors": visitors, "members_met": members_met, "family_feedback": family_feedback}
+    values |= {"living_conditions": living_conditions, "study_conditions": study_conditions}
+    errors = _visit_put(visit, values)
+    _visit_date_errors(visit, pairing=pairing, errors=errors)
+    try:
+        policy_ids = _policy_ids(policies, stage=pairing.student.school.stage)
+    except ValidationError as exc:
+        errors = _errors_with(errors, exc)
     if len(photos) > HomeVisitPhoto.MAX_PER_VISIT:
-        raise ValidationError({"photos": f"每次家访最多上传{HomeVisitPhoto.MAX_PER_VISIT}张照片。"})
+        errors["photos"] = [f"每次家访最多上传{HomeVisitPhoto.MAX_PER_VISIT}张照片。"]
+    if errors:
+        raise ValidationError(errors)
     written: list[HomeVisitPhoto] = []
     try:
         with transaction.atomic(durable=True):
-            visit = form.save(commit=False)
-            visit.pairing = pairing
             visit.term = Term.objects.containing(visit.date).get()
-            visit.recorded_by = recorded_by
             visit.save()
-            form.save_m2m()
+            visit.policies.set(policy_ids)
             _photos_store(visit=visit, photos=photos, written=written)
             reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
             audit.record(
@@ -312,33 +408,60 @@ def home_visit_create(
 VISIT_LOCKED = f"家访记录保存满{HomeVisit.EDIT_DAYS}天后已锁定,如需修改请联系学校资助专干解锁。"
 
 
+def _visit_state(visit: HomeVisit) -> dict[str, Any]:
+    """What the audit compares, by the names of VISIT_LABELS."""
+    state = {name: getattr(visit, name) for name in ("date", *VISIT_TEXT_FIELDS)}
+    state["policies"] = set(visit.policies.values_list("pk", flat=True))
+    for key, names, _ in VISIT_TAGS:
+        state[key] = {name for name in names if getattr(visit, name)}
+    return state
+
+
 def home_visit_update(
-    *, form: HomeVisitForm, photos: Sequence[CleanPhoto], remove: Sequence[HomeVisitPhoto] = ()
+    *,
+    visit: HomeVisit,
+    photos: Sequence[CleanPhoto] = (),
+    remove: Sequence[int] = (),
+    **values: Any,
 ) -> HomeVisit:
-    """Save the teacher's changes to a visit (``form.instance``): its fields, photos added and photos
-    removed. Refused once locked (HomeVisit.locked_for_teacher), for the dates a new visit refuses,
+    """Save the teacher's changes to a visit: ``values`` are home_visit_create's (any subset; those
+    left out stay as they are), ``photos`` are added and the photos whose ids are in ``remove``
+    deleted. Refused once locked (HomeVisit.locked_for_teacher), for the dates a new visit refuses,
     and above MAX_PER_VISIT photos in all. Like create, all or nothing and durable: new files are
     deleted if it rolls back; removed photos' files are deleted only after it commits.
     """
-    visit = form.instance
+    if set(values) - VISIT_VALUES:
+        raise TypeError(f"home_visit_update() got unexpected values: {', '.join(sorted(set(values) - VISIT_VALUES))}")
     if visit.locked_for_teacher():
         raise ValidationError(VISIT_LOCKED)
     written: list[HomeVisitPhoto] = []
     try:
         with transaction.atomic(durable=True):
-            pairing = _pairing_locked(visit.pairing)
-            problem = visit_date_problem(pairing=pairing, day=form.cleaned_data["date"], today=timezone.localdate())
-            if problem:
-                raise ValidationError({"date": problem})
-            removed = list(HomeVisitPhoto.objects.filter(visit=visit, pk__in=[p.pk for p in remove]))
+            pairing = _pairing_locked(visit.pairing_id)
+            visit = HomeVisit.objects.get(pk=visit.pk)  # as stored: a form may have changed the one given
+            before = _visit_state(visit)
+            errors = _visit_put(visit, values)
+            _visit_date_errors(visit, pairing=pairing, errors=errors)
+            policy_ids = None
+            if "policies" in values:
+                try:
+                    policy_ids = _policy_ids(
+                        values["policies"], stage=pairing.student.school.stage, kept=frozenset(before["policies"])
+                    )
+                except ValidationError as exc:
+                    errors = _errors_with(errors, exc)
+            removed = list(HomeVisitPhoto.objects.filter(visit=visit, pk__in=list(remove)))
             kept = HomeVisitPhoto.objects.filter(visit=visit).count() - len(removed)
             if kept + len(photos) > HomeVisitPhoto.MAX_PER_VISIT:
-                raise ValidationError({"photos": f"一次家访最多{HomeVisitPhoto.MAX_PER_VISIT}张照片。"})
-            changed = [form.fields[name].label for name in form.changed_data if name not in ("photos", "remove_photos")]
-            visit = form.save(commit=False)
+                errors["photos"] = [f"一次家访最多{HomeVisitPhoto.MAX_PER_VISIT}张照片。"]
+            if errors:
+                raise ValidationError(errors)
             visit.term = Term.objects.containing(visit.date).get()
             visit.save()
-            form.save_m2m()
+            if policy_ids is not None:
+                visit.policies.set(policy_ids)
+            after = _visit_state(visit)
+            changed = [label for name, label in VISIT_LABELS.items() if before[name] != after[name]]
             HomeVisitPhoto.objects.filter(pk__in=[p.pk for p in removed]).delete()
             _photos_store(visit=visit, photos=photos, written=written)
             reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
@@ -348,7 +471,7 @@ def home_visit_update(
                 obj=visit,
                 student_id=pairing.student_id,
                 changes={
-                    "修改的栏目": [None, "、".join(str(label) for label in changed) or "无"],
+                    "修改的栏目": [None, "、".join(changed) or "无"],
                     "照片": [None, f"新增{len(photos)}张,删除{len(removed)}张"],
                 },
             )

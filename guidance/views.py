@@ -151,9 +151,7 @@ def visit_create(request: HttpRequest) -> HttpResponse:
     form = HomeVisitForm(request.POST or None, request.FILES or None, pairing=pairing)
     if request.method == "POST" and form.is_valid():
         try:
-            visit = services.home_visit_create(
-                pairing=pairing, recorded_by=request.user, form=form, photos=form.cleaned_data["photos"]
-            )
+            visit = services.home_visit_create(pairing=pairing, recorded_by=request.user, **form.service_values())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -188,9 +186,7 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = HomeVisitForm(request.POST or None, request.FILES or None, instance=visit, pairing=visit.pairing)
     if request.method == "POST" and form.is_valid():
         try:
-            services.home_visit_update(
-                form=form, photos=form.cleaned_data["photos"], remove=form.cleaned_data.get("remove_photos") or []
-            )
+            services.home_visit_update(visit=visit, **form.service_values())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

@@ -406,8 +406,40 @@ class HouseholdAdmin(admin.ModelAdmin):
         return "、".join(s.name for s in household.students.all())
 
 
+class HardshipAssessmentAdminForm(forms.ModelForm):
+    """assessment_save's checks (the stage's levels, active categories, the date within the term),
+    shown at the fields before the save goes through the service."""
+
+    class Meta:
+        model = HardshipAssessment
+        fields = ["student", "term", "level", "categories", "decided_on", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        student = data.get("student") or getattr(self.instance, "student", None)
+        term = data.get("term") or getattr(self.instance, "term", None)
+        if student is None or term is None or "level" in self.errors:
+            return data
+        problems = services.assessment_problems(
+            student=student,
+            term=term,
+            level=data.get("level"),
+            categories=list(data.get("categories") or []),
+            decided_on=data.get("decided_on"),
+        )
+        for field, message in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        return data
+
+
 @admin.register(HardshipAssessment)
 class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+    """Saved through assessment_save (one row a student and term); the student and term of a saved
+    认定 stay as they are: another term's 认定 is a row of its own."""
+
+    form = HardshipAssessmentAdminForm
     list_display = ["student", "school", "term", "level", "decided_on"]
     list_filter = ["term", "level", "student__school__stage"]
     search_fields = ["student__name", "student__student_number__iendswith"]
@@ -425,6 +457,20 @@ class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
         if db_field.name == "term":  # a term's name needs its school year: one query for the list
             kwargs["queryset"] = Term.objects.select_related("school_year")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: HardshipAssessment | None = None) -> Any:
+        return ["student", "term"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: HardshipAssessment, form: Any, change: bool) -> None:
+        saved = services.assessment_save(
+            student=obj.student,
+            term=obj.term,
+            level=obj.level,
+            categories=list(form.cleaned_data["categories"]),
+            decided_on=obj.decided_on,
+            note=obj.note,
+        )
+        obj.pk = saved.pk  # the admin's save_related then writes the same categories
 
 
 # --- 结对 ------------------------------------------------------------------------------------------

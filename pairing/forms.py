@@ -4,7 +4,7 @@ from typing import Any, TypeAlias, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from . import selectors
@@ -24,7 +24,7 @@ from .models import (
     Term,
     stage_grades,
 )
-from .validators import normalize_id_number
+from .validators import normalize_id_number, validate_username
 
 
 class DateInput(forms.DateInput):
@@ -60,14 +60,21 @@ class StudentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["school"]).queryset = schools
-        only_school = schools.first() if schools.count() == 1 else None
-        if only_school is not None:
-            self.fields["school"].initial = only_school
-            self.fields["school"].disabled = True
+        school = cast(forms.ModelChoiceField, self.fields["school"])
+        school.queryset = schools
+        if self.instance.pk:
+            # A registered student changes school only by 转学 (student_transfer keeps the history).
+            fixed = self.instance.school
+            school.queryset = School.objects.filter(pk=fixed.pk)
+            school.help_text = "转到本市其他学校请在学生页面办理“转学”。"
+        else:
+            fixed = schools.first() if schools.count() == 1 else None
+        if fixed is not None:
+            school.initial = fixed
+            school.disabled = True
             # One school: offer its grades by the names the school uses (七年级, 高一, 大班 …).
             self.fields["grade"] = forms.TypedChoiceField(
-                label="年级", coerce=int, choices=[("", "请选择"), *stage_grades(only_school.stage)]
+                label="年级", coerce=int, choices=[("", "请选择"), *stage_grades(fixed.stage)]
             )
         else:
             self.fields["grade"].help_text = "学段内的年级序号:小学1-6,初中1-3(七至九年级),高中1-3"
@@ -84,6 +91,11 @@ class StudentForm(forms.ModelForm):
     def clean_student_number(self) -> str:
         return (self.cleaned_data["student_number"] or "").strip().upper()
 
+    def service_values(self) -> dict[str, Any]:
+        """The student's own values for student_create (with the school) or student_update."""
+        names = [name for name in self.Meta.fields if name != "school" or self.instance.pk is None]
+        return {name: self.cleaned_data[name] for name in names}
+
 
 class HouseholdForm(forms.ModelForm):
     class Meta:
@@ -95,15 +107,18 @@ class HouseholdForm(forms.ModelForm):
         self.helper = _bare_helper()
 
 
-# The formsets' types, for annotations (services.student_save): the factory's classes below are no types.
+# The formsets' types, for annotations: the factory's classes below are no types.
 GuardianForms: TypeAlias = "BaseInlineFormSet[Guardian, Student, forms.ModelForm[Guardian]]"
 MemberForms: TypeAlias = "BaseInlineFormSet[HouseholdMember, Household, forms.ModelForm[HouseholdMember]]"
+
+GUARDIAN_FIELDS = ["name", "relation", "phone"]
+MEMBER_FIELDS = ["name", "age", "relation", "occupation", "annual_income", "health"]
 
 # Rendered as one card per row (not a table) so the forms fit a phone screen.
 GuardianFormSet: type[GuardianForms] = inlineformset_factory(
     Student,
     Guardian,
-    fields=["name", "relation", "phone"],
+    fields=GUARDIAN_FIELDS,
     extra=1,
     min_num=1,
     validate_min=True,
@@ -113,10 +128,71 @@ GuardianFormSet: type[GuardianForms] = inlineformset_factory(
 MemberFormSet: type[MemberForms] = inlineformset_factory(
     Household,
     HouseholdMember,
-    fields=["name", "age", "relation", "occupation", "annual_income", "health"],
+    fields=MEMBER_FIELDS,
     extra=1,
     can_delete=True,
 )
+
+
+def _kept_rows(formset: Any) -> list[forms.ModelForm]:
+    """The rows a valid formset keeps, in order: stored rows not marked for deletion, and new rows
+    filled in (the blank extra row is no row)."""
+    deleted = formset.deleted_forms
+    return [f for f in formset.forms if f not in deleted and (f.instance.pk is not None or f.has_changed())]
+
+
+def _add_errors(form: forms.BaseForm, field: str, messages: list[str]) -> None:
+    form.add_error(field if field in form.fields else None, messages)
+
+
+class StudentForms:
+    """The student page's forms: the student, the family's address, the guardians and the
+    household's members. Valid together, they become student_create's or student_update's values;
+    the service's errors, keyed as the page names its inputs ("household-village",
+    "guardians-0-phone"), come back onto the form and the row they belong to."""
+
+    def __init__(self, data: Any, *, student: Student | None, schools: Any) -> None:
+        household = student.household if student else None
+        self.student_form = StudentForm(data, instance=student, schools=schools)
+        self.household_form = HouseholdForm(data, instance=household, prefix="household")
+        self.guardians = GuardianFormSet(data, instance=student or Student(), prefix="guardians")
+        self.members = MemberFormSet(data, instance=household, prefix="members")
+        self._rows: dict[str, list[forms.ModelForm]] = {}
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "student_form": self.student_form,
+            "household_form": self.household_form,
+            "guardians": self.guardians,
+            "members": self.members,
+        }
+
+    def is_valid(self) -> bool:
+        valid = [form.is_valid() for form in self.context().values()]  # every form, so every message shows
+        return all(valid)
+
+    def service_values(self) -> dict[str, Any]:
+        self._rows = {"guardians": _kept_rows(self.guardians), "members": _kept_rows(self.members)}
+        fields = {"guardians": GUARDIAN_FIELDS, "members": MEMBER_FIELDS}
+        rows = {
+            key: [{"id": f.instance.pk, **{name: f.cleaned_data[name] for name in fields[key]}} for f in kept]
+            for key, kept in self._rows.items()
+        }
+        household = {name: self.household_form.cleaned_data[name] for name in HouseholdForm.Meta.fields}
+        return {**self.student_form.service_values(), "household": household, **rows}
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        for key, messages in exc.message_dict.items():
+            prefix, _, rest = key.partition("-")
+            if prefix == "household":
+                _add_errors(self.household_form, rest, messages)
+            elif prefix in self._rows and not rest:
+                getattr(self, prefix).non_form_errors().extend(messages)
+            elif prefix in self._rows:
+                index, _, field = rest.partition("-")
+                _add_errors(self._rows[prefix][int(index)], field, messages)
+            else:
+                _add_errors(self.student_form, key, messages)
 
 
 class AssessmentForm(forms.ModelForm):
@@ -134,34 +210,23 @@ class AssessmentForm(forms.ModelForm):
         categories.queryset = SpecialCategory.objects.filter(is_active=True)
         self.helper = _bare_helper()
 
-    def clean_decided_on(self) -> Any:
-        decided = self.cleaned_data["decided_on"]
-        if decided and decided > self.term.end_date:
-            raise forms.ValidationError(f"认定日期不能晚于{self.term.name}结束日期({self.term.end_date})。")
-        return decided
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data  # what ModelForm.clean returns; its stub allows None
-        if (
-            HardshipAssessment.objects.filter(student=self.student, term=self.term)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            raise forms.ValidationError(f"{self.student.name}在{self.term.name}已有认定记录,请修改原记录。")
-        return cleaned
+    def service_values(self) -> dict[str, Any]:
+        """The plain values assessment_save takes (it checks the level, the categories and the date)."""
+        data = self.cleaned_data
+        return {
+            "level": data["level"],
+            "categories": list(data["categories"]),
+            "decided_on": data["decided_on"],
+            "note": data["note"],
+        }
 
 
 class TeacherForm(forms.ModelForm):
     """A member of staff with their account. School roles only; the officer's own school is fixed."""
 
     full_name = forms.CharField(label="姓名", max_length=50)
-    username = forms.RegexField(
-        label="登录账号",
-        max_length=150,
-        regex=r"^[A-Za-z0-9_.@+-]+$",
-        error_messages={"invalid": "登录账号只能包含字母、数字和 _ . @ + -"},
-        help_text="建议使用手机号",
+    username = forms.CharField(
+        label="登录账号", max_length=150, validators=[validate_username], help_text="建议使用手机号"
     )
     role = forms.ChoiceField(label="角色")
     password = forms.CharField(
@@ -189,19 +254,13 @@ class TeacherForm(forms.ModelForm):
             del self.fields["password"]
         self.helper = _bare_helper()
 
-    def clean_username(self) -> str:
-        username = self.cleaned_data["username"]
-        users = get_user_model().objects.filter(username__iexact=username)
+    def service_values(self) -> dict[str, Any]:
+        """teacher_create's values, or teacher_update's (no 登录账号 nor password): the service checks
+        that the 登录账号 is free and the password strong enough."""
+        values = dict(self.cleaned_data)
         if self.instance.pk:
-            users = users.exclude(pk=self.instance.user_id)
-        if users.exists():
-            raise forms.ValidationError("该登录账号已被使用,请换一个。")
-        return username
-
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        password_validation.validate_password(password)
-        return password
+            values.pop("username")
+        return values
 
 
 # --- 结对 ------------------------------------------------------------------------------------------

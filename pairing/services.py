@@ -3,76 +3,371 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from zaoyang_aid.access import SCHOOL_ROLES
 
 from . import selectors
-from .forms import AssessmentForm, GuardianForms, HouseholdForm, MemberForms, StudentForm, TeacherForm
 from .models import (
     EnrollmentChange,
     EnrollmentStatus,
+    Guardian,
     HardshipAssessment,
+    HardshipLevel,
+    Household,
+    HouseholdMember,
     Pairing,
     PairingEndReason,
     School,
+    SpecialCategory,
+    Stage,
     Student,
     Teacher,
     Term,
 )
+from .validators import validate_username
+
+# --- 学生 ------------------------------------------------------------------------------------------
+# A student with the family's address, guardians and household members, all or nothing, checked by
+# the models' full_clean (their Chinese messages, and Student.clean's checks of the birth date,
+# gender and 学籍号 against the 身份证号). Errors are keyed as the student page names its inputs: a
+# student's field by its name ("id_number"), the address with "household-" ("household-village"),
+# a row by its list and place in it ("guardians-0-phone", "members-1-age"; the row itself
+# "guardians-0", the whole list "guardians"). The page puts each at its field; an import names the
+# row. The school and 学籍状态 are not among the values: they change through student_status_change
+# and student_transfer, which keep the dated history.
+
+STUDENT_FIELDS = ("name", "gender", "birth_date", "id_number", "student_number", "grade", "class_name", "hukou_type")
+HOUSEHOLD_FIELDS = ("town", "village", "address_detail")
+GUARDIAN_FIELDS = ("name", "relation", "phone")
+MEMBER_FIELDS = ("name", "age", "relation", "occupation", "annual_income", "health")
+
+Row = Mapping[str, Any]
+M = TypeVar("M", bound=models.Model)
+Errors = dict[str, list[str]]
 
 
-@transaction.atomic
-def student_save(
-    *, student_form: StudentForm, household_form: HouseholdForm, guardians: GuardianForms, members: MemberForms
+def _keyed(exc: ValidationError, prefix: str) -> Errors:
+    return {
+        prefix if field == NON_FIELD_ERRORS else f"{prefix}-{field}": messages
+        for field, messages in exc.message_dict.items()
+    }
+
+
+def _put(obj: models.Model, values: Row, fields: Sequence[str]) -> None:
+    for name in fields:
+        if name in values:
+            value = values[name]
+            setattr(obj, name, value.strip() if isinstance(value, str) else value)
+
+
+def _rows_checked(
+    model: type[M], rows: Sequence[Row], *, fields: Sequence[str], parent: str, existing: dict[int, M], prefix: str
+) -> tuple[list[M], Errors]:
+    """The rows as instances (an "id" names one of ``existing``), each full_clean'ed; not saved."""
+    made: list[M] = []
+    errors: Errors = {}
+    for i, row in enumerate(rows):
+        pk = row.get("id")
+        obj = existing.get(int(pk)) if pk else model()
+        if obj is None:
+            errors[f"{prefix}-{i}"] = ["这一行已被删除或不属于该学生,请刷新页面后重新填写。"]
+            continue
+        _put(obj, row, fields)
+        try:
+            obj.full_clean(exclude=[parent])
+        except ValidationError as exc:
+            errors.update(_keyed(exc, f"{prefix}-{i}"))
+        made.append(obj)
+    return made, errors
+
+
+def _rows_replace(kept: list[M], *, current: models.QuerySet[M], parent: str, owner: Any) -> None:
+    current.exclude(pk__in=[obj.pk for obj in kept if obj.pk]).delete()
+    for obj in kept:
+        setattr(obj, parent, owner)
+        obj.save()
+
+
+def _student_write(
+    student: Student, *, values: Row, household: Row, guardians: Sequence[Row], members: Sequence[Row], errors: Errors
 ) -> Student:
-    """Save a student with their household, guardians and household members (forms already valid)."""
-    household = household_form.save()
-    student = student_form.save(commit=False)
-    student.household = household
+    """Check everything, then write everything: the household, the student, then their rows."""
+    home = student.household if student.pk else Household()
+    _put(home, household, HOUSEHOLD_FIELDS)
+    try:
+        home.full_clean()
+    except ValidationError as exc:
+        errors.update(_keyed(exc, "household"))
+    _put(student, values, STUDENT_FIELDS)
+    try:
+        student.full_clean(exclude=["household"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    old_guardians = {g.pk: g for g in Guardian.objects.filter(student=student)} if student.pk else {}
+    old_members = {m.pk: m for m in HouseholdMember.objects.filter(household=home)} if home.pk else {}
+    kept_guardians, problems = _rows_checked(
+        Guardian, guardians, fields=GUARDIAN_FIELDS, parent="student", existing=old_guardians, prefix="guardians"
+    )
+    errors.update(problems)
+    kept_members, problems = _rows_checked(
+        HouseholdMember, members, fields=MEMBER_FIELDS, parent="household", existing=old_members, prefix="members"
+    )
+    errors.update(problems)
+    if not guardians:
+        errors["guardians"] = ["请至少填写一位监护人。"]
+    if errors:
+        raise ValidationError(errors)
+    home.save()
+    student.household = home
     student.save()
-    guardians.instance = student
-    guardians.save()
-    members.instance = household
-    members.save()
+    _rows_replace(kept_guardians, current=Guardian.objects.filter(student=student), parent="student", owner=student)
+    _rows_replace(kept_members, current=HouseholdMember.objects.filter(household=home), parent="household", owner=home)
     return student
 
 
 @transaction.atomic
-def assessment_save(*, form: AssessmentForm) -> HardshipAssessment:
-    assessment = form.save(commit=False)
-    assessment.student = form.student
-    assessment.term = form.term
-    assessment.save()
-    form.save_m2m()
-    return assessment
+def student_create(
+    *,
+    by: Any,
+    school: School,
+    name: str,
+    gender: str,
+    birth_date: dt.date,
+    id_number: str,
+    student_number: str,
+    grade: int,
+    class_name: str,
+    hukou_type: str,
+    household: Row,
+    guardians: Sequence[Row],
+    members: Sequence[Row] = (),
+) -> Student:
+    """Register a student (在校) at ``school``, which must be in ``by``'s scope, with a new household
+    (``household``: town, village, address_detail), their guardians (name, relation, phone) and the
+    household's members (name, age, relation, occupation, annual_income, health)."""
+    errors: Errors = {}
+    if not School.objects.visible_to(by).filter(pk=school.pk).exists():
+        errors["school"] = ["只能在您管理范围内的学校登记学生。"]
+    student = Student(school=school, enrollment_status=EnrollmentStatus.ENROLLED)
+    values = {
+        "name": name,
+        "gender": gender,
+        "birth_date": birth_date,
+        "id_number": id_number,  # Student.clean normalizes both numbers
+        "student_number": student_number,
+        "grade": grade,
+        "class_name": class_name,
+        "hukou_type": hukou_type,
+    }
+    return _student_write(
+        student, values=values, household=household, guardians=guardians, members=members, errors=errors
+    )
 
 
 @transaction.atomic
-def teacher_save(*, form: TeacherForm) -> Teacher:
-    """Create or update a member of staff and their account together."""
-    teacher = form.save(commit=False)
-    if teacher.pk:
-        user = teacher.user
-    else:
-        user = get_user_model()(username=form.cleaned_data["username"])
-        user.set_password(form.cleaned_data["password"])
-    user.full_name = form.cleaned_data["full_name"]
-    user.role = form.cleaned_data["role"]
+def student_update(
+    *,
+    student: Student,
+    by: Any,
+    name: str,
+    gender: str,
+    birth_date: dt.date,
+    id_number: str,
+    student_number: str,
+    grade: int,
+    class_name: str,
+    hukou_type: str,
+    household: Row,
+    guardians: Sequence[Row],
+    members: Sequence[Row] = (),
+) -> Student:
+    """Correct a student's record and their household (shared with siblings). ``guardians`` and
+    ``members`` replace the stored rows: a row with an "id" changes that row, a new row is added,
+    and a stored row left out is deleted. Locks the student's row, like the status services."""
+    locked = _lock_student(student.pk)
+    errors: Errors = {}
+    if not Student.objects.visible_to(by).filter(pk=locked.pk).exists():
+        errors[NON_FIELD_ERRORS] = ["该学生不在您的管理范围内。"]
+    values = {
+        "name": name,
+        "gender": gender,
+        "birth_date": birth_date,
+        "id_number": id_number,  # Student.clean normalizes both numbers
+        "student_number": student_number,
+        "grade": grade,
+        "class_name": class_name,
+        "hukou_type": hukou_type,
+    }
+    return _student_write(
+        locked, values=values, household=household, guardians=guardians, members=members, errors=errors
+    )
+
+
+# --- 家庭经济困难认定 ------------------------------------------------------------------------------
+
+
+def assessment_problems(
+    *,
+    student: Student,
+    term: Term,
+    level: HardshipLevel | None,
+    categories: Sequence[SpecialCategory],
+    decided_on: dt.date | None,
+) -> dict[str, str]:
+    """Why this 认定 cannot be saved, keyed by field (the admin's form shows them at the field;
+    assessment_save raises them)."""
+    errors: dict[str, str] = {}
+    stage = student.school.stage
+    if level is None:
+        errors["level"] = "请选择困难等级。"
+    elif not HardshipLevel.objects.for_stage(stage).filter(pk=level.pk).exists():
+        errors["level"] = f"“{level.name}”不是{Stage(stage).label}学段使用的困难等级,请重新选择。"
+    stopped = [c.name for c in categories if not c.is_active]
+    if stopped:
+        errors["categories"] = f"特殊群体类别“{'、'.join(stopped)}”已停用,请重新选择。"
+    if decided_on is None:
+        errors["decided_on"] = "请填写认定日期。"
+    elif decided_on > term.end_date:
+        errors["decided_on"] = f"认定日期不能晚于{term.name}结束日期({term.end_date})。"
+    return errors
+
+
+@transaction.atomic
+def assessment_save(
+    *,
+    student: Student,
+    term: Term,
+    level: HardshipLevel,
+    categories: Sequence[SpecialCategory] = (),
+    decided_on: dt.date,
+    note: str = "",
+) -> HardshipAssessment:
+    """Record a student's 认定 for ``term``, or adjust it: one row a student and term. The level
+    must be one of the student's stage (HardshipLevel.objects.for_stage)."""
+    locked = _lock_student(student.pk)  # two officers saving the same term's 认定 queue here
+    errors: Errors = {
+        k: [v]
+        for k, v in assessment_problems(
+            student=locked, term=term, level=level, categories=categories, decided_on=decided_on
+        ).items()
+    }
+    assessment = HardshipAssessment.objects.filter(student=locked, term=term).first()
+    assessment = assessment or HardshipAssessment(student=locked, term=term)
+    assessment.level, assessment.decided_on, assessment.note = level, decided_on, (note or "").strip()
+    try:
+        assessment.full_clean(exclude=["student", "term", "level", "decided_on"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    assessment.save()
+    assessment.categories.set(categories)
+    return assessment
+
+
+# --- 教职工 ----------------------------------------------------------------------------------------
+# A member of staff is two rows, their account (User: 姓名, 角色, 登录账号) and their staff row
+# (Teacher: school, phone, title), written together.
+
+USERNAME_TAKEN = "该登录账号已被使用,请换一个。"
+
+
+def _staff_problems(*, user: Any, teacher: Teacher) -> Errors:
+    errors: Errors = {}
+    if not (user.full_name or "").strip():
+        errors["full_name"] = ["请填写姓名。"]
+    if user.role not in SCHOOL_ROLES:
+        errors["role"] = ["请选择教师、学校资助专干或心理健康教师。"]
+    for obj, exclude in ((user, ["password", "username", "role"]), (teacher, ["user"])):
+        try:
+            obj.full_clean(exclude=exclude)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, messages)
+    return errors
+
+
+def _staff_save(*, user: Any, teacher: Teacher) -> Teacher:
     user.phone = teacher.phone
     user.save()
     teacher.user = user
     teacher.save()
     return teacher
+
+
+@transaction.atomic
+def teacher_create(
+    *,
+    school: School,
+    username: str,
+    password: str,
+    full_name: str,
+    role: str,
+    phone: str,
+    title: str = "",
+    is_head_teacher: bool = False,
+) -> Teacher:
+    """Add a member of staff with their account. ``password`` passes the project's password
+    validators (settings.AUTH_PASSWORD_VALIDATORS); ``username`` is unique whatever its case."""
+    user = get_user_model()(username=username.strip(), full_name=full_name.strip(), role=role)
+    teacher = Teacher(school=school, phone=phone.strip(), title=title.strip(), is_head_teacher=is_head_teacher)
+    errors = _staff_problems(user=user, teacher=teacher)
+    try:
+        validate_username(user.username)
+    except ValidationError as exc:
+        errors["username"] = exc.messages
+    else:
+        if get_user_model().objects.filter(username__iexact=user.username).exists():
+            errors["username"] = [USERNAME_TAKEN]
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    return _staff_save(user=user, teacher=teacher)
+
+
+@transaction.atomic
+def teacher_update(
+    *,
+    teacher: Teacher,
+    school: School,
+    full_name: str,
+    role: str,
+    phone: str,
+    title: str = "",
+    is_head_teacher: bool = False,
+) -> Teacher:
+    """Change a member of staff and their account (not the 登录账号 nor the password). A teacher who
+    still 包保 students stays at their school: the pairings require one school."""
+    locked = Teacher.objects.select_for_update().select_related("user").get(pk=teacher.pk)  # as pairing_create
+    user = locked.user
+    moving = school.pk != locked.school_id
+    user.full_name, user.role = full_name.strip(), role
+    locked.school, locked.phone, locked.title, locked.is_head_teacher = (
+        school,
+        phone.strip(),
+        title.strip(),
+        is_head_teacher,
+    )
+    errors = _staff_problems(user=user, teacher=locked)
+    if moving and Pairing.objects.filter(teacher=locked, ended_on__isnull=True).exists():
+        errors["school"] = ["该教师还有进行中的结对,请先结束结对或更换帮扶教师,再调整学校。"]
+    if errors:
+        raise ValidationError(errors)
+    return _staff_save(user=user, teacher=locked)
 
 
 # --- 结对 ------------------------------------------------------------------------------------------

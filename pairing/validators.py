@@ -53,3 +53,12 @@ def validate_student_number(value: str) -> None:
 def validate_phone(value: str) -> None:
     if not PHONE_RE.fullmatch((value or "").strip()):
         raise ValidationError("请输入11位手机号码。", code="phone")
+
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]+$")
+
+
+def validate_username(value: str) -> None:
+    """登录账号: letters, digits and _ . @ + - (a phone number is the usual choice)."""
+    if not USERNAME_RE.fullmatch(value or ""):
+        raise ValidationError("登录账号只能包含字母、数字和 _ . @ + -", code="username")

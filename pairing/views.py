@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,13 +19,10 @@ from zaoyang_aid.paging import page_of, query_without_page
 from . import selectors, services
 from .forms import (
     AssessmentForm,
-    GuardianFormSet,
-    HouseholdForm,
-    MemberFormSet,
     PairingCreateForm,
     PairingEndForm,
     PairingReassignForm,
-    StudentForm,
+    StudentForms,
     StudentStatusForm,
     StudentTransferForm,
     TeacherForm,
@@ -152,26 +149,24 @@ def _editable_schools(request: HttpRequest) -> Any:
     return School.objects.visible_to(request.user).order_by("town__code", "name")
 
 
-def _student_forms(request: HttpRequest, student: Student | None) -> dict[str, Any]:
-    data = request.POST if request.method == "POST" else None
-    household = student.household if student else None
-    return {
-        "student_form": StudentForm(data, instance=student, schools=_editable_schools(request)),
-        "household_form": HouseholdForm(data, instance=household, prefix="household"),
-        "guardians": GuardianFormSet(data, instance=student or Student(), prefix="guardians"),
-        "members": MemberFormSet(data, instance=household, prefix="members"),
-    }
-
-
 def _save_student(request: HttpRequest, student: Student | None) -> HttpResponse:
-    forms = _student_forms(request, student)
+    page = StudentForms(
+        request.POST if request.method == "POST" else None, student=student, schools=_editable_schools(request)
+    )
     if request.method == "POST":
-        if all(f.is_valid() for f in forms.values()):
-            saved = services.student_save(**forms)
-            messages.success(request, f"已保存{saved.name}的信息。")
-            return redirect("pairing:student_detail", pk=saved.pk)
+        if page.is_valid():
+            try:
+                if student is None:
+                    saved = services.student_create(by=request.user, **page.service_values())
+                else:
+                    saved = services.student_update(student=student, by=request.user, **page.service_values())
+            except ValidationError as exc:
+                page.add_service_errors(exc)
+            else:
+                messages.success(request, f"已保存{saved.name}的信息。")
+                return redirect("pairing:student_detail", pk=saved.pk)
         messages.error(request, "有信息需要修改,请查看标红的栏目。")
-    return render(request, "pairing/student_form.html", {**forms, "student": student})
+    return render(request, "pairing/student_form.html", {**page.context(), "student": student})
 
 
 @role_required(*EDITORS)
@@ -181,7 +176,7 @@ def student_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDITORS)
 def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("household"), pk=pk)
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("household", "school"), pk=pk)
     return _save_student(request, student)
 
 
@@ -201,8 +196,8 @@ def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
         term=today.term,
         initial={"decided_on": today.today} if existing is None else None,
     )
-    if request.method == "POST" and form.is_valid():
-        services.assessment_save(form=form)
+    valid = request.method == "POST" and form.is_valid()
+    if valid and _call_service(form, services.assessment_save, student=student, term=today.term) is not None:
         messages.success(request, f"已保存{student.name}在{today.term.name}的困难认定。")
         return redirect("pairing:student_detail", pk=pk)
     return render(
@@ -251,9 +246,13 @@ def _save_teacher(request: HttpRequest, teacher: Teacher | None) -> HttpResponse
         request.POST or None, instance=teacher, schools=_editable_schools(request), roles=_teacher_roles(request)
     )
     if request.method == "POST" and form.is_valid():
-        saved = services.teacher_save(form=form)
-        messages.success(request, f"已保存教师{saved.name}的信息。")
-        return redirect("pairing:teacher_detail", pk=saved.pk)
+        if teacher is None:
+            saved = _call_service(form, services.teacher_create)
+        else:
+            saved = _call_service(form, services.teacher_update, teacher=teacher)
+        if saved is not None:
+            messages.success(request, f"已保存教师{saved.name}的信息。")
+            return redirect("pairing:teacher_detail", pk=saved.pk)
     return render(request, "pairing/teacher_form.html", {"form": form, "teacher": teacher})
 
 
@@ -325,11 +324,15 @@ def pairing_list(request: HttpRequest) -> HttpResponse:
 
 
 def _call_service(form: Any, service: Any, **context: Any) -> Any:
-    """Run a pairing service on a valid form; its refusal becomes errors at the form's fields."""
+    """Run a service on a valid form (its service_values(), or its cleaned_data when its fields are
+    named as the service's arguments); a refusal becomes errors at the form's fields."""
+    values = form.service_values() if hasattr(form, "service_values") else form.cleaned_data
     try:
-        return service(**context, **form.cleaned_data)
+        return service(**context, **values)
     except ValidationError as exc:
-        form.add_error(None, exc)
+        errors = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+        for field, messages_ in errors.items():  # a key that is no field of the form goes on top
+            form.add_error(field if field in form.fields else None, messages_)
         return None
 
 

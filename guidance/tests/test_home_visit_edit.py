@@ -198,7 +198,7 @@ def test_removing_a_demo_photo_keeps_the_shared_file(world, media, django_captur
     assert form.is_valid(), form.errors
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.home_visit_update(form=form, photos=[], remove=form.cleaned_data["remove_photos"])
+        services.home_visit_update(visit=visit, **form.service_values())
 
     assert list(visit.photos.all()) == [rows[1]] and shared.exists()
 

@@ -306,7 +306,9 @@ def test_the_service_refuses_a_pairing_that_ended_after_the_form_was_checked(wor
     pairing.refresh_from_db()
 
     with pytest.raises(ValidationError) as caught:
-        services.home_visit_create(pairing=pairing, recorded_by=world.teacher_a1, form=form, photos=clean)
+        services.home_visit_create(
+            pairing=pairing, recorded_by=world.teacher_a1, **(form.service_values() | {"photos": clean})
+        )
 
     assert caught.value.message_dict == {"date": ["该结对已结束,不能再添加记录。"]}
     assert not HomeVisit.objects.exists()
@@ -330,7 +332,9 @@ def test_a_failure_after_photos_were_written_leaves_no_rows_and_no_files(world, 
     monkeypatch.setattr(HomeVisitPhoto, "save", save_then_fail_on_the_third)
 
     with pytest.raises(RuntimeError):
-        services.home_visit_create(pairing=pairing, recorded_by=world.teacher_a1, form=form, photos=clean)
+        services.home_visit_create(
+            pairing=pairing, recorded_by=world.teacher_a1, **(form.service_values() | {"photos": clean})
+        )
 
     assert not HomeVisit.objects.exists()
     assert not HomeVisitPhoto.objects.exists()
@@ -344,7 +348,7 @@ def test_the_service_will_not_run_inside_another_transaction(world):
     assert form.is_valid(), form.errors
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.home_visit_create(pairing=pairing, recorded_by=world.teacher_a1, form=form, photos=[])
+        services.home_visit_create(pairing=pairing, recorded_by=world.teacher_a1, **form.service_values())
 
 
 # --- Who may record ------------------------------------------------------------------------------
