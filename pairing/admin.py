@@ -275,6 +275,11 @@ class TeacherAdmin(admin.ModelAdmin):
     list_select_related = ["user", "school"]
     autocomplete_fields = ["user", "school"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Teacher | None = None) -> Any:
+        # A member of staff changes school on the pages (teacher_update), which refuses it while they
+        # still 包保 students; the admin does not write around that rule.
+        return ["user", "school"] if obj is not None else []
+
     @admin.display(description="姓名", ordering="user__full_name")
     def name(self, teacher: Teacher) -> str:
         return teacher.name

@@ -78,10 +78,6 @@ class StudentForm(forms.ModelForm):
             )
         else:
             self.fields["grade"].help_text = "学段内的年级序号:小学1-6,初中1-3(七至九年级),高中1-3"
-        if self.instance.pk is not None:
-            # A move to another school is a 转学 (pairing.services.student_transfer): dated, with history.
-            self.fields["school"].disabled = True
-            self.fields["school"].help_text = "转学请在学生页面办理“转学”。"
         self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
         self.helper = _bare_helper()
 
