@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,22 +37,32 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from django.db import models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from pairing.models import HouseholdMember, Pairing, Stage, Student, Term
+from pairing.demo import GroundFloor, case_weeks, weeks_back
+from pairing.models import EnrollmentChange, HouseholdMember, Pairing, Stage, Student, Term, absences
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import BATCH_SIZE, DemoContext, raw_delete
 
+from . import reminders, services
 from .compliance import school_weeks_by_school
 from .models import (
+    FORM_FIELDS,
     TRACK_FIELDS,
     AidPolicy,
+    Delivery,
     ExcusedWeek,
     ExcuseReason,
     HomeVisit,
     HomeVisitPhoto,
+    LateEntryPermission,
+    Notification,
     PairingTermTally,
+    Reminder,
+    ReminderPreference,
+    SweepRun,
     TalkRecord,
     private_storage,
 )
@@ -101,11 +112,13 @@ class PlanShown(TypedDict, total=False):
     visit_now: bool
 
 
-# The demo teacher's three pairings: done this week, due this week, overdue (and not visited yet).
+# The demo teacher's three pairings, oldest first: done this week, overdue (and not visited yet),
+# and due this week, the one taken over mid-term (a visit under any pairing counts for the student,
+# so it could not be the unvisited one).
 DEMO_TEACHER_PLANS: tuple[PlanShown, ...] = (
     {"this_week": True, "tail_done": True, "visit_now": True},
-    {"this_week": False, "tail_done": True, "visit_now": True},
     {"this_week": False, "tail_missed": 2, "visit_now": False},
+    {"this_week": False, "tail_done": True, "visit_now": True},
 )
 
 # --- Phrase banks ---------------------------------------------------------------------------------
@@ -736,6 +749,10 @@ class Seeder:
     visit_policies: list[list[int]] = field(default_factory=list)
     excused: list[ExcusedWeek] = field(default_factory=list)
     policy_ids: dict[str, list[int]] = field(default_factory=dict)
+    # Student id -> the spans in which they were not 在校 (休学 …): no talks, no visits then.
+    away: dict[int, list[tuple[dt.date, dt.date | None]]] = field(default_factory=dict)
+    # Pairing id -> Mondays left without a talk for a case (a 补录 to come, an excused week).
+    blank: dict[int, set[dt.date]] = field(default_factory=dict)
 
     @property
     def rng(self) -> random.Random:
@@ -755,15 +772,25 @@ class Seeder:
         )
         return min(moment, self.now)
 
+    def is_away(self, student_id: int, day: dt.date) -> bool:
+        return any(start <= day and (end is None or day < end) for start, end in self.away.get(student_id, ()))
+
     # Talks -----------------------------------------------------------------------------------
 
     def add_weeks(self, span: _Span, plan: Plan) -> None:
-        """Each active school week up to today: done (one talk, sometimes two), missed, or excused."""
+        """Each owed school week up to today (active, the student 在校): done (one talk, sometimes
+        two), missed, or excused."""
         this_monday = calendar.monday_of(self.today)
         elapsed = sum(1 for w in span.weeks if w.monday < this_monday)
+        pairing = span.pairing
+        blank = self.blank.get(pairing.pk, set())
         for i, week in enumerate(span.weeks):
-            days = [d for d in week.school_days if span.pairing.active_on(d) and d <= self.today]
-            if not days:
+            days = [
+                d
+                for d in week.school_days
+                if pairing.active_on(d) and d <= self.today and not self.is_away(pairing.student_id, d)
+            ]
+            if not days or week.monday in blank:
                 continue
             from_end = elapsed - 1 - i  # 0: the last elapsed week; -1: the current week
             if from_end < 0:
@@ -826,7 +853,7 @@ class Seeder:
         self.talks = []
 
     def _excuse(self, pairing: Pairing, week: calendar.SchoolWeek) -> None:
-        officer = self.officers.get(pairing.student.school_id)
+        officer = self.officers.get(pairing.teacher.school_id)  # the school the pairing was at
         if officer is None:
             return
         reason = self.rng.choices([r for r, _ in EXCUSE_WEIGHTS], weights=[w for _, w in EXCUSE_WEIGHTS])[0]
@@ -862,6 +889,8 @@ class Seeder:
         days: list[dt.date] = []
         for _ in range(count):
             day = self._visit_day(first, last)
+            if self.is_away(pairing.student_id, day):
+                continue
             if all(abs((day - other).days) >= 14 for other in days):  # a second visit comes weeks later
                 days.append(day)
         for day in sorted(days):
@@ -880,7 +909,7 @@ class Seeder:
         child = self.children[pairing.student_id]
         teacher = pairing.teacher.user
         company = rng.random()
-        school_id = pairing.student.school_id
+        school_id = pairing.teacher.school_id  # the school the pairing was at
         visitors = teacher.full_name
         if company < 0.3 and school_id in self.officers:
             visitors += f"、{self.officers[school_id].full_name}(学校资助专干)"
@@ -950,17 +979,29 @@ def _policies_by_stage() -> tuple[dict[str, list[str]], dict[str, list[int]]]:
     return names, ids
 
 
-def _plans(ctx: DemoContext, pairings: list[Pairing], demo_teacher: Any) -> dict[int, Plan]:
-    """A plan per pairing: its teacher's habit; the demo teacher's three shown states."""
+def demo_teacher_pairings(ground: GroundFloor) -> list[Pairing]:
+    """The demo teacher's active pairings, oldest first (the one taken over mid-term last)."""
+    mine = [p for p in ground.pairings if p.teacher_id == ground.demo_teacher.pk and p.ended_on is None]
+    return sorted(mine, key=lambda p: p.started_on)
+
+
+def _plans(ctx: DemoContext, ground: GroundFloor) -> dict[int, Plan]:
+    """A plan per pairing: its teacher's habit; the demo teacher's three shown states; a diligent
+    teacher before the takeover, so the demo teacher sees the help already given this term."""
     habits: dict[int, Plan] = {}
     plans = {}
-    for pairing in pairings:
+    for pairing in ground.pairings:
         if pairing.teacher_id not in habits:
             habits[pairing.teacher_id] = teacher_plan(ctx.rng)
         plans[pairing.pk] = habits[pairing.teacher_id]
-    mine = [p for p in pairings if p.teacher_id == demo_teacher.pk and p.ended_on is None]
-    for pairing, shown in zip(mine, DEMO_TEACHER_PLANS, strict=False):
+    for pairing, shown in zip(demo_teacher_pairings(ground), DEMO_TEACHER_PLANS, strict=False):
         plans[pairing.pk] = Plan(0.03, 0.06, 2, visits=True, **shown)
+    if ground.cases is not None:
+        plans[ground.cases.handed_over.pk] = Plan(0.02, 0.06, 3, visits=True, tail_done=True)
+        if ground.cases.moved is not None:
+            # No missed week before the move: swept after it, a reminder about the old school's
+            # weeks would go to the new school's officer (the sweep names the student's school).
+            plans[ground.cases.moved.pk] = Plan(0.0, 0.04, 1, visits=True)
     return plans
 
 
@@ -985,7 +1026,12 @@ def seed(ctx: DemoContext) -> None:
         policy_ids=ids,
     )
     ctx.log(f"家访照片素材: {POOL_SIZE} 张,位于 MEDIA_ROOT/{POOL_DIR}/")
-    _seed_terms(ctx, seeder, ground.pairings, _plans(ctx, ground.pairings, ground.demo_teacher))
+    seeder.away = _absences()
+    cases = _plan_cases(ctx, seeder, ground)
+    _seed_terms(ctx, seeder, ground.pairings, _plans(ctx, ground))
+    _write_excused_week(ctx, seeder, cases)
+    _sweep_reminders(ctx, seeder)
+    _write_late_entry(ctx, seeder, cases)
     ctx.shared["guidance"] = {"pool": [name for name, _ in seeder.pool]}
 
 
@@ -1010,13 +1056,157 @@ def _seed_terms(ctx: DemoContext, seeder: Seeder, pairings: list[Pairing], plans
     ctx.log(f"家访记录: {len(seeder.visits)}; 免记周: {len(seeder.excused)}")
 
 
+# --- The cases a walk through the demo meets ---------------------------------------------------
+# pairing's seeder wrote the 休学, the return, the takeover and the transfer (ground.cases); here: a
+# 补录 with its reason, an excused week at the demo school this term, and the reminders swept.
+
+LATE_REASON = "教师该周外出参加市级培训,培训前已与学生谈话,返校后未及时录入,申请补录"
+CASE_EXCUSE = (ExcuseReason.ILLNESS, "学生患流感请假在家")
+
+
+@dataclass
+class _Cases:
+    officer: Any  # demo_officer's user: grants the 补录, excuses the week
+    late: Pairing  # the demo teacher's oldest pairing: a talk for late_week entered late
+    late_week: calendar.SchoolWeek
+    excused: Pairing  # a colleague's pairing at the demo school, excused_week excused
+    excused_week: calendar.SchoolWeek | None  # None: the current term has no school week yet
+
+
+def _absences() -> dict[int, list[tuple[dt.date, dt.date | None]]]:
+    """Per student with an enrollment history, the spans they were not 在校 (one query, few rows)."""
+    history: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
+    rows = EnrollmentChange.objects.order_by("student_id", "effective_on", "pk")
+    for student_id, day, status in rows.values_list("student_id", "effective_on", "status"):
+        history[student_id].append((day, status))
+    return {student_id: absences(changes) for student_id, changes in history.items()}
+
+
+def _plan_cases(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> _Cases | None:
+    """Which pairing and week each case takes; their weeks are left without a talk meanwhile."""
+    cases = ground.cases
+    if cases is None:
+        return None
+    weeks = case_weeks(ground.terms, ctx.today)
+    current = ground.terms[-1]
+    busy = {cases.suspended.pk, cases.returned.pk, cases.handed_over.pk, cases.taken_over.pk}
+    colleagues = [
+        p
+        for p in ground.pairings
+        if p.ended_on is None
+        and p.student.school_id == ground.demo_school.pk
+        and p.teacher_id != ground.demo_teacher.pk
+        and p.pk not in busy
+    ]
+    recent = (weeks_back(weeks, n) for n in (2, 1, 0))
+    planned = _Cases(
+        officer=cases.officer.user,
+        late=demo_teacher_pairings(ground)[0],
+        late_week=weeks_back(weeks, 4),  # older than the open window (this week and the last)
+        excused=ctx.rng.choice(colleagues),
+        excused_week=next((w for w in recent if w.school_days[0] >= current.start_date), None),
+    )
+    seeder.blank[planned.late.pk] = {planned.late_week.monday}
+    if planned.excused_week is not None:
+        seeder.blank[planned.excused.pk] = {planned.excused_week.monday}
+    return planned
+
+
+def _write_excused_week(ctx: DemoContext, seeder: Seeder, cases: _Cases | None) -> None:
+    if cases is None or cases.excused_week is None:
+        return
+    reason, note = CASE_EXCUSE
+    week = cases.excused_week
+    excused = services.excused_week_create(
+        pairing=cases.excused,
+        week_monday=week.monday,
+        reason=reason,
+        note=note,
+        excused_by=cases.officer,
+        term=seeder.terms[-1],
+        as_of=ctx.today,
+    )
+    ExcusedWeek.objects.filter(pk=excused.pk).update(created_at=seeder.at(week.school_days[0], earliest_hour=9))
+    label = str(ExcusedWeek._meta.verbose_name_plural)
+    ctx.counts[label] = ctx.counts.get(label, 0) + 1
+
+
+def _sweep_reminders(ctx: DemoContext, seeder: Seeder) -> None:
+    """The reminder sweep as beat runs it, once for each school week of the current term begun by
+    today, on the week's first school day (so each is swept once, on time: its SweepRun row); its
+    rows dated that morning, and read by now when more than a week old."""
+    started = time.monotonic()
+    weeks = [w for w in seeder.terms[-1].school_weeks() if w.school_days[0] <= ctx.today]
+    made = [0, 0]
+    for week in weeks:
+        last_reminder = Reminder.objects.aggregate(last=Max("pk"))["last"] or 0
+        last_notice = Notification.objects.aggregate(last=Max("pk"))["last"] or 0
+        result = reminders.sweep(on=week.school_days[0])
+        made[0] += result.reminders_created
+        made[1] += result.notifications_created
+        morning = min(dt.datetime.combine(week.school_days[0], dt.time(7, 30), tzinfo=seeder.zone), seeder.now)
+        read = morning + dt.timedelta(hours=10) if morning < seeder.now - dt.timedelta(days=7) else None
+        Reminder.objects.filter(pk__gt=last_reminder).update(created_at=morning)
+        Notification.objects.filter(pk__gt=last_notice).update(created_at=morning, read_at=read)
+        SweepRun.objects.filter(week_monday=week.monday).update(done_at=morning)
+    ctx.counts[str(Reminder._meta.verbose_name_plural)] = made[0]
+    ctx.counts[str(Notification._meta.verbose_name_plural)] = made[1]
+    ctx.log(f"提醒: {len(weeks)} 个教学周, {made[0]} 条提醒, {made[1]} 条站内通知, {time.monotonic() - started:.1f} 秒")
+
+
+def _write_late_entry(ctx: DemoContext, seeder: Seeder, cases: _Cases | None) -> None:
+    """The officer's 补录 permission for an old week and the talk entered under it (after the sweep,
+    so that it answers the week's reminder as it would have)."""
+    if cases is None:
+        return
+    pairing, week = cases.late, cases.late_week
+    permission = services.late_entry_permit(
+        pairing=pairing, week_monday=week.monday, reason=LATE_REASON, granted_by=cases.officer
+    )
+    day = week.school_days[0]
+    talk = seeder.texts.talk(seeder.children[pairing.student_id], day, week.number)
+    record = services.talk_record_create(
+        pairing=pairing,
+        recorded_by=pairing.teacher.user,
+        date=day,
+        duration_minutes=talk.duration,
+        content=talk.content,
+        student_state=talk.state,
+        tracks=[f for f in TRACK_FIELDS if talk.tags[f]],
+        help_forms=[f for f in FORM_FIELDS if talk.tags[f]],
+        problems=talk.problems,
+        measures=talk.measures,
+        next_steps=talk.next_steps,
+    )
+    granted = seeder.at(min(week.sunday + dt.timedelta(days=2), ctx.today), earliest_hour=9)
+    entered = min(granted + dt.timedelta(minutes=40), seeder.now)
+    LateEntryPermission.objects.filter(pk=permission.pk).update(created_at=granted)
+    TalkRecord.objects.filter(pk=record.pk).update(created_at=entered, updated_at=entered)
+    Reminder.objects.filter(pairing=pairing, period=week.monday, resolved_at__isnull=False).update(resolved_at=entered)
+    ctx.counts[str(LateEntryPermission._meta.verbose_name_plural)] = 1
+    label = str(TalkRecord._meta.verbose_name_plural)
+    ctx.counts[label] = ctx.counts.get(label, 0) + 1
+
+
 def flush(ctx: DemoContext) -> None:
     """Every guidance row (only called when the database holds demo data alone) and the photo pool.
     Photos uploaded while trying the demo go too, once the transaction commits."""
     uploads = list(HomeVisitPhoto.objects.exclude(image__startswith=f"{POOL_DIR}/").values_list("image", flat=True))
     raw_delete(ctx, HomeVisitPhoto.objects.all())
     raw_delete(ctx, HomeVisit.policies.through.objects.all(), label="家访宣讲的资助政策")
-    for model in (HomeVisit, PairingTermTally, TalkRecord, ExcusedWeek):
+    # Notifications before their reminders, talks before the 补录 permissions they were written under.
+    for model in (
+        Delivery,
+        Notification,
+        Reminder,
+        SweepRun,
+        ReminderPreference,
+        HomeVisit,
+        PairingTermTally,
+        TalkRecord,
+        LateEntryPermission,
+        ExcusedWeek,
+    ):
         raw_delete(ctx, model.objects.all())
     # The pool goes now, not on commit: the seed that follows a --flush in the same transaction
     # writes it again under the same names.

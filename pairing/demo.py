@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import math
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,9 +26,11 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import SURNAMES, DemoContext, DemoLogin, given_name, mobile, person_name, raw_delete, surname
 
+from . import services
 from .models import (
     GRADE_NAMES,
     Closure,
+    EnrollmentChange,
     EnrollmentStatus,
     Gender,
     Guardian,
@@ -102,7 +105,7 @@ KIND_WEIGHT: dict[str, dict[str, float]] = {
     Stage.VOCATIONAL: {TownKind.STREET: 5, TownKind.TOWN: 0, TownKind.ZONE: 2, TownKind.FARM: 0},
 }
 EVERY_TOWN_HAS = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)
-DEMO_TEACHER_STUDENTS = 3
+DEMO_TEACHER_STUDENTS = 3  # two of their own from the first term, one taken over mid-term (DemoCases)
 
 # --- The school calendar --------------------------------------------------------------------------
 
@@ -358,6 +361,26 @@ class GroundFloor:
     demo_school: School
     demo_teacher: Teacher
     villages: dict[int, list[str]] = field(default_factory=dict)  # by town id
+    cases: DemoCases | None = None
+
+
+@dataclass
+class DemoCases:
+    """What someone walking the demo after the quick start should meet at the demo school, written
+    through the services (which check the rules) after the bulk insert; dates are the first school
+    days of recent school weeks (``case_weeks``), so they fall mid-term once the term is some weeks
+    old. The pairings are the rows in ``GroundFloor.pairings``, kept in step with the database."""
+
+    officer: Teacher  # demo_officer: the ``by`` of the changes
+    suspended: Pairing  # the student went 休学 on suspended_on; the pairing stays active
+    suspended_on: dt.date
+    returned: Pairing  # the student was 休学 from away_on and back 在校 from back_on
+    away_on: dt.date
+    back_on: dt.date
+    handed_over: Pairing  # a colleague's, ended on taken_over_on (调动) ...
+    taken_over: Pairing  # ... when demo_teacher took the student over
+    moved: Pairing | None  # ended by a transfer (转学) to the demo school on moved_on
+    moved_on: dt.date | None
 
 
 # --- Families -------------------------------------------------------------------------------------
@@ -849,8 +872,10 @@ def seed(ctx: DemoContext) -> None:
     builder = _Builder(ctx, terms, towns)
     builder.add_schools(scale)
     ground = _populate(ctx, builder, scale)
+    moving = _add_moving_student(builder, ground.demo_school)
     _insert(ctx, builder)
     _insert_assessments(ctx, builder)
+    ground.cases = _write_cases(ctx, ground, moving)
     ctx.shared["pairing"] = ground
 
 
@@ -921,10 +946,11 @@ def _school_staff(ctx: DemoContext, builder: _Builder, school: School, how_many:
 def _pair_school(
     builder: _Builder, school: School, teachers: list[Teacher], how_many: int, reassign_share: float, *, demo: bool
 ) -> None:
-    """Every teacher 包保 one student, some two; at the demo school the demo teacher (first) has three."""
+    """Every teacher 包保 one student, some two; at the demo school the demo teacher (first) has two
+    (a third is taken over from a colleague mid-term: _write_cases)."""
     rng = builder.rng
     if demo:
-        mine = min(DEMO_TEACHER_STUDENTS, 1 + how_many - len(teachers))
+        mine = min(DEMO_TEACHER_STUDENTS - 1, 1 + how_many - len(teachers))
         others = teachers[1:]
         load = [teachers[0]] * mine + others + rng.sample(others, how_many - mine - len(others))
     else:
@@ -985,6 +1011,130 @@ def _former_student(builder: _Builder, school: School, teacher: Teacher) -> None
     builder.pair(teacher, student, started_on, ended_on, PairingEndReason.LIFTED, "家庭收入稳定,经认定退出")
 
 
+# --- The cases a walk through the demo meets ------------------------------------------------------
+
+SUSPENDED_REASON = "因病需长期住院治疗,监护人申请休学"
+AWAY_REASON = "家中变故,随监护人外出,申请休学"
+BACK_REASON = "监护人返乡,学生回校复学"
+MOVE_REASON = "随父母迁居城区"
+
+
+def case_weeks(terms: Sequence[Term], today: dt.date) -> list[calendar.SchoolWeek]:
+    """The demo terms' school weeks (county calendar) begun by ``today``, oldest first. The cases
+    are dated by counting back along them, so early in a term the older ones reach into the last."""
+    return [w for term in terms for w in term.school_weeks() if w.school_days[0] <= today]
+
+
+def weeks_back(weeks: Sequence[calendar.SchoolWeek], back: int) -> calendar.SchoolWeek:
+    """The school week ``back`` weeks before the current one (0: the current one)."""
+    return weeks[max(0, len(weeks) - 1 - back)]
+
+
+def _add_moving_student(builder: _Builder, demo_school: School) -> Pairing | None:
+    """A student paired at another school of the demo school's stage, who moves to the demo school
+    mid-term (_write_cases); one more student, so the scale's count of active pairings still holds."""
+    others = [s for s in builder.schools if s.stage == demo_school.stage and s is not demo_school]
+    if not others:
+        return None
+    school = builder.rng.choice(others)
+    load = Counter(id(p.teacher) for p in builder.pairings if p.ended_on is None)
+    teachers = [t for t in builder.staff if t.school is school and t.user.role == Role.TEACHER]
+    teacher = min(teachers, key=lambda t: load[id(t)])  # one who 包保 a single student
+    return builder.pair(teacher, builder.add_student(school), builder.first_day())
+
+
+def _case_pairings(rng: random.Random, ground: GroundFloor) -> tuple[Pairing, Pairing, Pairing]:
+    """Three colleagues' students at the demo school whose only pairing is active (no history to
+    cross): the first from a teacher with two students, who hands one over to the demo teacher."""
+    per_student = Counter(p.student_id for p in ground.pairings)
+    load = Counter(p.teacher_id for p in ground.pairings if p.ended_on is None)
+    pool = [
+        p
+        for p in ground.pairings
+        if p.ended_on is None
+        and p.student.school_id == ground.demo_school.pk
+        and p.teacher_id != ground.demo_teacher.pk
+        and per_student[p.student_id] == 1
+    ]
+    if len(pool) < 3:
+        raise CommandError("演示学校的结对太少,无法生成演示情形。")
+    handed = rng.choice([p for p in pool if load[p.teacher_id] > 1] or pool)
+    suspended, returned = rng.sample([p for p in pool if p is not handed], 2)
+    return handed, suspended, returned
+
+
+def _officer_of(ground: GroundFloor, school: School) -> Teacher:
+    return next(t for t in ground.teachers if t.school is school and t.user.role == Role.OFFICER)
+
+
+def _write_cases(ctx: DemoContext, ground: GroundFloor, moving: Pairing | None) -> DemoCases:
+    """休学 mid-term, a return from 休学, a takeover by the demo teacher and a transfer in to the demo
+    school, through the services; the rows in ``ground`` follow what they wrote."""
+    weeks = case_weeks(ground.terms, ctx.today)
+
+    def day(back: int) -> dt.date:
+        return weeks_back(weeks, back).school_days[0]
+
+    officer = _officer_of(ground, ground.demo_school)
+    by = officer.user
+    handed, suspended, returned = _case_pairings(ctx.rng, ground)
+    for pairing, status, on, reason in (
+        (suspended, EnrollmentStatus.SUSPENDED, day(3), SUSPENDED_REASON),
+        (returned, EnrollmentStatus.SUSPENDED, day(8), AWAY_REASON),
+        (returned, EnrollmentStatus.ENROLLED, day(4), BACK_REASON),
+    ):
+        services.student_status_change(student=pairing.student, status=status, on=on, reason=reason, by=by)
+        pairing.student.enrollment_status = status
+    # A takeover starts a pairing: before the current term only with a reason, so not before it.
+    taken_over_on = max(day(5), ground.terms[-1].start_date)
+    mover, teacher = handed.teacher.user.full_name, ground.demo_teacher.user.full_name
+    taken = services.pairing_reassign(
+        pairing=handed,
+        new_teacher=ground.demo_teacher,
+        on=taken_over_on,
+        reason=PairingEndReason.TRANSFER,
+        note=f"{mover}老师调往其他学校任教,改由{teacher}老师帮扶",
+        confirmed_over_limit=True,
+    )
+    taken.student = handed.student
+    handed.refresh_from_db(fields=["ended_on", "end_reason", "end_note"])
+    ground.pairings.append(taken)
+    moved_on = _move(ground, moving, day(2)) if moving else None
+    ctx.counts["结对"] = ctx.counts.get("结对", 0) + 1
+    ctx.counts["学籍变动"] = 3 + (moving is not None)
+    ctx.log(
+        f"演示情形: 休学 {suspended.student.name}; 复学 {returned.student.name}; "
+        f"{teacher}接手 {taken.student.name}" + (f"; 转入 {moving.student.name}" if moving else "")
+    )
+    return DemoCases(
+        officer=officer,
+        suspended=suspended,
+        suspended_on=day(3),
+        returned=returned,
+        away_on=day(8),
+        back_on=day(4),
+        handed_over=handed,
+        taken_over=taken,
+        moved=moving,
+        moved_on=moved_on,
+    )
+
+
+def _move(ground: GroundFloor, moving: Pairing, on: dt.date) -> dt.date:
+    """The transfer, recorded by the old school's officer: the pairing there ends (转学)."""
+    old_school = moving.student.school
+    services.student_transfer(
+        student=moving.student,
+        to_school=ground.demo_school,
+        on=on,
+        reason=MOVE_REASON,
+        by=_officer_of(ground, old_school).user,
+    )
+    moving.refresh_from_db(fields=["ended_on", "end_reason", "end_note"])
+    moving.student.school = ground.demo_school
+    return on
+
+
 # --- Inserting ------------------------------------------------------------------------------------
 
 
@@ -1042,7 +1192,8 @@ def flush(ctx: DemoContext) -> None:
     """Everything this seeder makes (the reference data of migration 0002 stays). Only called when
     the database holds demo data alone (the command checks), so whole tables go."""
     raw_delete(ctx, HardshipAssessment.categories.through.objects.all(), label="认定的特殊群体类别")
-    for model in (HardshipAssessment, Pairing, Guardian, Student, HouseholdMember, Household, Teacher):
+    models = (HardshipAssessment, EnrollmentChange, Pairing, Guardian, Student, HouseholdMember, Household, Teacher)
+    for model in models:
         raw_delete(ctx, model.objects.all())
     raw_delete(ctx, Closure.objects.filter(school__isnull=False))
     for reference in (School, Term, SchoolYear):

@@ -15,16 +15,30 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
 from guidance import demo as guidance_demo
+from guidance import reminders
 from guidance.compliance import WeekState, compliance_for
-from guidance.models import AidPolicy, ExcusedWeek, HomeVisit, HomeVisitPhoto, TalkRecord
-from pairing.models import Pairing, School, Teacher, Term
+from guidance.models import (
+    AidPolicy,
+    ExcusedWeek,
+    HomeVisit,
+    HomeVisitPhoto,
+    Notification,
+    Reminder,
+    SweepOutcome,
+    SweepRun,
+    TalkRecord,
+)
+from guidance.tallies import tally_verify
+from pairing.models import EnrollmentChange, EnrollmentStatus, Pairing, School, Teacher, Term
 from zaoyang_aid import calendar
 from zaoyang_aid import demo as demo_helpers
 
@@ -153,6 +167,116 @@ def test_the_county_shows_realistic_gaps(seeded):
     assert never >= 1  # some teachers never visit
     tracks = Counter(f for t in TalkRecord.objects.all() for f in t.tracks)
     assert tracks.most_common(1)[0][0] == "学业辅导"
+
+
+# --- The cases a walk through the demo meets -------------------------------------------------------
+
+
+def _week_bits(term: Term, since: dt.date) -> int:
+    """The compliance engine's bits of the term's weeks from the week of ``since`` on."""
+    first_monday = calendar.monday_of(term.start_date)
+    return ~((1 << ((calendar.monday_of(since) - first_monday).days // 7)) - 1)
+
+
+def _demo_user(username: str):
+    return get_user_model().objects.select_related("teacher").get(username=username)
+
+
+@pytest.mark.django_db
+def test_the_student_on_leave_is_away_with_no_talk_and_no_owed_week_since(seeded, client):
+    term, today = _current_term(), timezone.localdate()
+    change = EnrollmentChange.objects.get(
+        status=EnrollmentStatus.SUSPENDED, student__enrollment_status=EnrollmentStatus.SUSPENDED
+    )
+    assert term.start_date < change.effective_on < calendar.monday_of(today)  # mid-term
+    pairing = Pairing.objects.active().get(student_id=change.student_id)
+    row = compliance_for(Pairing.objects.filter(pk=pairing.pk), term=term, as_of=today)[pairing.pk]
+    assert row.week_state == WeekState.AWAY
+    assert (
+        row.week_state_label
+        == f"休学({change.effective_on.year}年{change.effective_on.month}月{change.effective_on.day}日起),暂停记录"
+    )
+    assert not row.owed_bits & _week_bits(term, change.effective_on)
+    assert row.talk_bits and not row.talk_bits & _week_bits(term, change.effective_on)
+    assert not TalkRecord.objects.filter(pairing__student_id=change.student_id, date__gte=change.effective_on).exists()
+    client.force_login(_demo_user("demo_officer"))
+    assert row.week_state_label in client.get(reverse("guidance:school_dashboard")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_student_back_from_leave_owes_again_from_the_return(seeded):
+    term, today = _current_term(), timezone.localdate()
+    away, back = EnrollmentChange.objects.filter(
+        student__status_changes__status=EnrollmentStatus.SUSPENDED, to_school__isnull=True
+    ).exclude(student__enrollment_status=EnrollmentStatus.SUSPENDED)
+    assert (away.status, back.status) == (EnrollmentStatus.SUSPENDED, EnrollmentStatus.ENROLLED)
+    assert term.start_date < away.effective_on < back.effective_on < calendar.monday_of(today)
+    pairing = Pairing.objects.active().get(student_id=back.student_id)
+    row = compliance_for(Pairing.objects.filter(pk=pairing.pk), term=term, as_of=today)[pairing.pk]
+    spell = _week_bits(term, away.effective_on) & ~_week_bits(term, back.effective_on)
+    assert not row.owed_bits & spell
+    assert row.owed_bits & _week_bits(term, back.effective_on) and row.this_week_expected
+    talks = TalkRecord.objects.filter(pairing=pairing)
+    assert not talks.filter(date__gte=away.effective_on, date__lt=back.effective_on).exists()
+    assert talks.filter(date__gte=back.effective_on).exists()
+
+
+@pytest.mark.django_db
+def test_demo_teacher_sees_whom_they_took_over_from_and_the_talks_before(seeded, client):
+    term = _current_term()
+    teacher = Teacher.objects.get(user__username="demo_teacher")
+    taken = Pairing.objects.get(teacher=teacher, ended_on__isnull=True, started_on__gt=term.start_date)
+    earlier = Pairing.objects.select_related("teacher__user").get(student=taken.student, ended_on=taken.started_on)
+    before = TalkRecord.objects.filter(pairing=earlier, term=term).count()
+    assert before >= 3
+    client.force_login(teacher.user)
+    page = client.get(reverse("guidance:my_students")).content.decode()
+    day = f"{taken.started_on.month}月{taken.started_on.day}日"
+    assert f"{day}从{earlier.teacher.user.full_name}老师接手 · 此前本学期已有{before}次记录" in page
+
+
+@pytest.mark.django_db
+def test_a_late_entry_has_the_officers_permission_and_counts_in_the_tallies(seeded):
+    officer = _demo_user("demo_officer")
+    (talk,) = TalkRecord.objects.filter(late_permission__isnull=False).select_related(
+        "late_permission", "pairing__teacher__user"
+    )
+    permission = talk.late_permission
+    assert talk.entered_late and permission.reason and permission.granted_by == officer
+    open_window = calendar.monday_of(timezone.localdate()) - dt.timedelta(weeks=1)  # this week and the last
+    assert talk.week_monday == permission.week_monday < open_window
+    assert talk.pairing.teacher.user.username == "demo_teacher"
+    assert permission.created_at <= talk.created_at <= timezone.now()
+    assert tally_verify().differences == 0
+    # It answered the reminder that the week had gone without a talk.
+    (reminder,) = Reminder.objects.filter(pairing=talk.pairing, period=talk.week_monday)
+    assert reminder.resolved_at == talk.created_at
+
+
+@pytest.mark.django_db
+def test_an_officer_excused_a_week_at_the_demo_school_this_term(seeded):
+    officer = _demo_user("demo_officer")
+    assert ExcusedWeek.objects.filter(
+        excused_by=officer,
+        pairing__student__school_id=officer.teacher.school_id,
+        week_monday__gte=calendar.monday_of(_current_term().start_date),
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_the_reminders_were_swept_once_for_each_school_week_of_the_term_so_far(seeded, client):
+    today = timezone.localdate()
+    weeks = [w for w in _current_term().school_weeks() if w.school_days[0] <= today]
+    runs = SweepRun.objects.values_list("week_monday", "first_school_day", "swept_on", "outcome")
+    assert sorted(runs) == [(w.monday, w.school_days[0], w.school_days[0], SweepOutcome.ON_TIME) for w in weeks]
+    assert reminders.sweep(on=today).reminders_created == 0  # nothing is swept twice
+    for username in ("demo_teacher", "demo_officer", "demo_county"):
+        user = _demo_user(username)
+        notices = Notification.objects.filter(recipient=user)
+        assert notices.exists(), username
+        assert all(n.created_at <= timezone.now() for n in notices)
+        client.force_login(user)
+        assert notices.latest("created_at").title in client.get(reverse("guidance:notifications")).content.decode()
 
 
 # --- Photos ---------------------------------------------------------------------------------------

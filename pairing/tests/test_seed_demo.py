@@ -22,15 +22,19 @@ from stdnum.cn import ric
 from pairing import demo as pairing_demo
 from pairing.models import (
     GRADE_NAMES,
+    EnrollmentChange,
+    EnrollmentStatus,
     Gender,
     Guardian,
     HouseholdMember,
     Pairing,
+    PairingEndReason,
     School,
     Student,
     Teacher,
     Term,
 )
+from pairing.selectors import school_overview
 from pairing.validators import validate_id_number
 from zaoyang_aid import calendar
 from zaoyang_aid import demo as demo_helpers
@@ -176,6 +180,50 @@ class TestTheSmallDemo:
         for pairing in ended:
             assert pairing.ended_on >= pairing.started_on and pairing.end_reason
 
+    # --- The cases a walk through the demo meets (written through the services) ---------------------
+
+    def test_a_student_of_the_demo_school_went_on_leave_and_keeps_the_pairing(self, seeded):
+        officer = User.objects.select_related("teacher").get(username="demo_officer")
+        change = EnrollmentChange.objects.select_related("student").get(
+            status=EnrollmentStatus.SUSPENDED, student__enrollment_status=EnrollmentStatus.SUSPENDED
+        )
+        assert change.recorded_by == officer and change.reason
+        assert change.student.school_id == officer.teacher.school_id
+        assert change.effective_on <= timezone.localdate()
+        assert Pairing.objects.active().filter(student=change.student).exists()
+
+    def test_a_student_of_the_demo_school_came_back_from_leave(self, seeded):
+        officer = User.objects.select_related("teacher").get(username="demo_officer")
+        back = EnrollmentChange.objects.select_related("student").get(
+            status=EnrollmentStatus.ENROLLED, to_school__isnull=True
+        )
+        history = list(back.student.status_changes.values_list("status", "recorded_by"))
+        assert history == [(EnrollmentStatus.SUSPENDED, officer.pk), (EnrollmentStatus.ENROLLED, officer.pk)]
+        assert back.student.enrollment_status == EnrollmentStatus.ENROLLED
+        assert back.student.school_id == officer.teacher.school_id
+        assert Pairing.objects.active().filter(student=back.student).exists()
+
+    def test_a_student_moved_to_the_demo_school_and_waits_there_unpaired(self, seeded):
+        officer = User.objects.select_related("teacher").get(username="demo_officer")
+        move = EnrollmentChange.objects.select_related("student", "from_school", "to_school").get(
+            to_school__isnull=False
+        )
+        assert move.to_school_id == officer.teacher.school_id != move.from_school_id
+        assert move.from_school.stage == move.to_school.stage
+        assert move.recorded_by.teacher.school_id == move.from_school_id  # the old school's officer
+        (old,) = Pairing.objects.filter(student=move.student)
+        assert (old.ended_on, old.end_reason) == (move.effective_on, PairingEndReason.SCHOOL_TRANSFER)
+        assert old.teacher.school_id == move.from_school_id
+        assert move.student in school_overview(officer).unpaired
+
+    def test_demo_teacher_took_a_student_over_from_a_colleague_this_term(self, seeded):
+        teacher = Teacher.objects.get(user__username="demo_teacher")
+        term = Term.objects.current(timezone.localdate())
+        taken = Pairing.objects.get(teacher=teacher, ended_on__isnull=True, started_on__gte=term.start_date)
+        earlier = Pairing.objects.get(student=taken.student, ended_on=taken.started_on)
+        assert earlier.teacher != teacher and earlier.teacher.school_id == teacher.school_id
+        assert earlier.end_reason == PairingEndReason.TRANSFER and teacher.user.full_name in earlier.end_note
+
     # --- Determinism ------------------------------------------------------------------------------
 
     def test_the_same_seed_gives_the_same_people(self, seeded):
@@ -199,9 +247,12 @@ class TestTheSmallDemo:
         assert (Student.objects.count(), User.objects.count(), Pairing.objects.count(), Term.objects.count()) == before
 
     def test_the_load_writes_one_audit_summary_not_a_line_per_row(self, seeded):
-        (event,) = AuditEvent.objects.all()
-        assert event.object_type == "演示数据"
+        (event,) = AuditEvent.objects.filter(object_type="演示数据")
         assert event.changes["学生"] == Student.objects.count()
+        # Besides it, only the lines of the few cases written through the services, as the command's.
+        lines = AuditEvent.objects.exclude(pk=event.pk)
+        assert 0 < lines.count() < 30
+        assert set(lines.values_list("actor_name", flat=True)) == {"系统(seed_demo)"}
 
 
 # --- Planning terms, without a database -----------------------------------------------------------

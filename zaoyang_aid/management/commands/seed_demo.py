@@ -63,7 +63,8 @@ class Command(BaseCommand):
             seed=seed,
         )
         ctx.log(f"演示数据:{demo.SCALE_LABELS[scale]},随机种子 {seed},今天 {ctx.today}")
-        with transaction.atomic():
+        # The few cases the seeders write through the services are audited as the command's doing.
+        with transaction.atomic(), audit.acting_as(SEED_CONTEXT):
             if present:
                 self._flush(ctx, seeders)
             demo.run_seeders(ctx, seeders)
