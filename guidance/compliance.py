@@ -213,7 +213,8 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
     scoped = pairings.in_term(term, as_of)
     rows = list(
         scoped.order_by().values_list(
-            "pk", "student__school_id", "student__school__town_id", "student_id", "started_on", "ended_on"
+            # The pairing's school is its teacher's: a pairing ended by a 转学 stays with the old school.
+            "pk", "teacher__school_id", "teacher__school__town_id", "student_id", "started_on", "ended_on"
         )
     )
     if not rows:

@@ -39,7 +39,7 @@ def _enrolled(changes: list[EnrollmentChange], day: dt.date) -> bool:
 
 
 def reference(pairing: Pairing, term: Term, as_of: dt.date) -> Expected:
-    school_id = pairing.student.school_id
+    school_id = pairing.teacher.school_id
     closures = [
         c.date_range
         for c in Closure.objects.filter(start_date__lte=term.end_date, end_date__gte=term.start_date)

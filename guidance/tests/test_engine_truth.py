@@ -432,3 +432,11 @@ def test_the_student_form_no_longer_edits_the_school_or_the_status_in_place(worl
     form = StudentForm(instance=world.student_a1, schools=School.objects.all())
     assert form.fields["school"].disabled
     assert "enrollment_status" not in form.fields
+
+
+def test_a_late_sweep_after_a_transfer_tells_the_old_schools_officer(world):
+    pairing_services.student_transfer(
+        student=world.student_a1, to_school=world.school_b, on=D(2026, 11, 16), reason="随父母迁居", by=world.county
+    )
+    due = [d for d in find_due(on=D(2026, 11, 9)).due if d.student_id == world.student_a1.pk]
+    assert due and {d.school_id for d in due} == {world.school_a.pk}
