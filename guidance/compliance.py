@@ -214,7 +214,12 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
     rows = list(
         scoped.order_by().values_list(
             # The pairing's school is its teacher's: a pairing ended by a 转学 stays with the old school.
-            "pk", "teacher__school_id", "teacher__school__town_id", "student_id", "started_on", "ended_on"
+            "pk",
+            "teacher__school_id",
+            "teacher__school__town_id",
+            "student_id",
+            "started_on",
+            "ended_on",
         )
     )
     if not rows:

@@ -28,7 +28,7 @@ from .models import (
     TalkRecord,
 )
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
-from .rules import school_week_at, talk_date_problem, visit_date_problem
+from .rules import open_weeks, school_week_at, talk_date_problem, visit_date_problem
 from .selectors import policies_for_stage
 
 
@@ -91,13 +91,15 @@ class TalkRecordForm(TagsMixin):
             "next_steps": forms.Textarea(attrs={"rows": 3}),
         }
 
+    catch_up_refused = False  # the missed week is past the open window and not permitted (the page says so)
+
     def __init__(self, *args: Any, pairing: Pairing, week: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pairing = pairing
         self.today = timezone.localdate()
         # "去处理" on a missed-talk reminder opens the form for the missed week (?week=its Monday).
         self.catch_up_week = self._catch_up_week(week) if self.instance.pk is None else None
-        self.catch_up_note = f"补记{self.catch_up_week.label}的谈心谈话" if self.catch_up_week else ""
+        self.catch_up_note = self._catch_up_note()
         self.fields["date"].widget.attrs["max"] = self.today.isoformat()
         duration = self.fields["duration_minutes"]
         duration.widget.attrs.update({"min": 5, "max": 600, "placeholder": "如:30"})
@@ -127,6 +129,21 @@ class TalkRecordForm(TagsMixin):
             "measures",
             "next_steps",
         )
+
+    def _catch_up_note(self) -> str:
+        """What the teacher reads above the form for a missed week: that week, and whether it can
+        still be recorded (past the open window only with the officer's 补录 permission)."""
+        week = self.catch_up_week
+        if week is None:
+            return ""
+        window = {w.monday for w in open_weeks(school_id=self.pairing.student.school_id, today=self.today)}
+        permitted = LateEntryPermission.objects.filter(pairing=self.pairing, week_monday=week.monday).exists()
+        if week.monday in window:
+            return f"补记{week.label}的谈心谈话"
+        if permitted:
+            return f"补录{week.label}的谈心谈话(学校资助专干已准许,保存后标为“补录”)"
+        self.catch_up_refused = True
+        return f"{week.label}已过补记期限(只能记录本周和上一教学周)。如确已谈话,请联系学校资助专干准许补录后再记录。"
 
     def _catch_up_week(self, raw: str | None) -> calendar.SchoolWeek | None:
         """The earlier school week of the student's school whose Monday ``raw`` (YYYY-MM-DD) is, with

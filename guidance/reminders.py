@@ -223,7 +223,12 @@ def find_due(*, on: dt.date) -> SweepResult:
         p[0]: p
         for p in Pairing.objects.filter(pk__in=wanted).values_list(
             # The teacher's school: after a 转学 a late sweep tells the old school's officers, not the new.
-            "pk", "teacher__user_id", "student_id", "student__name", "teacher__user__full_name", "teacher__school_id"
+            "pk",
+            "teacher__user_id",
+            "student_id",
+            "student__name",
+            "teacher__user__full_name",
+            "teacher__school_id",
         )
     }
     this_monday = calendar.monday_of(on)

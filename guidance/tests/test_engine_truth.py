@@ -440,3 +440,14 @@ def test_a_late_sweep_after_a_transfer_tells_the_old_schools_officer(world):
     )
     due = [d for d in find_due(on=D(2026, 11, 9)).due if d.student_id == world.student_a1.pk]
     assert due and {d.school_id for d in due} == {world.school_a.pk}
+
+
+def test_the_missed_week_link_says_when_the_week_needs_the_officers_permission(client, world):
+    pairing = world.student_a1.pairings.get()
+    client.force_login(world.teacher_a1)
+    url = reverse("guidance:talk_create", args=[pairing.pk])
+    assert "补记第11周" in client.get(url, {"week": "2026-11-09"}).content.decode()
+    old = client.get(url, {"week": "2026-10-12"}).content.decode()
+    assert "第7周(10.12-10.18)已过补记期限" in old and "准许补录" in old
+    services.late_entry_permit(pairing=pairing, week_monday=D(2026, 10, 12), reason="培训", granted_by=world.officer_a)
+    assert "学校资助专干已准许" in client.get(url, {"week": "2026-10-12"}).content.decode()
