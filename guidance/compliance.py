@@ -76,7 +76,7 @@ WEEK_STATE_LABELS = {
     WeekState.OVERDUE: "上周未记录",
     WeekState.EXCUSED: "本周已免记",
     WeekState.NO_SCHOOL: "本周无需记录",
-    WeekState.AWAY: "不在校,暂停记录",
+    WeekState.AWAY: "暂停记录",
 }
 
 
@@ -101,8 +101,9 @@ class PairingCompliance:
     visits: int = 0  # the student's home visits this term, under any pairing
     last_talk_on: dt.date | None = None
     tracks: list[str] = field(default_factory=list)
-    # Why nothing is owed now, when the student is not 在校 (e.g. "休学(2026年11月2日起)").
-    away_reason: str = ""
+    # Why nothing is owed now, when the student is not 在校: the status ("休学") and since when.
+    away_status: str = ""
+    away_since: dt.date | None = None
     # The weeks as bitmasks (see the module docstring), for the reminders' streaks and the tests.
     owed_bits: int = 0
     talk_bits: int = 0
@@ -119,14 +120,21 @@ class PairingCompliance:
         if self.this_week_done:
             return WeekState.DONE
         if not self.this_week_expected:
-            return WeekState.AWAY if self.away_reason else WeekState.NO_SCHOOL
+            return WeekState.AWAY if self.away_status else WeekState.NO_SCHOOL
         return WeekState.OVERDUE if self.last_week_missed else WeekState.DUE
 
     @property
     def week_state_label(self) -> str:
         if self.week_state == WeekState.AWAY:
-            return f"{self.away_reason},暂停记录"
+            return f"{self.away_status}·暂停记录"  # short: a badge on a phone
         return WEEK_STATE_LABELS[self.week_state]
+
+    @property
+    def away_reason(self) -> str:
+        """The pages' sentence for a student who is not 在校, e.g. "休学(2026年11月2日起),暂停每周谈话"."""
+        if not self.away_status or self.away_since is None:
+            return ""
+        return f"{self.away_status}({_day(self.away_since)}起),暂停每周谈话"
 
     @property
     def completion_rate(self) -> float | None:
@@ -244,7 +252,7 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
             owed |= weeks_of[school_id].span_bits(start, end)
         _count(row, weeks_of[school_id], owed, this_index, talks.get(pk) or _Talks(), excused.get(pk, 0))
         if not row.this_week_expected:
-            row.away_reason = _away_reason(changes, as_of)
+            row.away_status, row.away_since = _away(changes, as_of)
         result[pk] = row
     return result
 
@@ -284,13 +292,13 @@ def _enrollment_history(scoped: QuerySet[Pairing], term: Term) -> dict[int, list
     return history
 
 
-def _away_reason(changes: list[tuple[dt.date, str]], as_of: dt.date) -> str:
-    """Why the student owes nothing on ``as_of``: their status then, when it is not 在校."""
+def _away(changes: list[tuple[dt.date, str]], as_of: dt.date) -> tuple[str, dt.date | None]:
+    """The student's status on ``as_of`` and since when, when it is not 在校 (else "", None)."""
     current = [(day, status) for day, status in changes if day <= as_of]
     if not current or current[-1][1] == EnrollmentStatus.ENROLLED:
-        return ""
+        return "", None
     day, status = current[-1]
-    return f"{EnrollmentStatus(status).label}({_day(day)}起)"
+    return str(EnrollmentStatus(status).label), day
 
 
 def _excused_bits(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, int]:

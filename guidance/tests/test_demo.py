@@ -192,9 +192,10 @@ def test_the_student_on_leave_is_away_with_no_talk_and_no_owed_week_since(seeded
     pairing = Pairing.objects.active().get(student_id=change.student_id)
     row = compliance_for(Pairing.objects.filter(pk=pairing.pk), term=term, as_of=today)[pairing.pk]
     assert row.week_state == WeekState.AWAY
+    assert row.week_state_label == "休学·暂停记录"
     assert (
-        row.week_state_label
-        == f"休学({change.effective_on.year}年{change.effective_on.month}月{change.effective_on.day}日起),暂停记录"
+        row.away_reason
+        == f"休学({change.effective_on.year}年{change.effective_on.month}月{change.effective_on.day}日起),暂停每周谈话"
     )
     assert not row.owed_bits & _week_bits(term, change.effective_on)
     assert row.talk_bits and not row.talk_bits & _week_bits(term, change.effective_on)

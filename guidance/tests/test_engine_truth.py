@@ -213,7 +213,8 @@ def test_a_suspended_student_is_not_overdue_and_the_dashboard_says_why(world):
     board = school_dashboard(world.officer_a, term=world.term, as_of=TODAY)
     row = next(s for s in board.students if s.pairing.pk == pairing.pk).compliance
     assert row.week_state == WeekState.AWAY
-    assert row.week_state_label == "休学(2026年11月2日起),暂停记录"
+    assert row.week_state_label == "休学·暂停记录"
+    assert row.away_reason == "休学(2026年11月2日起),暂停每周谈话"
     assert row.missed_weeks == 1  # week 9 only: weeks 10 and 11 were not owed
     assert pairing.pk not in {d.pairing_id for d in find_due(on=TODAY).due}
     assert Pairing.objects.get(pk=pairing.pk).is_active  # suspended, not ended
