@@ -235,11 +235,15 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
     weeks_of = school_weeks_by_school(term, {r[1] for r in rows})
     first_monday = calendar.monday_of(term.start_date)
     this_index = (calendar.monday_of(as_of) - first_monday).days // 7
-    ids = scoped.order_by().values("pk")
-    history = _enrollment_history(scoped, term)
+    # The pairings' and students' ids as lists, not the caller's queryset again as a subquery: a
+    # scoped, filtered queryset (Pairing.objects.owing with its status subquery) inside each of the
+    # next queries made PostgreSQL plan the talk-row aggregate badly (minutes, county-wide).
+    ids = [r[0] for r in rows]
+    students = sorted({r[3] for r in rows})
+    history = _enrollment_history(students, term)
     excused = _excused_bits(ids, term, as_of, first_monday)
     talks = _talks(ids, term, as_of, first_monday)
-    visits = _visits(scoped, term, as_of)
+    visits = _visits(students, term, as_of)
     result: dict[int, PairingCompliance] = {}
     for pk, school_id, town_id, student_id, started_on, ended_on in rows:
         row = PairingCompliance(
@@ -279,11 +283,11 @@ def _count(
         row.last_week_missed = bool(owed & previous) and not (talks.week_bits | excused) & previous
 
 
-def _enrollment_history(scoped: QuerySet[Pairing], term: Term) -> dict[int, list[tuple[dt.date, str]]]:
+def _enrollment_history(students: list[int], term: Term) -> dict[int, list[tuple[dt.date, str]]]:
     """Per student, their status changes up to the term's end, in order (few rows: most have none)."""
     history: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     changes = (
-        EnrollmentChange.objects.filter(student_id__in=scoped.values("student_id"), effective_on__lte=term.end_date)
+        EnrollmentChange.objects.filter(student_id__in=students, effective_on__lte=term.end_date)
         .order_by("student_id", "effective_on", "pk")
         .values_list("student_id", "effective_on", "status")
     )
@@ -369,10 +373,10 @@ def _talks_from_rows(ids: PairingIds, term: Term, as_of: dt.date, first_monday: 
     return dict(result)
 
 
-def _visits(scoped: QuerySet[Pairing], term: Term, as_of: dt.date) -> dict[int, int]:
+def _visits(students: list[int], term: Term, as_of: dt.date) -> dict[int, int]:
     """Per student, the term's home visits dated up to ``as_of``, under any of their pairings."""
     return dict(
-        HomeVisit.objects.filter(pairing__student_id__in=scoped.values("student_id"), term=term, date__lte=as_of)
+        HomeVisit.objects.filter(pairing__student_id__in=students, term=term, date__lte=as_of)
         .order_by()
         .values("pairing__student_id")
         .annotate(n=Count("pk"))
