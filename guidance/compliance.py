@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Count, IntegerField, Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -235,30 +235,39 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
     weeks_of = school_weeks_by_school(term, {r[1] for r in rows})
     first_monday = calendar.monday_of(term.start_date)
     this_index = (calendar.monday_of(as_of) - first_monday).days // 7
-    # The pairings' and students' ids as lists, not the caller's queryset again as a subquery: a
-    # scoped, filtered queryset (Pairing.objects.owing with its status subquery) inside each of the
-    # next queries made PostgreSQL plan the talk-row aggregate badly (minutes, county-wide).
-    ids = [r[0] for r in rows]
-    students = sorted({r[3] for r in rows})
+    ids = scoped.order_by().values("pk")
+    students = scoped.order_by().values("student_id")
     history = _enrollment_history(students, term)
     excused = _excused_bits(ids, term, as_of, first_monday)
     talks = _talks(ids, term, as_of, first_monday)
     visits = _visits(students, term, as_of)
     result: dict[int, PairingCompliance] = {}
+    spans: dict[tuple[int, dt.date, dt.date | None], int] = {}  # most pairings share their dates
+    no_talks = _Talks()
     for pk, school_id, town_id, student_id, started_on, ended_on in rows:
         row = PairingCompliance(
             pairing_id=pk, school_id=school_id, town_id=town_id, student_id=student_id, visits=visits.get(student_id, 0)
         )
         changes = history.get(student_id, [])
-        away = absences(changes)
-        owed = 0
-        for start, end in present_spans(started_on, ended_on, away):
-            owed |= weeks_of[school_id].span_bits(start, end)
-        _count(row, weeks_of[school_id], owed, this_index, talks.get(pk) or _Talks(), excused.get(pk, 0))
+        school = weeks_of[school_id]
+        if changes:
+            owed = 0
+            for start, end in present_spans(started_on, ended_on, absences(changes)):
+                owed |= school.span_bits(start, end)
+        else:  # the common case: 在校 all along, the pairing's own span
+            key = (school_id, started_on, ended_on)
+            owed = spans.get(key, -1)
+            if owed < 0:
+                owed = spans[key] = school.span_bits(started_on, ended_on)
+        _count(row, school, owed, this_index, talks.get(pk, no_talks), excused.get(pk, 0))
         if not row.this_week_expected:
             row.away_status, row.away_since = _away(changes, as_of)
         result[pk] = row
     return result
+
+
+# The labels of the tracks covered, for each of the 32 values of a tally's track bits.
+_TRACK_LABELS = [tuple(t.label for i, t in enumerate(TRACKS) if bits >> i & 1) for bits in range(1 << len(TRACKS))]
 
 
 def _count(
@@ -276,14 +285,14 @@ def _count(
     row.this_week_excused = bool(owed & excused & this_bit)
     row.this_week_done = bool(talks.week_bits & this_bit & ~excused)  # an excused week is never done
     row.last_talk_on = talks.last_talk_on
-    row.tracks = [t.label for i, t in enumerate(TRACKS) if talks.track_bits >> i & 1]
+    row.tracks = list(_TRACK_LABELS[talks.track_bits & 0b11111])
     school_elapsed = school.all_bits & elapsed
     if school_elapsed:
         previous = 1 << (school_elapsed.bit_length() - 1)  # the school's last school week before this one
         row.last_week_missed = bool(owed & previous) and not (talks.week_bits | excused) & previous
 
 
-def _enrollment_history(students: list[int], term: Term) -> dict[int, list[tuple[dt.date, str]]]:
+def _enrollment_history(students: QuerySet[Pairing, Any], term: Term) -> dict[int, list[tuple[dt.date, str]]]:
     """Per student, their status changes up to the term's end, in order (few rows: most have none)."""
     history: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     changes = (
@@ -351,29 +360,36 @@ def _talks_from_tallies(
 
 
 def _talks_from_rows(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
-    """The same from the talk rows dated up to ``as_of``: one row per pairing and week."""
-    tracks = {t.field: Max(Cast(t.field, IntegerField())) for t in TRACKS}
-    qs = (
-        TalkRecord.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
+    """The same from the talk rows dated up to ``as_of``: one row per pairing and week, the tracks
+    summed into one bit mask by the database. Filtered by the term's weeks and dates (talks lie
+    inside their term's dates: term_dates_change holds that), so that PostgreSQL reads the
+    (pairing, week_monday, date) index for each pairing rather than the whole term."""
+    track_bits = sum((Max(Cast(t.field, IntegerField())) * (1 << i) for i, t in enumerate(TRACKS)), start=Value(0))
+    rows = (
+        TalkRecord.objects.filter(
+            pairing__in=ids,
+            week_monday__gte=first_monday,
+            date__gte=term.start_date,
+            date__lte=min(as_of, term.end_date),
+        )
         .order_by()
         .values("pairing", "week_monday")
-        .annotate(last=Max("date"), **tracks)
+        .annotate(last=Max("date"), tracks=track_bits)
+        .values_list("pairing", "week_monday", "last", "tracks")
     )
-    result: dict[int, _Talks] = defaultdict(_Talks)
-    for row in qs:
-        talks = result[row["pairing"]]
-        offset = (row["week_monday"] - first_monday).days // 7
-        if offset >= 0:
-            talks.week_bits |= 1 << offset
-        for i, t in enumerate(TRACKS):
-            if row[t.field]:
-                talks.track_bits |= 1 << i
-        if talks.last_talk_on is None or row["last"] > talks.last_talk_on:
-            talks.last_talk_on = row["last"]
-    return dict(result)
+    result: dict[int, _Talks] = {}
+    for pairing_id, monday, last, tracks in rows:
+        talks = result.get(pairing_id)
+        if talks is None:
+            talks = result[pairing_id] = _Talks()
+        talks.week_bits |= 1 << ((monday - first_monday).days // 7)
+        talks.track_bits |= tracks
+        if talks.last_talk_on is None or last > talks.last_talk_on:
+            talks.last_talk_on = last
+    return result
 
 
-def _visits(students: list[int], term: Term, as_of: dt.date) -> dict[int, int]:
+def _visits(students: QuerySet[Pairing, Any], term: Term, as_of: dt.date) -> dict[int, int]:
     """Per student, the term's home visits dated up to ``as_of``, under any of their pairings."""
     return dict(
         HomeVisit.objects.filter(pairing__student_id__in=students, term=term, date__lte=as_of)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -1136,6 +1136,11 @@ def _sweep_reminders(ctx: DemoContext, seeder: Seeder) -> None:
     today, on the week's first school day (so each is swept once, on time: its SweepRun row); its
     rows dated that morning, and read by now when more than a week old."""
     started = time.monotonic()
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the tables just bulk-loaded (autovacuum has not seen them yet): without
+        # them PostgreSQL plans the engine's talk aggregate as a nested loop, minutes county-wide.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     weeks = [w for w in seeder.terms[-1].school_weeks() if w.school_days[0] <= ctx.today]
     made = [0, 0]
     for week in weeks:
