@@ -330,7 +330,7 @@ def _talks(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -
     (talks cannot be dated after today, so a tally is exact for today and later), else from the
     talk rows."""
     if as_of < timezone.localdate():
-        return _talks_from_rows(ids, term, as_of, first_monday)
+        return _talks_as_of_past(ids, term, as_of, first_monday)
     talks, later = _talks_from_tallies(ids, term, as_of, first_monday)
     if later:  # a talk dated after as_of after all (imported data): count those pairings exactly
         talks.update(_talks_from_rows(later, term, as_of, first_monday))
@@ -359,22 +359,44 @@ def _talks_from_tallies(
     return result, later
 
 
-def _talks_from_rows(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
-    """The same from the talk rows dated up to ``as_of``: one row per pairing and week, the tracks
-    summed into one bit mask by the database. Filtered by the term's weeks and dates (talks lie
-    inside their term's dates: term_dates_change holds that), so that PostgreSQL reads the
-    (pairing, week_monday, date) index for each pairing rather than the whole term."""
-    track_bits = sum((Max(Cast(t.field, IntegerField())) * (1 << i) for i, t in enumerate(TRACKS)), start=Value(0))
+# The tracks a group of talks covered, as one bit mask computed by the database (TRACKS[i] is bit i).
+_TRACK_MASK = sum((Max(Cast(t.field, IntegerField())) * (1 << i) for i, t in enumerate(TRACKS)), start=Value(0))
+
+
+def _talks_as_of_past(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
+    """For a past ``as_of`` (a catch-up sweep, a report): the weeks before as_of's week from the
+    tallies (every talk in them is dated before as_of), and as_of's own week, the tracks and the
+    last talk up to as_of from one aggregate per pairing. Two queries of one row per pairing, where
+    the rows path returns one per pairing and week (ten times as many)."""
+    this_index = (calendar.monday_of(as_of) - first_monday).days // 7
+    elapsed = (1 << this_index) - 1 if this_index > 0 else 0
+    tallies, _ = _talks_from_tallies(ids, term, dt.date.max, first_monday)
+    this_week = Count("pk", filter=Q(week_monday=calendar.monday_of(as_of)))
     rows = (
-        TalkRecord.objects.filter(
-            pairing__in=ids,
-            week_monday__gte=first_monday,
-            date__gte=term.start_date,
-            date__lte=min(as_of, term.end_date),
+        TalkRecord.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
+        .order_by()
+        .values("pairing")
+        .annotate(last=Max("date"), tracks=_TRACK_MASK, this_week=this_week)
+        .values_list("pairing", "last", "tracks", "this_week")
+    )
+    result: dict[int, _Talks] = {}
+    for pairing_id, last, tracks, in_this_week in rows:
+        tally = tallies.get(pairing_id)
+        bits = (tally.week_bits & elapsed if tally else 0) | (
+            1 << this_index if in_this_week and this_index >= 0 else 0
         )
+        result[pairing_id] = _Talks(bits, tracks, last)
+    return result
+
+
+def _talks_from_rows(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -> dict[int, _Talks]:
+    """The same from the talk rows dated up to ``as_of`` alone (no tally): one row per pairing and
+    week, for the few pairings whose tally cannot answer (a talk dated after ``as_of``)."""
+    rows = (
+        TalkRecord.objects.filter(pairing__in=ids, term=term, date__lte=as_of)
         .order_by()
         .values("pairing", "week_monday")
-        .annotate(last=Max("date"), tracks=track_bits)
+        .annotate(last=Max("date"), tracks=_TRACK_MASK)
         .values_list("pairing", "week_monday", "last", "tracks")
     )
     result: dict[int, _Talks] = {}
