@@ -1,6 +1,6 @@
 """Selectors of the officer's and the county's dashboards: the compliance engine, grouped.
 
-Each runs a constant number of queries: the engine's five, plus one for the names on the page.
+Each runs a constant number of queries: the engine's six, plus a few for the names on the page.
 """
 
 from __future__ import annotations

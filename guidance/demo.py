@@ -1049,7 +1049,7 @@ def _seed_terms(ctx: DemoContext, seeder: Seeder, pairings: list[Pairing], plans
             seeder.add_visits(span, plans[pairing.pk])
     seeder.flush_talks()
     ctx.log(f"谈心谈话与学业辅导记录: {ctx.counts.get(str(TalkRecord._meta.verbose_name_plural), 0)}")
-    # bulk_create sends no signals: the per-pairing tallies the dashboards read are built in one pass.
+    # Rows bulk-created, past the talk services: the per-pairing tallies are built in one pass.
     ctx.log(f"结对学期统计: {tally_rebuild(terms=seeder.terms)}")
     seeder.insert_visits()
     _bulk(ctx, ExcusedWeek, seeder.excused)

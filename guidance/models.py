@@ -175,8 +175,6 @@ class TalkRecord(TeacherRecord, GuidanceTags):
         related_name="talks",
     )
     objects = TalkRecordQuerySet.as_manager()
-    # The term_id as loaded (set in from_db), read by the tally receivers in guidance/tallies.py.
-    _loaded_term_id: int | None
 
     class Meta:
         verbose_name = "谈心谈话与学业辅导记录"

@@ -50,9 +50,9 @@ class TeacherWeekRow:
 def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[TeacherWeekRow]:
     """The teacher's active pairings, each with this week's state and the term's counts.
 
-    Queries: the pairings with student, school, household and their latest talk (1), guardians (1),
-    this term's 认定 (1) with its categories (1); then compliance_for's five (pairings, closures,
-    talk weeks, excused weeks, home visits).
+    Queries: the pairings with student, school, household, the student's latest talk and the talks
+    under earlier pairings (1), guardians (1), this term's 认定 (1) with its categories (1); then
+    compliance_for's six (pairings, closures, enrollment history, excused weeks, talk weeks, visits).
     """
     base = pairings_for_teacher_home(user, term=term)
     # The student's latest talk and this term's talks under earlier pairings: a teacher who took the
