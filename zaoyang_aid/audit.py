@@ -9,10 +9,12 @@ held in a context variable by ``AuditContextMiddleware`` (background jobs log as
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 
@@ -39,10 +41,28 @@ _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # Behind the TLS proxy the proxy's address is REMOTE_ADDR; axes is told the proxy count and
-    # resolves the client, we reuse its answer when it has one.
-    ip = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
-    return ip or None
+    """The client's address, for the audit log and for django-axes (AXES_CLIENT_IP_CALLABLE).
+
+    Directly connected (TRUSTED_PROXIES 0), REMOTE_ADDR. Behind N proxies of ours (nginx, a load
+    balancer), REMOTE_ADDR is the nearest proxy and each proxy appended the address it saw to
+    X-Forwarded-For, so the client is the N-th entry from the right: entries further left came from
+    the client itself and prove nothing. A header too short for N proxies, or an entry that is not
+    an address, falls back to REMOTE_ADDR. (django-ipware's proxy_count returns the leftmost entry,
+    the client's own claim, when a client sends its own X-Forwarded-For; hence this function.)
+    """
+    proxies = int(getattr(settings, "TRUSTED_PROXIES", 0))
+    remote = request.META.get("REMOTE_ADDR") or None
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < proxies:
+        return remote
+    candidate = hops[-proxies]
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return remote
+    return candidate
 
 
 def context_from_request(request: HttpRequest) -> AuditContext:

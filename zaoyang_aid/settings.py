@@ -242,7 +242,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = _int("AXES_IPWARE_PROXY_COUNT", default=0)
+# How many proxies of ours stand before Django (nginx: 1); the client's address is then read from
+# X-Forwarded-For by zaoyang_aid.audit.client_ip, for the audit log and for axes alike, so that a
+# stranger's failed logins lock only (username, their address), never a colleague behind the proxy.
+TRUSTED_PROXIES = _int("TRUSTED_PROXIES", default=1 if _bool("BEHIND_TLS_PROXY", default=False) else 0)
+AXES_CLIENT_IP_CALLABLE = "zaoyang_aid.audit.client_ip"
 AXES_VERBOSE = False
 
 # --- Security (production values switch on with DEBUG off) --------------------------------------
