@@ -1,6 +1,7 @@
 """Issue 8, point 6: no 500 from input. Every list page's filters and searches are fed hostile values
 (NUL bytes, non-IP addresses, huge numbers, bad dates, SQL and markup fragments, full-width digits)
-as each role that can open the page; every answer is below 500."""
+as each role that can open the page; every answer is below 500. (In tests/: it drives every app, and
+zaoyang_aid may import none.)"""
 
 from __future__ import annotations
 
