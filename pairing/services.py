@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
@@ -135,22 +135,29 @@ def _student_write(
     return student
 
 
+class StudentValues(TypedDict):
+    """A student's own fields as the create and update services take them (Student.clean normalizes
+    both numbers and checks them against the birth date and gender)."""
+
+    name: str
+    gender: str
+    birth_date: dt.date
+    id_number: str
+    student_number: str
+    grade: int
+    class_name: str
+    hukou_type: str
+
+
 @transaction.atomic
 def student_create(
     *,
     by: Any,
     school: School,
-    name: str,
-    gender: str,
-    birth_date: dt.date,
-    id_number: str,
-    student_number: str,
-    grade: int,
-    class_name: str,
-    hukou_type: str,
     household: Row,
     guardians: Sequence[Row],
     members: Sequence[Row] = (),
+    **values: Unpack[StudentValues],
 ) -> Student:
     """Register a student (在校) at ``school``, which must be in ``by``'s scope, with a new household
     (``household``: town, village, address_detail), their guardians (name, relation, phone) and the
@@ -159,18 +166,8 @@ def student_create(
     if not School.objects.visible_to(by).filter(pk=school.pk).exists():
         errors["school"] = ["只能在您管理范围内的学校登记学生。"]
     student = Student(school=school, enrollment_status=EnrollmentStatus.ENROLLED)
-    values = {
-        "name": name,
-        "gender": gender,
-        "birth_date": birth_date,
-        "id_number": id_number,  # Student.clean normalizes both numbers
-        "student_number": student_number,
-        "grade": grade,
-        "class_name": class_name,
-        "hukou_type": hukou_type,
-    }
     return _student_write(
-        student, values=values, household=household, guardians=guardians, members=members, errors=errors
+        student, values=dict(values), household=household, guardians=guardians, members=members, errors=errors
     )
 
 
@@ -179,17 +176,10 @@ def student_update(
     *,
     student: Student,
     by: Any,
-    name: str,
-    gender: str,
-    birth_date: dt.date,
-    id_number: str,
-    student_number: str,
-    grade: int,
-    class_name: str,
-    hukou_type: str,
     household: Row,
     guardians: Sequence[Row],
     members: Sequence[Row] = (),
+    **values: Unpack[StudentValues],
 ) -> Student:
     """Correct a student's record and their household (shared with siblings). ``guardians`` and
     ``members`` replace the stored rows: a row with an "id" changes that row, a new row is added,
@@ -198,18 +188,8 @@ def student_update(
     errors: Errors = {}
     if not Student.objects.visible_to(by).filter(pk=locked.pk).exists():
         errors[NON_FIELD_ERRORS] = ["该学生不在您的管理范围内。"]
-    values = {
-        "name": name,
-        "gender": gender,
-        "birth_date": birth_date,
-        "id_number": id_number,  # Student.clean normalizes both numbers
-        "student_number": student_number,
-        "grade": grade,
-        "class_name": class_name,
-        "hukou_type": hukou_type,
-    }
     return _student_write(
-        locked, values=values, household=household, guardians=guardians, members=members, errors=errors
+        locked, values=dict(values), household=household, guardians=guardians, members=members, errors=errors
     )
 
 
