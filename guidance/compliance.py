@@ -3,13 +3,14 @@
 Written once; the teacher's page, the officer's and county dashboards, the reminders and the Excel
 reports all read it. It runs a constant number of queries whatever the number of pairings:
 
-1. the pairings with their school (and town), student and active span;
+1. the pairings with their school (the teacher's, and its town), student and active span;
 2. the closures touching the term (county-wide and per school), to know each school's school weeks;
 3. the students' enrollment history (休学, 辍学 … and back), a few rows;
 4. the excused weeks of those pairings in the term (a few rows);
 5. per pairing, the weeks with a talk, the last talk and the tracks covered: one PairingTermTally
    row per pairing when ``as_of`` is today or later (the live pages); for a past ``as_of``, the
-   talk rows dated up to then, one row per pairing and week;
+   tallies for the weeks before as_of's week plus one aggregate per pairing of the talks dated up
+   to as_of (a seventh query);
 6. per student, the term's home visits (under any of the student's pairings).
 
 Counting rules, in the words of the mechanism (one definition: ``Pairing.objects.owing``):

@@ -452,3 +452,39 @@ def test_the_missed_week_link_says_when_the_week_needs_the_officers_permission(c
     assert "第7周(10.12-10.18)已过补记期限" in old and "准许补录" in old
     services.late_entry_permit(pairing=pairing, week_monday=D(2026, 10, 12), reason="培训", granted_by=world.officer_a)
     assert "学校资助专干已准许" in client.get(url, {"week": "2026-10-12"}).content.decode()
+
+
+def test_the_transfer_page_is_the_schools_and_the_countys_only(client, world):
+    url = reverse("pairing:student_transfer", args=[world.student_a1.pk])
+    data = {"to_school": world.school_b.pk, "on": "2026-11-16", "reason": "随父母迁居"}
+    for user, status in ((world.teacher_a1, 403), (world.counsellor_a, 403), (world.officer_b, 404)):
+        client.force_login(user)
+        assert client.get(url).status_code == status
+        assert client.post(url, data).status_code == status
+    world.student_a1.refresh_from_db()
+    assert world.student_a1.school_id == world.school_a.pk
+    client.force_login(world.officer_a)
+    assert client.get(url).status_code == 200
+    assert client.post(url, data).status_code == 302  # then out of her scope: back to her list
+    world.student_a1.refresh_from_db()
+    assert world.student_a1.school_id == world.school_b.pk
+
+
+def test_the_late_entry_page_runs_the_same_queries_for_one_permission_or_three(
+    client, world, django_assert_num_queries
+):
+    pairing = world.student_a1.pairings.get()
+    url = reverse("guidance:late_entry", args=[pairing.pk])
+    client.force_login(world.officer_a)
+    services.late_entry_permit(pairing=pairing, week_monday=D(2026, 10, 12), reason="培训", granted_by=world.officer_a)
+    client.get(url)
+    # 1 session, 2 user, 3 staff row, 4 the pairing, 5-6 the term today and its closures, 7-8 the
+    # open window's terms and their closures, 9 the talks' weeks and 10 the permissions' weeks
+    # (taken), 11 the school's closures (the weeks offered), 12 the navbar's unread count, 13 the
+    # permissions with their officer, 14 their talks, 15-17 the session save in its savepoint.
+    with django_assert_num_queries(17) as one:
+        client.get(url)
+    for monday in (D(2026, 10, 19), D(2026, 10, 26)):
+        services.late_entry_permit(pairing=pairing, week_monday=monday, reason="培训", granted_by=world.officer_a)
+    with django_assert_num_queries(len(one.captured_queries)):
+        client.get(url)
