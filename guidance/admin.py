@@ -19,7 +19,8 @@ from django.utils.html import format_html
 from pairing.admin import SearchByNumberTailMixin
 from pairing.models import Stage, Term
 from zaoyang_aid import audit
-from zaoyang_aid.admin import ReadOnlyAdminMixin
+from zaoyang_aid.admin import FieldPolicyAdminMixin, ReadOnlyAdminMixin
+from zaoyang_aid.fields import FieldGroup
 
 from .models import (
     AidPolicy,
@@ -129,7 +130,10 @@ PAIRING_SEARCH = [
 
 
 @admin.register(TalkRecord)
-class TalkRecordAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TalkRecordAdmin(
+    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    policy_columns = {"track_list": FieldGroup.RECORDS}
     list_display = ["student", "teacher", "school", "date", "duration_minutes", "track_list", "created_at"]
     list_filter = [TermFilter, "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH
@@ -141,11 +145,12 @@ class TalkRecordAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdmi
         return "、".join(record.tracks)
 
 
-class HomeVisitPhotoInline(admin.TabularInline):
+class HomeVisitPhotoInline(FieldPolicyAdminMixin, admin.TabularInline):
     """The photos' facts and a link to the scoped photo page (the file has no public URL, so the
     image field itself is never shown: its .url raises)."""
 
     model = HomeVisitPhoto
+    policy_columns = {"link": FieldGroup.RECORDS}
     fields = readonly_fields = ("link", "content_type", "width", "height", "size", "uploaded_at")
     extra = 0
     can_delete = False
@@ -166,7 +171,10 @@ class HomeVisitPhotoInline(admin.TabularInline):
 
 
 @admin.register(HomeVisit)
-class HomeVisitAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class HomeVisitAdmin(
+    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    policy_columns = {"photo_count": FieldGroup.RECORDS}
     list_display = ["student", "teacher", "school", "date", "visitors", "photo_count", "created_at"]
     list_filter = [TermFilter, "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH
@@ -193,7 +201,9 @@ class HomeVisitAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdmin
 
 
 @admin.register(ExcusedWeek)
-class ExcusedWeekAdmin(SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExcusedWeekAdmin(
+    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ["student", "teacher", "school", "week_monday", "reason", "note", "excused_by_name", "created_at"]
     list_filter = ["reason", "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH

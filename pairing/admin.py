@@ -2,7 +2,8 @@
 
 Daily work happens on the app's own pages; the admin is where towns, schools, terms, closures and the
 认定 lists are kept, and where a record can be corrected by hand. ID numbers stay masked here too:
-the admin role is not among the roles that see a full 身份证号 (access.ROLES_SEEING_FULL_ID).
+the admin role does not see a full 身份证号, and sees no field the policy in zaoyang_aid/fields.py
+keeps from it (FieldPolicyAdminMixin).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
-from zaoyang_aid.admin import ReadOnlyAdminMixin
+from zaoyang_aid.admin import FieldPolicyAdminMixin, ReadOnlyAdminMixin
+from zaoyang_aid.fields import FieldGroup
 from zaoyang_aid.masking import mask_id_number
 
 from . import services
@@ -268,7 +270,7 @@ class HardshipLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Teacher)
-class TeacherAdmin(admin.ModelAdmin):
+class TeacherAdmin(FieldPolicyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "school", "phone", "title", "is_head_teacher", "role"]
     list_filter = ["user__role", "is_head_teacher", "school__stage", "school"]
     search_fields = ["user__full_name", "user__username", "phone"]
@@ -349,14 +351,21 @@ def is_whole_number(search_term: str) -> bool:
     return bool(WHOLE_NUMBER_RE.fullmatch(search_term.strip().upper()))
 
 
-class GuardianInline(admin.TabularInline):
+class GuardianInline(FieldPolicyAdminMixin, admin.TabularInline):
     model = Guardian
     extra = 0
 
 
 @admin.register(Student)
-class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+class StudentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     form = StudentAdminForm
+    # Shown masked (StudentAdminForm, the columns below) and searched by their tail: identity.
+    policy_columns = {
+        "id_number": FieldGroup.IDENTITY,
+        "student_number": FieldGroup.IDENTITY,
+        "masked_id": FieldGroup.IDENTITY,
+        "masked_number": FieldGroup.IDENTITY,
+    }
     list_display = ["name", "masked_id", "masked_number", "school", "grade_label", "class_name", "enrollment_status"]
     list_filter = ["school__stage", "enrollment_status", "school__town"]
     search_fields = ["name", "student_number__iendswith"]
@@ -385,13 +394,14 @@ class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
         return student.grade_name
 
 
-class HouseholdMemberInline(admin.TabularInline):
+class HouseholdMemberInline(FieldPolicyAdminMixin, admin.TabularInline):
     model = HouseholdMember
     extra = 0
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(FieldPolicyAdminMixin, admin.ModelAdmin):
+    policy_columns = {"address": FieldGroup.CONTACT}
     list_display = ["address", "town", "village", "student_names"]
     list_filter = ["town"]
     search_fields = ["village", "address_detail", "town__name", "students__name"]
@@ -440,7 +450,7 @@ class HardshipAssessmentAdminForm(forms.ModelForm):
 
 
 @admin.register(HardshipAssessment)
-class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+class HardshipAssessmentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     """Saved through assessment_save (one row a student and term); the student and term of a saved
     认定 stay as they are: another term's 认定 is a row of its own."""
 
@@ -497,7 +507,7 @@ class ActivePairingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pairing)
-class PairingAdmin(ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+class PairingAdmin(FieldPolicyAdminMixin, ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     """Read-only: pairings start, end and change teacher only on the pages, through the services
     (pairing_create, pairing_end, pairing_reassign), which hold the rules the admin would skip."""
 

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from zaoyang_aid.access import scope_of
+from zaoyang_aid.fields import FieldGroup, broad_access
 
 from .models import (
     EnrollmentStatus,
@@ -29,6 +30,14 @@ from .models import (
 
 SEARCH_TAIL_RE = re.compile(r"[0-9]{3,5}[0-9X]")
 WHOLE_NUMBER_RE = re.compile(r"[GJL]?[0-9A-Z]{17}[0-9X]|[0-9]{7,}")
+
+
+def drop_assessment_filters(filterset: django_filters.FilterSet, user: Any, names: tuple[str, ...]) -> None:
+    """A reader who does not see 认定 for every student of the list (fields.py) may not filter by it
+    either: a filter would tell which students are 低保 or 残疾 as surely as a column."""
+    if FieldGroup.ASSESSMENT not in broad_access(user):
+        for name in names:
+            del filterset.filters[name]
 
 
 class StudentSearchForm(forms.Form):
@@ -90,6 +99,7 @@ class StudentFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, request_user: Any = None, term: Term | None = None, **kwargs: Any):
         super().__init__(data, *args, **kwargs)
         self.term = term
+        drop_assessment_filters(self, request_user, ("category", "level"))
         # Only the schools the viewer may see are offered (an officer sees just their own).
         school = cast(django_filters.ModelChoiceFilter, self.filters["school"])
         school.queryset = School.objects.visible_to(request_user).order_by("town__code", "name")
@@ -157,6 +167,7 @@ class PairingFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, request_user: Any = None, term: Term | None = None, **kwargs: Any):
         super().__init__(data, *args, **kwargs)
         self.term = term
+        drop_assessment_filters(self, request_user, ("category",))
         schools = School.objects.visible_to(request_user).order_by("town__code", "name")
         cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
         scope = scope_of(request_user)

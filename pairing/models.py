@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, ScopedQuerySet
+from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
 from zaoyang_aid.masking import mask_id_number
 
 from .validators import normalize_id_number, validate_id_number, validate_phone, validate_student_number
@@ -341,7 +342,9 @@ class Household(models.Model):
         verbose_name_plural = "家庭"
 
     def __str__(self) -> str:
-        return self.address
+        # Not the address: a household is named in the admin's widgets and the audit log, where the
+        # reader may not be one who sees contact details (zaoyang_aid.fields).
+        return f"{self.town.name}的家庭(编号{self.pk})"
 
     @property
     def address(self) -> str:
@@ -635,12 +638,11 @@ class HardshipLevel(models.Model):
 
 class HardshipAssessmentQuerySet(ScopedQuerySet):
     def scope_filter(self, scope: Scope) -> Q | None:
-        if scope.is_county_wide:
-            return Q()
-        if scope.role == "officer":
-            return Q(student__school_id=scope.school_id)
-        if scope.role in {"teacher", "counsellor"}:
-            # A counsellor sees the 认定 only of a student she 包保 herself, as a teacher would.
+        """As far as the field policy shows 认定 (fields.FieldGroup.ASSESSMENT): to the whole scope
+        (officer, county), or only for the students the reader 包保 (teacher, counsellor)."""
+        if FieldGroup.ASSESSMENT in broad_access(scope):
+            return Q() if scope.is_county_wide else Q(student__school_id=scope.school_id)
+        if FieldGroup.ASSESSMENT in paired_access(scope) and scope.teacher_id is not None:
             return Q(student_id__in=_actively_paired_with(scope.teacher_id))
         return None
 

@@ -61,8 +61,10 @@ def term_today(*, school_id: int | None = None, today: dt.date | None = None) ->
     )
 
 
-def _assessment_in(term: Term | None) -> QuerySet[HardshipAssessment]:
-    qs = HardshipAssessment.objects.select_related("level").prefetch_related("categories")
+def _assessment_in(term: Term | None, user: Any) -> QuerySet[HardshipAssessment]:
+    """This term's 认定 of the students on a page, as far as the reader may see 认定 (fields.py): a
+    counsellor's school list carries only those of the students she 包保."""
+    qs = HardshipAssessment.objects.visible_to(user).select_related("level").prefetch_related("categories")
     return qs.filter(term=term) if term is not None else qs.none()
 
 
@@ -85,7 +87,7 @@ def students_for_list(user: Any, params: Any, *, term: Term | None) -> StudentFi
         .for_list()
         .prefetch_related(
             _active_pairings(),
-            Prefetch("assessments", queryset=_assessment_in(term), to_attr="term_assessments"),
+            Prefetch("assessments", queryset=_assessment_in(term, user), to_attr="term_assessments"),
         )
         .order_by("school__town__code", "school__name", "grade", "class_name", "name", "pk")
     )
@@ -102,7 +104,8 @@ def student_full_record(user: Any, pk: int) -> Student:
             "household__members",
             Prefetch(
                 "assessments",
-                queryset=HardshipAssessment.objects.select_related("term__school_year", "level")
+                queryset=HardshipAssessment.objects.visible_to(user)
+                .select_related("term__school_year", "level")
                 .prefetch_related("categories")
                 .order_by("-term__start_date"),
             ),
@@ -137,7 +140,7 @@ def pairings_for_teacher_home(user: Any, *, term: Term | None) -> PairingQuerySe
         .select_related("student__school", "student__household__town")
         .prefetch_related(
             "student__guardians",
-            Prefetch("student__assessments", queryset=_assessment_in(term), to_attr="term_assessments"),
+            Prefetch("student__assessments", queryset=_assessment_in(term, user), to_attr="term_assessments"),
         )
         .order_by("student__grade", "student__class_name", "student__name")
     )
@@ -281,7 +284,9 @@ def pairings_for_list(user: Any, params: Any, *, term: Term | None) -> PairingFi
     base = (
         Pairing.objects.visible_to(user)
         .select_related("teacher__user", "student__school__town")
-        .prefetch_related(Prefetch("student__assessments", queryset=_assessment_in(term), to_attr="term_assessments"))
+        .prefetch_related(
+            Prefetch("student__assessments", queryset=_assessment_in(term, user), to_attr="term_assessments")
+        )
         .order_by(
             F("ended_on").desc(nulls_first=True),
             "student__school__town__code",

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
+from zaoyang_aid.fields import field_access
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import selectors, services
@@ -81,24 +82,19 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("学生不存在或不在您的管理范围内。") from exc
     scope = scope_of(request.user)
     active_pairing = next((p for p in student.pairings.all() if p.is_active), None)  # prefetched
-    # The staff member who 包保 the student needs the family's situation whatever their role (a
-    # counsellor may 包保 too); other roles see it only if their role does.
-    sees_household = scope.sees_household or (
-        active_pairing is not None and scope.teacher_id is not None and active_pairing.teacher_id == scope.teacher_id
+    access = field_access(
+        scope,
+        school_id=student.school_id,
+        paired_teacher_id=active_pairing.teacher_id if active_pairing is not None else None,
     )
-    shown = ["基本信息", "监护人"]
-    if sees_household:
-        shown += ["家庭成员", "困难认定", "结对记录"]
-    if scope.sees_full_id:
-        shown.append("完整身份证号")
-    audit.record_view(request, student, student_id=student.pk, detail="、".join(shown))
+    audit.record_view(request, student, student_id=student.pk, detail="、".join(access.labels))
     return render(
         request,
         "pairing/student_detail.html",
         {
             "student": student,
             "scope": scope,
-            "sees_household": sees_household,
+            "access": access,
             "can_edit": scope.role in EDITORS,
             "active_pairing": active_pairing,
         },

@@ -34,10 +34,7 @@ class Role(models.TextChoices):
 
 SCHOOL_ROLES = frozenset({Role.TEACHER, Role.OFFICER, Role.COUNSELLOR})
 COUNTY_ROLES = frozenset({Role.COUNTY, Role.ADMIN})
-# Roles whose work needs the whole 身份证号 (认定 and subsidy payment at the school, county reports).
-ROLES_SEEING_FULL_ID = frozenset({Role.OFFICER, Role.COUNTY})
-# Roles that see a household's economic detail (members' incomes and health, 认定 levels).
-ROLES_SEEING_HOUSEHOLD = frozenset({Role.TEACHER, Role.OFFICER, Role.COUNTY})
+# Which fields of a record each role sees is not here but in fields.py (the field-visibility policy).
 
 
 @dataclass(frozen=True)
@@ -52,14 +49,6 @@ class Scope:
     @property
     def is_county_wide(self) -> bool:
         return self.role in COUNTY_ROLES
-
-    @property
-    def sees_full_id(self) -> bool:
-        return self.role in ROLES_SEEING_FULL_ID
-
-    @property
-    def sees_household(self) -> bool:
-        return self.role in ROLES_SEEING_HOUSEHOLD
 
 
 NO_SCOPE = Scope(role=None, user_id=None)

@@ -6,11 +6,79 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
+from .fields import FieldGroup, broad_access, group_of
 from .models import AuditEvent, User
 
 
+class FieldPolicyAdminMixin:
+    """The field-visibility policy (fields.py) in the Django admin: a field the reader does not see for
+    every row of their scope is left out of the list's columns, filters and search, and out of the
+    change form (so it is neither shown nor edited); a model or inline of which the reader sees no
+    personal field at all is not offered. ``policy_columns`` places computed columns in their group,
+    and a field the admin shows only masked (the 身份证号) in IDENTITY.
+
+    Used by every ModelAdmin and inline of a model with personal fields (a test checks that)."""
+
+    model: Any
+    policy_columns: dict[str, FieldGroup] = {}
+
+    def _policy_group(self, name: str) -> FieldGroup | None:
+        return self.policy_columns.get(name) or group_of(self.model._meta.label, name)
+
+    def _policy_hidden(self, request: HttpRequest) -> set[str]:
+        shown = broad_access(request.user).groups
+        names = {f.name for f in self.model._meta.get_fields() if f.concrete or f.many_to_many} | set(
+            self.policy_columns
+        )
+        return {name for name in names if (group := self._policy_group(name)) is not None and group not in shown}
+
+    def _policy_hides_all(self, request: HttpRequest) -> bool:
+        personal = {f.name for f in self.model._meta.get_fields() if self._policy_group(f.name) is not None}
+        return bool(personal) and personal <= self._policy_hidden(request)
+
+    def _policy_keep(self, request: HttpRequest, names: Any) -> list[Any]:
+        hidden = self._policy_hidden(request)
+        return [n for n in names if not (isinstance(n, str) and n.split("__")[0] in hidden)]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self._policy_keep(request, super().get_fields(request, obj))  # type: ignore[misc]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        hidden = self._policy_hidden(request)
+        kept = []
+        for name, options in super().get_fieldsets(request, obj):  # type: ignore[misc]
+            fields = [f for f in options.get("fields", ()) if not (isinstance(f, str) and f in hidden)]
+            if fields:
+                kept.append((name, {**options, "fields": fields}))
+        return kept
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self._policy_keep(request, super().get_readonly_fields(request, obj))  # type: ignore[misc]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._policy_keep(request, super().get_list_display(request))  # type: ignore[misc]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return self._policy_keep(request, super().get_list_filter(request))  # type: ignore[misc]
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        return self._policy_keep(request, super().get_search_fields(request))  # type: ignore[misc]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._policy_hides_all(request) and super().has_view_permission(request, obj)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._policy_hides_all(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return not self._policy_hides_all(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._policy_hides_all(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(FieldPolicyAdminMixin, BaseUserAdmin):
     list_display = ["username", "full_name", "role", "phone", "is_active", "last_login"]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "full_name", "phone"]

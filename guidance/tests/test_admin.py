@@ -25,6 +25,16 @@ def admin_client(client, world):
     return client
 
 
+@pytest.fixture
+def records_client(client, world):
+    """County staff with admin access: the talk records' and visits' text is theirs to read (the 系统管理员
+    role sees no help records, zaoyang_aid.fields)."""
+    world.county.is_staff = world.county.is_superuser = True
+    world.county.save()
+    client.force_login(world.county)
+    return client
+
+
 def test_the_admin_sets_a_policys_stages_with_checkboxes(admin_client, world):
     response = admin_client.post(
         reverse("admin:guidance_aidpolicy_add"),
@@ -80,34 +90,34 @@ def changelist_queries(client, url):
 
 
 @pytest.mark.parametrize("model", ["talkrecord", "homevisit", "excusedweek"])
-def test_the_lists_run_the_same_queries_for_one_or_many_rows(admin_client, world, model):
+def test_the_lists_run_the_same_queries_for_one_or_many_rows(records_client, world, model):
     url = reverse(f"admin:guidance_{model}_changelist")
     populate(world, 1)
-    admin_client.get(url)
-    few = changelist_queries(admin_client, url)
+    records_client.get(url)
+    few = changelist_queries(records_client, url)
     populate(world, 5)
 
-    assert changelist_queries(admin_client, url) == few
+    assert changelist_queries(records_client, url) == few
 
 
-def test_the_visit_list_shows_student_teacher_and_photo_count(admin_client, world):
+def test_the_visit_list_shows_student_teacher_and_photo_count(records_client, world):
     HomeVisitFactory(pairing=Pairing.objects.get(student=world.student_a1))
 
-    html = admin_client.get(reverse("admin:guidance_homevisit_changelist")).content.decode()
+    html = records_client.get(reverse("admin:guidance_homevisit_changelist")).content.decode()
 
     assert "张小明" in html
     assert world.teacher_a1.get_full_name() in html
 
 
-def test_reading_a_visit_in_the_admin_is_logged_and_links_the_scoped_photo_page(admin_client, world):
+def test_reading_a_visit_in_the_admin_is_logged_and_links_the_scoped_photo_page(records_client, world):
     visit = HomeVisitFactory(pairing=Pairing.objects.get(student=world.student_a1))
     photo = HomeVisitPhoto.objects.create(
         visit=visit, image="home-visits/a.jpg", content_type="image/jpeg", width=4, height=3, size=9
     )
 
-    response = admin_client.get(reverse("admin:guidance_homevisit_change", args=[photo.visit_id]))
+    response = records_client.get(reverse("admin:guidance_homevisit_change", args=[photo.visit_id]))
 
     assert response.status_code == 200
     assert reverse("guidance:visit_photo", args=[photo.pk]) in response.content.decode()
     event = AuditEvent.objects.get(action=AuditAction.VIEW)
-    assert (event.actor_id, event.student_id) == (world.admin.pk, world.student_a1.pk)
+    assert (event.actor_id, event.student_id) == (world.county.pk, world.student_a1.pk)

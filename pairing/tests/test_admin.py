@@ -258,7 +258,6 @@ def test_the_pairing_list_renders_with_its_filters(admin_client: Client) -> None
         "hardshiplevel",
         "teacher",
         "household",
-        "hardshipassessment",
     ],
 )
 def test_every_reference_list_renders(admin_client: Client, model: str) -> None:

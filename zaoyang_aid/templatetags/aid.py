@@ -26,3 +26,24 @@ def percent(part: Any, whole: Any) -> str:
 @register.filter
 def first_or_none(items: Any) -> Any:
     return items[0] if items else None
+
+
+@register.simple_tag(takes_context=True)
+def student_access(context: Any, student: Any, pairing: Any = None) -> Any:
+    """What the reader sees of this student (zaoyang_aid.fields): ``{% student_access s pairing as a %}``
+    then ``{% if a.assessment %}``. ``pairing`` is the student's active pairing, if the page has it."""
+    from zaoyang_aid.fields import field_access
+
+    return field_access(
+        context["request"].user,
+        school_id=getattr(student, "school_id", None),
+        paired_teacher_id=getattr(pairing, "teacher_id", None),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def reader_sees(context: Any, group: str) -> bool:
+    """Whether the reader sees ``group`` for any student (a list's column): ``{% reader_sees "assessment" as x %}``."""
+    from zaoyang_aid.fields import FieldGroup, sees_anywhere
+
+    return sees_anywhere(context["request"].user, FieldGroup(group))

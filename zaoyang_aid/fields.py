@@ -1,0 +1,344 @@
+"""Who sees which field: the one field-visibility policy.
+
+Row scoping (access.py) decides which students a user may open at all; this module decides which
+parts of a student's record they see there. A record's personal fields fall into groups (identity,
+the whole ID number, contact, household economics, 认定, health, 学籍变动 reasons, help records,
+counselling); what a reader sees depends on their role and their relation to the student: they
+包保 the student now (PAIRED), the student is at their school (SCHOOL), or their role is county-wide
+(COUNTY). Every page, filter, search, admin page and export asks ``field_access``; none restates it.
+
+``FIELD_GROUPS`` places every model field that holds a person's data in its group, and
+``NOT_PERSONAL`` names the rest with the reason; a test fails when a model field is in neither, so a
+new column cannot slip past the policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .access import Role, Scope, scope_of
+
+
+class FieldGroup(StrEnum):
+    IDENTITY = "identity"
+    FULL_ID = "full_id"
+    CONTACT = "contact"
+    HOUSEHOLD = "household"
+    ASSESSMENT = "assessment"
+    HEALTH = "health"
+    ENROLLMENT = "enrollment"
+    RECORDS = "records"
+    COUNSELLING = "counselling"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return GROUP_LABELS[self]
+
+
+GROUP_LABELS = {
+    FieldGroup.IDENTITY: "基本信息(姓名、学校班级、脱敏证件号)",
+    FieldGroup.FULL_ID: "完整身份证号与学籍号",
+    FieldGroup.CONTACT: "监护人与家庭住址",
+    FieldGroup.HOUSEHOLD: "家庭成员与经济状况",
+    FieldGroup.ASSESSMENT: "困难认定与特殊群体类别",
+    FieldGroup.HEALTH: "健康与残疾状况",
+    FieldGroup.ENROLLMENT: "学籍变动与结对变动原因",
+    FieldGroup.RECORDS: "帮扶记录(谈心谈话、家访及照片)",
+    FieldGroup.COUNSELLING: "心理辅导记录",
+    FieldGroup.STAFF: "教职工联系方式",
+}
+
+
+class Relation(StrEnum):
+    PAIRED = "paired"  # the reader 包保 the student now
+    SCHOOL = "school"  # the student is at the reader's school
+    COUNTY = "county"  # the reader's role is county-wide
+    NONE = "none"
+
+
+G = FieldGroup
+_WHAT_THE_PAIRED_TEACHER_NEEDS = frozenset(
+    {G.IDENTITY, G.CONTACT, G.HOUSEHOLD, G.ASSESSMENT, G.HEALTH, G.ENROLLMENT, G.RECORDS}
+)
+_THE_WHOLE_RECORD = _WHAT_THE_PAIRED_TEACHER_NEEDS | {G.FULL_ID}
+
+# role -> relation -> groups. A relation not listed sees nothing. Reasons:
+# - The teacher who 包保 a student needs the family's situation to help, not the whole ID number.
+# - A counsellor reads the school's counselling notes and may call a guardian, but sees a family's
+#   economics, 认定 and health only for a student she 包保 herself.
+# - The school's 资助专干 and the county's staff 认定 and pay subsidies: the whole record with the ID.
+# - The 系统管理员 keeps reference data and accounts: who is where, not the families' situation.
+POLICY: dict[Role, dict[Relation, frozenset[FieldGroup]]] = {
+    Role.TEACHER: {
+        Relation.PAIRED: _WHAT_THE_PAIRED_TEACHER_NEEDS | {G.STAFF},
+        Relation.SCHOOL: frozenset({G.IDENTITY, G.STAFF}),
+    },
+    Role.COUNSELLOR: {
+        Relation.PAIRED: _WHAT_THE_PAIRED_TEACHER_NEEDS | {G.COUNSELLING, G.STAFF},
+        Relation.SCHOOL: frozenset({G.IDENTITY, G.CONTACT, G.COUNSELLING, G.STAFF}),
+    },
+    Role.OFFICER: {
+        Relation.PAIRED: _THE_WHOLE_RECORD | {G.STAFF},
+        Relation.SCHOOL: _THE_WHOLE_RECORD | {G.STAFF},
+    },
+    Role.COUNTY: {Relation.COUNTY: _THE_WHOLE_RECORD | {G.STAFF}},
+    Role.ADMIN: {Relation.COUNTY: frozenset({G.IDENTITY, G.STAFF})},
+}
+
+
+def groups_for(role: Role | str | None, relation: Relation) -> frozenset[FieldGroup]:
+    if not role:
+        return frozenset()
+    return POLICY.get(Role(role), {}).get(relation, frozenset())
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """What one reader sees of one student's record; templates read ``access.household`` and so on."""
+
+    groups: frozenset[FieldGroup]
+    relation: Relation
+
+    def __contains__(self, group: object) -> bool:
+        return group in self.groups
+
+    def __getattr__(self, name: str) -> bool:
+        try:
+            return FieldGroup(name) in self.groups
+        except ValueError:
+            raise AttributeError(name) from None
+
+    @property
+    def labels(self) -> list[str]:
+        return [g.label for g in FieldGroup if g in self.groups]
+
+
+def relation_to(scope: Scope, *, school_id: int | None, paired_teacher_id: int | None) -> Relation:
+    """How the reader stands to a student at ``school_id`` whom ``paired_teacher_id`` 包保 now."""
+    if scope.role is None:
+        return Relation.NONE
+    if scope.teacher_id is not None and paired_teacher_id == scope.teacher_id:
+        return Relation.PAIRED
+    if scope.is_county_wide:
+        return Relation.COUNTY
+    if scope.school_id is not None and school_id == scope.school_id:
+        return Relation.SCHOOL
+    return Relation.NONE
+
+
+def field_access(user: Any, *, school_id: int | None, paired_teacher_id: int | None) -> FieldAccess:
+    scope = user if isinstance(user, Scope) else scope_of(user)
+    relation = relation_to(scope, school_id=school_id, paired_teacher_id=paired_teacher_id)
+    return FieldAccess(groups_for(scope.role, relation), relation)
+
+
+def broad_access(user: Any) -> FieldAccess:
+    """What the reader sees of every student in their scope, paired with them or not: the columns and
+    filters a list may offer (a counsellor's school list has no 认定 filter)."""
+    scope = user if isinstance(user, Scope) else scope_of(user)
+    relation = Relation.COUNTY if scope.is_county_wide else Relation.SCHOOL
+    return FieldAccess(groups_for(scope.role, relation), relation)
+
+
+def paired_access(user: Any) -> FieldAccess:
+    """What the reader sees of the students they 包保 themselves."""
+    scope = user if isinstance(user, Scope) else scope_of(user)
+    return FieldAccess(groups_for(scope.role, Relation.PAIRED), Relation.PAIRED)
+
+
+def sees_anywhere(user: Any, group: FieldGroup) -> bool:
+    """Whether the reader sees ``group`` for any student at all (for whole pages and admin models)."""
+    return group in broad_access(user) or group in paired_access(user)
+
+
+# --- Which field is in which group -------------------------------------------------------------
+# "app_label.Model.field" -> group. Fields of the same model that are not personal are in
+# NOT_PERSONAL; models with nothing personal are named whole in NOT_PERSONAL_MODELS.
+
+FIELD_GROUPS: dict[str, FieldGroup] = {
+    # The student
+    "pairing.Student.name": G.IDENTITY,
+    "pairing.Student.gender": G.IDENTITY,
+    "pairing.Student.birth_date": G.IDENTITY,
+    "pairing.Student.school": G.IDENTITY,
+    "pairing.Student.grade": G.IDENTITY,
+    "pairing.Student.class_name": G.IDENTITY,
+    "pairing.Student.hukou_type": G.IDENTITY,
+    "pairing.Student.enrollment_status": G.IDENTITY,
+    "pairing.Student.household": G.IDENTITY,
+    # shown masked as identity; whole only with FULL_ID
+    "pairing.Student.id_number": G.FULL_ID,
+    "pairing.Student.student_number": G.FULL_ID,
+    # Family and contact
+    "pairing.Household.town": G.IDENTITY,
+    "pairing.Household.village": G.CONTACT,
+    "pairing.Household.address_detail": G.CONTACT,
+    "pairing.Guardian.student": G.CONTACT,
+    "pairing.Guardian.name": G.CONTACT,
+    "pairing.Guardian.relation": G.CONTACT,
+    "pairing.Guardian.phone": G.CONTACT,
+    "pairing.HouseholdMember.household": G.HOUSEHOLD,
+    "pairing.HouseholdMember.name": G.HOUSEHOLD,
+    "pairing.HouseholdMember.age": G.HOUSEHOLD,
+    "pairing.HouseholdMember.relation": G.HOUSEHOLD,
+    "pairing.HouseholdMember.occupation": G.HOUSEHOLD,
+    "pairing.HouseholdMember.annual_income": G.HOUSEHOLD,
+    "pairing.HouseholdMember.health": G.HEALTH,
+    # 认定
+    "pairing.HardshipAssessment.student": G.ASSESSMENT,
+    "pairing.HardshipAssessment.term": G.ASSESSMENT,
+    "pairing.HardshipAssessment.level": G.ASSESSMENT,
+    "pairing.HardshipAssessment.categories": G.ASSESSMENT,
+    "pairing.HardshipAssessment.decided_on": G.ASSESSMENT,
+    "pairing.HardshipAssessment.note": G.ASSESSMENT,
+    # 学籍变动 and pairing changes
+    "pairing.EnrollmentChange.student": G.IDENTITY,
+    "pairing.EnrollmentChange.status": G.IDENTITY,
+    "pairing.EnrollmentChange.effective_on": G.IDENTITY,
+    "pairing.EnrollmentChange.from_school": G.IDENTITY,
+    "pairing.EnrollmentChange.to_school": G.IDENTITY,
+    "pairing.EnrollmentChange.reason": G.ENROLLMENT,
+    "pairing.Pairing.teacher": G.IDENTITY,
+    "pairing.Pairing.student": G.IDENTITY,
+    "pairing.Pairing.started_on": G.IDENTITY,
+    "pairing.Pairing.ended_on": G.IDENTITY,
+    "pairing.Pairing.end_reason": G.IDENTITY,
+    "pairing.Pairing.end_note": G.ENROLLMENT,
+    "pairing.Pairing.backdated_reason": G.RECORDS,
+    # The help given
+    **{
+        f"guidance.{model}.{field}": G.RECORDS
+        for model in ("TalkRecord", "HomeVisit")
+        for field in (
+            "track_thought",
+            "track_psych",
+            "track_life",
+            "track_study",
+            "track_policy",
+            "form_lecture",
+            "form_talk",
+            "form_model",
+            "form_parent",
+            "form_activity",
+        )
+    },
+    "guidance.TalkRecord.duration_minutes": G.RECORDS,
+    "guidance.TalkRecord.content": G.RECORDS,
+    "guidance.TalkRecord.student_state": G.RECORDS,
+    "guidance.TalkRecord.problems": G.RECORDS,
+    "guidance.TalkRecord.measures": G.RECORDS,
+    "guidance.TalkRecord.next_steps": G.RECORDS,
+    "guidance.HomeVisit.visitors": G.RECORDS,
+    "guidance.HomeVisit.members_met": G.RECORDS,
+    "guidance.HomeVisit.living_conditions": G.RECORDS,
+    "guidance.HomeVisit.study_conditions": G.RECORDS,
+    "guidance.HomeVisit.needs_found": G.RECORDS,
+    "guidance.HomeVisit.family_feedback": G.RECORDS,
+    "guidance.HomeVisit.policies": G.RECORDS,
+    "guidance.HomeVisitPhoto.image": G.RECORDS,
+    "guidance.ExcusedWeek.reason": G.RECORDS,
+    "guidance.ExcusedWeek.note": G.RECORDS,
+    "guidance.LateEntryPermission.reason": G.RECORDS,
+    "guidance.Reminder.acknowledgement": G.RECORDS,
+    # Staff
+    "zaoyang_aid.User.email": G.STAFF,
+    "zaoyang_aid.User.phone": G.STAFF,
+    "pairing.Teacher.phone": G.STAFF,
+}
+
+NOT_PERSONAL: dict[str, str] = {
+    **{
+        f"guidance.{model}.{field}": "who wrote the record and when, the week it counts for, its lock"
+        for model in ("TalkRecord", "HomeVisit")
+        for field in ("recorded_by", "created_at", "updated_at", "unlocked_until", "pairing", "term", "date")
+    },
+    "guidance.TalkRecord.week_monday": "the school week the talk counts for",
+    "guidance.TalkRecord.late_permission": "which 补录 permission allowed it",
+    "guidance.HomeVisitPhoto.visit": "the visit it belongs to",
+    **{
+        f"guidance.HomeVisitPhoto.{f}": "file metadata"
+        for f in ("content_type", "width", "height", "size", "uploaded_at")
+    },
+    **{
+        f"guidance.ExcusedWeek.{f}": "which week was excused, by whom and when"
+        for f in ("pairing", "week_monday", "excused_by", "created_at")
+    },
+    **{
+        f"guidance.LateEntryPermission.{f}": "which week may be entered late, by whose leave"
+        for f in ("pairing", "week_monday", "granted_by", "created_at")
+    },
+    **{
+        f"guidance.Reminder.{f}": "the reminder's bookkeeping (who owes which week)"
+        for f in (
+            "pairing",
+            "kind",
+            "period",
+            "term",
+            "level",
+            "streak",
+            "created_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+        )
+    },
+    "pairing.Student.created_at": "bookkeeping",
+    "pairing.Student.updated_at": "bookkeeping",
+    "pairing.EnrollmentChange.recorded_by": "who recorded the change",
+    "pairing.EnrollmentChange.created_at": "bookkeeping",
+    "pairing.Pairing.created_at": "bookkeeping",
+    "pairing.Teacher.user": "the staff member's account",
+    "pairing.Teacher.school": "where the staff member works",
+    "pairing.Teacher.title": "a staff member's job title",
+    "pairing.Teacher.is_head_teacher": "a staff member's duty",
+    **{
+        f"zaoyang_aid.User.{f}": "the account itself (name and role are what colleagues see of each other)"
+        for f in (
+            "password",
+            "last_login",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "is_staff",
+            "is_active",
+            "date_joined",
+            "full_name",
+            "role",
+            "groups",
+            "user_permissions",
+        )
+    },
+}
+
+NOT_PERSONAL_MODELS: dict[str, str] = {
+    "zaoyang_aid.AuditEvent": "the audit log: read on the audit page by county staff only, never edited",
+    "pairing.Town": "reference data",
+    "pairing.School": "reference data",
+    "pairing.SchoolYear": "reference data",
+    "pairing.Term": "reference data",
+    "pairing.Closure": "reference data",
+    "pairing.SpecialCategory": "reference list",
+    "pairing.HardshipLevel": "reference list",
+    "guidance.AidPolicy": "reference list",
+    "guidance.PairingTermTally": "derived counts, recomputed from the records",
+    "guidance.SweepRun": "the reminder job's bookkeeping",
+    "guidance.Notification": "a message read only by its recipient (Notification.visible_to)",
+    "guidance.Delivery": "a message sent only to its recipient",
+    "guidance.ReminderPreference": "a user's own setting, read only by that user",
+}
+
+
+def group_of(label: str, field_name: str) -> FieldGroup | None:
+    """The group of ``app_label.Model``'s field, None if it holds nothing personal."""
+    return FIELD_GROUPS.get(f"{label}.{field_name}")
+
+
+def hidden_fields(user: Any, model_label: str, field_names: list[str] | tuple[str, ...]) -> set[str]:
+    """Of ``field_names`` of ``model_label``, those the reader does not see for every row of their
+    scope (the admin's columns, filters and forms, an export's columns)."""
+    shown = broad_access(user).groups
+    return {name for name in field_names if (group := group_of(model_label, name)) is not None and group not in shown}
