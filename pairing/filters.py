@@ -199,3 +199,43 @@ class PairingFilter(django_filters.FilterSet):
 
     def by_status(self, queryset: QuerySet[Pairing], name: str, value: str) -> QuerySet[Pairing]:
         return queryset.filter(ended_on__isnull=(value == PairingStatus.ACTIVE))
+
+
+class TeacherFilter(django_filters.FilterSet):
+    """The staff list: by name, phone or school name, and by school (only the viewer's own schools are
+    offered; another is refused at the field)."""
+
+    q = django_filters.CharFilter(label="姓名/手机号/学校", method="search")
+    school = django_filters.ModelChoiceFilter(label="学校", queryset=School.objects.none(), empty_label="全部学校")
+
+    class Meta:
+        model = Teacher
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any):
+        super().__init__(data, *args, **kwargs)
+        schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+        if scope_of(request_user).school_id is not None:
+            del self.filters["school"]  # one school: nothing to choose
+        else:
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+
+    def search(self, queryset: QuerySet[Teacher], name: str, value: str) -> QuerySet[Teacher]:
+        value = value.strip()
+        return queryset.filter(
+            Q(user__full_name__icontains=value) | Q(phone__icontains=value) | Q(school__name__icontains=value)
+        )
+
+
+class SchoolFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="学校名称/标识码", method="search")
+    town = django_filters.ModelChoiceFilter(label="乡镇", queryset=Town.objects.all(), empty_label="全部乡镇")
+    stage = django_filters.ChoiceFilter(label="学段", choices=Stage.choices, empty_label="全部学段")
+
+    class Meta:
+        model = School
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet[School], name: str, value: str) -> QuerySet[School]:
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, scope_of
 
-from .filters import PairingFilter, StudentFilter
+from .filters import PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
 from .models import (
     EnrollmentChange,
     EnrollmentStatus,
@@ -146,7 +146,7 @@ def pairings_for_teacher_home(user: Any, *, term: Term | None) -> PairingQuerySe
     )
 
 
-def teachers_for_list(user: Any, params: Any) -> QuerySet[Teacher]:
+def teachers_for_list(user: Any, params: Any) -> TeacherFilter:
     """Teachers with their count of active pairings (one aggregate subquery, not a join+group)."""
     active = (
         Pairing.objects.filter(teacher=OuterRef("pk"), ended_on__isnull=True)
@@ -156,13 +156,8 @@ def teachers_for_list(user: Any, params: Any) -> QuerySet[Teacher]:
         .values("n")
     )
     qs = Teacher.objects.visible_to(user).with_user().annotate(active_count=Coalesce(Subquery(active), 0))
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(Q(user__full_name__icontains=q) | Q(phone__icontains=q) | Q(school__name__icontains=q))
-    school = params.get("school")
-    if school and str(school).isdigit():
-        qs = qs.filter(school_id=int(school))
-    return qs.order_by("school__town__code", "school__name", "user__full_name", "pk")
+    qs = qs.order_by("school__town__code", "school__name", "user__full_name", "pk")
+    return TeacherFilter(params, queryset=qs, request_user=user)
 
 
 def teacher_detail(user: Any, pk: int) -> Teacher:
@@ -183,7 +178,7 @@ def _count(model_qs: QuerySet[Any], group: str) -> Coalesce:
     return Coalesce(Subquery(model_qs.order_by().values(group).annotate(n=Count("pk")).values("n")), 0)
 
 
-def schools_with_counts(user: Any, params: Any) -> QuerySet[School]:
+def schools_with_counts(user: Any) -> QuerySet[School]:
     """Schools with their students, paired students and teachers: per-school subqueries, which
     PostgreSQL plans far better than one join grouped by every column (../shared/PERFORMANCE.md)."""
     students = Student.objects.filter(school=OuterRef("pk"), enrollment_status=EnrollmentStatus.ENROLLED)
@@ -198,16 +193,11 @@ def schools_with_counts(user: Any, params: Any) -> QuerySet[School]:
             teacher_count=_count(teachers, "school"),
         )
     )
-    town = params.get("town")
-    if town and str(town).isdigit():
-        qs = qs.filter(town_id=int(town))
-    stage = params.get("stage")
-    if stage:
-        qs = qs.filter(stage=stage)
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
     return qs.order_by("town__code", "stage", "name")
+
+
+def schools_for_list(user: Any, params: Any) -> SchoolFilter:
+    return SchoolFilter(params, queryset=schools_with_counts(user))
 
 
 def towns_with_counts(user: Any) -> QuerySet[Town]:

@@ -28,7 +28,7 @@ from .forms import (
     StudentTransferForm,
     TeacherForm,
 )
-from .models import Closure, EnrollmentStatus, HardshipAssessment, Pairing, School, Stage, Student, Teacher, Town
+from .models import Closure, EnrollmentStatus, HardshipAssessment, Pairing, School, Student, Teacher
 
 EDITORS = (Role.OFFICER, Role.COUNTY)
 
@@ -206,14 +206,13 @@ def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.OFFICER, Role.COUNTY, Role.ADMIN)
 def teacher_list(request: HttpRequest) -> HttpResponse:
     teachers = selectors.teachers_for_list(request.user, request.GET)
-    schools = School.objects.visible_to(request.user).order_by("town__code", "name")
     return render(
         request,
         "pairing/teacher_list.html",
         {
-            "page": page_of(request, teachers),
+            "filter": teachers,
+            "page": page_of(request, teachers.qs),
             "query": query_without_page(request),
-            "schools": schools,
             "can_edit": scope_of(request.user).role in EDITORS,
         },
     )
@@ -267,22 +266,17 @@ def teacher_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.COUNTY, Role.ADMIN)
 def school_list(request: HttpRequest) -> HttpResponse:
-    schools = selectors.schools_with_counts(request.user, request.GET)
+    schools = selectors.schools_for_list(request.user, request.GET)
     return render(
         request,
         "pairing/school_list.html",
-        {
-            "page": page_of(request, schools),
-            "query": query_without_page(request),
-            "towns": Town.objects.all(),
-            "stages": Stage.choices,
-        },
+        {"filter": schools, "page": page_of(request, schools.qs), "query": query_without_page(request)},
     )
 
 
 @role_required(Role.COUNTY, Role.ADMIN)
 def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    school = get_object_or_404(selectors.schools_with_counts(request.user, {}), pk=pk)
+    school = get_object_or_404(selectors.schools_with_counts(request.user), pk=pk)
     closures = Closure.objects.filter(school=school).order_by("-start_date")[:20]
     return render(request, "pairing/school_detail.html", {"school": school, "closures": closures})
 

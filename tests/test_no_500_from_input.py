@@ -138,3 +138,35 @@ def test_a_wrong_address_in_the_audit_filter_is_a_message_at_the_field(client, w
     response = client.get(reverse("audit_log"), {"ip_address": "not-an-ip"})
     assert response.status_code == 200
     assert "IP" in " ".join(response.context["filter"].form.errors["ip_address"])
+
+
+FILTERED_LISTS = [
+    "pairing:student_list",
+    "pairing:pairing_list",
+    "pairing:teacher_list",
+    "pairing:school_list",
+    "audit_log",
+]
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize("name", FILTERED_LISTS)
+def test_a_bad_value_in_any_typed_filter_is_a_chinese_message_at_its_field(client, world, name):
+    """Every filter that is not free text validates its value: a wrong one is not used and the page
+    says why, in Chinese, at that field (not a 500, not a silently different list)."""
+    from django import forms
+
+    client.force_login(world.county)
+    fields = client.get(reverse(name)).context["filter"].form.fields
+    silent = []
+    for field_name, field in fields.items():
+        if type(field) is forms.CharField:  # free text: any value is a search
+            continue
+        response = client.get(reverse(name), {field_name: "' OR 1=1 --"})
+        errors = response.context["filter"].form.errors.get(field_name, [])
+        if not errors or not all(_has_chinese(e) for e in errors):
+            silent.append((field_name, errors))
+    assert silent == []
