@@ -23,6 +23,7 @@ from django.utils import timezone
 from pairing.models import Pairing, Stage, Term
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, ScopedQuerySet
+from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,14 @@ class PairingRecordQuerySet(ScopedQuerySet):
     records are the 包保 teacher's and the school's."""
 
     def scope_filter(self, scope: Scope) -> Q | None:
-        if scope.role == "counsellor":
+        """As far as the field policy shows help records (fields.FieldGroup.RECORDS): the school's or
+        the county's to an officer or county staff; a teacher's or counsellor's own pairings' (ended
+        ones included, so their own history stays readable); none to the 系统管理员 role."""
+        if FieldGroup.RECORDS in broad_access(scope):
+            return _pairing_scope(scope)
+        if FieldGroup.RECORDS in paired_access(scope) and scope.teacher_id is not None:
             return Q(pairing__teacher_id=scope.teacher_id)
-        return _pairing_scope(scope)
+        return None
 
 
 class StudentHistoryQuerySet(PairingRecordQuerySet):
