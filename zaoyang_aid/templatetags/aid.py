@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from zaoyang_aid.access import account_helper as _account_helper
 from zaoyang_aid.masking import mask_id_number
 
 register = template.Library()
@@ -26,3 +27,9 @@ def percent(part: Any, whole: Any) -> str:
 @register.filter
 def first_or_none(items: Any) -> Any:
     return items[0] if items else None
+
+
+@register.filter
+def account_helper(user: Any) -> str:
+    """Whom this user asks to reset a password or record an email (学校资助专干, 市资助中心 …)."""
+    return _account_helper(getattr(user, "role", None))
