@@ -190,7 +190,7 @@ def test_the_teacher_logs_in_with_the_one_time_password_and_must_change_it_first
     for page in (reverse("home"), reverse("guidance:my_students"), reverse("pairing:calendar")):
         assert client.get(page).url == change
     assert client.get(change).status_code == 200
-    assert "已由学校资助专干重置" in client.get(change).content.decode()
+    assert "已被重置为临时密码" in client.get(change).content.decode()
     same = {"old_password": password, "new_password1": password, "new_password2": password}
     assert "不要沿用临时密码" in client.post(change, same).content.decode()
     new = {"old_password": password, "new_password1": "Chun-tian-2027", "new_password2": "Chun-tian-2027"}
