@@ -259,6 +259,21 @@ class TeacherForm(forms.ModelForm):
         return values
 
 
+class AccountContactForm(forms.Form):
+    """The account's email and phone (pairing.accounts.account_contact_update checks them)."""
+
+    email = forms.CharField(
+        label="邮箱", max_length=254, required=False, help_text="用于接收邮件提醒;不填则只在系统内提醒"
+    )
+    phone = forms.CharField(label="手机号", max_length=11)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update({"inputmode": "email", "autocomplete": "off"})
+        self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
+        self.helper = _bare_helper()
+
+
 # --- 结对 ------------------------------------------------------------------------------------------
 # Plain forms whose fields are named as the services' arguments: a view passes cleaned_data to the
 # service, and the service's ValidationError (keyed by those names) lands at the right field.

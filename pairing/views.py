@@ -7,18 +7,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, role_required, scope_of
 from zaoyang_aid.fields import field_access
 from zaoyang_aid.paging import page_of, query_without_page
 
-from . import selectors, services
+from . import accounts, selectors, services
 from .forms import (
+    AccountContactForm,
     AssessmentForm,
     PairingCreateForm,
     PairingEndForm,
@@ -224,8 +228,18 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
         teacher = selectors.teacher_detail(request.user, pk)
     except Teacher.DoesNotExist as exc:
         raise Http404("教师不存在或不在您的管理范围内。") from exc
-    can_edit = scope_of(request.user).role in EDITORS
-    return render(request, "pairing/teacher_detail.html", {"teacher": teacher, "can_edit": can_edit})
+    scope = scope_of(request.user)
+    can_manage = accounts.may_manage_account(scope, teacher)
+    return render(
+        request,
+        "pairing/teacher_detail.html",
+        {
+            "teacher": teacher,
+            "can_edit": scope.role in EDITORS,
+            "can_manage": can_manage,
+            "locked_until": accounts.login_locked_until(teacher.user.username) if can_manage else None,
+        },
+    )
 
 
 def _teacher_roles(request: HttpRequest) -> list[tuple[str, str]]:
@@ -403,5 +417,96 @@ def pairing_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, f"{pairing.student.name}的帮扶教师已由{pairing.teacher.name}更换为{new.teacher.name}。"
             )
-            return redirect("pairing:student_detail", pk=pairing.student_id)
+            return redirect(_safe_next(request) or reverse("pairing:student_detail", args=[pairing.student_id]))
     return render(request, "pairing/pairing_form.html", {"form": form, "pairing": pairing, "action": "reassign"})
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """?next= when it points into this site (the deactivation page sends the officer back to itself)."""
+    target = request.GET.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return target if target and allowed else None
+
+
+# --- 账号: the accounts of a school's staff ----------------------------------------------------------
+# Every page here asks accounts.may_manage_account; a staff member outside the viewer's scope is 404
+# as on the teacher pages, one inside it whom the viewer may not manage (a colleague officer, a
+# counsellor for an officer) is 403.
+
+
+def _account_target(request: HttpRequest, pk: int) -> Teacher:
+    teacher = get_object_or_404(Teacher.objects.visible_to(request.user).with_user(), pk=pk)
+    if not accounts.may_manage_account(scope_of(request.user), teacher):
+        raise PermissionDenied(accounts.NOT_YOURS)
+    return teacher
+
+
+def _account_page(request: HttpRequest, teacher: Teacher, action: str, **context: Any) -> HttpResponse:
+    return render(request, "pairing/account_action.html", {"teacher": teacher, "action": action, **context})
+
+
+@never_cache
+@role_required(*EDITORS)
+def account_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A one-time password, shown once in the answer to the POST itself: it is in no session, URL or
+    redirect, and the page is not cached (a reload asks to reset again, which makes a new one)."""
+    teacher = _account_target(request, pk)
+    if request.method != "POST":
+        return _account_page(request, teacher, "reset")
+    password = accounts.account_password_reset(by=request.user, teacher=teacher)
+    return render(request, "pairing/account_password_done.html", {"teacher": teacher, "password": password})
+
+
+@role_required(*EDITORS)
+def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    teacher = _account_target(request, pk)
+    if request.method != "POST":
+        locked_until = accounts.login_locked_until(teacher.user.username)
+        return _account_page(request, teacher, "unlock", locked_until=locked_until)
+    if accounts.account_unlock(by=request.user, teacher=teacher):
+        messages.success(request, f"已解除{teacher.name}的登录锁定,现在可以重新登录。")
+    else:
+        messages.info(request, f"{teacher.name}的账号没有登录失败记录,无需解锁。")
+    return redirect("pairing:teacher_detail", pk=teacher.pk)
+
+
+@role_required(*EDITORS)
+def account_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    teacher = _account_target(request, pk)
+    form = AccountContactForm(request.POST or None, initial={"email": teacher.user.email, "phone": teacher.phone})
+    valid = request.method == "POST" and form.is_valid()
+    if valid and _call_service(form, accounts.account_contact_update, by=request.user, teacher=teacher) is not None:
+        messages.success(request, f"已保存{teacher.name}的邮箱和手机号。")
+        return redirect("pairing:teacher_detail", pk=teacher.pk)
+    return _account_page(request, teacher, "contact", form=form)
+
+
+@role_required(*EDITORS)
+def account_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A staff member who left: their pairings are listed, each with the reassign page (which comes
+    back here), and the account closes only when none is left."""
+    teacher = _account_target(request, pk)
+    pairings = list(accounts.active_pairings_of(teacher))
+    if request.method == "POST":
+        try:
+            accounts.account_deactivate(by=request.user, teacher=teacher)
+        except ValidationError as exc:
+            messages.error(request, "".join(exc.messages))
+            return redirect("pairing:account_deactivate", pk=teacher.pk)
+        messages.success(request, f"已停用{teacher.name}的账号,其结对记录和谈话记录保留。")
+        return redirect("pairing:teacher_detail", pk=teacher.pk)
+    return _account_page(request, teacher, "deactivate", pairings=pairings)
+
+
+@role_required(*EDITORS)
+def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    teacher = _account_target(request, pk)
+    if request.method != "POST":
+        return _account_page(request, teacher, "reactivate")
+    try:
+        accounts.account_reactivate(by=request.user, teacher=teacher)
+    except ValidationError as exc:
+        messages.info(request, "".join(exc.messages))
+    else:
+        messages.success(request, f"已重新启用{teacher.name}的账号。")
+    return redirect("pairing:teacher_detail", pk=teacher.pk)

@@ -36,6 +36,24 @@ SCHOOL_ROLES = frozenset({Role.TEACHER, Role.OFFICER, Role.COUNSELLOR})
 COUNTY_ROLES = frozenset({Role.COUNTY, Role.ADMIN})
 # Which fields of a record each role sees is not here but in fields.py (the field-visibility policy).
 
+# Who resets the password, unlocks the login and keeps the contact details of an account of each
+# role, through the staff pages (pairing/accounts.py may_manage_account applies it, adding that an
+# officer acts only at her own school). County and admin accounts are kept in the Django admin.
+ACCOUNT_MANAGERS: dict[Role, frozenset[Role]] = {
+    Role.TEACHER: frozenset({Role.OFFICER, Role.COUNTY}),
+    Role.OFFICER: frozenset({Role.COUNTY}),
+    Role.COUNSELLOR: frozenset({Role.COUNTY}),
+}
+
+
+def account_helper(role: str | None) -> str:
+    """Whom a user of ``role`` asks to reset a password, unlock the login or record an email: the
+    nearest of ACCOUNT_MANAGERS, named as the texts of the login, lockout and settings pages need."""
+    managers = ACCOUNT_MANAGERS.get(Role(role)) if role in Role.values else None
+    if not managers:
+        return "系统管理员"
+    return "学校资助专干" if Role.OFFICER in managers else Role.COUNTY.label
+
 
 @dataclass(frozen=True)
 class Scope:

@@ -18,6 +18,10 @@ class User(AbstractUser):
     full_name = models.CharField("姓名", max_length=50, blank=True)
     phone = models.CharField("手机号", max_length=20, blank=True)
     role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
+    # Set when someone else chose the password (a reset by the 资助专干 or 市资助中心): the
+    # PasswordChangeRequiredMiddleware holds the user on the password change page until they pick
+    # their own, and the password change clears it.
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 
     class Meta:
         verbose_name = "用户"
@@ -39,6 +43,11 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", "登录"
     LOGIN_FAILED = "login_failed", "登录失败"
     LOGOUT = "logout", "退出"
+    # Account actions of the 资助专干 and 市资助中心 (pairing/accounts.py), one line each.
+    PASSWORD_RESET = "password_reset", "重置密码"
+    ACCOUNT_UNLOCK = "account_unlock", "解除登录锁定"
+    ACCOUNT_DEACTIVATE = "account_deactivate", "停用账号"
+    ACCOUNT_REACTIVATE = "account_reactivate", "重新启用账号"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     # Every URL needs a login unless its view is marked login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A password someone else chose (a reset) must be changed before anything else is opened.
+    "zaoyang_aid.passwords.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Who is acting and from where, for the audit log written by signals and services.
     "zaoyang_aid.audit.AuditContextMiddleware",

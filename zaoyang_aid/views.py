@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -43,11 +46,28 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class OwnPasswordForm(PasswordChangeForm):
+    """The password change; after a reset the new password must differ from the one-time one."""
+
+    def clean_new_password1(self) -> str:
+        new = self.cleaned_data.get("new_password1") or ""
+        if new and self.user.must_change_password and self.user.check_password(new):
+            raise ValidationError("请设置一个新的密码,不要沿用临时密码。")
+        return new
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
+    form_class = OwnPasswordForm
     success_url = reverse_lazy("home")
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        forced = getattr(self.request.user, "must_change_password", False)  # signed in: LoginRequiredMiddleware
+        return {**super().get_context_data(**kwargs), "forced": forced}
+
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        # Saved with the new password by form.save(): the user chose it, the middleware lets go.
+        form.user.must_change_password = False
         messages.success(self.request, "密码已修改。")
         return super().form_valid(form)
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from zaoyang_aid.access import account_helper as _account_helper
 from zaoyang_aid.masking import mask_id_number
 
 register = template.Library()
@@ -47,3 +48,9 @@ def reader_sees(context: Any, group: str) -> bool:
     from zaoyang_aid.fields import FieldGroup, sees_anywhere
 
     return sees_anywhere(context["request"].user, FieldGroup(group))
+
+
+@register.filter
+def account_helper(user: Any) -> str:
+    """Whom this user asks to reset a password or record an email (学校资助专干, 市资助中心 …)."""
+    return _account_helper(getattr(user, "role", None))
