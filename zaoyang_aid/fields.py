@@ -308,6 +308,7 @@ NOT_PERSONAL: dict[str, str] = {
             "date_joined",
             "full_name",
             "role",
+            "must_change_password",
             "groups",
             "user_permissions",
         )
