@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -307,7 +308,7 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path: Path) -
     environment = {key: value for key, value in os.environ.items() if key not in TEST_RUN_VARIABLES}
     environment |= {
         "DJANGO_SETTINGS_MODULE": "zaoyang_aid.settings",
-        "SECRET_KEY": "production-" + "x7Qp2vLm9RtZ" * 4,
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "aid.example.cn",
         "CSRF_TRUSTED_ORIGINS": "https://aid.example.cn",
         "BEHIND_TLS_PROXY": "1",
