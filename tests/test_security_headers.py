@@ -25,6 +25,7 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
@@ -256,6 +257,15 @@ def test_the_login_and_error_pages_of_a_stranger_have_the_headers_too(client, wo
     urls = [reverse("login"), reverse("admin:login"), "/no-such-page/"]
     assert walk(client, None, urls) == {}
     assert walk(client, world.teacher_a1, ["/no-such-page/", reverse("pairing:student_list")]) == {}
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused_on_a_page_of_ours(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.teacher_a1)
+    response = client.post(reverse("password_change"), {})
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()
+    assert problems_of(reverse("password_change"), response) == []
 
 
 def test_a_home_visit_photo_is_never_stored_by_the_browser(client, world, objects):
