@@ -139,9 +139,6 @@ def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Home visits -----------------------------------------------------------------------------
 
-# Photos are immutable once stored: the browser may keep them for an hour, never a shared cache.
-PHOTO_CACHE_CONTROL = "private, max-age=3600"
-
 
 def visit_create(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("pairing", "")  # ?pairing=N: the 家访 button of 我的帮扶学生
@@ -217,7 +214,7 @@ def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
     extension = ".png" if photo.content_type == "image/png" else ".jpg"
     # FileResponse says "inline; filename=…" (as_attachment is off): shown in the page, not downloaded.
     response = FileResponse(handle, content_type=photo.content_type, filename=f"home-visit-{photo.pk}{extension}")
-    response["Cache-Control"] = PHOTO_CACHE_CONTROL
+    # Sent with "no-store" like every page (zaoyang_aid/headers.py): a family's home stays off the disk.
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "axes",
+    "csp",  # django-csp: its system checks; the policy is CONTENT_SECURITY_POLICY below
     # Ours, from the ground floor up: an app only imports the ones listed before it.
     "zaoyang_aid",
     "pairing",
@@ -94,6 +96,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their long cache and carry no page headers. Everything Django
+    # renders gets the Content-Security-Policy (with the nonce the page used), the Permissions-Policy
+    # and "no-store" (zaoyang_aid/headers.py).
+    "csp.middleware.CSPMiddleware",
+    "zaoyang_aid.headers.PrivatePagesMiddleware",
     # A NUL byte or a number beyond 64 bits in any parameter: 400 before a view or the database sees it.
     "zaoyang_aid.input.RefuseImpossibleInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -264,6 +271,49 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if _bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files (WhiteNoise,
+# no CDN) or carrying the page's nonce (`nonce="{{ request.csp_nonce }}"`); no inline event handlers,
+# no style="" attributes. Bootstrap's data: SVG icons (navbar toggler, checkboxes, selects) need img-src
+# data:. tests/test_security_headers.py renders every page as every role against this policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy: every powerful feature the app does not use is denied to the page and to any
+# frame. Photo upload is a plain <input type=file> (the phone offers camera or album itself), which
+# the camera feature does not govern: that feature gates getUserMedia() only.
+PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "browsing-topics",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 # /healthz is probed over plain HTTP by load balancers on the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
