@@ -71,7 +71,14 @@ class FieldPolicyAdminMixin:
         return not self._policy_hides_all(request) and super().has_change_permission(request, obj)  # type: ignore[misc]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return not self._policy_hides_all(request) and super().has_add_permission(request, *args)  # type: ignore[misc]
+        # A new row needs its required fields: a reader who may not see one of them cannot add.
+        hidden = self._policy_hidden(request)
+        required_hidden = any(
+            f.name in hidden and not f.blank and not f.has_default()
+            for f in self.model._meta.concrete_fields
+            if not f.auto_created
+        )
+        return not required_hidden and super().has_add_permission(request, *args)  # type: ignore[misc]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return not self._policy_hides_all(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]

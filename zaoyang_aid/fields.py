@@ -168,12 +168,12 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "pairing.Student.class_name": G.IDENTITY,
     "pairing.Student.hukou_type": G.IDENTITY,
     "pairing.Student.enrollment_status": G.IDENTITY,
-    "pairing.Student.household": G.IDENTITY,
+    "pairing.Student.household": G.CONTACT,
     # shown masked as identity; whole only with FULL_ID
     "pairing.Student.id_number": G.FULL_ID,
     "pairing.Student.student_number": G.FULL_ID,
     # Family and contact
-    "pairing.Household.town": G.IDENTITY,
+    "pairing.Household.town": G.CONTACT,
     "pairing.Household.village": G.CONTACT,
     "pairing.Household.address_detail": G.CONTACT,
     "pairing.Guardian.student": G.CONTACT,

@@ -257,7 +257,6 @@ def test_the_pairing_list_renders_with_its_filters(admin_client: Client) -> None
         "specialcategory",
         "hardshiplevel",
         "teacher",
-        "household",
     ],
 )
 def test_every_reference_list_renders(admin_client: Client, model: str) -> None:
