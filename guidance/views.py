@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -32,7 +34,10 @@ def my_students(request: HttpRequest) -> HttpResponse:
     Officers and counsellors may 包保 too (they have a staff row), so the page is every school role's."""
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
-    return render(request, "guidance/my_students.html", {"rows": rows, "today": today})
+    unread = selectors.unread_reminders_by_pairing(request.user)
+    rows = [dataclasses.replace(row, unread=unread.get(row.pairing.pk, [])) for row in rows]
+    unread_count = sum(len(row.unread) for row in rows)
+    return render(request, "guidance/my_students.html", {"rows": rows, "today": today, "unread_count": unread_count})
 
 
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
