@@ -62,6 +62,7 @@ from .models import (
     ReminderLevel,
     SweepOutcome,
     SweepRun,
+    TalkRecord,
 )
 
 logger = logging.getLogger(__name__)
@@ -490,6 +491,30 @@ def _notifications_for(
     if d.level >= ReminderLevel.COUNTY:
         items += [notice(u, ReminderLevel.COUNTY, timeline) for u in county]
     return items
+
+
+# --- Telling a teacher her record was unlocked ------------------------------------------------------
+
+
+def notify_record_unlocked(*, record: TalkRecord | HomeVisit) -> Notification:
+    """One in-app notice to the record's teacher, in record_unlock's transaction: her record is open
+    again until ``unlocked_until``, and why. The daily digest (deliveries.py) carries it by mail or
+    webhook like any unread notice."""
+    pairing = record.pairing
+    is_talk = isinstance(record, TalkRecord)
+    kind = "谈心谈话记录" if is_talk else "家访记录"
+    until = timezone.localtime(record.unlocked_until or timezone.now())
+    detail = "guidance:talk_detail" if is_talk else "guidance:visit_detail"
+    return Notification.objects.create(
+        recipient_id=pairing.teacher.user_id,
+        level=ReminderLevel.TEACHER,
+        title=f"{pairing.student.name}:您{record.date:%m月%d日}的{kind}已解锁,可以修改"[:100],
+        body=(
+            f"学校资助专干已解锁您{record.date:%m月%d日}为{pairing.student.name}写的{kind},"
+            f"{until:%m月%d日 %H:%M}前可以修改。解锁原因:{record.unlock_reason}"
+        )[:500],
+        link=reverse(detail, args=[record.pk]),
+    )
 
 
 # --- Answering a reminder ------------------------------------------------------------------------
