@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pairing.models import Pairing, Student, Town
+from pairing.models import Pairing, School, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
@@ -297,6 +297,29 @@ def county_dashboard(request: HttpRequest) -> HttpResponse:
         "guidance/county_dashboard.html",
         {"today": today, "board": board, "town": town, "schools": schools, "query": query_without_page(request)},
     )
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def county_town(request: HttpRequest, pk: int) -> HttpResponse:
+    """A town's schools, most behind first: the county's step between the county and a school."""
+    town = get_object_or_404(Town, pk=pk)
+    today = term_today()
+    board = dashboards.county_town(request.user, town=town, term=today.term, as_of=today.today) if today.term else None
+    return render(request, "guidance/county_town.html", {"today": today, "town": town, "board": board})
+
+
+@role_required(Role.COUNTY, Role.ADMIN, Role.OFFICER)
+def county_school(request: HttpRequest, pk: int) -> HttpResponse:
+    """A school's teachers and students behind this week and this term (the county's last step;
+    an officer may open her own school's page, any other answers 404)."""
+    school = get_object_or_404(School.objects.visible_to(request.user).select_related("town"), pk=pk)
+    today = term_today(school_id=school.pk)
+    board = (
+        dashboards.county_school(request.user, school=school, term=today.term, as_of=today.today)
+        if today.term
+        else None
+    )
+    return render(request, "guidance/county_school.html", {"today": today, "school": school, "board": board})
 
 
 @role_required(Role.OFFICER)
