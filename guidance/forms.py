@@ -440,7 +440,7 @@ class RecordUnlockForm(forms.Form):
         label="解锁原因",
         max_length=200,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="教师会在通知中看到这段说明,如:家访日期填错,请改正。",
+        help_text="教师会在通知中看到这段说明,如:日期填错了,请改正。",
         error_messages={"required": "请填写解锁原因,教师会在通知中看到。", "max_length": "解锁原因最多200字。"},
     )
 
