@@ -487,7 +487,10 @@ def _notifications_for(
     items = [notice(d.teacher_user_id, ReminderLevel.TEACHER, d.link)]
     timeline = reverse("guidance:timeline", args=[d.student_id])
     if d.level >= ReminderLevel.OFFICER:
-        items += [notice(u, ReminderLevel.OFFICER, timeline) for u in officers.get(d.school_id, [])]
+        # An officer who 包保 the student herself has her teacher's notice: not told to urge herself.
+        items += [
+            notice(u, ReminderLevel.OFFICER, timeline) for u in officers.get(d.school_id, []) if u != d.teacher_user_id
+        ]
     if d.level >= ReminderLevel.COUNTY:
         items += [notice(u, ReminderLevel.COUNTY, timeline) for u in county]
     return items

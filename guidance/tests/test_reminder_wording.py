@@ -88,3 +88,14 @@ def test_a_visit_reminder_speaks_to_the_teacher_and_names_her_to_the_officer(wor
     officer = by_level[ReminderLevel.OFFICER]
     assert officer.title == f"{world.teacher_a1.full_name}老师·张小明:本学期尚未家访"
     assert "资助专干" not in officer.body
+
+
+def test_an_officer_who_pairs_is_not_asked_to_urge_herself(world):
+    a1 = world.student_a1.pairings.get()
+    officer = pf.OfficerFactory(school=world.school_a)
+    a1.teacher = officer
+    a1.save(update_fields=["teacher"])
+    notices = notices_of(world, D(2026, 11, 2))  # two weeks missed: the school's officers are told
+    assert notices[ReminderLevel.TEACHER].recipient == officer.user
+    assert notices[ReminderLevel.OFFICER].recipient == world.officer_a  # the other officer only
+    assert Notification.objects.filter(recipient=officer.user).count() == 1
