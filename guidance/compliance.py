@@ -138,6 +138,17 @@ class PairingCompliance:
         return f"{self.away_status}({_day(self.away_since)}起),暂停每周谈话"
 
     @property
+    def behind_this_week(self) -> bool:
+        """本周未记录: the current week is owed, not excused and has no talk yet (the county's 本周
+        completion counts the same weeks: owed and not excused)."""
+        return self.this_week_expected and not self.this_week_excused and not self.this_week_done
+
+    @property
+    def behind_this_term(self) -> bool:
+        """本学期有漏记: at least one elapsed owed week of the term ended with no talk and no excuse."""
+        return self.missed_weeks > 0
+
+    @property
     def completion_rate(self) -> float | None:
         """Share of the elapsed owed weeks that are done (None before the first week ends)."""
         return self.done_weeks / self.expected_weeks if self.expected_weeks else None
@@ -433,6 +444,8 @@ class Totals:
     this_week_expected: int = 0
     this_week_done: int = 0
     visited: int = 0
+    behind_this_week: int = 0  # pairings 本周未记录 (= this_week_expected - this_week_done)
+    behind_this_term: int = 0  # pairings with a missed week this term
 
     def add(self, row: PairingCompliance) -> None:
         self.pairings += 1
@@ -442,6 +455,18 @@ class Totals:
             self.this_week_expected += 1
             self.this_week_done += int(row.this_week_done)
         self.visited += int(row.home_visit_done)
+        self.behind_this_week += int(row.behind_this_week)
+        self.behind_this_term += int(row.behind_this_term)
+
+    @property
+    def missed_weeks(self) -> int:
+        """Owed weeks of the term that ended with no talk and no excuse, summed."""
+        return self.expected_weeks - self.done_weeks
+
+    @property
+    def behind(self) -> int:
+        """For sorting: who needs a call first."""
+        return self.behind_this_week + self.behind_this_term
 
     @property
     def term_rate(self) -> float | None:

@@ -148,3 +148,84 @@ def county_dashboard(
     schools = [Line(pk, name, by_school[pk], extra=town) for pk, name, town in school_names]
     schools.sort(key=lambda line: (line.totals.term_rate if line.totals.term_rate is not None else 2, line.name))
     return CountyDashboard(term=term, as_of=as_of, totals=totals, towns=towns, schools=schools)
+
+
+# --- The county's drill-down: town -> its schools -> a school's teachers and students behind ------
+# "Behind" is the engine's (PairingCompliance.behind_this_week / behind_this_term, summed by Totals);
+# these pages only group it. A pairing belongs to its teacher's school and that school's town, as on
+# the county dashboard, so the school pages of a town add up to the town's line there.
+
+
+@dataclass
+class TownBoard:
+    town: Town
+    term: Term
+    as_of: dt.date
+    totals: Totals
+    schools: list[Line]  # every school of the town, most behind first
+
+
+def county_town(user: Any, *, town: Town, term: Term, as_of: dt.date | None = None) -> TownBoard:
+    """One town's schools with their figures, most behind first. Queries: the town's schools (1)
+    and the engine's six."""
+    as_of = as_of or timezone.localdate()
+    pairings = _active_pairings(user).filter(teacher__school__town=town)
+    rows = list(compliance_for(pairings, term=term, as_of=as_of).values())
+    totals = Totals()
+    for row in rows:
+        totals.add(row)
+    by_school = totals_by(rows, "school_id")
+    schools = [
+        Line(pk, name, by_school.get(pk, Totals()))
+        for pk, name in School.objects.filter(town=town).order_by("code").values_list("pk", "name")
+    ]
+    schools.sort(key=lambda line: (-line.totals.behind, -line.totals.missed_weeks, line.name))
+    return TownBoard(town=town, term=term, as_of=as_of, totals=totals, schools=schools)
+
+
+@dataclass
+class SchoolBoard:
+    """One school as the county sees it: who is behind this week and this term."""
+
+    school: School
+    term: Term
+    as_of: dt.date
+    totals: Totals
+    teachers: list[TeacherRow]  # the teachers with a student behind, most behind first
+    on_track: int  # the teachers with nobody behind
+    behind_this_week: list[StudentRow]
+    behind_this_term: list[StudentRow]
+
+
+def county_school(user: Any, *, school: School, term: Term, as_of: dt.date | None = None) -> SchoolBoard:
+    """A school's teachers and students behind this week and this term. Queries: the school's
+    active pairings with teacher and student (1) and the engine's six."""
+    as_of = as_of or timezone.localdate()
+    pairings = _active_pairings(user).filter(teacher__school=school)
+    rows = compliance_for(pairings, term=term, as_of=as_of)
+    teachers: dict[int, TeacherRow] = {}
+    students: list[StudentRow] = []
+    totals = Totals()
+    for pairing in pairings.select_related("teacher__user", "student").order_by("student__grade", "student__name"):
+        compliance = rows.get(pairing.pk)
+        if compliance is None:  # paired after as_of
+            continue
+        totals.add(compliance)
+        teacher = teachers.setdefault(
+            pairing.teacher_id, TeacherRow(pairing.teacher_id, pairing.teacher.name, pairing.teacher.phone)
+        )
+        teacher.totals.add(compliance)
+        teacher.missed_weeks += compliance.missed_weeks
+        students.append(StudentRow(pairing, compliance))
+    behind = [t for t in teachers.values() if t.totals.behind]
+    students.sort(key=lambda s: s.sort_key)
+    return SchoolBoard(
+        school=school,
+        term=term,
+        as_of=as_of,
+        totals=totals,
+        teachers=sorted(behind, key=lambda t: (-t.totals.behind, -t.missed_weeks, t.name)),
+        on_track=len(teachers) - len(behind),
+        behind_this_week=[s for s in students if s.compliance.behind_this_week],
+        behind_this_term=[s for s in students if s.compliance.behind_this_term],
+    )

@@ -433,6 +433,22 @@ class LateEntryForm(forms.Form):
         self.helper = bare_helper()
 
 
+class RecordUnlockForm(forms.Form):
+    """An officer reopens a locked talk record or visit for its teacher, saying why (the teacher is told)."""
+
+    reason = forms.CharField(
+        label="解锁原因",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="教师会在通知中看到这段说明,如:日期填错了,请改正。",
+        error_messages={"required": "请填写解锁原因,教师会在通知中看到。", "max_length": "解锁原因最多200字。"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = bare_helper()
+
+
 # --- Reminder preferences --------------------------------------------------------------------
 
 

@@ -143,6 +143,8 @@ class TeacherRecord(models.Model):
     updated_at = models.DateTimeField("修改时间", auto_now=True)
     # Set by an officer to reopen a locked record for the teacher until this moment.
     unlocked_until = models.DateTimeField("解锁至", null=True, blank=True)
+    # The officer's reason for the last unlock: shown to the teacher on the record and in her notice.
+    unlock_reason = models.CharField("解锁原因", max_length=200, blank=True)
 
     EDIT_DAYS = 7
 

@@ -62,6 +62,7 @@ from .models import (
     ReminderLevel,
     SweepOutcome,
     SweepRun,
+    TalkRecord,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,21 +99,45 @@ class Due:
     streak: int
     level: int
 
-    @property
-    def title(self) -> str:
-        if self.kind == ReminderKind.MISSED_TALK:
-            weeks = f"已连续{self.streak}周" if self.streak > 1 else "上周"
-            return f"{self.student_name}:{weeks}未记录谈心谈话"
-        return f"{self.student_name}:本学期尚未家访"
+    school_name: str = ""
+    teacher_is_officer: bool = False  # a 资助专干 who 包保 a student is not told to report to herself
 
-    @property
-    def body(self) -> str:
+    def _weeks(self) -> str:
+        return f"已连续{self.streak}周" if self.streak > 1 else "上周"
+
+    def text_for(self, level: int) -> tuple[str, str]:
+        """The notice's title and body as its reader should read them: the teacher is spoken to
+        ("您…"), the officer is told which of her teachers and students, the county which school too."""
+        if level == ReminderLevel.TEACHER:
+            return self._for_teacher()
+        who = f"{self.teacher_name}老师"
+        if level == ReminderLevel.COUNTY:
+            who = f"{self.school_name}{who}"
         if self.kind == ReminderKind.MISSED_TALK:
-            return (
-                f"帮扶教师{self.teacher_name},{self.period:%m月%d日}起的一周没有谈心谈话与学业辅导记录。"
-                "请尽快补记,或与学校资助专干说明情况。"
-            )
-        return f"帮扶教师{self.teacher_name},本学期即将结束,请尽快完成家访并录入家访记录。"
+            title = f"{who}·{self.student_name}:{self._weeks()}未记录谈心谈话"
+            body = f"{who}{self.period:%m月%d日}起的一周没有{self.student_name}的谈心谈话与学业辅导记录"
+            body += f"(已连续{self.streak}周)。" if self.streak > 1 else "。"
+        else:
+            title = f"{who}·{self.student_name}:本学期尚未家访"
+            body = f"本学期即将结束,{who}尚未对{self.student_name}家访。"
+        if level == ReminderLevel.COUNTY:
+            body += "请联系学校资助专干督促落实。"
+        else:
+            body += "请督促其尽快完成。"
+            if self.kind == ReminderKind.MISSED_TALK:
+                body += "确有原因的周可办理免记。"
+        return title, body
+
+    def _for_teacher(self) -> tuple[str, str]:
+        if self.kind == ReminderKind.MISSED_TALK:
+            title = f"{self.student_name}:您{self._weeks()}未记录谈心谈话"
+            body = f"您{self.period:%m月%d日}起的一周没有为{self.student_name}记录谈心谈话与学业辅导。请尽快补记"
+            body += "。" if self.teacher_is_officer else ",或与学校资助专干说明情况。"
+            return title, body
+        return (
+            f"{self.student_name}:您本学期尚未家访",
+            f"本学期即将结束,请您尽快完成对{self.student_name}的家访并录入家访记录。",
+        )
 
     @property
     def link(self) -> str:
@@ -229,6 +254,8 @@ def find_due(*, on: dt.date) -> SweepResult:
             "student__name",
             "teacher__user__full_name",
             "teacher__school_id",
+            "teacher__school__name",
+            "teacher__user__role",
         )
     }
     this_monday = calendar.monday_of(on)
@@ -251,7 +278,7 @@ def find_due(*, on: dt.date) -> SweepResult:
 
 
 def _due(info: tuple[Any, ...], kind: str, period: dt.date, term: Term, streak: int, level: int) -> Due:
-    pairing_id, teacher_user_id, student_id, student_name, teacher_name, school_id = info
+    pairing_id, teacher_user_id, student_id, student_name, teacher_name, school_id, school_name, role = info
     return Due(
         pairing_id=pairing_id,
         school_id=school_id,
@@ -264,6 +291,8 @@ def _due(info: tuple[Any, ...], kind: str, period: dt.date, term: Term, streak: 
         term_id=term.pk,
         streak=streak,
         level=level,
+        school_name=school_name,
+        teacher_is_officer=role == Role.OFFICER,
     )
 
 
@@ -449,18 +478,46 @@ def _write(due: list[Due]) -> tuple[int, int]:
 def _notifications_for(
     reminder: Reminder, d: Due, officers: dict[int, list[int]], county: list[int]
 ) -> list[Notification]:
-    def notice(user_id: int, level: int, title: str, link: str) -> Notification:
+    def notice(user_id: int, level: int, link: str) -> Notification:
+        title, body = d.text_for(level)  # each reader reads it in their own words
         return Notification(
-            recipient_id=user_id, reminder=reminder, level=level, title=title[:100], body=d.body[:500], link=link
+            recipient_id=user_id, reminder=reminder, level=level, title=title[:100], body=body[:500], link=link
         )
 
-    items = [notice(d.teacher_user_id, ReminderLevel.TEACHER, d.title, d.link)]
+    items = [notice(d.teacher_user_id, ReminderLevel.TEACHER, d.link)]
     timeline = reverse("guidance:timeline", args=[d.student_id])
     if d.level >= ReminderLevel.OFFICER:
-        items += [notice(u, ReminderLevel.OFFICER, d.title, timeline) for u in officers.get(d.school_id, [])]
+        # An officer who 包保 the student herself has her teacher's notice: not told to urge herself.
+        items += [
+            notice(u, ReminderLevel.OFFICER, timeline) for u in officers.get(d.school_id, []) if u != d.teacher_user_id
+        ]
     if d.level >= ReminderLevel.COUNTY:
-        items += [notice(u, ReminderLevel.COUNTY, d.title, timeline) for u in county]
+        items += [notice(u, ReminderLevel.COUNTY, timeline) for u in county]
     return items
+
+
+# --- Telling a teacher her record was unlocked ------------------------------------------------------
+
+
+def notify_record_unlocked(*, record: TalkRecord | HomeVisit) -> Notification:
+    """One in-app notice to the record's teacher, in record_unlock's transaction: her record is open
+    again until ``unlocked_until``, and why. The daily digest (deliveries.py) carries it by mail or
+    webhook like any unread notice."""
+    pairing = record.pairing
+    is_talk = isinstance(record, TalkRecord)
+    kind = "谈心谈话记录" if is_talk else "家访记录"
+    until = timezone.localtime(record.unlocked_until or timezone.now())
+    detail = "guidance:talk_detail" if is_talk else "guidance:visit_detail"
+    return Notification.objects.create(
+        recipient_id=pairing.teacher.user_id,
+        level=ReminderLevel.TEACHER,
+        title=f"{pairing.student.name}:您{record.date:%m月%d日}的{kind}已解锁,可以修改"[:100],
+        body=(
+            f"学校资助专干已解锁您{record.date:%m月%d日}为{pairing.student.name}写的{kind},"
+            f"{until:%m月%d日 %H:%M}前可以修改。解锁原因:{record.unlock_reason}"
+        )[:500],
+        link=reverse(detail, args=[record.pk]),
+    )
 
 
 # --- Answering a reminder ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -20,7 +20,7 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role, scope_of
 
 from .compliance import PairingCompliance, WeekState, compliance_for
-from .models import AidPolicy, ExcusedWeek, HomeVisit, TalkRecord
+from .models import AidPolicy, ExcusedWeek, HomeVisit, Notification, ReminderLevel, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -41,6 +41,7 @@ class TeacherWeekRow:
 
     pairing: Pairing
     compliance: PairingCompliance | None  # None without a term, or for a pairing not started yet
+    unread: list[Notification] = field(default_factory=list)  # the teacher's unread reminders about it
 
     @property
     def badge_class(self) -> str:
@@ -81,6 +82,23 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
     if term is not None and pairings:
         rows = compliance_for(base.prefetch_related(None), term=term, as_of=as_of)
     return [TeacherWeekRow(pairing=p, compliance=rows.get(p.pk)) for p in pairings]
+
+
+def unread_reminders_by_pairing(user: Any) -> dict[int, list[Notification]]:
+    """The teacher's unread reminders, per pairing, for 我的帮扶学生: on a phone the navbar's menu is
+    folded away, so each student's card says it itself (1 query; only the teacher's own notices)."""
+    notices = (
+        Notification.objects.filter(recipient=user, read_at__isnull=True, level=ReminderLevel.TEACHER)
+        .filter(reminder__isnull=False)
+        .only("pk", "title", "link", "created_at", "reminder__pairing_id")
+        .select_related("reminder")
+        .order_by("-created_at", "-pk")
+    )
+    result: dict[int, list[Notification]] = defaultdict(list)
+    for notice in notices:
+        if notice.reminder is not None:  # always: excluded above
+            result[notice.reminder.pairing_id].append(notice)
+    return dict(result)
 
 
 # --- A student's timeline --------------------------------------------------------------------

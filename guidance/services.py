@@ -250,12 +250,27 @@ def late_entry_permit(*, pairing: Pairing, week_monday: dt.date, reason: str, gr
     return permission
 
 
+UNLOCK_NOT_LOCKED = "这条记录现在没有锁定,教师可以直接修改,无需解锁。"
+
+
 @transaction.atomic
-def record_unlock(*, record: TalkRecord | HomeVisit) -> None:
-    """An officer reopens a talk record or a visit for its teacher for another EDIT_DAYS days (audited)."""
-    before = record.unlocked_until
+def record_unlock(*, record: TalkRecord | HomeVisit, reason: str) -> None:
+    """An officer reopens a talk record or a visit for its teacher for another EDIT_DAYS days, saying
+    why (audited); the teacher is told in one notification. The row is locked first, so a second
+    click of the same button finds it unlocked and is refused: one unlock, one notice."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写解锁原因,教师会在通知中看到。"})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "解锁原因最多200字。"})
+    fresh = type(record).objects.select_for_update().only("pk", "created_at", "unlocked_until").get(pk=record.pk)
+    if not fresh.locked_for_teacher():
+        raise ValidationError(UNLOCK_NOT_LOCKED)
+    before = fresh.unlocked_until
     record.unlocked_until = timezone.now() + dt.timedelta(days=record.EDIT_DAYS)
-    record.save(update_fields=["unlocked_until"])
+    record.unlock_reason = reason
+    record.save(update_fields=["unlocked_until", "unlock_reason"])
+    reminders.notify_record_unlocked(record=record)
     audit.record(
         AuditAction.UPDATE,
         obj=record,

@@ -21,6 +21,8 @@ urlpatterns: list = [
     # --- Dashboards and excused weeks -----------------------------------------------------------
     path("school/dashboard/", views.school_dashboard, name="school_dashboard"),
     path("county/dashboard/", views.county_dashboard, name="county_dashboard"),
+    path("county/towns/<int:pk>/", views.county_town, name="county_town"),
+    path("county/schools/<int:pk>/", views.county_school, name="county_school"),
     path("pairings/<int:pk>/excuse/", views.excuse_week, name="excuse_week"),
     path("excused/<int:pk>/revoke/", views.excuse_revoke, name="excuse_revoke"),
     path("pairings/<int:pk>/late/", views.late_entry, name="late_entry"),

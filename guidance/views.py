@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -12,14 +14,21 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pairing.models import Pairing, Student, Town
+from pairing.models import Pairing, School, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import dashboards, reminders, selectors, services
-from .forms import ExcuseWeekForm, HomeVisitForm, LateEntryForm, ReminderPreferenceForm, TalkRecordForm
+from .forms import (
+    ExcuseWeekForm,
+    HomeVisitForm,
+    LateEntryForm,
+    RecordUnlockForm,
+    ReminderPreferenceForm,
+    TalkRecordForm,
+)
 from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, ReminderPreference, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
@@ -32,7 +41,10 @@ def my_students(request: HttpRequest) -> HttpResponse:
     Officers and counsellors may 包保 too (they have a staff row), so the page is every school role's."""
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
-    return render(request, "guidance/my_students.html", {"rows": rows, "today": today})
+    unread = selectors.unread_reminders_by_pairing(request.user)
+    rows = [dataclasses.replace(row, unread=unread.get(row.pairing.pk, [])) for row in rows]
+    unread_count = sum(len(row.unread) for row in rows)
+    return render(request, "guidance/my_students.html", {"rows": rows, "today": today, "unread_count": unread_count})
 
 
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
@@ -80,7 +92,12 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "late_permission__granted_by",
     )
     record = get_object_or_404(records, pk=pk)
-    return render(request, "guidance/talk_detail.html", {"record": record, **_edit_rights(request, record)})
+    return _talk_detail_page(request, record, RecordUnlockForm())
+
+
+def _talk_detail_page(request: HttpRequest, record: TalkRecord, unlock_form: RecordUnlockForm) -> HttpResponse:
+    context = {"record": record, "unlock_form": unlock_form, **_edit_rights(request, record)}
+    return render(request, "guidance/talk_detail.html", context)
 
 
 def _own_records(request: HttpRequest, model: type[TalkRecord] | type[HomeVisit]) -> QuerySet:
@@ -132,9 +149,29 @@ def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked record for its teacher for 7 days."""
     records = TalkRecord.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
     record = get_object_or_404(records, pk=pk)
-    services.record_unlock(record=record)
-    messages.success(request, f"已解锁,{record.pairing.teacher.name}老师可在{TalkRecord.EDIT_DAYS}天内修改这条记录。")
+    form = _unlocked(request, record)
+    if form is not None and form.has_error("reason"):  # the detail page, the message at the reason
+        return _talk_detail_page(request, record, form)
+    if form is not None:  # not locked (any more): a second click
+        messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
+        return redirect("guidance:talk_detail", pk=record.pk)
+    teacher = record.pairing.teacher.name
+    messages.success(request, f"已解锁并通知{teacher}老师,{TalkRecord.EDIT_DAYS}天内可修改这条记录。")
     return redirect("guidance:talk_detail", pk=record.pk)
+
+
+def _unlocked(request: HttpRequest, record: TalkRecord | HomeVisit) -> RecordUnlockForm | None:
+    """Unlock with the officer's reason (the service tells the teacher); None when done, else the
+    form with its Chinese message at the field."""
+    form = RecordUnlockForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_unlock(record=record, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return None
+    return form
 
 
 # --- Home visits -----------------------------------------------------------------------------
@@ -169,8 +206,13 @@ def _visits_for_detail(user: object) -> QuerySet[HomeVisit]:
 def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Family conditions and photos of a minor's home: every read is written to the audit log."""
     visit = get_object_or_404(_visits_for_detail(request.user), pk=pk)
+    return _visit_detail_page(request, visit, RecordUnlockForm())
+
+
+def _visit_detail_page(request: HttpRequest, visit: HomeVisit, unlock_form: RecordUnlockForm) -> HttpResponse:
     audit.record_view(request, visit, student_id=visit.pairing.student_id, detail="家访记录")
-    return render(request, "guidance/visit_detail.html", {"visit": visit, **_edit_rights(request, visit)})
+    context = {"visit": visit, "unlock_form": unlock_form, **_edit_rights(request, visit)}
+    return render(request, "guidance/visit_detail.html", context)
 
 
 @role_required(*SCHOOL_ROLES)
@@ -196,10 +238,15 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def visit_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked visit for its teacher for 7 days."""
-    visits = HomeVisit.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
-    visit = get_object_or_404(visits, pk=pk)
-    services.record_unlock(record=visit)
-    messages.success(request, f"已解锁,{visit.pairing.teacher.name}老师可在{HomeVisit.EDIT_DAYS}天内修改这条家访记录。")
+    visit = get_object_or_404(_visits_for_detail(request.user), pk=pk)
+    form = _unlocked(request, visit)
+    if form is not None and form.has_error("reason"):  # the detail page, the message at the reason
+        return _visit_detail_page(request, visit, form)
+    if form is not None:  # not locked (any more): a second click
+        messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
+        return redirect("guidance:visit_detail", pk=visit.pk)
+    teacher = visit.pairing.teacher.name
+    messages.success(request, f"已解锁并通知{teacher}老师,{HomeVisit.EDIT_DAYS}天内可修改这条家访记录。")
     return redirect("guidance:visit_detail", pk=visit.pk)
 
 
@@ -247,6 +294,29 @@ def county_dashboard(request: HttpRequest) -> HttpResponse:
         "guidance/county_dashboard.html",
         {"today": today, "board": board, "town": town, "schools": schools, "query": query_without_page(request)},
     )
+
+
+@role_required(Role.COUNTY, Role.ADMIN)
+def county_town(request: HttpRequest, pk: int) -> HttpResponse:
+    """A town's schools, most behind first: the county's step between the county and a school."""
+    town = get_object_or_404(Town, pk=pk)
+    today = term_today()
+    board = dashboards.county_town(request.user, town=town, term=today.term, as_of=today.today) if today.term else None
+    return render(request, "guidance/county_town.html", {"today": today, "town": town, "board": board})
+
+
+@role_required(Role.COUNTY, Role.ADMIN, Role.OFFICER)
+def county_school(request: HttpRequest, pk: int) -> HttpResponse:
+    """A school's teachers and students behind this week and this term (the county's last step;
+    an officer may open her own school's page, any other answers 404)."""
+    school = get_object_or_404(School.objects.visible_to(request.user).select_related("town"), pk=pk)
+    today = term_today(school_id=school.pk)
+    board = (
+        dashboards.county_school(request.user, school=school, term=today.term, as_of=today.today)
+        if today.term
+        else None
+    )
+    return render(request, "guidance/county_school.html", {"today": today, "school": school, "board": board})
 
 
 @role_required(Role.OFFICER)

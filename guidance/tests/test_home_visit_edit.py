@@ -227,7 +227,7 @@ def test_the_officer_unlocks_a_locked_visit_for_seven_more_days(client, world, t
     detail = client.get(reverse("guidance:visit_detail", args=[visit.pk]))
     assert detail.context["locked"] and detail.context["can_unlock"] and not detail.context["can_edit"]
 
-    assert client.post(reverse("guidance:visit_unlock", args=[visit.pk])).status_code == 302
+    assert client.post(reverse("guidance:visit_unlock", args=[visit.pk]), {"reason": "照片传错了。"}).status_code == 302
 
     assert edit(client, world.teacher_a1, visit, needs_found="解锁后修改").status_code == 302
     visit.refresh_from_db()

@@ -342,7 +342,7 @@ def test_the_schools_officer_sees_the_lock_and_unlocks_for_seven_days(client, wo
     client.force_login(world.officer_a)
     assert "解锁7天" in client.get(detail_url(talk)).content.decode()
 
-    response = client.post(unlock_url(talk))
+    response = client.post(unlock_url(talk), {"reason": "日期填错了,请改正。"})
 
     assert response.status_code == 302 and response.url == detail_url(talk)
     talk.refresh_from_db()
@@ -356,7 +356,7 @@ def test_the_schools_officer_sees_the_lock_and_unlocks_for_seven_days(client, wo
 def test_an_unlocked_record_is_editable_until_the_unlock_ends(client, world, time_machine):
     talk = TalkRecordFactory(pairing=pairing_of(world.student_a1))
     at(time_machine, 2026, 11, 30, 15, 0)
-    post(client, world.officer_a, unlock_url(talk), {})
+    post(client, world.officer_a, unlock_url(talk), {"reason": "内容需补充。"})
     at(time_machine, 2026, 12, 7, 14, 59)
     response = post(client, world.teacher_a1, edit_url(talk), talk_data(content="解锁后改正"))
     assert response.status_code == 302
