@@ -52,6 +52,8 @@ PAGE_ARGS = {
     "pairing:pairing_end": "pairing",
     "pairing:pairing_reassign": "pairing",
     "guidance:timeline": "student",
+    "guidance:county_town": "town",
+    "guidance:county_school": "school",
     "guidance:talk_create": "pairing",
     "guidance:talk_detail": "talk",
     "guidance:talk_edit": "talk",
@@ -88,6 +90,7 @@ class Objects:
     student: Any
     teacher: Any
     school: Any
+    town: Any
     pairing: Any
     talk: Any
     visit: Any
@@ -123,6 +126,7 @@ def objects(world: Any) -> Objects:
         student=world.student_a1,
         teacher=pairing.teacher,
         school=world.school_a,
+        town=world.school_a.town,
         pairing=pairing,
         talk=TalkRecordFactory(pairing=pairing),
         visit=visit,

@@ -226,6 +226,8 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
         )
     },
     "guidance.TalkRecord.duration_minutes": G.RECORDS,
+    "guidance.TalkRecord.unlock_reason": G.RECORDS,
+    "guidance.HomeVisit.unlock_reason": G.RECORDS,
     "guidance.TalkRecord.content": G.RECORDS,
     "guidance.TalkRecord.student_state": G.RECORDS,
     "guidance.TalkRecord.problems": G.RECORDS,
