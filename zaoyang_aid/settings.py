@@ -104,6 +104,8 @@ MIDDLEWARE = [
     # Every URL needs a login unless its view is marked login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A whole 身份证号 or 学籍号 in a query string: sent back to the same page without it.
+    "zaoyang_aid.input.KeepIdNumbersOutOfUrlsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Who is acting and from where, for the audit log written by signals and services.
     "zaoyang_aid.audit.AuditContextMiddleware",
