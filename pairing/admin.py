@@ -20,7 +20,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
-from zaoyang_aid.admin import ReadOnlyAdminMixin
+from zaoyang_aid.admin import AuditedReadAdminMixin, ReadOnlyAdminMixin
 from zaoyang_aid.masking import mask_id_number
 
 from . import services
@@ -355,8 +355,9 @@ class GuardianInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+class StudentAdmin(AuditedReadAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     form = StudentAdminForm
+    audit_detail = "学生信息、监护人"
     list_display = ["name", "masked_id", "masked_number", "school", "grade_label", "class_name", "enrollment_status"]
     list_filter = ["school__stage", "enrollment_status", "school__town"]
     search_fields = ["name", "student_number__iendswith"]
@@ -371,6 +372,9 @@ class StudentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
         if obj is not None:
             return [*self.readonly_fields, "school", "enrollment_status"]
         return self.readonly_fields
+
+    def audit_student_of(self, obj: Student) -> int | None:
+        return obj.pk
 
     @admin.display(description="身份证号")
     def masked_id(self, student: Student) -> str:
@@ -391,7 +395,8 @@ class HouseholdMemberInline(admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(AuditedReadAdminMixin, admin.ModelAdmin):
+    audit_detail = "家庭信息、家庭成员"
     list_display = ["address", "town", "village", "student_names"]
     list_filter = ["town"]
     search_fields = ["village", "address_detail", "town__name", "students__name"]
@@ -401,6 +406,10 @@ class HouseholdAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
         return super().get_queryset(request).prefetch_related("students")
+
+    def audit_student_of(self, obj: Household) -> int | None:
+        # A line names one student: the household's first child (the label names the household).
+        return min((s.pk for s in obj.students.all()), default=None)
 
     @admin.display(description="地址")
     def address(self, household: Household) -> str:
@@ -440,7 +449,7 @@ class HardshipAssessmentAdminForm(forms.ModelForm):
 
 
 @admin.register(HardshipAssessment)
-class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
+class HardshipAssessmentAdmin(AuditedReadAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     """Saved through assessment_save (one row a student and term); the student and term of a saved
     认定 stay as they are: another term's 认定 is a row of its own."""
 
@@ -451,6 +460,10 @@ class HardshipAssessmentAdmin(SearchByNumberTailMixin, admin.ModelAdmin):
     list_select_related = ["student__school", "term__school_year", "level"]
     autocomplete_fields = ["student", "level"]
     filter_horizontal = ["categories"]
+    audit_detail = "家庭经济困难认定"
+
+    def audit_student_of(self, obj: HardshipAssessment) -> int | None:
+        return obj.student_id
 
     @admin.display(description="学校", ordering="student__school__name")
     def school(self, assessment: HardshipAssessment) -> School:
@@ -497,7 +510,7 @@ class ActivePairingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pairing)
-class PairingAdmin(ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+class PairingAdmin(AuditedReadAdminMixin, ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     """Read-only: pairings start, end and change teacher only on the pages, through the services
     (pairing_create, pairing_end, pairing_reassign), which hold the rules the admin would skip."""
 
@@ -508,6 +521,10 @@ class PairingAdmin(ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin
     autocomplete_fields = ["teacher", "student"]
     readonly_fields = ["created_at"]
     date_hierarchy = "started_on"
+    audit_detail = "结对记录"
+
+    def audit_student_of(self, obj: Pairing) -> int | None:
+        return obj.student_id
 
     @admin.display(description="学校", ordering="teacher__school__name")
     def school(self, pairing: Pairing) -> School:
