@@ -238,3 +238,15 @@ def test_county_staff_find_a_students_lines_by_name_or_student_number_tail(clien
 
     assert [e.student_id for e, _changes, _student in response.context["rows"]] == [world.student_a1.pk]
     assert f"张小明(学籍号…{world.student_a1.student_number[-4:]})" in response.content.decode()
+
+
+def test_following_a_lines_student_link_names_the_student_and_keeps_the_id_out_of_the_form(client, world):
+    client.force_login(world.officer_a)
+    client.get(reverse("pairing:student_detail", args=[world.student_a1.pk]))
+    client.force_login(world.county)
+
+    response = client.get(reverse("audit_log"), {"student_id": world.student_a1.pk})
+
+    html = response.content.decode()
+    assert f"正在查看<strong>张小明(学籍号…{world.student_a1.student_number[-4:]})</strong>的全部记录" in html
+    assert f'<input type="hidden" name="student_id" value="{world.student_a1.pk}"' in html
