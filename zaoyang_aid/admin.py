@@ -86,7 +86,16 @@ class AuditedReadAdminMixin:
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the audit log cannot be edited through the app."""
 
-    list_display = ["at", "actor_name", "actor_role", "action", "object_type", "object_label", "ip_address"]
+    list_display = [
+        "at",
+        "actor_name",
+        "actor_username",
+        "actor_role",
+        "action",
+        "object_type",
+        "object_label",
+        "ip_address",
+    ]
     list_filter = ["action", "actor_role"]
-    search_fields = ["actor_name", "object_label"]
+    search_fields = ["actor_name", "actor_username", "object_label"]
     date_hierarchy = "at"

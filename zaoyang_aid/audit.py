@@ -22,7 +22,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 
 from .access import scope_of
-from .masking import mask_id_number
+from .masking import mask_id_number, mask_id_numbers_in_text
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -119,7 +119,8 @@ def record(
     changes: dict[str, Any] | None = None,
     context: AuditContext | None = None,
 ) -> Any:
-    """Write one audit line. Returns the AuditEvent."""
+    """Write one audit line. Returns the AuditEvent. An ID number anywhere in its text (a username
+    typed as an ID at the login, an ID in a free-text note) is masked: the log is no place for one."""
     from .models import AuditEvent
 
     ctx = context or current_context()
@@ -135,9 +136,14 @@ def record(
         action=action,
         object_type=str(object_type)[:50],
         object_id=object_id[:40],
-        object_label=object_label[:200],
+        object_label=mask_id_numbers_in_text(object_label)[:200],
         student_id=student_id,
-        changes=changes or {},
+        changes={
+            str(name): [mask_id_numbers_in_text(v) if isinstance(v, str) else v for v in pair]
+            if isinstance(pair, list | tuple)
+            else pair
+            for name, pair in (changes or {}).items()
+        },
         ip_address=ctx.ip_address,
         user_agent=ctx.user_agent,
         path=ctx.path,

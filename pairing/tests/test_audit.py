@@ -10,6 +10,7 @@ from django.urls import reverse
 from pairing.models import PairingEndReason, Student
 from pairing.tests.factories import CountyUserFactory, StudentFactory, TeacherFactory
 from zaoyang_aid import audit
+from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction, AuditEvent, User
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +251,17 @@ def test_following_a_lines_student_link_names_the_student_and_keeps_the_id_out_o
     html = response.content.decode()
     assert f"正在查看<strong>张小明(学籍号…{world.student_a1.student_number[-4:]})</strong>的全部记录" in html
     assert f'<input type="hidden" name="student_id" value="{world.student_a1.pk}"' in html
+
+
+def test_an_id_number_typed_as_a_username_or_into_a_note_is_masked_in_the_log(client, world):
+    id_number = world.student_a1.id_number
+    client.post(reverse("login"), {"username": id_number, "password": "wrong-password"})
+    pairing = world.student_a1.pairings.get()
+    pairing.end_note = f"身份证号{id_number}待核实"
+    pairing.save()
+
+    failed = AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED)
+    noted = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="结对").latest("pk")
+    assert id_number not in failed.object_label and failed.object_label == mask_id_number(id_number)
+    assert id_number not in str(noted.changes)
+    assert mask_id_number(id_number) in str(noted.changes)
