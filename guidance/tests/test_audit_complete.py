@@ -73,7 +73,7 @@ def test_unlocking_a_talk_or_a_visit_writes_a_line_by_the_officer(client, world,
 
     (line,) = lines(AuditAction.UPDATE)
     assert (line.actor_id, line.student_id, line.object_id) == (world.officer_a.pk, world.student_a1.pk, str(record.pk))
-    assert list(line.changes) == ["解锁至"]
+    assert "解锁至" in line.changes  # (a reason may join it: another branch adds one)
 
 
 # --- Reads on the app's pages --------------------------------------------------------------------
