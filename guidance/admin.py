@@ -12,14 +12,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from pairing.admin import SearchByNumberTailMixin
 from pairing.models import Stage, Term
-from zaoyang_aid import audit
-from zaoyang_aid.admin import FieldPolicyAdminMixin, ReadOnlyAdminMixin
+from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, ReadOnlyAdminMixin
 from zaoyang_aid.fields import FieldGroup
 
 from .models import (
@@ -106,7 +105,11 @@ class TermFilter(admin.SimpleListFilter):
 
 
 class PairingColumnsMixin:
-    """The student, teacher and school of a row hanging off a pairing (select_related by each admin)."""
+    """The student, teacher and school of a row hanging off a pairing (select_related by each admin).
+    Opening one is a read about its student (AuditedReadAdminMixin asks audit_student_of)."""
+
+    def audit_student_of(self, obj: Any) -> int | None:
+        return obj.pairing.student_id
 
     @admin.display(description="学生", ordering="pairing__student__name")
     def student(self, obj: Any) -> str:
@@ -131,9 +134,15 @@ PAIRING_SEARCH = [
 
 @admin.register(TalkRecord)
 class TalkRecordAdmin(
-    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    FieldPolicyAdminMixin,
+    SearchByNumberTailMixin,
+    PairingColumnsMixin,
+    AuditedReadAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     policy_columns = {"track_list": FieldGroup.RECORDS}
+    audit_detail = "谈心谈话记录"
     list_display = ["student", "teacher", "school", "date", "duration_minutes", "track_list", "created_at"]
     list_filter = [TermFilter, "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH
@@ -172,9 +181,15 @@ class HomeVisitPhotoInline(FieldPolicyAdminMixin, admin.TabularInline):
 
 @admin.register(HomeVisit)
 class HomeVisitAdmin(
-    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    FieldPolicyAdminMixin,
+    SearchByNumberTailMixin,
+    PairingColumnsMixin,
+    AuditedReadAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     policy_columns = {"photo_count": FieldGroup.RECORDS}
+    audit_detail = "家访记录"
     list_display = ["student", "teacher", "school", "date", "visitors", "photo_count", "created_at"]
     list_filter = [TermFilter, "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH
@@ -189,20 +204,15 @@ class HomeVisitAdmin(
     def photo_count(self, visit: HomeVisit) -> int:
         return visit.photo_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        """A visit's family conditions are a sensitive read here as on the app's page: logged."""
-        response = super().change_view(request, object_id, form_url, extra_context)
-        visit = self.get_object(request, object_id)
-        if visit is not None and response.status_code == 200:
-            audit.record_view(request, visit, student_id=visit.pairing.student_id, detail="家访记录(系统管理)")
-        return response
-
 
 @admin.register(ExcusedWeek)
 class ExcusedWeekAdmin(
-    FieldPolicyAdminMixin, SearchByNumberTailMixin, PairingColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    FieldPolicyAdminMixin,
+    SearchByNumberTailMixin,
+    PairingColumnsMixin,
+    AuditedReadAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = ["student", "teacher", "school", "week_monday", "reason", "note", "excused_by_name", "created_at"]
     list_filter = ["reason", "pairing__student__school__stage"]

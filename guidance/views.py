@@ -52,6 +52,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     see the student but not these records: the page says so)."""
     student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
     entries = selectors.student_timeline(request.user, student.pk, page=request.GET.get("page"))
+    audit.record_view(request, student, student_id=student.pk, detail="谈心谈话与家访时间线")
     return render(request, "guidance/timeline.html", {"student": student, "timeline": entries})
 
 
@@ -96,6 +97,7 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _talk_detail_page(request: HttpRequest, record: TalkRecord, unlock_form: RecordUnlockForm) -> HttpResponse:
+    audit.record_view(request, record, student_id=record.pairing.student_id, detail="谈心谈话记录")
     context = {"record": record, "unlock_form": unlock_form, **_edit_rights(request, record)}
     return render(request, "guidance/talk_detail.html", context)
 
@@ -253,11 +255,12 @@ def visit_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
     """Stream a photo to a viewer who may see its visit; 404 for everyone else (no public URL)."""
     visible = HomeVisit.objects.visible_to(request.user)
-    photo = get_object_or_404(HomeVisitPhoto.objects.filter(visit__in=visible), pk=pk)
+    photo = get_object_or_404(HomeVisitPhoto.objects.filter(visit__in=visible).select_related("visit__pairing"), pk=pk)
     try:
         handle = photo.image.storage.open(photo.image.name, "rb")
     except FileNotFoundError as exc:
         raise Http404("照片文件不存在。") from exc
+    audit.record_view(request, photo, student_id=photo.visit.pairing.student_id, detail="家访照片")
     extension = ".png" if photo.content_type == "image/png" else ".jpg"
     # FileResponse says "inline; filename=…" (as_attachment is off): shown in the page, not downloaded.
     response = FileResponse(handle, content_type=photo.content_type, filename=f"home-visit-{photo.pk}{extension}")

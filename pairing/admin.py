@@ -21,7 +21,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from zaoyang_aid import calendar
-from zaoyang_aid.admin import FieldPolicyAdminMixin, ReadOnlyAdminMixin
+from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, ReadOnlyAdminMixin
 from zaoyang_aid.fields import FieldGroup
 from zaoyang_aid.masking import mask_id_number
 
@@ -357,7 +357,7 @@ class GuardianInline(FieldPolicyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+class StudentAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     form = StudentAdminForm
     # Shown masked (StudentAdminForm, the columns below) and searched by their tail: identity.
     policy_columns = {
@@ -366,6 +366,7 @@ class StudentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAd
         "masked_id": FieldGroup.IDENTITY,
         "masked_number": FieldGroup.IDENTITY,
     }
+    audit_detail = "学生信息、监护人"
     list_display = ["name", "masked_id", "masked_number", "school", "grade_label", "class_name", "enrollment_status"]
     list_filter = ["school__stage", "enrollment_status", "school__town"]
     search_fields = ["name", "student_number__iendswith"]
@@ -380,6 +381,9 @@ class StudentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAd
         if obj is not None:
             return [*self.readonly_fields, "school", "enrollment_status"]
         return self.readonly_fields
+
+    def audit_student_of(self, obj: Student) -> int | None:
+        return obj.pk
 
     @admin.display(description="身份证号")
     def masked_id(self, student: Student) -> str:
@@ -400,8 +404,9 @@ class HouseholdMemberInline(FieldPolicyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(FieldPolicyAdminMixin, admin.ModelAdmin):
+class HouseholdAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, admin.ModelAdmin):
     policy_columns = {"address": FieldGroup.CONTACT}
+    audit_detail = "家庭信息、家庭成员"
     list_display = ["address", "town", "village", "student_names"]
     list_filter = ["town"]
     search_fields = ["village", "address_detail", "town__name", "students__name"]
@@ -411,6 +416,10 @@ class HouseholdAdmin(FieldPolicyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
         return super().get_queryset(request).prefetch_related("students")
+
+    def audit_student_of(self, obj: Household) -> int | None:
+        # A line names one student: the household's first child (the label names the household).
+        return min((s.pk for s in obj.students.all()), default=None)
 
     @admin.display(description="地址")
     def address(self, household: Household) -> str:
@@ -450,7 +459,7 @@ class HardshipAssessmentAdminForm(forms.ModelForm):
 
 
 @admin.register(HardshipAssessment)
-class HardshipAssessmentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+class HardshipAssessmentAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
     """Saved through assessment_save (one row a student and term); the student and term of a saved
     认定 stay as they are: another term's 认定 is a row of its own."""
 
@@ -461,6 +470,10 @@ class HardshipAssessmentAdmin(FieldPolicyAdminMixin, SearchByNumberTailMixin, ad
     list_select_related = ["student__school", "term__school_year", "level"]
     autocomplete_fields = ["student", "level"]
     filter_horizontal = ["categories"]
+    audit_detail = "家庭经济困难认定"
+
+    def audit_student_of(self, obj: HardshipAssessment) -> int | None:
+        return obj.student_id
 
     @admin.display(description="学校", ordering="student__school__name")
     def school(self, assessment: HardshipAssessment) -> School:
@@ -507,7 +520,9 @@ class ActivePairingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Pairing)
-class PairingAdmin(FieldPolicyAdminMixin, ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin):
+class PairingAdmin(
+    FieldPolicyAdminMixin, AuditedReadAdminMixin, ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin
+):
     """Read-only: pairings start, end and change teacher only on the pages, through the services
     (pairing_create, pairing_end, pairing_reassign), which hold the rules the admin would skip."""
 
@@ -518,6 +533,10 @@ class PairingAdmin(FieldPolicyAdminMixin, ReadOnlyAdminMixin, SearchByNumberTail
     autocomplete_fields = ["teacher", "student"]
     readonly_fields = ["created_at"]
     date_hierarchy = "started_on"
+    audit_detail = "结对记录"
+
+    def audit_student_of(self, obj: Pairing) -> int | None:
+        return obj.student_id
 
     @admin.display(description="学校", ordering="teacher__school__name")
     def school(self, pairing: Pairing) -> School:

@@ -9,7 +9,7 @@ class PairingConfig(AppConfig):
         from zaoyang_aid import audit, navigation
         from zaoyang_aid.access import Role
 
-        from . import models
+        from . import models, selectors
 
         # Every change to a person's record is audited (pages, services and the admin alike).
         audit.track(models.Student, student_of=lambda s: s.pk, masked_fields={"id_number", "student_number"})
@@ -20,6 +20,8 @@ class PairingConfig(AppConfig):
         audit.track(models.Teacher)
         audit.track(models.Pairing, student_of=lambda p: p.student_id)
         audit.track(models.EnrollmentChange, student_of=lambda c: c.student_id)
+        # The audit page finds a student by name or 学籍号 tail, and names the students of its lines.
+        audit.student_lookup_register(audit.StudentLookup(selectors.student_ids_matching, selectors.student_labels))
 
         everyone = set(Role)
         school_and_county = {Role.OFFICER, Role.COUNSELLOR, Role.COUNTY, Role.ADMIN}

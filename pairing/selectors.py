@@ -4,6 +4,7 @@ annotate) so that a page runs the same number of queries for 5 rows or 5,000."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, scope_of
 
-from .filters import PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
+from .filters import SEARCH_TAIL_RE, PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
 from .models import (
     EnrollmentChange,
     EnrollmentStatus,
@@ -317,3 +318,19 @@ def students_to_pair(school_id: int, *, also: int | None = None) -> QuerySet[Stu
 def teacher_active_load(teacher_id: int) -> int:
     """How many students a teacher 包保 now (the one-to-one rule counts these)."""
     return Pairing.objects.filter(teacher_id=teacher_id, ended_on__isnull=True).count()
+
+
+def student_ids_matching(text: str) -> QuerySet[Student, dict[str, Any]]:
+    """The audit page's student search (zaoyang_aid.audit.students_matching): by name, or by the
+    last 4-6 characters of the 学籍号, as on the student list. Every student, even one since
+    deleted from the list's scope: county staff read the log of the whole county."""
+    value = text.strip().upper()
+    if SEARCH_TAIL_RE.fullmatch(value):
+        return Student.objects.filter(student_number__endswith=value).values("pk")
+    return Student.objects.filter(name__icontains=value).values("pk")
+
+
+def student_labels(ids: Iterable[int]) -> dict[int, str]:
+    """How the audit page names a student: 张小明(学籍号…0014), the tail only (one query)."""
+    rows = Student.objects.filter(pk__in=list(ids)).values_list("pk", "name", "student_number")
+    return {pk: f"{name}(学籍号…{number[-4:]})" for pk, name, number in rows}

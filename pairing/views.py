@@ -166,6 +166,8 @@ def _save_student(request: HttpRequest, student: Student | None) -> HttpResponse
                 messages.success(request, f"已保存{saved.name}的信息。")
                 return redirect("pairing:student_detail", pk=saved.pk)
         messages.error(request, "有信息需要修改,请查看标红的栏目。")
+    if student is not None:  # the edit form shows the whole record: the full ID, the household's incomes
+        audit.record_view(request, student, student_id=student.pk, detail="编辑表单(完整身份证号、家庭成员与收入)")
     return render(request, "pairing/student_form.html", {**page.context(), "student": student})
 
 

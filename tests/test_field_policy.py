@@ -234,3 +234,25 @@ def test_the_admin_role_cannot_add_a_student_whose_family_it_may_not_see(client,
     assert client.get(reverse("admin:pairing_household_changelist")).status_code == 403
     page = client.get(reverse("admin:pairing_student_change", args=[world.student_a1.pk]))
     assert page.status_code == 200 and world.student_a1.name in page.content.decode()
+
+
+# --- The audit log --------------------------------------------------------------------------------
+
+
+def test_the_audit_log_does_not_show_the_admin_role_a_familys_income_or_a_guardians_phone(client, world):
+    member = world.student_a1.household.members.get()
+    member.annual_income = 12345
+    member.save()
+    guardian = world.student_a1.guardians.get()
+    guardian.phone = "13900001111"
+    guardian.save()
+
+    _login(client, world.admin)
+    html = client.get(reverse("audit_log")).content.decode()
+    assert "年收入" in html  # which field changed, when and by whom is still there
+    assert "12345" not in html and "13900001111" not in html and member.name not in html
+    assert "(无权查看)" in html
+
+    _login(client, world.county)
+    html = client.get(reverse("audit_log")).content.decode()
+    assert "12345" in html and "13900001111" in html

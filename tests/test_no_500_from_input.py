@@ -53,7 +53,7 @@ LISTS = {
     ],
     "pairing:teacher_list": ["q", "school", "page"],
     "pairing:school_list": ["q", "town", "stage", "page"],
-    "audit_log": ["q", "action", "actor_role", "student_id", "ip_address", "since", "until", "page"],
+    "audit_log": ["q", "action", "actor_role", "student", "student_id", "ip_address", "since", "until", "page"],
     "guidance:county_dashboard": ["town", "page"],
     "guidance:school_reminders": ["page"],
     "guidance:notifications": ["page"],

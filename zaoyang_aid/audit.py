@@ -9,7 +9,9 @@ held in a context variable by ``AuditContextMiddleware`` (background jobs log as
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
+from django.utils import timezone
 
 from .access import scope_of
-from .masking import mask_id_number
+from .fields import broad_access, group_of
+from .masking import mask_id_number, mask_id_numbers_in_text
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -33,6 +37,7 @@ class AuditContext:
     ip_address: str | None
     user_agent: str
     path: str
+    actor_username: str = ""
 
 
 SYSTEM = AuditContext(None, "系统", "", None, "", "")
@@ -76,6 +81,7 @@ def context_from_request(request: HttpRequest) -> AuditContext:
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         path=request.path[:300],
+        actor_username=user.get_username() if user is not None else "",
     )
 
 
@@ -114,7 +120,8 @@ def record(
     changes: dict[str, Any] | None = None,
     context: AuditContext | None = None,
 ) -> Any:
-    """Write one audit line. Returns the AuditEvent."""
+    """Write one audit line. Returns the AuditEvent. An ID number anywhere in its text (a username
+    typed as an ID at the login, an ID in a free-text note) is masked: the log is no place for one."""
     from .models import AuditEvent
 
     ctx = context or current_context()
@@ -124,14 +131,20 @@ def record(
         object_label = object_label or str(obj)[:200]
     return AuditEvent.objects.create(
         actor_id=ctx.actor_id,
+        actor_username=ctx.actor_username[:150],
         actor_name=ctx.actor_name[:150],
         actor_role=ctx.actor_role,
         action=action,
         object_type=str(object_type)[:50],
         object_id=object_id[:40],
-        object_label=object_label[:200],
+        object_label=mask_id_numbers_in_text(object_label)[:200],
         student_id=student_id,
-        changes=changes or {},
+        changes={
+            str(name): [mask_id_numbers_in_text(v) if isinstance(v, str) else v for v in pair]
+            if isinstance(pair, list | tuple)
+            else pair
+            for name, pair in (changes or {}).items()
+        },
         ip_address=ctx.ip_address,
         user_agent=ctx.user_agent,
         path=ctx.path,
@@ -165,18 +178,62 @@ class Tracked:
 _tracked: dict[type[models.Model], Tracked] = {}
 
 
-def _field_values(instance: models.Model, spec: Tracked) -> dict[str, str]:
-    values: dict[str, str] = {}
+def _field_values(instance: models.Model, spec: Tracked) -> dict[models.Field, Any]:
+    """The raw value of each field a person changes, by field (compared before any is labelled)."""
+    values: dict[models.Field, Any] = {}
     for field in instance._meta.concrete_fields:
         # Timestamps that Django maintains itself are not changes anyone made.
         if field.name in spec.ignored_fields or getattr(field, "auto_now", False):
             continue
-        raw = getattr(instance, field.attname)
-        text = "" if raw is None else str(raw)
-        if field.name in spec.masked_fields:
-            text = mask_id_number(text)
-        values[str(field.verbose_name)] = text
+        values[field] = getattr(instance, field.attname)
     return values
+
+
+def _shown(instance: models.Model | None, field: models.Field, raw: Any, spec: Tracked) -> str:
+    """A value as a person reads it: a choice's label, the related row's name, a local time, 是/否;
+    an ID number masked."""
+    if raw is None or raw == "":
+        return ""
+    if field.name in spec.masked_fields:
+        return mask_id_number(str(raw))
+    if field.choices:
+        return str(dict(field.flatchoices).get(raw, raw))
+    if field.many_to_one or field.one_to_one:
+        return _related_name(instance, field, raw)
+    if isinstance(raw, bool):
+        return "是" if raw else "否"
+    if isinstance(raw, dt.datetime):
+        return f"{timezone.localtime(raw) if timezone.is_aware(raw) else raw:%Y-%m-%d %H:%M}"
+    return str(raw)
+
+
+def _related_name(instance: models.Model | None, field: models.Field, pk: Any) -> str:
+    """The related row's name: the one loaded on the instance if it is this row, else looked up."""
+    cached = field.get_cached_value(instance, None) if instance is not None else None  # type: ignore[attr-defined]
+    if cached is None or cached.pk != pk:
+        related: Any = field.related_model  # a model class: a concrete foreign key's is resolved
+        cached = related._base_manager.filter(pk=pk).first()
+    return str(cached) if cached is not None else f"#{pk}(已删除)"
+
+
+def _changes(
+    before: dict[models.Field, Any] | None, after: dict[models.Field, Any], instance: models.Model, spec: Tracked
+) -> dict[str, list[str | None]]:
+    """{field's name: [before, after]} of the fields that changed, labelled; every non-empty field
+    of a new row (before None)."""
+    old = before or {}
+    changed = [f for f, value in after.items() if (_text(old.get(f)) if before is not None else "") != _text(value)]
+    return {
+        str(f.verbose_name): [
+            _shown(None, f, old.get(f), spec) if before is not None else None,
+            _shown(instance, f, after[f], spec),
+        ]
+        for f in changed
+    }
+
+
+def _text(raw: Any) -> str:
+    return "" if raw is None else str(raw)
 
 
 def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **_: Any) -> None:
@@ -194,16 +251,11 @@ def _post_save(sender: type[models.Model], instance: models.Model, created: bool
     spec = _tracked.get(sender)
     if spec is None or raw:
         return
-    after = _field_values(instance, spec)
-    before = getattr(instance, "_audit_before", None)
-    if created or before is None:
-        changes = {name: [None, value] for name, value in after.items() if value}
-        action = AuditAction.CREATE
-    else:
-        changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
-        if not changes:
-            return
-        action = AuditAction.UPDATE
+    before = None if created else getattr(instance, "_audit_before", None)
+    changes = _changes(before, _field_values(instance, spec), instance, spec)
+    if before is not None and not changes:
+        return
+    action = AuditAction.CREATE if before is None else AuditAction.UPDATE
     record(action, obj=instance, student_id=spec.student_of(instance), changes=changes)
 
 
@@ -213,11 +265,14 @@ def _post_delete(sender: type[models.Model], instance: models.Model, **_: Any) -
     spec = _tracked.get(sender)
     if spec is None:
         return
+    values = _field_values(instance, spec)
     record(
         AuditAction.DELETE,
         obj=instance,
         student_id=spec.student_of(instance),
-        changes={name: [value, None] for name, value in _field_values(instance, spec).items() if value},
+        changes={
+            str(f.verbose_name): [_shown(instance, f, value, spec), None] for f, value in values.items() if _text(value)
+        },
     )
 
 
@@ -255,3 +310,137 @@ class acting_as:
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
             _context.reset(self._token)
+
+
+# --- Reading the log: students by name, old lines in words ------------------------------------
+# zaoyang_aid knows no app's models: the app that owns students tells the audit page how to find
+# them by what a person types (a name, the 学籍号's last digits) and how to name them.
+
+
+@dataclass(frozen=True)
+class StudentLookup:
+    find: Callable[[str], Any]  # typed text -> the matching students' ids (a queryset or a list)
+    names: Callable[[Iterable[int]], dict[int, str]]  # ids -> "张小明(学籍号…0014)"
+
+
+_student_lookup: list[StudentLookup] = []
+
+
+def student_lookup_register(lookup: StudentLookup) -> None:
+    """Called by the students' app from ``AppConfig.ready``; the last registration wins."""
+    _student_lookup[:] = [lookup]
+
+
+def students_matching(text: str) -> Any:
+    return _student_lookup[0].find(text) if _student_lookup else []
+
+
+def student_names(ids: Iterable[int]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    return _student_lookup[0].names(wanted) if _student_lookup and wanted else {}
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    field: str
+    before: str | None
+    after: str | None
+
+
+# A time written by str(datetime) before lines were labelled: "2026-12-07 07:00:00.123456+00:00".
+_RAW_MOMENT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)")
+
+
+NOT_YOURS = "(无权查看)"
+
+
+def shown_changes(events: Iterable[Any], reader: Any = None) -> dict[int, list[ShownChange]]:
+    """Each line's changes as the audit page shows them. Lines written with labels are shown as
+    they are; older lines (raw values) are translated: a choice's label, the related row's name
+    (one query per related model for the whole page), a local time to the minute, 是/否.
+
+    With a ``reader``, a value in a field group the reader does not see (zaoyang_aid.fields: the
+    系统管理员 role reads the log but not a family's incomes) is shown as "(无权查看)"; the line still
+    says which field changed, when and by whom."""
+    events = list(events)
+    models_of = {e.pk: _tracked_model(e.object_type) for e in events}
+    fields = {e.pk: _tracked_fields(e.object_type) for e in events}
+    names = _related_names(
+        (fields[e.pk].get(name), value)
+        for e in events
+        if not e.values_labelled
+        for name, pair in e.changes.items()
+        for value in pair
+    )
+    shown = broad_access(reader).groups if reader is not None else None
+
+    def change(e: Any, name: str, pair: Any) -> ShownChange:
+        field = fields[e.pk].get(name)
+        model = models_of[e.pk]
+        group = group_of(model._meta.label, field.name) if model is not None and field is not None else None
+        if shown is not None and group is not None and group not in shown:
+            before, after = _pair(pair)
+            return ShownChange(name, None if before is None else NOT_YOURS, None if after is None else NOT_YOURS)
+        if e.values_labelled:
+            return ShownChange(name, *_pair(pair))
+        return ShownChange(name, *(_old_value(field, v, names) for v in _pair(pair)))
+
+    return {e.pk: [change(e, name, pair) for name, pair in e.changes.items()] for e in events}
+
+
+def label_hidden_from(event: Any, reader: Any) -> bool:
+    """Whether the line's object label names something the reader may not see: a row of a model
+    whose every personal field is hidden from them (a household member, a 认定, for the 系统管理员)."""
+    model = _tracked_model(event.object_type)
+    if model is None:
+        return False
+    label = model._meta.label
+    groups = {group_of(label, f.name) for f in model._meta.get_fields()} - {None}
+    return bool(groups) and not (groups & broad_access(reader).groups)
+
+
+def _tracked_model(object_type: str) -> type[models.Model] | None:
+    return next((m for m in _tracked if str(m._meta.verbose_name) == object_type), None)
+
+
+def _pair(pair: Any) -> tuple[Any, Any]:
+    return (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+
+
+def _tracked_fields(object_type: str) -> dict[str, models.Field]:
+    for model in _tracked:
+        if str(model._meta.verbose_name) == object_type:
+            return {str(f.verbose_name): f for f in model._meta.concrete_fields}
+    return {}
+
+
+def _is_foreign_key(field: models.Field | None) -> bool:
+    return field is not None and bool(field.many_to_one or field.one_to_one)
+
+
+def _related_names(pairs: Iterable[tuple[models.Field | None, Any]]) -> dict[tuple[Any, str], str]:
+    wanted: dict[Any, set[str]] = {}
+    for field, value in pairs:
+        if _is_foreign_key(field) and isinstance(value, str) and value.isdigit():
+            wanted.setdefault(field.related_model, set()).add(value)  # type: ignore[union-attr]
+    names: dict[tuple[Any, str], str] = {}
+    for model, pks in wanted.items():
+        for row in model._base_manager.filter(pk__in=pks):
+            names[(model, str(row.pk))] = str(row)
+    return names
+
+
+def _old_value(field: models.Field | None, value: Any, names: dict[tuple[Any, str], str]) -> str | None:
+    if value is None or value == "":
+        return value
+    value = str(value)
+    if _RAW_MOMENT_RE.fullmatch(value):
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+    if value in ("True", "False"):
+        return "是" if value == "True" else "否"
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if _is_foreign_key(field):
+        return names.get((field.related_model, value), f"#{value}")  # type: ignore[union-attr]
+    return value

@@ -62,7 +62,11 @@ class AuditEvent(models.Model):
     """One line of the audit log: who did what to which record, when and from where.
 
     Append-only: the app has no way to change or delete a line (save refuses an existing row,
-    the queryset refuses bulk update and delete, the admin is read-only).
+    the queryset refuses bulk update and delete, the admin is read-only), and on PostgreSQL a
+    trigger refuses UPDATE and DELETE from any client (migration 0004).
+
+    Who acted is kept as text (username, name, role) as well as the account's id: a line reads the
+    same after the account is renamed, deactivated or (by hand in the database) deleted.
     """
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
@@ -71,10 +75,12 @@ class AuditEvent(models.Model):
         verbose_name="操作人",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # Never touched when the account goes: the line keeps the id (the trigger refuses an UPDATE).
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,  # the log outlives the accounts it names
     )
+    actor_username = models.CharField("操作人账号", max_length=150, blank=True)
     actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
     actor_role = models.CharField("角色", max_length=20, choices=Role.choices, blank=True)
     action = models.CharField("操作", max_length=20, choices=AuditAction.choices)
@@ -84,6 +90,9 @@ class AuditEvent(models.Model):
     # The student a line is about, so that county staff can ask "who looked at this child".
     student_id = models.BigIntegerField("学生编号", null=True, blank=True)
     changes = models.JSONField("变更内容", default=dict, blank=True)
+    # Lines written since choice labels, names of related rows and local times went into
+    # ``changes``; older lines hold raw values, which the audit page translates as it shows them.
+    values_labelled = models.BooleanField("变更内容为显示值", default=True)
     ip_address = models.GenericIPAddressField("来源IP", null=True, blank=True)
     user_agent = models.CharField("浏览器", max_length=300, blank=True)
     path = models.CharField("页面", max_length=300, blank=True)

@@ -111,6 +111,8 @@ MIDDLEWARE = [
     # Every URL needs a login unless its view is marked login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A whole 身份证号 or 学籍号 in a query string: sent back to the same page without it.
+    "zaoyang_aid.input.KeepIdNumbersOutOfUrlsMiddleware",
     # A password someone else chose (a reset) must be changed before anything else is opened.
     "zaoyang_aid.passwords.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -14,10 +14,11 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import health, navigation
+from . import audit, health, navigation
 from .access import Role, role_required, scope_of
 from .filters import AuditEventFilter
 from .models import AuditEvent
+from .paging import query_without_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -77,4 +78,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """County staff search the audit log. Read-only: there is no page that changes a line."""
     events = AuditEventFilter(request.GET, queryset=AuditEvent.objects.all())
     page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
-    return render(request, "zaoyang_aid/audit_log.html", {"filter": events, "page": page})
+    lines = list(page.object_list)
+    changes = audit.shown_changes(lines, reader=request.user)
+    students = audit.student_names(e.student_id for e in lines)
+    for e in lines:
+        if audit.label_hidden_from(e, request.user):
+            e.object_label = audit.NOT_YOURS
+    rows = [(e, changes[e.pk], students.get(e.student_id, "") if e.student_id else "") for e in lines]
+    context = {"filter": events, "page": page, "rows": rows, "query": query_without_page(request)}
+    # "该学生的全部记录" followed: the page names the student.
+    one = events.form.cleaned_data.get("student_id") if events.is_valid() else None
+    the_student = audit.student_names([int(one)]).get(int(one)) if one else None
+    return render(request, "zaoyang_aid/audit_log.html", {**context, "the_student": the_student})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
-from pairing.models import Student
-from pairing.tests.factories import StudentFactory
+from pairing.models import PairingEndReason, Student
+from pairing.tests.factories import CountyUserFactory, StudentFactory, TeacherFactory
 from zaoyang_aid import audit
-from zaoyang_aid.models import AuditAction, AuditEvent
+from zaoyang_aid.masking import mask_id_number
+from zaoyang_aid.models import AuditAction, AuditEvent, User
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +119,149 @@ def test_logins_and_failed_logins_are_logged_without_the_password(client, world)
     assert failed.object_label == world.officer_a.username
     assert "wrong-password" not in str(failed.changes)
     assert AuditEvent.objects.filter(action=AuditAction.LOGIN, actor_id=world.officer_a.pk).exists()
+
+
+# --- Who acted stays on the line ---------------------------------------------------------------
+
+
+def test_a_line_keeps_the_actors_username_and_role_after_the_account_is_deleted(client, world):
+    county = CountyUserFactory(username="county_zhang", full_name="张科长")
+    client.force_login(county)
+    client.get(reverse("pairing:student_detail", args=[world.student_a1.pk]))
+    client.logout()
+
+    User.objects.filter(pk=county.pk).delete()  # by hand: the admin offers no delete (below)
+
+    event = AuditEvent.objects.get(action=AuditAction.VIEW)
+    assert (event.actor_id, event.actor_username, event.actor_name, event.actor_role) == (
+        county.pk,
+        "county_zhang",
+        "张科长",
+        "county",
+    )
+
+
+def test_the_admin_deactivates_accounts_and_offers_no_delete(client, world):
+    client.force_login(world.admin)
+    changelist = reverse("admin:zaoyang_aid_user_changelist")
+
+    assert client.get(reverse("admin:zaoyang_aid_user_delete", args=[world.teacher_a2.pk])).status_code == 403
+    assert "delete_selected" not in client.get(changelist).content.decode()
+    response = client.post(
+        changelist, {"action": "deactivate", "_selected_action": [world.teacher_a2.pk, world.admin.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    world.teacher_a2.refresh_from_db()
+    world.admin.refresh_from_db()
+    assert (world.teacher_a2.is_active, world.admin.is_active) == (False, True)
+    line = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="用户").get()
+    assert (line.actor_username, line.object_id) == (world.admin.username, str(world.teacher_a2.pk))
+    assert line.changes == {"有效": ["是", "否"]}
+
+
+# --- Lines in words --------------------------------------------------------------------------------
+
+
+def test_a_change_is_written_with_choice_labels_and_names_not_raw_values(world):
+    pairing = world.student_a1.pairings.get()
+    newcomer = TeacherFactory(school=world.school_a, user__full_name="王老师")
+
+    pairing.teacher = newcomer
+    pairing.save()
+    pairing.end_reason, pairing.ended_on = PairingEndReason.OTHER, dt.date(2026, 11, 16)
+    pairing.save()
+
+    reassigned, ended = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="结对").order_by("pk")
+    assert reassigned.changes == {"帮扶教师": [world.teacher_a1.get_full_name(), "王老师"]}
+    assert ended.changes == {"结束日期": ["", "2026-11-16"], "结束原因": ["", "其他"]}
+
+
+def test_a_time_is_written_in_local_time_to_the_minute(world):
+    pairing = world.student_a1.pairings.get()
+    pairing.created_at = dt.datetime(2026, 9, 1, 0, 30, 15, 123456, tzinfo=dt.UTC)
+    pairing.save()
+
+    changed = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="结对").get()
+    assert changed.changes["创建时间"][1] == "2026-09-01 08:30"
+
+
+def test_the_audit_page_shows_lines_in_words_and_local_time(client, world):
+    pairing = world.student_a1.pairings.get()
+    pairing.end_reason, pairing.ended_on = PairingEndReason.OTHER, dt.date(2026, 11, 16)
+    pairing.save()
+    client.force_login(world.county)
+
+    html = client.get(reverse("audit_log"), {"student": "张小明"}).content.decode()
+
+    assert "结束原因</span>: (空) → 其他" in html
+    assert "→ other" not in html
+
+
+def test_the_audit_page_translates_lines_written_before_labels(client, world):
+    teacher = world.teacher_a1.teacher
+    AuditEvent.objects.create(  # as written before migration 0002 (raw values)
+        action=AuditAction.UPDATE,
+        object_type="结对",
+        object_label="旧的一行",
+        student_id=world.student_a1.pk,
+        changes={
+            "结束原因": ["", "other"],
+            "帮扶教师": ["999999", str(teacher.pk)],
+            "创建时间": [None, "2026-09-01 00:30:15.123456+00:00"],
+            "解锁至": [None, "2026-12-07 15:00"],
+        },
+        values_labelled=False,
+    )
+    client.force_login(world.county)
+
+    (_event, changes, _student) = client.get(reverse("audit_log"), {"q": "旧的一行"}).context["rows"][0]
+
+    assert sorted((c.field, c.before, c.after) for c in changes) == sorted(
+        [
+            ("结束原因", "", "其他"),
+            ("帮扶教师", "#999999", world.teacher_a1.get_full_name()),
+            ("创建时间", None, "2026-09-01 08:30"),
+            ("解锁至", None, "2026-12-07 15:00"),
+        ]
+    )  # sorted: PostgreSQL's jsonb keeps its own key order
+
+
+@pytest.mark.parametrize("typed", ["张小明", "小明", "TAIL"])
+def test_county_staff_find_a_students_lines_by_name_or_student_number_tail(client, world, typed):
+    client.force_login(world.officer_a)
+    client.get(reverse("pairing:student_detail", args=[world.student_a1.pk]))
+    client.get(reverse("pairing:student_detail", args=[world.student_a2.pk]))
+    client.force_login(world.county)
+    typed = world.student_a1.student_number[-6:] if typed == "TAIL" else typed
+
+    response = client.get(reverse("audit_log"), {"student": typed, "action": "view"})
+
+    assert [e.student_id for e, _changes, _student in response.context["rows"]] == [world.student_a1.pk]
+    assert f"张小明(学籍号…{world.student_a1.student_number[-4:]})" in response.content.decode()
+
+
+def test_following_a_lines_student_link_names_the_student_and_keeps_the_id_out_of_the_form(client, world):
+    client.force_login(world.officer_a)
+    client.get(reverse("pairing:student_detail", args=[world.student_a1.pk]))
+    client.force_login(world.county)
+
+    response = client.get(reverse("audit_log"), {"student_id": world.student_a1.pk})
+
+    html = response.content.decode()
+    assert f"正在查看<strong>张小明(学籍号…{world.student_a1.student_number[-4:]})</strong>的全部记录" in html
+    assert f'<input type="hidden" name="student_id" value="{world.student_a1.pk}"' in html
+
+
+def test_an_id_number_typed_as_a_username_or_into_a_note_is_masked_in_the_log(client, world):
+    id_number = world.student_a1.id_number
+    client.post(reverse("login"), {"username": id_number, "password": "wrong-password"})
+    pairing = world.student_a1.pairings.get()
+    pairing.end_note = f"身份证号{id_number}待核实"
+    pairing.save()
+
+    failed = AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED)
+    noted = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="结对").latest("pk")
+    assert id_number not in failed.object_label and failed.object_label == mask_id_number(id_number)
+    assert id_number not in str(noted.changes)
+    assert mask_id_number(id_number) in str(noted.changes)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
-from zaoyang_aid.masking import MaskIdNumbersFilter, mask_id_number, mask_id_numbers_in_text
+from zaoyang_aid.masking import MaskIdNumbersFilter, has_whole_number, mask_id_number, mask_id_numbers_in_text
 
 ID = "420683201203040014"
 ID_X = "42068320120304009X"
@@ -101,3 +102,76 @@ def test_the_filter_masks_records_caught_by_caplog(caplog: pytest.LogCaptureFixt
     logging.getLogger("zaoyang_aid.tests.caplog").warning("身份证号 %s", ID)
 
     assert caplog.messages == ["身份证号 420683********0014"]
+
+
+# --- IDs in URLs, as a request line logs them ----------------------------------------------------
+
+FULL_WIDTH_ID = "４２０６８３２０１２０３０４００１４"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /students/?q=%20{ID} HTTP/1.1",
+        f"GET /students/?q={ID}%20 HTTP/1.1",
+        f"GET /students/?q=%20{ID}%20&page=2 HTTP/1.1",
+        f"GET /students/?q=%0A{ID} HTTP/1.1",
+        f"GET /students/?q%3D{ID} HTTP/1.1",
+        f"GET /accounts/login/?next=/students/%3Fq%3D{ID} HTTP/1.1",
+        f"GET /students/?q=%E3%80%80{ID}%E3%80%80 HTTP/1.1",
+        f"GET /students/?q=G{ID}%0A HTTP/1.1",
+    ],
+)
+def test_an_id_after_or_around_a_percent_escape_is_masked(line: str) -> None:
+    masked = mask_id_numbers_in_text(line)
+
+    assert ID not in masked
+    assert "420683********0014" in masked
+
+
+def test_an_id_in_full_width_digits_is_masked() -> None:
+    masked = mask_id_numbers_in_text(f"身份证号{FULL_WIDTH_ID}重复")
+
+    assert masked == "身份证号４２０６８３********００１４重复"
+
+
+def test_a_full_width_id_percent_encoded_in_a_url_is_masked() -> None:
+    line = f"GET /students/?q={quote(FULL_WIDTH_ID)} HTTP/1.1"
+
+    masked = mask_id_numbers_in_text(line)
+
+    assert quote(FULL_WIDTH_ID) not in masked and ID not in masked
+    assert "420683********0014" in masked
+
+
+def test_a_full_width_x_check_digit_is_masked() -> None:
+    assert mask_id_numbers_in_text("号码42068320120304009Ｘ") == "号码420683********009Ｘ"
+
+
+def test_the_log_filter_masks_a_request_line_with_escapes(masked_log: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = masked_log
+
+    for escape in ("%20", "%0A", "%3D", "%E3%80%80"):
+        logger.info('"GET /students/?q=%s%s HTTP/1.1" 302 0', escape, ID)
+
+    assert ID not in stream.getvalue()
+    assert stream.getvalue().count("420683********0014") == 4
+
+
+def test_a_url_without_an_id_is_logged_as_it_came() -> None:
+    line = "GET /students/?q=%E5%BC%A0&page=2 HTTP/1.1"
+
+    assert mask_id_numbers_in_text(line) == line
+
+
+@pytest.mark.parametrize(
+    "value",
+    [ID, f"G{ID}", f" {ID}\n", FULL_WIDTH_ID, "4206 8320 1203 0400 14", f"%20{ID}", quote(f"/students/?q={ID}")],
+)
+def test_a_whole_number_is_found_however_it_is_written(value: str) -> None:
+    assert has_whole_number(value)
+
+
+@pytest.mark.parametrize("value", ["0014", "张小明", "2026-11-02", ID[:16], "page=2&since=2026-01-01"])
+def test_tails_names_and_dates_are_not_whole_numbers(value: str) -> None:
+    assert not has_whole_number(value)
