@@ -316,6 +316,13 @@ WHITENOISE_USE_FINDERS = DEBUG or _bool("WHITENOISE_USE_FINDERS", default=False)
 # Uploaded files (home-visit photos) live outside the web root and are served by views that check
 # the viewer's scope; there is deliberately no MEDIA_URL route.
 MEDIA_ROOT = Path(_str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads over 1 MB are spooled to a temporary file as they arrive, not held in memory: six 8-MB photos
+# in one request are read one at a time (guidance.photos). A request with more files than any form
+# takes is refused (400) before its files are written anywhere; up to this many, the home-visit form
+# says in Chinese how many photos it takes. Form fields without files stay at Django's 2.5 MB.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
