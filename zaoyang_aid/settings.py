@@ -20,8 +20,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ZAOYANG_VAR_DIR", BASE_DIR / "var"))
 
 env = environ.Env()
-# A local .env (never committed) may hold the developer's variables; real environment wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (never committed) may hold the developer's variables; real environment wins. The quick
+# start (scripts/start.py) writes one, so that every `manage.py` command runs as the site does.
+# ZAOYANG_ENV_FILE names another file (the test run points it at nothing).
+ENV_FILE = Path(os.environ.get("ZAOYANG_ENV_FILE") or BASE_DIR / ".env")
+environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # The development key is public (it is in git): it may only ever sign a DEBUG session.
 DEV_SECRET_KEY = "django-insecure-zaoyang-aid-development-key-do-not-use-in-production"  # noqa: S105
@@ -58,6 +61,9 @@ def _int(name: str, default: int) -> int:
 
 
 DEBUG = _bool("DEBUG", default=False)
+# A machine for trying the app (the quick start, a demo server): `manage.py seed_demo` may load demo
+# data there with DEBUG off. Never on a production database.
+DEMO_SITE = _bool("DEMO_SITE", default=DEBUG)
 SECRET_KEY = _str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
@@ -251,8 +257,9 @@ AXES_VERBOSE = False
 
 # --- Security (production values switch on with DEBUG off) --------------------------------------
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookies only over https in production; the quick start serves plain http on 127.0.0.1 with DEBUG off.
+SESSION_COOKIE_SECURE = _bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
