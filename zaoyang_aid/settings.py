@@ -88,7 +88,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
-    "axes",
+    "zaoyang_aid.apps.AxesConfig",  # django-axes, its admin in Chinese
     # Ours, from the ground floor up: an app only imports the ones listed before it.
     "zaoyang_aid",
     "pairing",
@@ -290,6 +290,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for third-party apps that ship none (django-axes in the admin): locale/zh_Hans, .mo committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Static and uploaded files ----------------------------------------------------------------
