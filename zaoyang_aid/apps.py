@@ -20,7 +20,7 @@ class ZaoyangAidConfig(AppConfig):
         navigation.register("审计日志", "audit_log", {Role.COUNTY, Role.ADMIN}, order=90)
 
 
-class AxesConfig(AxesAppConfig):
+class AxesConfig(AxesAppConfig):  # type: ignore[misc]  # axes has no type information
     """django-axes (login throttling) as the admin shows it: in Chinese. Its models' and fields' names
     come from locale/zh_Hans (axes ships no Chinese); the app's title and the two columns axes leaves
     unnamed are set here."""
@@ -33,5 +33,5 @@ class AxesConfig(AxesAppConfig):
         from axes import admin as axes_admin
 
         columns = axes_admin.AccessAttemptAdmin
-        columns.status.short_description = "状态"  # type: ignore[attr-defined]
-        columns.expiration.short_description = "到期时间"  # type: ignore[attr-defined]
+        columns.status.short_description = "状态"
+        columns.expiration.short_description = "到期时间"
