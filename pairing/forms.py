@@ -111,7 +111,7 @@ GUARDIAN_FIELDS = ["name", "relation", "phone"]
 MEMBER_FIELDS = ["name", "age", "relation", "occupation", "annual_income", "health"]
 
 
-class _GuardianRows(BaseInlineFormSet):  # type: ignore[type-arg]
+class _GuardianRows(BaseInlineFormSet):
     # Instead of Django's "请至少提交 1 个表单": what is missing, in the page's words.
     default_error_messages = {"too_few_forms": "请至少填写一位监护人的姓名、关系和联系电话。"}
 
