@@ -28,9 +28,19 @@ MB = 1024 * 1024
 # Per photo, before cleaning. A phone's 12-megapixel JPEG is 3-6 MB; the proxy in front of the app
 # must accept HomeVisitPhoto.MAX_PER_VISIT times this in one request (nginx client_max_body_size).
 MAX_PHOTO_BYTES = 8 * MB
-# Decoding a 10,000 x 10,000 PNG of one colour takes 300 MB of memory from a 100 kB file; a 50 MP
-# phone photo has 50 million pixels, so this lets every real photo through and no bomb.
-MAX_PIXELS = 60_000_000
+# What a photo may cost to decode is read from its header, before a pixel is decoded. A 100 kB PNG of
+# one colour can claim 60 million pixels, and a PNG (or a multi-scan JPEG) can only be decoded whole:
+# Pillow keeps 4 bytes a pixel, a progressive JPEG's decoder up to 6 more. So there are two caps.
+# A single-scan JPEG (what every phone camera writes) is decoded at 1/2, 1/4 or 1/8 of its size, never
+# much above MAX_SIDE, so its cap only keeps out what no phone saves: 8160 x 6144 = 50.1 MP is the
+# largest photo of the common 50-MP modes (12-48 MP is typical); the rare 200-MP modes are refused
+# (and are over MAX_PHOTO_BYTES anyway).
+MAX_PIXELS = 52_000_000
+# A PNG from a phone is a screenshot (a 12.9-inch iPad's, the largest, is 2048 x 2732 = 5.6 MP); a
+# progressive or other multi-scan JPEG is an editor's or an app's export, never a camera's own file.
+# The cap lets a 4K screen's 3840 x 2160 through and decodes to at most 33 MB (50 MB more for a
+# progressive JPEG's coefficients), so six photos of any kind stay under 200 MB (bench/photos.py).
+MAX_FULL_DECODE_PIXELS = 8_300_000
 # Stored photos are at most this many pixels on the long side: enough to read a room, ~0.5 MB.
 MAX_SIDE = 2000
 JPEG_QUALITY = 85
@@ -89,7 +99,7 @@ def clean_photo(upload: UploadedFile) -> CleanPhoto:
     try:
         return _reencode(image, name)
     except Image.DecompressionBombError:
-        raise _too_many_pixels(name) from None
+        raise _too_many_pixels(name, MAX_PIXELS) from None
     except Exception as exc:  # Pillow meets hostile bytes with many exception types: all mean "broken"
         raise ValidationError(f"照片 {name} 已损坏,无法读取,请重新拍摄或选择。", code="photo_broken") from exc
 
@@ -102,27 +112,75 @@ def _open_checked(raw: bytes, name: str) -> Image.Image:
         with Image.open(io.BytesIO(raw), formats=list(CONTENT_TYPES)) as probe:
             if probe.format not in CONTENT_TYPES:
                 raise not_an_image
-            if probe.width * probe.height > MAX_PIXELS:
-                raise _too_many_pixels(name)
+            _check_pixels(probe, raw, name)
             probe.verify()
         image = Image.open(io.BytesIO(raw), formats=list(CONTENT_TYPES))
     except ValidationError:
         raise
     except Image.DecompressionBombError:
-        raise _too_many_pixels(name) from None
+        raise _too_many_pixels(name, MAX_PIXELS) from None
     except Exception as exc:  # UnidentifiedImageError, SyntaxError from verify(), struct errors …
         raise not_an_image from exc
     return image
 
 
+def _check_pixels(probe: Image.Image, raw: bytes, name: str) -> None:
+    """Refuse, from the header alone, a picture that would cost too much memory to decode."""
+    pixels = probe.width * probe.height
+    if pixels > MAX_PIXELS:
+        raise _too_many_pixels(name, MAX_PIXELS)
+    if probe.format == "PNG" and pixels > MAX_FULL_DECODE_PIXELS:
+        raise _too_many_pixels(name, MAX_FULL_DECODE_PIXELS, kind="PNG图片")
+    if probe.format == "JPEG" and pixels > MAX_FULL_DECODE_PIXELS and jpeg_has_several_scans(raw):
+        raise _too_many_pixels(name, MAX_FULL_DECODE_PIXELS, kind="渐进式JPEG图片")
+
+
+def jpeg_has_several_scans(raw: bytes) -> bool:
+    """True when the JPEG's image data comes in more than one scan (progressive, or sequential with
+    one colour per scan): libjpeg must then hold every coefficient of the whole picture at once,
+    whatever size it is asked to decode at. Walks the markers to the first scan and reads past its
+    entropy-coded data: a single-scan JPEG ends there (EOI), another has tables or a scan next."""
+    pos = 2  # after SOI
+    while pos + 4 <= len(raw):
+        if raw[pos] != 0xFF:
+            return False  # not a marker where one must be: verify() will tell what is broken
+        marker = raw[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(raw[pos + 2 : pos + 4], "big")
+        pos += 2 + length
+        if marker == 0xDA:  # SOS: the first scan's data follows its header
+            return _marker_after_entropy_data(raw, pos) not in (0xD9, None)
+    return False
+
+
+def _marker_after_entropy_data(raw: bytes, pos: int) -> int | None:
+    """The first marker after entropy-coded data: 0xFF 0x00 is a stuffed byte and RST0-7 belong to it."""
+    while True:
+        pos = raw.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(raw):
+            return None
+        following = raw[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            pos += 1
+            continue
+        return following
+
+
 def _reencode(image: Image.Image, name: str) -> CleanPhoto:
-    """Upright, at most MAX_SIDE on the long side, written anew from the bare pixels."""
+    """Upright, at most MAX_SIDE on the long side, written anew from the bare pixels.
+
+    Ordered so that the decoded picture is held once: a JPEG is decoded at 1/2, 1/4 or 1/8 of its
+    size (no smaller than MAX_SIDE on the long side), the picture is scaled down in place before it
+    is turned upright, and every later copy is of the small picture."""
     fmt = image.format or ""
     if fmt == "JPEG":
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode a 50 MP JPEG at a fraction of the memory
+        image.draft("RGB", _draft_size(image.size))
+    image = _plain_mode(image, fmt)
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     upright = ImageOps.exif_transpose(image)  # the phone's orientation tag turned into real pixels
-    upright = _plain_mode(upright, fmt)
-    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    image.close()
     # A new image from the bare pixels: no info dict, so no EXIF, XMP, comment, text or ICC travels on.
     bare = Image.frombytes(upright.mode, upright.size, upright.tobytes())
     out = io.BytesIO()
@@ -131,6 +189,16 @@ def _reencode(image: Image.Image, name: str) -> CleanPhoto:
     else:
         bare.save(out, "PNG")
     return CleanPhoto(original_name=name, data=out.getvalue(), format=fmt, width=bare.width, height=bare.height)
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest size, in the picture's own proportions, whose long side is MAX_SIDE: the JPEG
+    decoder then picks the largest of its 1/2, 1/4, 1/8 reductions that keeps that much."""
+    width, height = size
+    long_side = max(width, height, 1)
+    if long_side <= MAX_SIDE:
+        return size
+    return max(1, -(-width * MAX_SIDE // long_side)), max(1, -(-height * MAX_SIDE // long_side))
 
 
 def _plain_mode(image: Image.Image, fmt: str) -> Image.Image:
@@ -153,9 +221,10 @@ def _too_large(name: str) -> ValidationError:
     )
 
 
-def _too_many_pixels(name: str) -> ValidationError:
+def _too_many_pixels(name: str, limit: int, *, kind: str = "") -> ValidationError:
+    what = f"是{kind},像素" if kind else "的像素"
     return ValidationError(
-        f"照片 {name} 的像素超过{MAX_PIXELS // 10_000}万,请缩小后再上传。",
+        f"照片 {name} {what}超过{limit // 10_000}万,请缩小后再上传。",
         code="photo_too_many_pixels",
     )
 

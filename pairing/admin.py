@@ -30,6 +30,7 @@ from .filters import WHOLE_NUMBER_RE
 from .forms import StudentForm
 from .models import (
     Closure,
+    ClosureKind,
     Guardian,
     HardshipAssessment,
     HardshipLevel,
@@ -70,17 +71,21 @@ class SchoolAdmin(admin.ModelAdmin):
 
 
 def unknown_calendar_years(terms: Iterable[Term]) -> list[int]:
-    """The years the terms touch whose statutory holidays chinese_calendar does not have yet."""
-    years = {year for term in terms for year in range(term.start_date.year, term.end_date.year + 1)}
-    return sorted(year for year in years if not calendar.year_is_known(year))
+    """The years the terms touch whose statutory holidays neither chinese_calendar has nor the admin
+    has entered as a county-wide 放假 (Term.years_without_holidays)."""
+    holidays = list(Closure.objects.filter(school__isnull=True, kind=ClosureKind.HOLIDAY))
+    return sorted({year for term in terms for year in term.years_without_holidays(holidays)})
 
 
 def warn_unknown_years(request: HttpRequest, terms: Iterable[Term]) -> None:
-    """A warning, never an error: the calendar falls back to weekends until the package knows the year."""
+    """A warning, never an error: the calendar falls back to weekdays until the year's holidays are in."""
     years = unknown_calendar_years(terms)
     if not years:
         return
-    text = f"{'、'.join(str(y) for y in years)}年的法定节假日尚未收录,暂按周末计算,请手工录入放假安排"
+    text = (
+        f"{'、'.join(str(y) for y in years)}年的法定节假日尚未收录,上课日暂按周一至周五计算:"
+        "请在“假期、停课与调休”中录入这些年的放假(类型“放假”)和调休上课的周末(类型“调休上课”)"
+    )
     # Saving redirects to the changelist, which warns too: say it once.
     storage = messages.get_messages(request)
     pending = any(message.message == text for message in storage)
@@ -94,9 +99,11 @@ class TermChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         # The week counts need the county's closures: one query for the page, not one per term.
-        county_closures = [c.date_range for c in Closure.objects.filter(school__isnull=True)]
+        county_rows = list(Closure.objects.filter(school__isnull=True))
+        county_closures = [c.date_range for c in county_rows]
         for term in self.result_list:
             term.county_closures = county_closures
+            term.county_closure_rows = county_rows
 
 
 @admin.register(Term)
@@ -119,9 +126,12 @@ class TermAdmin(admin.ModelAdmin):
             closures = term.closures_for()
         return len(calendar.school_weeks(term.date_range, closures))
 
-    @admin.display(description="法定节假日已收录", boolean=True)
+    @admin.display(description="法定节假日已收录或已录入", boolean=True)
     def holidays_known(self, term: Term) -> bool:
-        return term.calendar_years_known
+        rows = getattr(term, "county_closure_rows", None)
+        if rows is None:
+            rows = list(Closure.objects.filter(school__isnull=True, kind=ClosureKind.HOLIDAY))
+        return not term.years_without_holidays(rows)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return TermChangeList

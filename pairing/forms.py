@@ -110,10 +110,17 @@ MemberForms: TypeAlias = "BaseInlineFormSet[HouseholdMember, Household, forms.Mo
 GUARDIAN_FIELDS = ["name", "relation", "phone"]
 MEMBER_FIELDS = ["name", "age", "relation", "occupation", "annual_income", "health"]
 
+
+class _GuardianRows(BaseInlineFormSet):
+    # Instead of Django's "请至少提交 1 个表单": what is missing, in the page's words.
+    default_error_messages = {"too_few_forms": "请至少填写一位监护人的姓名、关系和联系电话。"}
+
+
 # Rendered as one card per row (not a table) so the forms fit a phone screen.
 GuardianFormSet: type[GuardianForms] = inlineformset_factory(
     Student,
     Guardian,
+    formset=_GuardianRows,
     fields=GUARDIAN_FIELDS,
     extra=1,
     min_num=1,
@@ -121,6 +128,8 @@ GuardianFormSet: type[GuardianForms] = inlineformset_factory(
     can_delete=True,
 )
 
+# One blank row; the page's "添加一名家庭成员" button (static/js/formset_rows.js) adds more, so a
+# household's members are entered in one save. Blank rows are no rows.
 MemberFormSet: type[MemberForms] = inlineformset_factory(
     Household,
     HouseholdMember,
@@ -337,7 +346,11 @@ REASSIGN_REASONS = [PairingEndReason.TRANSFER, PairingEndReason.OTHER]
 
 class PairingReassignForm(forms.Form):
     new_teacher = TeacherChoiceField(label="新的帮扶教师", queryset=Teacher.objects.none(), empty_label="请选择教师")
-    on = forms.DateField(label="更换日期", widget=DateInput(), help_text="原结对在这一天结束,新结对在这一天开始")
+    on = forms.DateField(
+        label="交接日期",
+        widget=DateInput(),
+        help_text="新教师从这一天起包保(这一天起的谈话记在新教师名下);原教师帮扶到前一天为止。",
+    )
     reason = forms.ChoiceField(label="更换原因", choices=[(r.value, r.label) for r in REASSIGN_REASONS])
     note = forms.CharField(label="说明", max_length=200, required=False)
     confirmed_over_limit = _confirm_field()

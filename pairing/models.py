@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -201,6 +202,22 @@ class Term(models.Model):
     def calendar_years_known(self) -> bool:
         return all(calendar.year_is_known(y) for y in range(self.start_date.year, self.end_date.year + 1))
 
+    def years_without_holidays(self, closures: Iterable[Closure]) -> list[int]:
+        """The years this term touches whose statutory holidays chinese_calendar does not know and an
+        admin has not entered either: no county-wide 放假 among ``closures`` touches the term in that
+        year. The admin and county staff are told about these until the admin enters them."""
+        entered = {
+            day.year
+            for c in closures
+            if c.school_id is None
+            and c.kind == ClosureKind.HOLIDAY
+            and c.start_date <= self.end_date
+            and c.end_date >= self.start_date
+            for day in (max(c.start_date, self.start_date), min(c.end_date, self.end_date))
+        }
+        years = range(self.start_date.year, self.end_date.year + 1)
+        return [y for y in years if not calendar.year_is_known(y) and y not in entered]
+
 
 class ClosureKind(models.TextChoices):
     WINTER = "winter", "寒假"
@@ -208,6 +225,8 @@ class ClosureKind(models.TextChoices):
     HOLIDAY = "holiday", "放假"
     CLOSURE = "closure", "停课"
     OTHER = "other", "其他"
+    # Not a closure: days that are school days although the national calendar rests.
+    MAKEUP = "makeup", "调休上课"
 
 
 class ClosureQuerySet(models.QuerySet["Closure"]):
@@ -221,10 +240,18 @@ class ClosureQuerySet(models.QuerySet["Closure"]):
 
 class Closure(models.Model):
     """Days without school that the national calendar does not know: vacations inside a term's
-    dates, and closures of one school (a blank school means the whole county)."""
+    dates, and closures of one school (a blank school means the whole county). Of kind MAKEUP, the
+    opposite: 调休 days with school on a weekend (for a year chinese_calendar does not know yet, the
+    admin enters its holidays as 放假 and its make-up Saturdays and Sundays as 调休上课)."""
 
     name = models.CharField("名称", max_length=50)
-    kind = models.CharField("类型", max_length=10, choices=ClosureKind.choices, default=ClosureKind.HOLIDAY)
+    kind = models.CharField(
+        "类型",
+        max_length=10,
+        choices=ClosureKind.choices,
+        default=ClosureKind.HOLIDAY,
+        help_text="“调休上课”表示这些日子照常上课(如补上班的周六、周日),其余类型表示不上课。",
+    )
     start_date = models.DateField("开始日期")
     end_date = models.DateField("结束日期")
     school = models.ForeignKey(
@@ -234,14 +261,14 @@ class Closure(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="closures",
-        help_text="留空表示全市统一放假。",
+        help_text="留空表示全市统一安排。",
     )
 
     objects = ClosureQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "假期与停课"
-        verbose_name_plural = "假期与停课"
+        verbose_name = "假期、停课与调休"
+        verbose_name_plural = "假期、停课与调休"
         ordering = ["-start_date"]
         constraints = [
             models.CheckConstraint(
@@ -257,7 +284,7 @@ class Closure(models.Model):
 
     @property
     def date_range(self) -> calendar.DateRange:
-        return calendar.DateRange(self.start_date, self.end_date)
+        return calendar.DateRange(self.start_date, self.end_date, makes_up=self.kind == ClosureKind.MAKEUP)
 
     def clean(self) -> None:
         if self.start_date and self.end_date and self.end_date < self.start_date:

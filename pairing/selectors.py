@@ -17,6 +17,7 @@ from zaoyang_aid.access import Scope, scope_of
 
 from .filters import SEARCH_TAIL_RE, PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
 from .models import (
+    Closure,
     EnrollmentChange,
     EnrollmentStatus,
     HardshipAssessment,
@@ -42,15 +43,21 @@ class TermToday:
     in_term: bool
     week: calendar.SchoolWeek | None
     weeks: list[calendar.SchoolWeek]
-    calendar_known: bool
+    # Years of the term whose holidays are neither in chinese_calendar nor entered by the admin.
+    years_without_holidays: tuple[int, ...] = ()
+
+    @property
+    def calendar_known(self) -> bool:
+        return not self.years_without_holidays
 
 
 def term_today(*, school_id: int | None = None, today: dt.date | None = None) -> TermToday:
     today = today or timezone.localdate()
     term = Term.objects.latest_started(today)
     if term is None:
-        return TermToday(today, None, False, None, [], calendar.year_is_known(today.year))
-    weeks = term.school_weeks(school_id)
+        return TermToday(today, None, False, None, [])
+    closures = list(Closure.objects.overlapping(term.start_date, term.end_date, school_id))
+    weeks = calendar.school_weeks(term.date_range, [c.date_range for c in closures])
     in_term = term.start_date <= today <= term.end_date
     return TermToday(
         today=today,
@@ -58,7 +65,7 @@ def term_today(*, school_id: int | None = None, today: dt.date | None = None) ->
         in_term=in_term,
         week=calendar.week_containing(weeks, today) if in_term else None,
         weeks=weeks,
-        calendar_known=term.calendar_years_known,
+        years_without_holidays=tuple(term.years_without_holidays(closures)),
     )
 
 

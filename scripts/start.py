@@ -2,20 +2,27 @@
 
 1. creates .venv (with the Python running this script) and installs requirements.txt, unless a
    stamp says it is current;
-2. runs ``migrate``, then ``seed_demo`` only while the database has no students;
-3. runs ``collectstatic`` only when DEBUG is off (in DEBUG, WhiteNoise serves from the finders);
-4. runs ``runserver 127.0.0.1:8000`` and a Celery worker with embedded beat, each in its own process
+2. writes the local ``.env`` (``ensure_local_env``): DEBUG off with a SECRET_KEY generated for this
+   machine, plain http on 127.0.0.1 (no https redirect, HSTS or https-only cookies) and DEMO_SITE=1,
+   so the site shows what its users see (the Chinese 404/403/500 pages, static files from
+   WhiteNoise) and every ``manage.py`` command the README names runs as written, reading the same
+   file. A ``.env`` that exists keeps its lines; only the names it does not set are added;
+3. runs ``migrate``, then ``seed_demo`` only while the database has no students;
+4. runs ``collectstatic`` when DEBUG is off (WhiteNoise serves the collected, hashed files);
+5. runs ``runserver 127.0.0.1:8000`` and a Celery worker with embedded beat, each in its own process
    group, and prints the demo logins once the site answers.
 
-Children get DEBUG=1 unless the caller set DEBUG, so the development SECRET_KEY is allowed. With
-DATABASE_URL / REDIS_URL set they use PostgreSQL / Redis; without, SQLite and kombu's filesystem
-broker under var/. Ctrl-C or SIGTERM stops every process started here (SIGTERM to each group, SIGKILL
-after STOP_TIMEOUT seconds). If one child exits, the others are stopped and this script exits 1.
+A variable set in the caller's environment wins over .env (``DEBUG=1 python3 scripts/start.py`` for
+Django's debug pages). With DATABASE_URL / REDIS_URL set the children use PostgreSQL / Redis;
+without, SQLite and kombu's filesystem broker under var/. Ctrl-C or SIGTERM stops every process
+started here (SIGTERM to each group, SIGKILL after STOP_TIMEOUT seconds). If one child exits, the
+others are stopped and this script exits 1.
 """
 
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,6 +31,7 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import _venv  # first: it refuses a Python older than 3.11 with a clear message
 
@@ -66,6 +74,50 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
 }))
 """
+
+ENV_FILE = ROOT / ".env"
+ENV_HEADER = """\
+# Written by scripts/start.py for this machine's quick start; never commit it (.gitignore has it).
+# Django reads it (zaoyang_aid/settings.py), so `python manage.py ...` runs as the site does. Variables
+# set in the environment win. .env.example lists every variable; production sets its own.
+"""
+
+
+def quick_start_values() -> dict[str, str]:
+    """The quick start's settings: production's (DEBUG off), served over plain http on 127.0.0.1."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # this machine's own; the development key needs DEBUG
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "SECURE_COOKIES": "0",  # the login cookie over http
+        "DEMO_SITE": "1",  # seed_demo may load demo data with DEBUG off
+    }
+
+
+def _names_set(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and "=" in stripped:
+            names.add(stripped.split("=", 1)[0].removeprefix("export ").strip())
+    return names
+
+
+def ensure_local_env(path: Path = ENV_FILE) -> list[str]:
+    """Write the quick start's variables into ``path``: the whole file the first time, later only the
+    names it does not set yet (a .env copied from .env.example sets none). Returns the names added."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    present = _names_set(existing)
+    missing = {name: value for name, value in quick_start_values().items() if name not in present}
+    if missing:
+        lines = [ENV_HEADER] if not existing else ["\n" if not existing.endswith("\n") else ""]
+        lines += [f"{name}={value}\n" for name, value in missing.items()]
+        with path.open("a", encoding="utf-8") as out:
+            out.write("".join(lines))
+        path.chmod(0o600)  # it holds the SECRET_KEY
+    return list(missing)
+
 
 _stop_signal: int | None = None
 
@@ -219,8 +271,10 @@ def main() -> int:
     if not port_is_free():
         sys.exit(f"start.py: {ADDRESS} is already in use (another start.py or runserver?); stop that first.")
     python = str(_venv.ensure("requirements.txt"))
+    added = ensure_local_env()
+    if added:
+        print(f"==> {ENV_FILE.name}: set {', '.join(added)} (the quick start's settings, read by manage.py too)")
     env = _venv.child_env(PYTHONUNBUFFERED="1")
-    env.setdefault("DEBUG", "1")  # the caller's DEBUG wins (e.g. DEBUG=0 with a real SECRET_KEY)
     step(python, "manage.py", "migrate", "--noinput", env=env)
     state = inspect(python, env)
     print(f"==> database: {state['database']}, Celery broker: {state['broker']}")

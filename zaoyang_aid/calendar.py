@@ -4,7 +4,8 @@ Pure functions over dates. Statutory holidays and 调休 make-up working days co
 ``chinese_calendar`` package; vacations and school closures come from the admin (``pairing.Closure``
 rows, passed in here as date ranges). A school week is a Monday-to-Sunday week that has at least one
 school day. For a year the package does not know yet, the calendar falls back to "Monday to Friday
-are school days" plus the admin's closures, and ``year_is_known`` tells the admin pages to warn.
+are school days" plus the admin's closures and 调休 make-up days (``DateRange.makes_up``), and
+``year_is_known`` tells the admin pages to warn until the admin has entered that year's holidays.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "�
 class DateRange:
     start: dt.date
     end: dt.date  # inclusive
+    # A 调休 make-up: these days are school days although the national calendar rests (a Saturday
+    # worked for a holiday the package does not know yet, or a school's own make-up day). Otherwise
+    # the range closes school.
+    makes_up: bool = False
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, dt.date) and self.start <= day <= self.end
@@ -73,7 +78,14 @@ HOLIDAY_NAMES = {
 
 
 def is_school_day(day: dt.date, term: DateRange, closures: Iterable[DateRange] = ()) -> bool:
-    return day in term and is_working_day(day) and not any(day in c for c in closures)
+    """In the term, not closed, and a working day: nationally, or by an admin's 调休 make-up range.
+    A closure wins over a make-up day that it overlaps (the school is shut that day)."""
+    if day not in term:
+        return False
+    closures = tuple(closures)
+    if any(day in c for c in closures if not c.makes_up):
+        return False
+    return is_working_day(day) or any(day in c for c in closures if c.makes_up)
 
 
 def monday_of(day: dt.date) -> dt.date:

@@ -21,8 +21,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ZAOYANG_VAR_DIR", BASE_DIR / "var"))
 
 env = environ.Env()
-# A local .env (never committed) may hold the developer's variables; real environment wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (never committed) may hold the developer's variables; real environment wins. The quick
+# start (scripts/start.py) writes one, so that every `manage.py` command runs as the site does.
+# ZAOYANG_ENV_FILE names another file (the test run points it at nothing).
+ENV_FILE = Path(os.environ.get("ZAOYANG_ENV_FILE") or BASE_DIR / ".env")
+environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # The development key is public (it is in git): it may only ever sign a DEBUG session.
 DEV_SECRET_KEY = "django-insecure-zaoyang-aid-development-key-do-not-use-in-production"  # noqa: S105
@@ -59,6 +62,9 @@ def _int(name: str, default: int) -> int:
 
 
 DEBUG = _bool("DEBUG", default=False)
+# A machine for trying the app (the quick start, a demo server): `manage.py seed_demo` may load demo
+# data there with DEBUG off. Never on a production database.
+DEMO_SITE = _bool("DEMO_SITE", default=DEBUG)
 SECRET_KEY = _str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
@@ -83,7 +89,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_filters",
-    "axes",
+    "zaoyang_aid.apps.AxesConfig",  # django-axes, its admin in Chinese
     "csp",  # django-csp: its system checks; the policy is CONTENT_SECURITY_POLICY below
     # Ours, from the ground floor up: an app only imports the ones listed before it.
     "zaoyang_aid",
@@ -262,8 +268,9 @@ AXES_VERBOSE = False
 
 # --- Security (production values switch on with DEBUG off) --------------------------------------
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookies only over https in production; the quick start serves plain http on 127.0.0.1 with DEBUG off.
+SESSION_COOKIE_SECURE = _bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -337,6 +344,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for third-party apps that ship none (django-axes in the admin): locale/zh_Hans, .mo committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Static and uploaded files ----------------------------------------------------------------
@@ -370,6 +379,13 @@ WHITENOISE_USE_FINDERS = DEBUG or _bool("WHITENOISE_USE_FINDERS", default=False)
 # Uploaded files (home-visit photos) live outside the web root and are served by views that check
 # the viewer's scope; there is deliberately no MEDIA_URL route.
 MEDIA_ROOT = Path(_str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads over 1 MB are spooled to a temporary file as they arrive, not held in memory: six 8-MB photos
+# in one request are read one at a time (guidance.photos). A request with more files than any form
+# takes is refused (400) before its files are written anywhere; up to this many, the home-visit form
+# says in Chinese how many photos it takes. Form fields without files stay at Django's 2.5 MB.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

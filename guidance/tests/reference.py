@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pairing.models import Closure, EnrollmentChange, EnrollmentStatus, Pairing, Term
+from pairing.models import Closure, ClosureKind, EnrollmentChange, EnrollmentStatus, Pairing, Term
 from zaoyang_aid import calendar
 
 from ..models import ExcusedWeek, HomeVisit, TalkRecord
@@ -40,15 +40,23 @@ def _enrolled(changes: list[EnrollmentChange], day: dt.date) -> bool:
 
 def reference(pairing: Pairing, term: Term, as_of: dt.date) -> Expected:
     school_id = pairing.teacher.school_id
-    closures = [
-        c.date_range
+    rows = [
+        c
         for c in Closure.objects.filter(start_date__lte=term.end_date, end_date__gte=term.start_date)
         if c.school_id in (None, school_id)
     ]
+    closed = [c for c in rows if c.kind != ClosureKind.MAKEUP]
+    made_up = [c for c in rows if c.kind == ClosureKind.MAKEUP]  # 调休: school on a day of rest
+
+    def school_day(day: dt.date) -> bool:
+        if any(c.start_date <= day <= c.end_date for c in closed):
+            return False
+        return calendar.is_working_day(day) or any(c.start_date <= day <= c.end_date for c in made_up)
+
     weeks: dict[dt.date, list[dt.date]] = {}
     day = term.start_date
     while day <= term.end_date:
-        if calendar.is_school_day(day, term.date_range, closures):
+        if school_day(day):
             weeks.setdefault(calendar.monday_of(day), []).append(day)
         day += dt.timedelta(days=1)
     changes = list(EnrollmentChange.objects.filter(student=pairing.student).order_by("effective_on", "pk"))

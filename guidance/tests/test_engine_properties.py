@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guidance.compliance import compliance_for
-from pairing.models import Closure, EnrollmentChange, EnrollmentStatus, Pairing, Term
+from pairing.models import Closure, ClosureKind, EnrollmentChange, EnrollmentStatus, Pairing, Term
 from pairing.services import term_dates_change
 from pairing.tests import factories as pf
 
@@ -35,7 +35,7 @@ class Scenario:
     length: int
     move: tuple[int, int]  # days the term's start and end move after the records exist
     move_by_service: bool
-    closures: list[tuple[int, int, bool]]  # (offset from the start, length, this school only)
+    closures: list[tuple[int, int, bool, str]]  # (offset from the start, length, this school only, kind)
     starts: list[int]  # the pairings' start offsets, one after another (a takeover chain)
     last_ends: int | None
     changes: list[tuple[int, str]]  # (offset, status)
@@ -54,7 +54,17 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         length=length,
         move=(draw(st.integers(-10, 10)), draw(st.integers(-10, 10))),
         move_by_service=draw(st.booleans()),
-        closures=draw(st.lists(st.tuples(st.integers(0, length), st.integers(0, 12), st.booleans()), max_size=3)),
+        closures=draw(
+            st.lists(
+                st.tuples(
+                    st.integers(0, length),
+                    st.integers(0, 12),
+                    st.booleans(),
+                    st.sampled_from([ClosureKind.CLOSURE, ClosureKind.MAKEUP]),  # 调休: school on a weekend
+                ),
+                max_size=3,
+            )
+        ),
         starts=starts,
         last_ends=draw(st.none() | st.integers(starts[-1], length + 10)),
         changes=draw(
@@ -87,10 +97,10 @@ def _build(s: Scenario) -> tuple[Term, list[Pairing]]:
                 end_reason="" if ends is None else "transfer",
             )
         )
-    for offset, length, own in s.closures:
+    for offset, length, own, kind in s.closures:
         first = s.start + DAY * offset
         Closure.objects.create(
-            name="停课", school=school if own else None, start_date=first, end_date=first + DAY * length
+            name="停课", kind=kind, school=school if own else None, start_date=first, end_date=first + DAY * length
         )
     for offset, status in s.changes:
         EnrollmentChange.objects.create(student=student, status=status, effective_on=s.start + DAY * offset, reason="x")

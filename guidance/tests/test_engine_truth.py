@@ -22,7 +22,7 @@ from guidance.reminders import find_due
 from guidance.tallies import tally_rebuild, tally_verify
 from pairing import selectors as pairing_selectors
 from pairing import services as pairing_services
-from pairing.models import Closure, EnrollmentStatus, Pairing, PairingEndReason, Term
+from pairing.models import Closure, ClosureKind, EnrollmentStatus, Pairing, PairingEndReason, Term
 from pairing.tests import factories as pf
 
 from .factories import HomeVisitFactory, TalkRecordFactory
@@ -141,6 +141,35 @@ def test_a_closure_added_after_the_talks_never_hides_a_missed_week(world):
     Closure.objects.create(name="停课", school=world.school_a, start_date=D(2026, 11, 9), end_date=D(2026, 11, 13))
     row = figures([pairing], world.term)[pairing.pk]
     assert (row.expected_weeks, row.done_weeks, row.missed_weeks) == (10, 9, 1)
+    assert row == recount([pairing], world.term)[pairing.pk]
+
+
+def test_a_makeup_saturday_in_a_closed_week_makes_it_a_school_week_the_engine_counts(world):
+    # The county rests Mon-Fri 11-09..13 and works Saturday 11-14 instead (调休, entered by the admin
+    # as for a year chinese_calendar does not know): the week has one school day and is owed.
+    pairing = world.student_a1.pairings.get()
+    talk_in_weeks(pairing, weeks(world)[:10])
+    Closure.objects.create(name="放假", kind=ClosureKind.HOLIDAY, start_date=D(2026, 11, 9), end_date=D(2026, 11, 13))
+    Closure.objects.create(name="调休", kind=ClosureKind.MAKEUP, start_date=D(2026, 11, 14), end_date=D(2026, 11, 14))
+
+    week_11 = weeks(world)[10]
+    row = figures([pairing], world.term)[pairing.pk]
+
+    assert (week_11.monday, week_11.school_days) == (D(2026, 11, 9), (D(2026, 11, 14),))
+    assert (row.expected_weeks, row.done_weeks, row.missed_weeks) == (11, 10, 1)
+    assert row == recount([pairing], world.term)[pairing.pk]
+
+
+def test_a_schools_closure_wins_over_a_county_makeup_day_it_overlaps(world):
+    pairing = world.student_a1.pairings.get()
+    talk_in_weeks(pairing, weeks(world)[:10])
+    Closure.objects.create(name="放假", kind=ClosureKind.HOLIDAY, start_date=D(2026, 11, 9), end_date=D(2026, 11, 13))
+    Closure.objects.create(name="调休", kind=ClosureKind.MAKEUP, start_date=D(2026, 11, 14), end_date=D(2026, 11, 14))
+    Closure.objects.create(name="停课", school=world.school_a, start_date=D(2026, 11, 14), end_date=D(2026, 11, 15))
+
+    row = figures([pairing], world.term)[pairing.pk]
+
+    assert (row.expected_weeks, row.done_weeks, row.missed_weeks) == (10, 10, 0)
     assert row == recount([pairing], world.term)[pairing.pk]
 
 

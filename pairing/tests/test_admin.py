@@ -28,7 +28,10 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 ID = "420683201203040014"
-UNKNOWN_YEARS_WARNING = "2027、2028年的法定节假日尚未收录,暂按周末计算,请手工录入放假安排"
+UNKNOWN_YEARS_WARNING = (
+    "2027、2028年的法定节假日尚未收录,上课日暂按周一至周五计算:"
+    "请在“假期、停课与调休”中录入这些年的放假(类型“放假”)和调休上课的周末(类型“调休上课”)"
+)
 
 
 @pytest.fixture

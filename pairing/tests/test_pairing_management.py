@@ -390,6 +390,16 @@ def test_the_reassign_form_does_not_offer_the_current_teacher(client, world):
     assert world.teacher_a2.teacher in form.fields["new_teacher"].queryset
 
 
+def test_the_reassign_forms_date_is_named_as_the_handover_day(client, world):
+    old = active_pairing(world.student_a1)
+    client.force_login(world.officer_a)
+
+    html = client.get(reverse("pairing:pairing_reassign", args=[old.pk])).content.decode()
+
+    assert "交接日期" in html and "更换日期" not in html
+    assert "新教师从这一天起包保" in html and "原教师帮扶到前一天为止" in html
+
+
 # --- Coming from the school overview and the student's page --------------------------------------
 
 

@@ -169,3 +169,47 @@ def test_assessment_dated_after_the_term_is_refused(client, world):
     )
     assert "认定日期不能晚于" in response.content.decode()
     assert not HardshipAssessment.objects.exists()
+
+
+# --- Issue 8: several household members in one save, a real message for a missing guardian ----------
+
+
+def test_the_student_page_offers_to_add_member_rows_from_a_static_script(client, world):
+    client.force_login(world.officer_a)
+
+    html = client.get(reverse("pairing:student_create")).content.decode()
+
+    assert 'data-formset-add="members"' in html
+    assert '<template data-formset-empty="members">' in html and "members-__prefix__-name" in html
+    assert "/static/js/formset_rows.js" in html
+    assert "<script>" not in html and "style=" not in html  # nothing inline: the pages run under a CSP
+
+
+def test_three_household_members_are_saved_in_one_save(client, world):
+    data = form_data(**{"members-TOTAL_FORMS": "3"})  # the first row and two added by the button
+    for index, (name, relation) in enumerate([("王秀英", "母亲"), ("刘老汉", "祖父")], start=1):
+        data |= {
+            f"members-{index}-name": name,
+            f"members-{index}-age": "60",
+            f"members-{index}-relation": relation,
+            f"members-{index}-annual_income": "0",
+            f"members-{index}-health": "healthy",
+        }
+
+    response = post(client, world.officer_a, data)
+
+    assert response.status_code == 302
+    student = Student.objects.get(name="刘晓雨")
+    names = set(HouseholdMember.objects.filter(household=student.household).values_list("name", flat=True))
+    assert names == {"刘大山", "王秀英", "刘老汉"}
+
+
+def test_a_student_without_a_guardian_is_told_what_is_missing(client, world):
+    data = form_data(**{"guardians-0-name": "", "guardians-0-relation": "", "guardians-0-phone": ""})
+
+    response = post(client, world.officer_a, data)
+
+    html = response.content.decode()
+    assert "请至少填写一位监护人的姓名、关系和联系电话。" in html
+    assert "请至少提交" not in html
+    assert nothing_saved()

@@ -118,6 +118,30 @@ def test_an_unknown_year_falls_back_to_weekdays_without_raising() -> None:
     assert [len(w.school_days) for w in calendar.school_weeks(term)] == [5, 5]
 
 
+def test_an_admins_makeup_saturday_in_an_unknown_year_is_a_school_day() -> None:
+    # 2027's 调休 is not in the package: the admin enters National Day and its make-up Saturday.
+    term = DateRange(D(2027, 9, 1), D(2027, 10, 31))
+    national_day = DateRange(D(2027, 10, 1), D(2027, 10, 7))
+    makeup = DateRange(D(2027, 9, 25), D(2027, 9, 25), makes_up=True)
+
+    assert D(2027, 9, 25).weekday() == 5
+    assert not calendar.is_school_day(D(2027, 9, 25), term, [national_day])
+    assert calendar.is_school_day(D(2027, 9, 25), term, [national_day, makeup])
+    assert not calendar.is_school_day(D(2027, 10, 4), term, [national_day, makeup])
+    week = calendar.week_containing(calendar.school_weeks(term, [national_day, makeup]), D(2027, 9, 25))
+    assert week is not None and len(week.school_days) == 6
+
+
+def test_a_closure_wins_over_a_makeup_day_it_overlaps() -> None:
+    term = DateRange(D(2027, 9, 1), D(2027, 10, 31))
+    makeup = DateRange(D(2027, 9, 25), D(2027, 9, 26), makes_up=True)
+    closed = DateRange(D(2027, 9, 26), D(2027, 9, 26))
+
+    assert calendar.is_school_day(D(2027, 9, 25), term, [makeup, closed])
+    assert not calendar.is_school_day(D(2027, 9, 26), term, [makeup, closed])
+    assert not calendar.is_school_day(D(2027, 8, 28), term, [DateRange(D(2027, 8, 28), D(2027, 8, 28), True)])
+
+
 def test_a_term_across_new_year_into_an_unknown_year_still_has_weeks() -> None:
     weeks = calendar.school_weeks(AUTUMN_2026)
 

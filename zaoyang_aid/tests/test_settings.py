@@ -31,6 +31,7 @@ def run_with_env(args: list[str], tmp_path: Path, **variables: str) -> subproces
         "ZAOYANG_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'settings-check.sqlite3'}",
         "REDIS_URL": "",
+        "ZAOYANG_ENV_FILE": os.devnull,  # not the developer's .env (the quick start writes one)
         **variables,
     }
     return subprocess.run(  # noqa: S603 - a fixed command line, no shell

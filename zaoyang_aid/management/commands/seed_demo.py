@@ -42,10 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, scale: str, seed: int | None, force: bool, flush: bool, **options: Any) -> None:
-        if not settings.DEBUG and not force:
+        if not (settings.DEBUG or settings.DEMO_SITE) and not force:  # DEMO_SITE: the quick start's .env
             raise CommandError(
-                "DEBUG 未开启,这可能是生产环境:拒绝载入演示数据。确需载入请加 --force。\n"
-                "DEBUG is off (production?): refusing to load demo data; add --force if you really mean it."
+                "DEBUG 未开启,这可能是生产环境:拒绝载入演示数据。确需载入请加 --force(试用环境可设 DEMO_SITE=1)。\n"
+                "DEBUG is off (production?): refusing to load demo data; add --force if you really mean it "
+                "(or DEMO_SITE=1 on a machine for trying the app)."
             )
         seeders = demo.discover_seeders()
         present = demo.demo_present()
