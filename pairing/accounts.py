@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from zaoyang_aid import audit
-from zaoyang_aid.access import ACCOUNT_MANAGERS, Role, Scope, scope_of
+from zaoyang_aid.access import ACCOUNT_MANAGERS, Role, Scope, deactivation_blocked, scope_of
 from zaoyang_aid.models import AuditAction
 from zaoyang_aid.passwords import one_time_password
 
@@ -153,9 +153,8 @@ def account_deactivate(*, by: Any, teacher: Teacher) -> Teacher:
     user = locked.user
     if not user.is_active:
         raise ValidationError("该账号已停用。")
-    count = active_pairings_of(locked).count()
-    if count:
-        raise ValidationError(f"{locked.name}还在帮扶{count}名学生,请先为这些学生更换帮扶教师,再停用账号。")
+    if reason := deactivation_blocked(user):
+        raise ValidationError(reason)
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     audit.record(AuditAction.ACCOUNT_DEACTIVATE, obj=user, changes={"账号状态": ["启用", "停用"]})
     user.is_active = False
@@ -173,3 +172,15 @@ def account_reactivate(*, by: Any, teacher: Teacher) -> Teacher:
     audit.record(AuditAction.ACCOUNT_REACTIVATE, obj=user, changes={"账号状态": ["停用", "启用"]})
     user.is_active = True
     return locked
+
+
+def still_pairs_students(user: Any) -> str | None:
+    """Registered with zaoyang_aid.access.deactivation_blocker_register (apps.ready): nobody is left
+    without a teacher by closing an account, whichever page closes it."""
+    teacher = Teacher.objects.filter(user=user).first()
+    if teacher is None:
+        return None
+    count = active_pairings_of(teacher).count()
+    if count:
+        return f"{teacher.name}还在帮扶{count}名学生,请先为这些学生更换帮扶教师,再停用账号。"
+    return None

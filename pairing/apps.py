@@ -7,9 +7,11 @@ class PairingConfig(AppConfig):
 
     def ready(self) -> None:
         from zaoyang_aid import audit, navigation
-        from zaoyang_aid.access import Role
+        from zaoyang_aid.access import Role, deactivation_blocker_register
 
-        from . import models, selectors
+        from . import accounts, models, selectors
+
+        deactivation_blocker_register(accounts.still_pairs_students)
 
         # Every change to a person's record is audited (pages, services and the admin alike).
         audit.track(models.Student, student_of=lambda s: s.pk, masked_fields={"id_number", "student_number"})

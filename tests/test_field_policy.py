@@ -256,3 +256,21 @@ def test_the_audit_log_does_not_show_the_admin_role_a_familys_income_or_a_guardi
     _login(client, world.county)
     html = client.get(reverse("audit_log")).content.decode()
     assert "12345" in html and "13900001111" in html
+
+
+# --- Closing an account in the Django admin asks the same rule as the officer's page ---------------
+
+
+def test_the_django_admin_does_not_close_the_account_of_a_teacher_who_still_pairs_students(client, world):
+    from zaoyang_aid.models import User
+
+    _login(client, world.admin)
+    client.post(
+        reverse("admin:zaoyang_aid_user_changelist"),
+        {"action": "deactivate", "_selected_action": [world.teacher_a1.pk]},
+    )
+    assert User.objects.get(pk=world.teacher_a1.pk).is_active
+
+    idle = f.TeacherFactory(school=world.school_a).user
+    client.post(reverse("admin:zaoyang_aid_user_changelist"), {"action": "deactivate", "_selected_action": [idle.pk]})
+    assert not User.objects.get(pk=idle.pk).is_active

@@ -140,3 +140,24 @@ def role_required(*roles: Role) -> Callable[[Callable[..., HttpResponse]], Calla
 
 def roles_label(roles: Iterable[Role]) -> str:
     return "、".join(Role(r).label for r in roles)
+
+
+# --- Deactivating an account ------------------------------------------------------------------------
+# What must happen before an account may be closed, asked by every path that closes one (the
+# officer's page in pairing.accounts, the Django admin's 停用 action and its change form). Apps
+# above register their checks (pairing: "still 包保 students"); each returns a Chinese reason or None.
+_deactivation_blockers: list[Callable[[Any], str | None]] = []
+
+
+def deactivation_blocker_register(check: Callable[[Any], str | None]) -> None:
+    if check not in _deactivation_blockers:
+        _deactivation_blockers.append(check)
+
+
+def deactivation_blocked(user: Any) -> str | None:
+    """Why ``user`` may not be deactivated yet, or None."""
+    for check in _deactivation_blockers:
+        reason = check(user)
+        if reason:
+            return reason
+    return None

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from . import audit
+from .access import deactivation_blocked
 from .fields import FieldGroup, broad_access, group_of
 from .models import AuditEvent, User
 
@@ -86,11 +89,20 @@ class FieldPolicyAdminMixin:
         return not self._policy_hides_all(request) and super().has_delete_permission(request, obj)  # type: ignore[misc]
 
 
+class UserChangeForm(BaseUserChangeForm):
+    def clean_is_active(self) -> bool:
+        active = bool(self.cleaned_data.get("is_active"))
+        if not active and self.instance.is_active and (reason := deactivation_blocked(self.instance)):
+            raise forms.ValidationError(reason)
+        return active
+
+
 @admin.register(User)
 class UserAdmin(FieldPolicyAdminMixin, BaseUserAdmin):
     """Accounts are deactivated (停用), never deleted: talks, visits, pairings and the audit log name
     the people who made them, and a deleted account would leave those rows pointing at no one."""
 
+    form = UserChangeForm
     list_display = ["username", "full_name", "role", "phone", "is_active", "last_login"]
     actions = ["deactivate"]
     list_filter = ["role", "is_active", "is_staff"]
@@ -114,6 +126,9 @@ class UserAdmin(FieldPolicyAdminMixin, BaseUserAdmin):
         for user in queryset.filter(is_active=True):
             if user.pk == request.user.pk:
                 messages.warning(request, "不能停用自己正在使用的账号。")
+                continue
+            if reason := deactivation_blocked(user):
+                messages.warning(request, f"{user}:{reason}")
                 continue
             user.is_active = False
             user.save(update_fields=["is_active"])
