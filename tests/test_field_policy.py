@@ -274,3 +274,24 @@ def test_the_django_admin_does_not_close_the_account_of_a_teacher_who_still_pair
     idle = f.TeacherFactory(school=world.school_a).user
     client.post(reverse("admin:zaoyang_aid_user_changelist"), {"action": "deactivate", "_selected_action": [idle.pk]})
     assert not User.objects.get(pk=idle.pk).is_active
+
+
+def test_a_line_a_service_wrote_about_a_help_record_is_withheld_from_the_admin_role(client, world):
+    import datetime as dt
+
+    from guidance.models import ExcuseReason
+    from guidance.services import excused_week_create
+
+    excused_week_create(
+        pairing=world.student_a1.pairings.get(),
+        week_monday=dt.date(2026, 11, 9),
+        reason=ExcuseReason.choices[0][0],
+        note="母亲住院陪护",
+        excused_by=world.officer_a,
+        term=world.term,
+        as_of=dt.date(2026, 11, 16),
+    )
+    _login(client, world.admin)
+    assert "母亲住院陪护" not in client.get(reverse("audit_log")).content.decode()
+    _login(client, world.county)
+    assert "母亲住院陪护" in client.get(reverse("audit_log")).content.decode()

@@ -374,18 +374,24 @@ def shown_changes(events: Iterable[Any], reader: Any = None) -> dict[int, list[S
     )
     shown = broad_access(reader).groups if reader is not None else None
 
+    whole_line_hidden = {e.pk for e in events if reader is not None and label_hidden_from(e, reader)}
+
     def change(e: Any, name: str, pair: Any) -> ShownChange:
         field = fields[e.pk].get(name)
         model = models_of[e.pk]
         group = group_of(model._meta.label, field.name) if model is not None and field is not None else None
-        if shown is not None and group is not None and group not in shown:
+        if e.pk in whole_line_hidden or (shown is not None and group is not None and group not in shown):
             before, after = _pair(pair)
-            return ShownChange(name, None if before is None else NOT_YOURS, None if after is None else NOT_YOURS)
+            return ShownChange(name, _withheld(before), _withheld(after))
         if e.values_labelled:
             return ShownChange(name, *_pair(pair))
         return ShownChange(name, *(_old_value(field, v, names) for v in _pair(pair)))
 
     return {e.pk: [change(e, name, pair) for name, pair in e.changes.items()] for e in events}
+
+
+def _withheld(value: Any) -> Any:
+    return value if value is None or value == "" else NOT_YOURS
 
 
 def label_hidden_from(event: Any, reader: Any) -> bool:
@@ -400,7 +406,12 @@ def label_hidden_from(event: Any, reader: Any) -> bool:
 
 
 def _tracked_model(object_type: str) -> type[models.Model] | None:
-    return next((m for m in _tracked if str(m._meta.verbose_name) == object_type), None)
+    """The model a line is about, by the verbose name the line was written with: tracked models,
+    and the rows services log themselves (a 免记周, a 补录准许, a talk record)."""
+    from django.apps import apps
+
+    found = next((m for m in _tracked if str(m._meta.verbose_name) == object_type), None)
+    return found or next((m for m in apps.get_models() if str(m._meta.verbose_name) == object_type), None)
 
 
 def _pair(pair: Any) -> tuple[Any, Any]:

@@ -142,21 +142,23 @@ def test_a_line_keeps_the_actors_username_and_role_after_the_account_is_deleted(
 
 
 def test_the_admin_deactivates_accounts_and_offers_no_delete(client, world):
+    # A teacher who 包保 no one (one who does is refused: tests/test_field_policy.py).
+    left = TeacherFactory(school=world.school_a).user
     client.force_login(world.admin)
     changelist = reverse("admin:zaoyang_aid_user_changelist")
 
-    assert client.get(reverse("admin:zaoyang_aid_user_delete", args=[world.teacher_a2.pk])).status_code == 403
+    assert client.get(reverse("admin:zaoyang_aid_user_delete", args=[left.pk])).status_code == 403
     assert "delete_selected" not in client.get(changelist).content.decode()
     response = client.post(
-        changelist, {"action": "deactivate", "_selected_action": [world.teacher_a2.pk, world.admin.pk]}, follow=True
+        changelist, {"action": "deactivate", "_selected_action": [left.pk, world.admin.pk]}, follow=True
     )
 
     assert response.status_code == 200
-    world.teacher_a2.refresh_from_db()
+    left.refresh_from_db()
     world.admin.refresh_from_db()
-    assert (world.teacher_a2.is_active, world.admin.is_active) == (False, True)
+    assert (left.is_active, world.admin.is_active) == (False, True)
     line = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="用户").get()
-    assert (line.actor_username, line.object_id) == (world.admin.username, str(world.teacher_a2.pk))
+    assert (line.actor_username, line.object_id) == (world.admin.username, str(left.pk))
     assert line.changes == {"有效": ["是", "否"]}
 
 
