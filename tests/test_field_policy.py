@@ -295,3 +295,10 @@ def test_a_line_a_service_wrote_about_a_help_record_is_withheld_from_the_admin_r
     assert "母亲住院陪护" not in client.get(reverse("audit_log")).content.decode()
     _login(client, world.county)
     assert "母亲住院陪护" in client.get(reverse("audit_log")).content.decode()
+
+
+def test_the_student_page_offers_the_help_records_only_to_readers_who_see_them(client, world):
+    timeline = reverse("guidance:timeline", args=[world.student_a1.pk])
+    page = reverse("pairing:student_detail", args=[world.student_a1.pk])
+    assert timeline not in _login(client, world.counsellor_a).get(page).content.decode()
+    assert timeline in _login(client, world.officer_a).get(page).content.decode()
