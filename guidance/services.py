@@ -275,7 +275,7 @@ def record_unlock(*, record: TalkRecord | HomeVisit, reason: str) -> None:
         AuditAction.UPDATE,
         obj=record,
         student_id=record.pairing.student_id,
-        changes={"解锁至": [_moment(before), _moment(record.unlocked_until)]},
+        changes={"解锁至": [_moment(before), _moment(record.unlocked_until)], "解锁原因": [None, reason]},
     )
 
 

@@ -350,7 +350,7 @@ def test_the_schools_officer_sees_the_lock_and_unlocks_for_seven_days(client, wo
     event = AuditEvent.objects.get(action=AuditAction.UPDATE, object_id=str(talk.pk))
     assert event.object_type == "谈心谈话与学业辅导记录"
     assert event.actor_id == world.officer_a.pk and event.student_id == world.student_a1.pk
-    assert event.changes == {"解锁至": [None, "2026-12-07 15:00"]}
+    assert event.changes == {"解锁至": [None, "2026-12-07 15:00"], "解锁原因": [None, "日期填错了,请改正。"]}
 
 
 def test_an_unlocked_record_is_editable_until_the_unlock_ends(client, world, time_machine):

@@ -105,9 +105,16 @@ def test_the_earlier_teacher_no_longer_reads_the_student(client, world, history)
 
 
 def test_the_officer_and_the_county_see_every_pairings_records(client, world, history):
-    for user in (world.officer_a, world.county, world.admin):
+    for user in (world.officer_a, world.county):
         records = [r for _, rs in entries(open_timeline(client, user, world.student_a1)) for r in rs]
         assert len(records) == 4
+
+
+def test_the_admin_role_sees_a_note_instead_of_the_records(client, world, history):
+    # The 系统管理员 role reads no help records (zaoyang_aid.fields).
+    response = open_timeline(client, world.admin, world.student_a1)
+    assert entries(response) == []
+    assert "系统管理员不查看这些记录" in response.content.decode()
 
 
 def test_the_counsellor_sees_a_note_instead_of_talk_records(client, world, history):
