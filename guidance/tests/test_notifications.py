@@ -120,3 +120,12 @@ def test_the_notification_pages_run_the_same_queries_for_few_or_many_items(clien
     many = _queries(client, getattr(world, who), reverse(url_name))
     assert Notification.objects.filter(recipient=getattr(world, who)).count() > 10
     assert few == many
+
+
+def test_a_reminder_already_answered_offers_to_look_not_to_act(client, swept):
+    from django.utils import timezone
+
+    Reminder.objects.filter(pairing__teacher__user=swept.teacher_a1).update(resolved_at=timezone.now())
+    client.force_login(swept.teacher_a1)
+    html = client.get(reverse("guidance:notifications")).content.decode()
+    assert "已补记" in html and "查看" in html and "去处理" not in html
