@@ -100,7 +100,9 @@ def five_three_card_save(
         audit.record(AuditAction.CREATE, obj=card, student_id=student.pk, changes={"五三卡": [None, str(term)]})
         return card
     before = {s.value: getattr(card, s.value) for s in CardSection}
-    if not FiveThreeCard.objects.filter(pk=card.pk, version=version).update(**cleaned, version=F("version") + 1):
+    # QuerySet.update skips auto_now: the moment of the change is written with it.
+    stamp = {"updated_at": timezone.now(), "version": F("version") + 1}
+    if not FiveThreeCard.objects.filter(pk=card.pk, version=version).update(**cleaned, **stamp):
         raise ValidationError(STALE)
     card.refresh_from_db()
     changed = [str(s.label) for s in CardSection if before[s.value] != cleaned[s.value]]
@@ -144,7 +146,7 @@ def five_three_card_review(
     cleaned = _clean_marks(marks)
     first = card.reviewed_at is None
     updated = FiveThreeCard.objects.filter(pk=card.pk, version=version).update(
-        **cleaned, reviewed_at=timezone.now(), reviewed_by=by, version=F("version") + 1
+        **cleaned, reviewed_at=timezone.now(), reviewed_by=by, updated_at=timezone.now(), version=F("version") + 1
     )
     if not updated:
         raise ValidationError(STALE)

@@ -113,13 +113,15 @@ def test_a_counsellor_fills_the_card_of_a_student_she_pairs_with(world):
     assert card.recorded_by == world.counsellor_a
 
 
-def test_a_second_save_over_a_newer_version_is_refused_and_writes_nothing(world):
+def test_a_second_save_over_a_newer_version_is_refused_and_writes_nothing(world, time_machine):
     card = save(world)
+    time_machine.shift(dt.timedelta(hours=1))
     first = save(world, items=card_items("甲"), version=card.version)  # the first editor's save
     lines = AuditEvent.objects.count()
     with pytest.raises(ValidationError, match="这张五三卡已被他人修改,请刷新后再改"):
         save(world, items=card_items("乙"), version=card.version)  # the second read the same version
     card.refresh_from_db()
+    assert first.updated_at > card.filled_at  # the edit's moment, though QuerySet.update skips auto_now
     assert card.version == first.version == 2
     assert card.highlights == card_items("甲")["highlights"]
     assert AuditEvent.objects.count() == lines
