@@ -46,7 +46,7 @@ GROUP_LABELS = {
     FieldGroup.ASSESSMENT: "困难认定与特殊群体类别",
     FieldGroup.HEALTH: "健康与残疾状况",
     FieldGroup.ENROLLMENT: "学籍变动与结对变动原因",
-    FieldGroup.RECORDS: "帮扶记录(谈心谈话、家访及照片)",
+    FieldGroup.RECORDS: "帮扶记录(谈心谈话、家访及照片、五三卡)",
     FieldGroup.COUNSELLING: "心理辅导记录",
     FieldGroup.STAFF: "教职工联系方式",
 }
