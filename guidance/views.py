@@ -65,7 +65,12 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
     entries = selectors.student_timeline(request.user, student.pk, page=request.GET.get("page"))
     audit.record_view(request, student, student_id=student.pk, detail="谈心谈话与家访时间线")
-    return render(request, "guidance/timeline.html", {"student": student, "timeline": entries})
+    # The student's 五三卡 of every term, as far as the reader sees them (the officer's way to a card).
+    five_three = (
+        FiveThreeCard.objects.visible_to(request.user).filter(student=student).select_related("term__school_year")
+    )
+    context = {"student": student, "timeline": entries, "five_three": list(five_three)}
+    return render(request, "guidance/timeline.html", context)
 
 
 # --- Talk records ----------------------------------------------------------------------------

@@ -346,6 +346,17 @@ def test_an_unmarked_item_is_refused_on_the_review_page(client, world, time_mach
     assert not card.is_reviewed
 
 
+def test_the_students_timeline_leads_its_readers_to_the_card_with_its_review_state(client, world):
+    card = FiveThreeCardFactory(pairing=pairing_of(world.student_a1))
+    timeline = reverse("guidance:timeline", args=[world.student_a1.pk])
+    for user in (world.officer_a, world.teacher_a1, world.county):
+        client.force_login(user)
+        html = client.get(timeline).content.decode()
+        assert reverse("guidance:card_detail", args=[card.pk]) in html and "未评定" in html
+    client.force_login(world.counsellor_a)  # reads the student, not her 五三卡
+    assert reverse("guidance:card_detail", args=[card.pk]) not in client.get(timeline).content.decode()
+
+
 # --- The officer's dashboard -----------------------------------------------------------------------
 
 
