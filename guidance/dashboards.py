@@ -15,7 +15,7 @@ from pairing.models import Pairing, PairingQuerySet, School, Term, Town
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
-from .models import TalkRecord
+from .models import FiveThreeCard, TalkRecord, review_opens_on
 
 # Overdue first: the officer's eye goes to who needs a nudge.
 _STATE_ORDER = {
@@ -62,6 +62,43 @@ class SchoolDashboard:
     teachers: list[TeacherRow]
     students: list[StudentRow]
     recent_talks: list[TalkRecord]
+    cards: CardBoard
+
+
+@dataclass
+class CardBoard:
+    """The school's 五三卡 this term: the actively paired students whose card is missing, and from
+    the term-end review's first day (models.review_opens_on) those whose card is not reviewed."""
+
+    review_opens_on: dt.date
+    review_open: bool = False
+    missing: list[Pairing] = field(default_factory=list)
+    not_reviewed: list[tuple[Pairing, int]] = field(default_factory=list)  # (pairing, card pk)
+    filled: int = 0
+    reviewed: int = 0
+
+
+def _card_board(user: Any, pairings: list[Pairing], *, term: Term, as_of: dt.date) -> CardBoard:
+    """One query: this term's cards of the school's students (reviewed or not), by student."""
+    opens = review_opens_on(term)
+    board = CardBoard(review_opens_on=opens, review_open=as_of >= opens)
+    cards = {
+        student_id: (pk, reviewed_at)
+        for student_id, pk, reviewed_at in FiveThreeCard.objects.visible_to(user)
+        .filter(term=term)
+        .values_list("student_id", "pk", "reviewed_at")
+    }
+    for pairing in pairings:
+        if pairing.student_id not in cards:
+            board.missing.append(pairing)
+        elif cards[pairing.student_id][1] is None:
+            board.filled += 1
+            if board.review_open:
+                board.not_reviewed.append((pairing, cards[pairing.student_id][0]))
+        else:
+            board.filled += 1
+            board.reviewed += 1
+    return board
 
 
 def _active_pairings(user: Any) -> PairingQuerySet:
@@ -106,6 +143,7 @@ def school_dashboard(user: Any, *, term: Term, as_of: dt.date | None = None, rec
         teachers=sorted(teachers.values(), key=lambda t: t.sort_key),
         students=sorted(students, key=lambda s: s.sort_key),
         recent_talks=recent_talks,
+        cards=_card_board(user, pairings, term=term, as_of=as_of),
     )
 
 

@@ -18,7 +18,9 @@ What it makes follows the school calendar and behaves like a county's teachers d
 - a pool of twelve generated JPEGs under MEDIA_ROOT/home-visits/demo/ that the visits' photos share.
 
 demo_teacher's three students show every state of the teacher's page: one done this week, one due,
-one overdue (and not yet visited this term).
+one overdue (and not yet visited this term). At the demo school, 五三卡 in each state: past terms'
+filled and reviewed with marks; this term's filled for most students, missing for some (demo_teacher's
+third), reviewed once the term-end window has begun.
 
 At county scale this is some 600,000 rows; they are made and inserted in chunks so memory stays flat.
 """
@@ -50,11 +52,14 @@ from . import reminders, services
 from .compliance import school_weeks_by_school
 from .models import (
     FORM_FIELDS,
+    ITEMS_PER_SECTION,
     TRACK_FIELDS,
     AidPolicy,
+    CardMark,
     Delivery,
     ExcusedWeek,
     ExcuseReason,
+    FiveThreeCard,
     HomeVisit,
     HomeVisitPhoto,
     LateEntryPermission,
@@ -65,6 +70,7 @@ from .models import (
     SweepRun,
     TalkRecord,
     private_storage,
+    review_opens_on,
 )
 from .tallies import tally_rebuild
 
@@ -1032,6 +1038,7 @@ def seed(ctx: DemoContext) -> None:
     _write_excused_week(ctx, seeder, cases)
     _sweep_reminders(ctx, seeder)
     _write_late_entry(ctx, seeder, cases)
+    _write_cards(ctx, seeder, ground)
     ctx.shared["guidance"] = {"pool": [name for name, _ in seeder.pool]}
 
 
@@ -1201,6 +1208,7 @@ def flush(ctx: DemoContext) -> None:
     raw_delete(ctx, HomeVisit.policies.through.objects.all(), label="家访宣讲的资助政策")
     # Notifications before their reminders, talks before the 补录 permissions they were written under.
     for model in (
+        FiveThreeCard,
         Delivery,
         Notification,
         Reminder,
@@ -1222,3 +1230,79 @@ def flush(ctx: DemoContext) -> None:
 def _delete_files(names: list[str]) -> None:
     for name in names:
         private_storage.delete(name)
+
+
+# --- 五三卡 ------------------------------------------------------------------------------------------
+# At the demo school: every past term's cards filled and reviewed; this term, demo_teacher's first
+# two students' cards filled (reviewed too once the term-end window has begun), the third's missing,
+# and about two in three of the colleagues' students' filled, so the officer's dashboard lists the
+# missing ones (and, at term end, those not reviewed).
+
+CARD_WORDS = {
+    "highlights": ["乐于助人", "劳动积极", "字写得工整", "爱读课外书", "体育好", "有礼貌", "做事认真"],
+    "breakthroughs": ["数学计算准确", "英语单词记忆", "上课主动发言", "按时完成作业", "作文字数写够", "早睡早起"],
+    "mottos": ["少壮不努力,老大徒伤悲", "一寸光阴一寸金", "书山有路勤为径", "不积跬步,无以至千里", "业精于勤荒于嬉"],
+    "role_models": ["张桂梅校长", "袁隆平院士", "雷锋", "同桌王同学", "本校考上大学的学长", "黄文秀"],
+    "promises": ["每天读书半小时", "不带手机进校园", "每周给父母打电话", "错题当天订正", "帮奶奶做家务", "不迟到"],
+}
+CARD_NOTES = {
+    CardMark.DONE: ["坚持得很好", "老师和家长都看到了进步", ""],
+    CardMark.TRYING: ["还需要提醒", "有进步,下学期继续", "偶尔做不到"],
+    CardMark.NOT_DONE: ["下学期重新约定", "需要家长配合"],
+}
+
+
+def _card_marks(rng: random.Random) -> list[dict[str, str]]:
+    marks = rng.choices(list(CARD_NOTES), weights=[5, 3, 1], k=ITEMS_PER_SECTION)
+    return [{"mark": m.value, "note": rng.choice(CARD_NOTES[m])} for m in marks]
+
+
+def _card(
+    ctx: DemoContext, rng: random.Random, seeder: Seeder, pairing: Pairing, term: Term, *, reviewed: bool
+) -> FiveThreeCard:
+    def at(day: dt.date) -> dt.datetime:  # an afternoon of ``day``, never after now
+        moment = dt.datetime.combine(day, dt.time(rng.randint(15, 20), rng.randrange(60)), tzinfo=seeder.zone)
+        return min(moment, seeder.now)
+
+    filled = at(min(term.start_date + dt.timedelta(days=rng.randint(10, 30)), ctx.today))
+    card = FiveThreeCard(
+        student_id=pairing.student_id,
+        term=term,
+        recorded_by_id=pairing.teacher.user_id,
+        filled_at=filled,
+        updated_at=filled,
+        **{section: rng.sample(words, ITEMS_PER_SECTION) for section, words in CARD_WORDS.items()},
+    )
+    if reviewed:
+        card.breakthrough_marks, card.promise_marks = _card_marks(rng), _card_marks(rng)
+        card.reviewed_at = at(min(review_opens_on(term) + dt.timedelta(days=rng.randint(0, 6)), ctx.today))
+        card.reviewed_by_id = pairing.teacher.user_id
+        card.updated_at = card.reviewed_at
+        card.version = 2
+    return card
+
+
+def _write_cards(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> None:
+    # A generator of its own, so the seeders after this one draw what they drew before the cards came.
+    rng = random.Random(f"five-three-{ctx.seed}")
+    mine = demo_teacher_pairings(ground)
+    mine_students = {p.student_id for p in mine}
+    # This term's missing cards: demo_teacher's third student's, and about one colleague's in three.
+    school = sorted({p.student_id for p in ground.pairings if p.student.school_id == ground.demo_school.pk})
+    missing = {s for s in school if s not in mine_students and rng.random() < 0.35}
+    missing |= {p.student_id for p in mine[2:3]}
+    cards: dict[tuple[int, int], FiveThreeCard] = {}
+    for term in seeder.terms:
+        current = term.pk == seeder.terms[-1].pk
+        window = ctx.today >= review_opens_on(term)
+        for pairing in sorted(ground.pairings, key=lambda p: p.started_on):  # the later pairing fills
+            if pairing.student.school_id != ground.demo_school.pk or pairing.started_on > min(term.end_date, ctx.today):
+                continue
+            if pairing.ended_on is not None and pairing.ended_on < term.start_date:
+                continue
+            if current and pairing.student_id in missing:
+                continue
+            reviewed = window and (not current or pairing in mine[:1] or rng.random() < 0.5)
+            cards[(pairing.student_id, term.pk)] = _card(ctx, rng, seeder, pairing, term, reviewed=reviewed)
+    _bulk(ctx, FiveThreeCard, list(cards.values()))
+    ctx.log(f"五三卡: {len(cards)}")

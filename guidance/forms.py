@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row
+from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -15,12 +15,20 @@ from django.utils import timezone
 from pairing.models import Pairing
 from zaoyang_aid import calendar
 
+from .cards import MARK_FIELDS, item_field, mark_field, note_field
 from .models import (
     FORM_FIELDS,
     HELP_FORMS,
+    ITEM_MAX_LENGTH,
+    ITEMS_PER_SECTION,
+    MARK_NOTE_MAX_LENGTH,
+    REVIEWED_SECTIONS,
     TRACK_FIELDS,
     TRACKS,
+    CardMark,
+    CardSection,
     ExcuseReason,
+    FiveThreeCard,
     HomeVisit,
     HomeVisitPhoto,
     LateEntryPermission,
@@ -463,3 +471,83 @@ class ReminderPreferenceForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = bare_helper()
+
+
+# --- 五三卡 ------------------------------------------------------------------------------------------
+
+
+class FiveThreeCardForm(forms.Form):
+    """The card's fifteen items, three per part, one text box each (phones, 360 px). The service
+    checks them again and gives its messages at these fields; ``version`` is the optimistic lock."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args: Any, card: FiveThreeCard | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("version", card.version if card else 0)
+        layout: list[Any] = ["version"]
+        for section in CardSection:
+            names = []
+            for i in range(ITEMS_PER_SECTION):
+                name = item_field(section, i)
+                self.fields[name] = forms.CharField(
+                    label=f"{section.label}{i + 1}",
+                    max_length=ITEM_MAX_LENGTH,
+                    error_messages={
+                        "required": f"请填写第{i + 1}条{section.label}。",
+                        "max_length": f"每条{section.label}不超过{ITEM_MAX_LENGTH}字。",
+                    },
+                )
+                if card is not None:
+                    self.initial.setdefault(name, getattr(card, section.value)[i])
+                names.append(name)
+            layout.append(Fieldset(f"三个{section.label}", *names))
+        self.helper = bare_helper()
+        self.helper.layout = Layout(*layout)
+
+    def service_values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        items = {s.value: [data[item_field(s, i)] for i in range(ITEMS_PER_SECTION)] for s in CardSection}
+        return {"items": items, "version": data["version"]}
+
+
+class FiveThreeReviewForm(forms.Form):
+    """Term end: each 突破口 and 承诺 marked 已做到 / 在努力 / 未做到, with a note."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args: Any, card: FiveThreeCard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("version", card.version)
+        layout: list[Any] = ["version"]
+        for section in REVIEWED_SECTIONS:
+            earlier = getattr(card, MARK_FIELDS[section])
+            names = []
+            for i, text in enumerate(getattr(card, section.value)):
+                mark, note = mark_field(section, i), note_field(section, i)
+                self.fields[mark] = forms.ChoiceField(
+                    label=f"{section.label}{i + 1}:{text}",
+                    choices=CardMark.choices,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": f"请评定第{i + 1}条{section.label}:已做到、在努力或未做到。"},
+                )
+                self.fields[note] = forms.CharField(
+                    label="说明", required=False, max_length=MARK_NOTE_MAX_LENGTH, widget=forms.TextInput
+                )
+                if earlier:
+                    self.initial.setdefault(mark, earlier[i]["mark"])
+                    self.initial.setdefault(note, earlier[i]["note"])
+                names += [Field(mark, wrapper_class="mb-1"), note]
+            layout.append(Fieldset(f"{section.label}完成情况", *names))
+        self.helper = bare_helper()
+        self.helper.layout = Layout(*layout)
+
+    def service_values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        marks = {
+            s.value: [
+                {"mark": data[mark_field(s, i)], "note": data[note_field(s, i)]} for i in range(ITEMS_PER_SECTION)
+            ]
+            for s in REVIEWED_SECTIONS
+        }
+        return {"marks": marks, "version": data["version"]}

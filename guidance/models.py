@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from pairing.models import Pairing, Stage, Term
+from pairing.models import Pairing, Stage, Student, Term
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, ScopedQuerySet
 from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
@@ -644,3 +644,128 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.channel} {self.day}"
+
+
+# --- 五三卡 ------------------------------------------------------------------------------------------
+
+
+class CardSection(models.TextChoices):
+    """The five parts of a 五三卡, three items each, in the card's order."""
+
+    HIGHLIGHTS = "highlights", "闪光点"
+    BREAKTHROUGHS = "breakthroughs", "突破口"
+    MOTTOS = "mottos", "警示格言"
+    ROLE_MODELS = "role_models", "学习榜样"
+    PROMISES = "promises", "承诺"
+
+
+# The parts that are marked at term end (已做到 / 在努力 / 未做到, with a note).
+REVIEWED_SECTIONS = (CardSection.BREAKTHROUGHS, CardSection.PROMISES)
+ITEMS_PER_SECTION = 3
+ITEM_MAX_LENGTH = 100
+MARK_NOTE_MAX_LENGTH = 200
+
+
+class CardMark(models.TextChoices):
+    DONE = "done", "已做到"
+    TRYING = "trying", "在努力"
+    NOT_DONE = "not_done", "未做到"
+
+
+# The term-end review is offered from this many weeks before the term's last day (and after it, in
+# the vacation, until the next term starts): the last three weeks hold the review lessons and the
+# final exams, when the teacher sits with the student once more; earlier would mark promises half
+# way through the term. The officer's dashboard lists cards not reviewed from the same day.
+REVIEW_WEEKS_BEFORE_TERM_END = 3
+
+
+def review_opens_on(term: Term) -> dt.date:
+    """The first day of ``term``'s term-end review of 五三卡 (one definition, asked by every page)."""
+    return term.end_date - dt.timedelta(weeks=REVIEW_WEEKS_BEFORE_TERM_END)
+
+
+class FiveThreeCardQuerySet(ScopedQuerySet):
+    """As far as the field policy shows help records (FieldGroup.RECORDS): the school's or the
+    county's cards to an officer or county staff; to a teacher or counsellor, the cards of the
+    students they 包保 now and those they filled themselves; none to the 系统管理员 role."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if FieldGroup.RECORDS in broad_access(scope):
+            return _pairing_scope(scope, prefix="")
+        if FieldGroup.RECORDS in paired_access(scope) and scope.teacher_id is not None:
+            return Q(student_id__in=_students_paired_with(scope.teacher_id)) | Q(recorded_by_id=scope.user_id)
+        return None
+
+
+class FiveThreeCard(models.Model):
+    """五三卡: per student and term, filled in by the 包保 teacher with the student: three 闪光点,
+    three 突破口, three 警示格言, three 学习榜样 and three 承诺. At term end each 突破口 and 承诺 is
+    marked 已做到 / 在努力 / 未做到 with a note.
+
+    Each part is a JSON list of three strings and each mark list one {"mark", "note"} per item:
+    the card is read and written whole (cards.five_three_card_save / _review check them), never
+    queried by item. ``version`` is the optimistic lock: a form posts the version it read and the
+    service refuses to save over a newer one."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="five_three_cards")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="填写教师", on_delete=models.PROTECT, related_name="+"
+    )
+    highlights = models.JSONField("闪光点", default=list)
+    breakthroughs = models.JSONField("突破口", default=list)
+    mottos = models.JSONField("警示格言", default=list)
+    role_models = models.JSONField("学习榜样", default=list)
+    promises = models.JSONField("承诺", default=list)
+    breakthrough_marks = models.JSONField("突破口期末评定", default=list, blank=True)
+    promise_marks = models.JSONField("承诺期末评定", default=list, blank=True)
+    filled_at = models.DateTimeField("填写时间", default=timezone.now)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    reviewed_at = models.DateTimeField("期末评定时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="评定教师",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = FiveThreeCardQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "五三卡"
+        verbose_name_plural = "五三卡"
+        ordering = ["-term__start_date", "student_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "term"],
+                name="one_five_three_card_per_student_term",
+                violation_error_message="这名学生本学期已有五三卡。",
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewed_at__isnull=True, reviewed_by__isnull=True)
+                | Q(reviewed_at__isnull=False, reviewed_by__isnull=False),
+                name="five_three_card_review_has_reviewer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.term} 五三卡"
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_at is not None
+
+    def sections(self) -> list[tuple[str, list[str], list[dict[str, str]] | None]]:
+        """(label, items, marks or None) per part, in the card's order, for the detail page."""
+        marks = {CardSection.BREAKTHROUGHS: self.breakthrough_marks, CardSection.PROMISES: self.promise_marks}
+        out = []
+        for section in CardSection:
+            items = list(getattr(self, section.value))
+            shown = None
+            if marks.get(section):
+                shown = [{**m, "label": CardMark(m["mark"]).label} for m in marks[section]]
+            out.append((str(section.label), items, shown))
+        return out

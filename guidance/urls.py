@@ -18,6 +18,11 @@ urlpatterns: list = [
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
     path("visits/<int:pk>/unlock/", views.visit_unlock, name="visit_unlock"),
     path("visits/photos/<int:pk>/", views.visit_photo, name="visit_photo"),
+    # --- 五三卡 ------------------------------------------------------------------------------------
+    path("students/<int:pk>/five-three/", views.card_current, name="card_current"),
+    path("students/<int:pk>/five-three/edit/", views.card_edit, name="card_edit"),
+    path("five-three/<int:pk>/", views.card_detail, name="card_detail"),
+    path("five-three/<int:pk>/review/", views.card_review, name="card_review"),
     # --- Dashboards and excused weeks -----------------------------------------------------------
     path("school/dashboard/", views.school_dashboard, name="school_dashboard"),
     path("county/dashboard/", views.county_dashboard, name="county_dashboard"),

@@ -20,16 +20,28 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
-from . import dashboards, reminders, selectors, services
+from . import cards, dashboards, reminders, selectors, services
 from .forms import (
     ExcuseWeekForm,
+    FiveThreeCardForm,
+    FiveThreeReviewForm,
     HomeVisitForm,
     LateEntryForm,
     RecordUnlockForm,
     ReminderPreferenceForm,
     TalkRecordForm,
 )
-from .models import ExcusedWeek, HomeVisit, HomeVisitPhoto, Notification, Reminder, ReminderPreference, TalkRecord
+from .models import (
+    ExcusedWeek,
+    FiveThreeCard,
+    HomeVisit,
+    HomeVisitPhoto,
+    Notification,
+    Reminder,
+    ReminderPreference,
+    TalkRecord,
+    review_opens_on,
+)
 
 # --- The teacher's week ----------------------------------------------------------------------
 
@@ -53,7 +65,12 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
     entries = selectors.student_timeline(request.user, student.pk, page=request.GET.get("page"))
     audit.record_view(request, student, student_id=student.pk, detail="谈心谈话与家访时间线")
-    return render(request, "guidance/timeline.html", {"student": student, "timeline": entries})
+    # The student's 五三卡 of every term, as far as the reader sees them (the officer's way to a card).
+    five_three = (
+        FiveThreeCard.objects.visible_to(request.user).filter(student=student).select_related("term__school_year")
+    )
+    context = {"student": student, "timeline": entries, "five_three": list(five_three)}
+    return render(request, "guidance/timeline.html", context)
 
 
 # --- Talk records ----------------------------------------------------------------------------
@@ -468,3 +485,87 @@ def reminder_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, "已保存提醒设置。")
         return redirect("guidance:notifications")
     return render(request, "guidance/reminder_preferences.html", {"form": form, "has_email": bool(request.user.email)})
+
+
+# --- 五三卡 ------------------------------------------------------------------------------------------
+
+
+def _card_student(request: HttpRequest, pk: int) -> Student:
+    """A student whose card the viewer fills in: one they 包保 now (whatever their school role)."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    if not cards.may_edit(request.user, student):
+        raise Http404("只有正在包保这名学生的教师可以填写五三卡。")
+    return student
+
+
+def _cards_of(request: HttpRequest) -> QuerySet[FiveThreeCard]:
+    return FiveThreeCard.objects.visible_to(request.user).select_related(
+        "student__school", "term__school_year", "recorded_by", "reviewed_by"
+    )
+
+
+@role_required(*SCHOOL_ROLES)
+def card_current(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 五三卡 button of 我的帮扶学生: this term's card of the student, or its form if not filled."""
+    student = _card_student(request, pk)
+    term = term_today(school_id=student.school_id).term
+    card = _cards_of(request).filter(student=student, term=term).first() if term else None
+    if card is not None:
+        return redirect("guidance:card_detail", pk=card.pk)
+    return redirect("guidance:card_edit", pk=student.pk)
+
+
+@role_required(*SCHOOL_ROLES)
+def card_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fill in or change this term's card of a student the viewer 包保 (with the student)."""
+    student = _card_student(request, pk)
+    term = term_today(school_id=student.school_id).term
+    if term is None:
+        raise Http404("尚未设置学期。")
+    card = _cards_of(request).filter(student=student, term=term).first()
+    form = FiveThreeCardForm(request.POST if request.method == "POST" else None, card=card)
+    if request.method == "POST" and form.is_valid():
+        try:
+            card = cards.five_three_card_save(student=student, term=term, by=request.user, **form.service_values())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已保存{student.name}的五三卡。")
+            return redirect("guidance:card_detail", pk=card.pk)
+    return render(request, "guidance/card_form.html", {"form": form, "student": student, "term": term, "card": card})
+
+
+def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A card, read by its teacher, the school's officer, the county (the read is audited)."""
+    card = get_object_or_404(_cards_of(request), pk=pk)
+    audit.record_view(request, card, student_id=card.student_id, detail="五三卡")
+    can_edit = cards.may_edit(request.user, card.student)
+    context = {
+        "card": card,
+        "can_edit": can_edit,
+        "review_open": cards.review_open(card.term),
+        "review_opens_on": review_opens_on(card.term),
+    }
+    return render(request, "guidance/card_detail.html", context)
+
+
+@role_required(*SCHOOL_ROLES)
+def card_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Term end: the teacher marks each 突破口 and 承诺 with the student (from REVIEW_WEEKS before
+    the term's last day)."""
+    card = get_object_or_404(_cards_of(request), pk=pk)
+    if not cards.may_edit(request.user, card.student):
+        raise Http404("只有正在包保这名学生的教师可以评定五三卡。")
+    if not cards.review_open(card.term):
+        messages.error(request, f"期末评定从{review_opens_on(card.term):%Y年%m月%d日}开始。")
+        return redirect("guidance:card_detail", pk=card.pk)
+    form = FiveThreeReviewForm(request.POST if request.method == "POST" else None, card=card)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cards.five_three_card_review(card=card, by=request.user, **form.service_values())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已保存{card.student.name}五三卡的期末评定。")
+            return redirect("guidance:card_detail", pk=card.pk)
+    return render(request, "guidance/card_review.html", {"form": form, "card": card})

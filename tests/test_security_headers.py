@@ -29,7 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
-from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
+from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,10 @@ PAGE_ARGS = {
     "guidance:late_entry": "pairing",
     "guidance:notification_open": "notification",
     "guidance:reminder_acknowledge": "reminder",
+    "guidance:card_current": "student",
+    "guidance:card_edit": "student",
+    "guidance:card_detail": "card",
+    "guidance:card_review": "card",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -98,6 +102,7 @@ class Objects:
     excused: Any
     notification: Any
     reminder: Any
+    card: Any
 
 
 @pytest.fixture
@@ -134,6 +139,7 @@ def objects(world: Any) -> Objects:
         excused=ExcusedWeekFactory(pairing=pairing, excused_by=world.officer_a),
         notification=notification,
         reminder=reminder,
+        card=FiveThreeCardFactory(pairing=pairing),
     )
 
 

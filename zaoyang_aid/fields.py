@@ -46,7 +46,7 @@ GROUP_LABELS = {
     FieldGroup.ASSESSMENT: "困难认定与特殊群体类别",
     FieldGroup.HEALTH: "健康与残疾状况",
     FieldGroup.ENROLLMENT: "学籍变动与结对变动原因",
-    FieldGroup.RECORDS: "帮扶记录(谈心谈话、家访及照片)",
+    FieldGroup.RECORDS: "帮扶记录(谈心谈话、家访及照片、五三卡)",
     FieldGroup.COUNSELLING: "心理辅导记录",
     FieldGroup.STAFF: "教职工联系方式",
 }
@@ -245,6 +245,19 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "guidance.ExcusedWeek.note": G.RECORDS,
     "guidance.LateEntryPermission.reason": G.RECORDS,
     "guidance.Reminder.acknowledgement": G.RECORDS,
+    # 五三卡: what the teacher and the student wrote, and how it went at term end
+    **{
+        f"guidance.FiveThreeCard.{field}": G.RECORDS
+        for field in (
+            "highlights",
+            "breakthroughs",
+            "mottos",
+            "role_models",
+            "promises",
+            "breakthrough_marks",
+            "promise_marks",
+        )
+    },
     # Staff
     "zaoyang_aid.User.email": G.STAFF,
     "zaoyang_aid.User.phone": G.STAFF,
@@ -285,6 +298,19 @@ NOT_PERSONAL: dict[str, str] = {
             "acknowledged_at",
             "acknowledged_by",
             "resolved_at",
+        )
+    },
+    **{
+        f"guidance.FiveThreeCard.{f}": "whose card of which term, who filled and reviewed it when, its edit version"
+        for f in (
+            "student",
+            "term",
+            "recorded_by",
+            "filled_at",
+            "updated_at",
+            "reviewed_at",
+            "reviewed_by",
+            "version",
         )
     },
     "pairing.Student.created_at": "bookkeeping",

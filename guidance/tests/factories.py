@@ -67,3 +67,33 @@ class ExcusedWeekFactory(factory.django.DjangoModelFactory):
     week_monday = dt.date(2026, 11, 9)
     reason = models.ExcuseReason.ILLNESS
     excused_by = factory.SubFactory("pairing.tests.factories.UserFactory", role="officer")
+
+
+def card_items(prefix: str = "") -> dict[str, list[str]]:
+    """A whole 五三卡's fifteen items, each part's three numbered."""
+    words = {
+        "highlights": "乐于助人",
+        "breakthroughs": "数学计算",
+        "mottos": "少壮不努力,老大徒伤悲",
+        "role_models": "同桌王同学",
+        "promises": "每天读书半小时",
+    }
+    return {section: [f"{prefix}{word}{i}" for i in (1, 2, 3)] for section, word in words.items()}
+
+
+class FiveThreeCardFactory(factory.django.DjangoModelFactory):
+    """A filled 五三卡 of a pairing's student for the term containing 2026-11-16, not yet reviewed."""
+
+    class Meta:
+        model = models.FiveThreeCard
+        exclude = ("pairing",)
+
+    pairing = factory.SubFactory(PairingFactory)
+    student = factory.LazyAttribute(lambda o: o.pairing.student)
+    term = factory.LazyAttribute(lambda o: _term_of(dt.date(2026, 11, 16)))
+    recorded_by = factory.LazyAttribute(lambda o: o.pairing.teacher.user)
+    highlights = factory.LazyFunction(lambda: card_items()["highlights"])
+    breakthroughs = factory.LazyFunction(lambda: card_items()["breakthroughs"])
+    mottos = factory.LazyFunction(lambda: card_items()["mottos"])
+    role_models = factory.LazyFunction(lambda: card_items()["role_models"])
+    promises = factory.LazyFunction(lambda: card_items()["promises"])

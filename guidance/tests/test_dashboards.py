@@ -13,7 +13,7 @@ from guidance.dashboards import county_dashboard, school_dashboard
 from guidance.models import ExcusedWeek
 from pairing.tests import factories as pf
 
-from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
+from .factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,7 @@ def _more_pairings(world, n):
         pairing = pf.PairingFactory(teacher=pf.TeacherFactory(school=world.school_a))
         TalkRecordFactory(pairing=pairing, date=LAST_WEEK)
         HomeVisitFactory(pairing=pairing)
+        FiveThreeCardFactory(pairing=pairing)  # the officer's 五三卡 figures: one query for any number
 
 
 @pytest.mark.parametrize(

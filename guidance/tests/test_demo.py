@@ -337,3 +337,23 @@ def test_the_same_seed_gives_the_same_talks_visits_and_pictures(seeded, settings
     settings.MEDIA_ROOT = tmp_path / "media"
     seed_demo("--seed", "7", "--flush")
     assert _snapshot(Path(settings.MEDIA_ROOT)) == first
+
+
+@pytest.mark.django_db
+def test_the_demo_school_has_five_three_cards_in_each_state(seeded):
+    """Past terms' reviewed with marks; this term's filled for demo_teacher's first two students,
+    missing for the third and for some colleagues' (the officer's dashboard lists them)."""
+    from guidance.dashboards import school_dashboard
+    from guidance.models import FiveThreeCard
+
+    teacher = Teacher.objects.get(user__username="demo_teacher")
+    term = _current_term()
+    mine = sorted(Pairing.objects.active().filter(teacher=teacher), key=lambda p: p.started_on)
+    cards = FiveThreeCard.objects.filter(term=term)
+    assert [cards.filter(student=p.student).exists() for p in mine] == [True, True, False]
+    past = FiveThreeCard.objects.exclude(term=term)
+    assert past.exists() and not past.filter(reviewed_at__isnull=True).exists()
+    assert all(len(c.promise_marks) == 3 and len(c.mottos) == 3 for c in past)
+    officer = Teacher.objects.get(user__username="demo_officer").user
+    board = school_dashboard(officer, term=term).cards
+    assert mine[2] in board.missing and len(board.missing) > 1 and board.filled > 2
