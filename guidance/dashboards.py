@@ -11,7 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from pairing.models import Pairing, PairingQuerySet, School, Term, Town
+from pairing.models import Pairing, PairingQuerySet, School, Student, Term, Town
+from pairing.selectors import students_without_consent
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
@@ -62,6 +63,8 @@ class SchoolDashboard:
     teachers: list[TeacherRow]
     students: list[StudentRow]
     recent_talks: list[TalkRecord]
+    # Students under 14 without the guardian's 知情同意 (pairing.selectors.students_without_consent).
+    consent_missing: list[Student] = field(default_factory=list)
 
 
 def _active_pairings(user: Any) -> PairingQuerySet:
@@ -106,6 +109,7 @@ def school_dashboard(user: Any, *, term: Term, as_of: dt.date | None = None, rec
         teachers=sorted(teachers.values(), key=lambda t: t.sort_key),
         students=sorted(students, key=lambda s: s.sort_key),
         recent_talks=recent_talks,
+        consent_missing=students_without_consent(school.pk, on=as_of),
     )
 
 

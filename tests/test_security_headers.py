@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
+from pairing.tests.factories import GuardianConsentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,8 @@ PAGE_ARGS = {
     "pairing:student_status": "student",
     "pairing:student_transfer": "student",
     "pairing:assessment_create": "student",
+    "pairing:consent_record": "student",
+    "pairing:consent_withdraw": "consent",
     "pairing:teacher_detail": "teacher",
     "pairing:teacher_edit": "teacher",
     "pairing:account_password_reset": "teacher",
@@ -98,6 +101,7 @@ class Objects:
     excused: Any
     notification: Any
     reminder: Any
+    consent: Any
 
 
 @pytest.fixture
@@ -134,6 +138,7 @@ def objects(world: Any) -> Objects:
         excused=ExcusedWeekFactory(pairing=pairing, excused_by=world.officer_a),
         notification=notification,
         reminder=reminder,
+        consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
     )
 
 
