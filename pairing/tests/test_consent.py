@@ -9,7 +9,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from guidance.dashboards import school_dashboard
 from pairing import services
 from pairing.models import (
     ConsentMethod,
@@ -99,31 +98,6 @@ def test_the_list_is_one_query_however_many_students_it_holds(world, django_asse
     with django_assert_num_queries(1):  # the students with their school, NOT EXISTS an active consent
         listed = students_without_consent(world.school_a.pk, on=TODAY)
         assert [s.class_label for s in listed]  # the school came along (select_related)
-
-
-def test_the_officers_dashboard_lists_students_under_14_without_consent(client, world):
-    child(world.school_a, "缺同意的孩子", TURNS_14_TODAY, 320)
-    client.force_login(world.officer_a)
-    html = client.get(reverse("guidance:school_dashboard")).content.decode()
-    assert "缺少监护人知情同意的不满14周岁学生" in html and "缺同意的孩子" in html
-
-
-def test_the_dashboard_section_costs_one_query_whatever_its_length(world):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    child(world.school_a, "一", TURNS_14_TODAY, 330)
-    with CaptureQueriesContext(connection) as one:
-        board = school_dashboard(world.officer_a, term=world.term, as_of=TODAY)
-    assert [s.name for s in board.consent_missing] == ["一"]
-    for n in range(4):
-        child(world.school_a, f"多{n}", TURNS_14_TODAY, 331 + n)
-    with CaptureQueriesContext(connection) as many:
-        board = school_dashboard(world.officer_a, term=world.term, as_of=TODAY)
-    assert len(board.consent_missing) == 5
-    # students_without_consent added exactly one query to the dashboard; its count does not grow.
-    assert len(many) == len(one)
-    assert sum("pairing_guardianconsent" in q["sql"] for q in many.captured_queries) == 1
 
 
 # --- Services ------------------------------------------------------------------------------------
