@@ -369,6 +369,12 @@ def students_without_consent(school_id: int, *, on: dt.date) -> list[Student]:
     )
 
 
+def may_publish_story(student_id: int) -> bool:
+    """Whether the guardian's 典型案例宣传 consent is on record and not withdrawn: the campaigns ask
+    this before a student's story is published (PIPL: publishing is a use of its own)."""
+    return GuardianConsent.objects.active().filter(student_id=student_id, scope=ConsentScope.PUBLICATION).exists()
+
+
 @dataclass(frozen=True)
 class ConsentState:
     """The student page's 知情同意 card: the active consent per scope, the history, whether missing."""

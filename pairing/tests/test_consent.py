@@ -19,7 +19,7 @@ from pairing.models import (
     fourteenth_birthday,
     is_under_14,
 )
-from pairing.selectors import students_without_consent
+from pairing.selectors import may_publish_story, students_without_consent
 from zaoyang_aid.models import AuditAction, AuditEvent
 
 from .factories import GuardianConsentFactory, GuardianFactory, StudentFactory, make_id_number
@@ -306,3 +306,24 @@ def test_a_student_is_found_by_the_selector_only_through_its_school(world):
     child(world.school_b, "外校", TURNS_14_TODAY, 340)
     assert students_without_consent(world.school_a.pk, on=TODAY) == []
     assert [s.name for s in students_without_consent(world.school_b.pk, on=TODAY)] == ["外校"]
+
+
+def test_a_story_may_be_published_only_with_an_active_publication_consent(world):
+    student = world.student_a1
+    record(student, world.officer_a)
+    assert not may_publish_story(student.pk)  # consent to the processing is not consent to publish
+    consent = record(student, world.officer_a, scope=ConsentScope.PUBLICATION)
+    assert may_publish_story(student.pk)
+    services.consent_withdraw(consent=consent, on=TODAY, note="家长不再同意宣传", by=world.officer_a, version=1)
+    assert not may_publish_story(student.pk)
+
+
+def test_the_second_of_two_record_pages_saved_is_refused_at_the_scope_and_keeps_its_text(client, world):
+    client.force_login(world.officer_a)
+    data = {"scope": "processing", "relation": "父亲", "given_on": "2026-11-10", "method": "signed"}
+    assert client.post(record_url(world.student_a1), {**data, "given_by_name": "第一位"}).status_code == 302
+    second = client.post(record_url(world.student_a1), {**data, "given_by_name": "第二位填的名字"})
+    assert second.status_code == 200
+    assert "已有有效的知情同意" in second.context["form"].errors["scope"][0]
+    assert "第二位填的名字" in second.content.decode()
+    assert GuardianConsent.objects.get(student=world.student_a1).given_by_name == "第一位"
