@@ -11,7 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from pairing.models import Pairing, PairingQuerySet, School, Term, Town
+from pairing.models import Pairing, PairingQuerySet, School, Student, Term, Town
+from pairing.selectors import students_without_consent
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
@@ -63,6 +64,8 @@ class SchoolDashboard:
     students: list[StudentRow]
     recent_talks: list[TalkRecord]
     cards: CardBoard
+    # Students under 14 without the guardian's 知情同意 (pairing.selectors.students_without_consent).
+    consent_missing: list[Student] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +147,7 @@ def school_dashboard(user: Any, *, term: Term, as_of: dt.date | None = None, rec
         students=sorted(students, key=lambda s: s.sort_key),
         recent_talks=recent_talks,
         cards=_card_board(user, pairings, term=term, as_of=as_of),
+        consent_missing=students_without_consent(school.pk, on=as_of),
     )
 
 

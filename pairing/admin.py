@@ -32,6 +32,7 @@ from .models import (
     Closure,
     ClosureKind,
     Guardian,
+    GuardianConsent,
     HardshipAssessment,
     HardshipLevel,
     Household,
@@ -551,3 +552,21 @@ class PairingAdmin(
     @admin.display(description="学校", ordering="teacher__school__name")
     def school(self, pairing: Pairing) -> School:
         return pairing.teacher.school
+
+
+@admin.register(GuardianConsent)
+class GuardianConsentAdmin(
+    FieldPolicyAdminMixin, AuditedReadAdminMixin, ReadOnlyAdminMixin, SearchByNumberTailMixin, admin.ModelAdmin
+):
+    """Read-only: consents are recorded and withdrawn on the student's page, through consent_record
+    and consent_withdraw, which check the dates, the one active consent and the version."""
+
+    list_display = ["student", "scope", "given_on", "given_by_name", "relation", "method", "withdrawn_on"]
+    list_filter = ["scope", "method", "student__school"]
+    search_fields = ["student__name", "student__student_number__iendswith", "given_by_name"]
+    list_select_related = ["student"]
+    date_hierarchy = "given_on"
+    audit_detail = "知情同意"
+
+    def audit_student_of(self, obj: GuardianConsent) -> int | None:
+        return obj.student_id

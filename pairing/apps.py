@@ -22,6 +22,7 @@ class PairingConfig(AppConfig):
         audit.track(models.Teacher)
         audit.track(models.Pairing, student_of=lambda p: p.student_id)
         audit.track(models.EnrollmentChange, student_of=lambda c: c.student_id)
+        audit.track(models.GuardianConsent, student_of=lambda c: c.student_id, ignored_fields={"version"})
         # The audit page finds a student by name or 学籍号 tail, and names the students of its lines.
         audit.student_lookup_register(audit.StudentLookup(selectors.student_ids_matching, selectors.student_labels))
 

@@ -30,10 +30,13 @@ from . import services
 from .models import (
     GRADE_NAMES,
     Closure,
+    ConsentMethod,
+    ConsentScope,
     EnrollmentChange,
     EnrollmentStatus,
     Gender,
     Guardian,
+    GuardianConsent,
     HardshipAssessment,
     HardshipLevel,
     HealthStatus,
@@ -51,6 +54,7 @@ from .models import (
     Term,
     Town,
     TownKind,
+    is_under_14,
 )
 
 # --- Scales ---------------------------------------------------------------------------------------
@@ -875,6 +879,7 @@ def seed(ctx: DemoContext) -> None:
     moving = _add_moving_student(builder, ground.demo_school)
     _insert(ctx, builder)
     _insert_assessments(ctx, builder)
+    _insert_consents(ctx, builder, ground.demo_school)
     ground.cases = _write_cases(ctx, ground, moving)
     ctx.shared["pairing"] = ground
 
@@ -1185,6 +1190,64 @@ def _insert_assessments(ctx: DemoContext, builder: _Builder) -> None:
     ctx.insert(through, links, label="认定的特殊群体类别")
 
 
+# The demo school's 资助专干 finds this many students under 14 without consent on the dashboard.
+DEMO_CONSENT_MISSING = 3
+
+
+def _insert_consents(ctx: DemoContext, builder: _Builder, demo_school: School) -> None:
+    """知情同意: most students' guardians consented to the processing, recorded by the school's 资助专干
+    at the start of a term; at the demo school a few under 14 lack it (the dashboard lists them),
+    one consent was withdrawn, and a few families agreed to 典型案例宣传 as well."""
+    rng, today = ctx.rng, ctx.today
+    officers = {t.school_id: t.user for t in builder.staff if t.user.role == Role.OFFICER}
+    first_guardian: dict[int, Guardian] = {}
+    for row in builder.guardians:
+        first_guardian.setdefault(row.student_id, row)
+    start = builder.terms[0].start_date
+    missing = withdrawn = 0
+    consents: list[GuardianConsent] = []
+    for student in builder.students:
+        guardian, officer = first_guardian.get(student.pk), officers.get(student.school_id)
+        if guardian is None or officer is None:
+            continue
+        young = is_under_14(student.birth_date, today)
+        if student.school_id == demo_school.pk and young and missing < DEMO_CONSENT_MISSING:
+            missing += 1
+            continue
+        given_on = builder.day_between(max(start, student.birth_date), today)
+        consent = GuardianConsent(
+            student=student,
+            scope=ConsentScope.PROCESSING,
+            given_on=given_on,
+            given_by_name=guardian.name,
+            relation=guardian.relation,
+            guardian=guardian,
+            method=rng.choice(ConsentMethod.values),
+            note="签字表存资助档案",
+            recorded_by=officer,
+        )
+        if student.school_id == demo_school.pk and not withdrawn and given_on < today:
+            withdrawn += 1
+            consent.withdrawn_on = builder.day_between(given_on + dt.timedelta(days=1), today)
+            consent.withdrawal_note, consent.withdrawn_by = "家长来电撤回,已登记", officer
+        consents.append(consent)
+        if rng.random() < 0.05 or (student.school_id == demo_school.pk and rng.random() < 0.15):
+            consents.append(
+                GuardianConsent(
+                    student=student,
+                    scope=ConsentScope.PUBLICATION,
+                    given_on=given_on,
+                    given_by_name=guardian.name,
+                    relation=guardian.relation,
+                    guardian=guardian,
+                    method=ConsentMethod.SIGNED,
+                    note="同意以化名宣传",
+                    recorded_by=officer,
+                )
+            )
+    ctx.insert(GuardianConsent, consents)
+
+
 # --- Flush ----------------------------------------------------------------------------------------
 
 
@@ -1192,7 +1255,17 @@ def flush(ctx: DemoContext) -> None:
     """Everything this seeder makes (the reference data of migration 0002 stays). Only called when
     the database holds demo data alone (the command checks), so whole tables go."""
     raw_delete(ctx, HardshipAssessment.categories.through.objects.all(), label="认定的特殊群体类别")
-    models = (HardshipAssessment, EnrollmentChange, Pairing, Guardian, Student, HouseholdMember, Household, Teacher)
+    models = (
+        GuardianConsent,
+        HardshipAssessment,
+        EnrollmentChange,
+        Pairing,
+        Guardian,
+        Student,
+        HouseholdMember,
+        Household,
+        Teacher,
+    )
     for model in models:
         raw_delete(ctx, model.objects.all())
     raw_delete(ctx, Closure.objects.filter(school__isnull=False))

@@ -9,6 +9,8 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from . import selectors
 from .models import (
+    ConsentMethod,
+    ConsentScope,
     EnrollmentStatus,
     Guardian,
     HardshipAssessment,
@@ -396,3 +398,38 @@ class StudentTransferForm(forms.Form):
             School.objects.exclude(pk=student.school_id).select_related("town").order_by("town__code", "name")
         )
         self.helper = _bare_helper()
+
+
+# --- 知情同意 ------------------------------------------------------------------------------------
+
+
+class ConsentRecordForm(forms.Form):
+    scope = forms.ChoiceField(label="同意事项", choices=ConsentScope.choices)
+    guardian = forms.ModelChoiceField(
+        label="登记的监护人",
+        queryset=Guardian.objects.none(),
+        required=False,
+        empty_label="(不在下列监护人中,在下面填写)",
+        help_text="选择已登记的监护人时,姓名和关系可不填。",
+    )
+    given_by_name = forms.CharField(label="监护人姓名", max_length=50, required=False)
+    relation = forms.CharField(label="与学生关系", max_length=20, required=False)
+    given_on = forms.DateField(label="同意日期", widget=DateInput())
+    method = forms.ChoiceField(label="取得方式", choices=[("", "请选择"), *ConsentMethod.choices])
+    note = forms.CharField(
+        label="凭证与说明",
+        max_length=200,
+        required=False,
+        help_text="签字表存放处,或电话/微信确认的时间与经办人。",
+    )
+
+    def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["guardian"]).queryset = student.guardians.all()
+
+
+class ConsentWithdrawForm(forms.Form):
+    on = forms.DateField(label="撤回日期", widget=DateInput())
+    note = forms.CharField(label="撤回方式与说明", max_length=200, help_text="如:家长来电撤回,已告知班主任。")
+    # The version the page was opened at (optimistic locking: consent_withdraw refuses another).
+    version = forms.IntegerField(widget=forms.HiddenInput())

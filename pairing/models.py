@@ -846,3 +846,121 @@ def present_spans(
     if cursor is not None and (ended_on is None or cursor < ended_on):
         spans.append((cursor, ended_on))
     return spans
+
+
+# --- 知情同意 (PIPL) ----------------------------------------------------------------------------
+
+
+def fourteenth_birthday(birth_date: dt.date) -> dt.date:
+    """The day a child turns 14; one born on 29 February turns 14 on 1 March (14 years on is never
+    a leap year before 2100)."""
+    try:
+        return birth_date.replace(year=birth_date.year + 14)
+    except ValueError:
+        return dt.date(birth_date.year + 14, 3, 1)
+
+
+def is_under_14(birth_date: dt.date, on: dt.date) -> bool:
+    """PIPL art. 28/31: a child under 14's data is sensitive personal information, processed only
+    with the guardian's consent. 周岁 as Chinese courts count it: a child is 已满14周岁 from the day
+    AFTER the 14th birthday, so on the birthday itself the consent is still required."""
+    return on <= fourteenth_birthday(birth_date)
+
+
+def born_under_14_since(on: dt.date) -> dt.date:
+    """The earliest birth date of a child under 14 on ``on`` (a filter ``birth_date__gte`` that
+    agrees with is_under_14, as a test checks day by day)."""
+    try:
+        earliest = on.replace(year=on.year - 14)
+    except ValueError:  # on is 29 February
+        earliest = dt.date(on.year - 14, 3, 1)
+    while is_under_14(earliest - dt.timedelta(days=1), on):
+        earliest -= dt.timedelta(days=1)
+    return earliest
+
+
+class ConsentScope(models.TextChoices):
+    PROCESSING = "processing", "个人信息处理(结对帮扶)"
+    PUBLICATION = "publication", "典型案例宣传"
+
+
+class ConsentMethod(models.TextChoices):
+    SIGNED = "signed", "书面签字"
+    PARENT_MEETING = "parent_meeting", "家长会现场签字"
+    HOME_VISIT = "home_visit", "家访当面确认"
+    REMOTE = "remote", "电话/微信确认"
+
+
+class GuardianConsentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        """Whoever sees the student's guardians (fields.FieldGroup.CONTACT) sees the consents."""
+        if FieldGroup.CONTACT in broad_access(scope):
+            return Q() if scope.is_county_wide else Q(student__school_id=scope.school_id)
+        if FieldGroup.CONTACT in paired_access(scope) and scope.teacher_id is not None:
+            return Q(student_id__in=_actively_paired_with(scope.teacher_id))
+        return None
+
+    def active(self) -> GuardianConsentQuerySet:
+        return self.filter(withdrawn_on__isnull=True)
+
+
+class GuardianConsent(models.Model):
+    """知情同意: the guardian's informed consent to one use of the child's data (PIPL art. 14, 31).
+
+    Withdrawing keeps the row with the date, the note and who recorded it: the history of what the
+    school was allowed to do when. Campaigns read the 典型案例宣传 scope before publishing a story.
+    """
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField("同意事项", max_length=20, choices=ConsentScope.choices)
+    given_on = models.DateField("同意日期")
+    given_by_name = models.CharField("监护人姓名", max_length=50)
+    relation = models.CharField("与学生关系", max_length=20)
+    guardian = models.ForeignKey(
+        Guardian, verbose_name="登记的监护人", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField("取得方式", max_length=20, choices=ConsentMethod.choices)
+    note = models.CharField("凭证与说明", max_length=200, blank=True, help_text="如:签字表存档于资助档案第3盒")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    withdrawn_on = models.DateField("撤回日期", null=True, blank=True)
+    withdrawal_note = models.CharField("撤回说明", max_length=200, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤回登记人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Optimistic locking: a form carries the version it was opened at; a save at another is refused.
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = GuardianConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "知情同意"
+        verbose_name_plural = "知情同意"
+        ordering = ["-given_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "scope"],
+                condition=Q(withdrawn_on__isnull=True),
+                name="one_active_consent_per_student_scope",
+                violation_error_message="该学生这一事项已有有效的知情同意,如需重新登记请先撤回原同意。",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("given_on")),
+                name="consent_withdrawn_after_given",
+                violation_error_message="撤回日期不能早于同意日期。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_scope_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None

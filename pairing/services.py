@@ -14,13 +14,16 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from zaoyang_aid.access import SCHOOL_ROLES
+from zaoyang_aid.access import SCHOOL_ROLES, Role, scope_of
 
 from . import selectors
 from .models import (
+    ConsentMethod,
+    ConsentScope,
     EnrollmentChange,
     EnrollmentStatus,
     Guardian,
+    GuardianConsent,
     HardshipAssessment,
     HardshipLevel,
     Household,
@@ -716,3 +719,105 @@ def term_dates_change(*, term: Term, start_date: dt.date, end_date: dt.date) -> 
     for dependent in TERM_DEPENDENTS:
         dependent.rederive(locked)
     return locked
+
+
+# --- 知情同意 (PIPL) ----------------------------------------------------------------------------
+# Who records and withdraws a consent: the school's 资助专干 (the school answers for the processing
+# and keeps the signed forms) and the county's staff. The teacher who 包保 the student collects the
+# signature on a home visit and sees the state, but does not record it: the one who files the paper
+# records it, so a record always points at a paper someone accountable holds. Pages ask this one rule.
+CONSENT_RECORDERS = frozenset({Role.OFFICER, Role.COUNTY})
+
+
+def may_record_consent(user: Any) -> bool:
+    return scope_of(user).role in CONSENT_RECORDERS
+
+
+def _consent_writer_errors(*, student: Student, by: Any) -> Errors:
+    if not may_record_consent(by) or not Student.objects.visible_to(by).filter(pk=student.pk).exists():
+        return {NON_FIELD_ERRORS: ["您无权为该学生登记知情同意。"]}
+    return {}
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    student: Student,
+    scope: str,
+    given_on: dt.date,
+    method: str,
+    by: Any,
+    given_by_name: str = "",
+    relation: str = "",
+    guardian: Guardian | None = None,
+    note: str = "",
+) -> GuardianConsent:
+    """Record a guardian's 知情同意 to one use of the student's data. The name and relation default
+    to the registered guardian's. Refuses a future date, a date before the birth and a second active
+    consent of the same scope (the student's row is locked, so two officers queue here)."""
+    locked = _lock_student(student.pk)
+    errors = _consent_writer_errors(student=locked, by=by)
+    if guardian is not None and guardian.student_id != locked.pk:
+        errors["guardian"] = ["所选监护人不是该学生的监护人。"]
+    name = (given_by_name or (guardian.name if guardian else "")).strip()
+    relation = (relation or (guardian.relation if guardian else "")).strip()
+    if not name:
+        errors["given_by_name"] = ["请填写表示同意的监护人姓名。"]
+    if not relation:
+        errors["relation"] = ["请填写监护人与学生的关系。"]
+    if scope not in ConsentScope.values:
+        errors["scope"] = ["请选择同意事项。"]
+    if method not in ConsentMethod.values:
+        errors["method"] = ["请选择取得方式。"]
+    if given_on > timezone.localdate():
+        errors["given_on"] = ["同意日期不能晚于今天。"]
+    elif given_on < locked.birth_date:
+        errors["given_on"] = [f"同意日期不能早于学生的出生日期({locked.birth_date:%Y-%m-%d})。"]
+    if GuardianConsent.objects.active().filter(student=locked, scope=scope).exists():
+        errors["scope"] = ["该学生这一事项已有有效的知情同意,如需重新登记请先撤回原同意。"]
+    if errors:
+        raise ValidationError(errors)
+    return GuardianConsent.objects.create(
+        student=locked,
+        scope=scope,
+        given_on=given_on,
+        given_by_name=name,
+        relation=relation,
+        guardian=guardian,
+        method=method,
+        note=(note or "").strip(),
+        recorded_by=by,
+    )
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: GuardianConsent, on: dt.date, note: str, by: Any, version: int) -> GuardianConsent:
+    """Record that the guardian withdrew the consent on ``on``; the row stays as history. ``version``
+    is the one the form was opened at: if a colleague saved meanwhile, nothing is written."""
+    # Locked and read again: of two saves opened at the same version, the second waits here and then
+    # finds the version moved on. (A save(), not a QuerySet.update, so that the audit log sees it.)
+    current = GuardianConsent.objects.select_for_update().select_related("student", "withdrawn_by").get(pk=consent.pk)
+    if current.version != version or current.withdrawn_on is not None:
+        raise ValidationError(_stale_consent_message(current))
+    errors = _consent_writer_errors(student=current.student, by=by)
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = ["请填写撤回的方式与说明(如:家长来电撤回,已告知)。"]
+    if on > timezone.localdate():
+        errors["on"] = ["撤回日期不能晚于今天。"]
+    elif on < current.given_on:
+        errors["on"] = [f"撤回日期不能早于同意日期({current.given_on:%Y-%m-%d})。"]
+    if errors:
+        raise ValidationError(errors)
+    current.withdrawn_on, current.withdrawal_note, current.withdrawn_by = on, note, by
+    current.version += 1
+    current.save(update_fields=["withdrawn_on", "withdrawal_note", "withdrawn_by", "version"])
+    return current
+
+
+def _stale_consent_message(current: GuardianConsent) -> str:
+    """The refusal of the second of two saves: who got there first; the form keeps what was typed."""
+    if current.withdrawn_on is not None:
+        who = current.withdrawn_by.get_full_name() if current.withdrawn_by else "其他人"
+        return f"本次未保存:{who}已于{current.withdrawn_on:%Y-%m-%d}登记撤回这项同意(见学生页面的历史记录)。"
+    return "本次未保存:这项同意在您打开本页后已被他人修改。您填写的内容仍在下方,请先查看学生页面再决定。"

@@ -24,6 +24,8 @@ from . import accounts, selectors, services
 from .forms import (
     AccountContactForm,
     AssessmentForm,
+    ConsentRecordForm,
+    ConsentWithdrawForm,
     PairingCreateForm,
     PairingEndForm,
     PairingReassignForm,
@@ -32,7 +34,7 @@ from .forms import (
     StudentTransferForm,
     TeacherForm,
 )
-from .models import Closure, EnrollmentStatus, HardshipAssessment, Pairing, School, Student, Teacher
+from .models import Closure, EnrollmentStatus, GuardianConsent, HardshipAssessment, Pairing, School, Student, Teacher
 
 EDITORS = (Role.OFFICER, Role.COUNTY)
 
@@ -101,6 +103,9 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "access": access,
             "can_edit": scope.role in EDITORS,
             "active_pairing": active_pairing,
+            # The 知情同意 card, shown to whoever sees the guardians (the policy's CONTACT group).
+            "consents": selectors.consent_state(student, on=timezone.localdate()) if access.contact else None,
+            "can_record_consent": services.may_record_consent(request.user),
         },
     )
 
@@ -512,3 +517,40 @@ def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"已重新启用{teacher.name}的账号。")
     return redirect("pairing:teacher_detail", pk=teacher.pk)
+
+
+# --- 知情同意 ------------------------------------------------------------------------------------
+
+
+@role_required(*services.CONSENT_RECORDERS)
+def consent_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a guardian's 知情同意 for a student in the recorder's scope."""
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    initial = {"given_on": timezone.localdate(), "scope": request.GET.get("scope", "")}
+    form = ConsentRecordForm(request.POST or None, student=student, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        consent = _call_service(form, services.consent_record, student=student, by=request.user)
+        if consent is not None:
+            messages.success(request, f"已登记{student.name}的监护人知情同意({consent.get_scope_display()})。")
+            return redirect("pairing:student_detail", pk=student.pk)
+    return render(request, "pairing/consent_form.html", {"form": form, "student": student, "action": "record"})
+
+
+@role_required(*services.CONSENT_RECORDERS)
+def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record that the guardian withdrew a consent; the consent stays in the history."""
+    consent = get_object_or_404(
+        GuardianConsent.objects.visible_to(request.user).select_related("student__school"), pk=pk
+    )
+    student = consent.student
+    if not consent.is_active and request.method == "GET":  # a POST goes on to the service's refusal
+        messages.info(request, f"这项同意已于{consent.withdrawn_on:%Y-%m-%d}撤回。")
+        return redirect("pairing:student_detail", pk=student.pk)
+    initial = {"on": timezone.localdate(), "version": consent.version}
+    form = ConsentWithdrawForm(request.POST or None, initial=initial)
+    done = request.method == "POST" and form.is_valid()
+    if done and _call_service(form, services.consent_withdraw, consent=consent, by=request.user) is not None:
+        messages.success(request, f"已登记{student.name}的监护人撤回同意({consent.get_scope_display()}),记录已保留。")
+        return redirect("pairing:student_detail", pk=student.pk)
+    context = {"form": form, "student": student, "consent": consent, "action": "withdraw"}
+    return render(request, "pairing/consent_form.html", context)

@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
+from pairing.tests.factories import GuardianConsentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,8 @@ PAGE_ARGS = {
     "pairing:student_status": "student",
     "pairing:student_transfer": "student",
     "pairing:assessment_create": "student",
+    "pairing:consent_record": "student",
+    "pairing:consent_withdraw": "consent",
     "pairing:teacher_detail": "teacher",
     "pairing:teacher_edit": "teacher",
     "pairing:account_password_reset": "teacher",
@@ -103,6 +106,7 @@ class Objects:
     notification: Any
     reminder: Any
     card: Any
+    consent: Any
 
 
 @pytest.fixture
@@ -140,6 +144,7 @@ def objects(world: Any) -> Objects:
         notification=notification,
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
+        consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
     )
 
 

@@ -208,6 +208,24 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "pairing.Pairing.end_reason": G.IDENTITY,
     "pairing.Pairing.end_note": G.ENROLLMENT,
     "pairing.Pairing.backdated_reason": G.RECORDS,
+    # 知情同意 (PIPL): it names a guardian and how the school reached them, so it is CONTACT, seen by
+    # whoever sees the guardians (the paired teacher collects the signature on a home visit; the
+    # counsellor may call a guardian); not by the 系统管理员, who sees no family's details.
+    **{
+        f"pairing.GuardianConsent.{field}": G.CONTACT
+        for field in (
+            "student",
+            "scope",
+            "given_on",
+            "given_by_name",
+            "relation",
+            "guardian",
+            "method",
+            "note",
+            "withdrawn_on",
+            "withdrawal_note",
+        )
+    },
     # The help given
     **{
         f"guidance.{model}.{field}": G.RECORDS
@@ -318,6 +336,10 @@ NOT_PERSONAL: dict[str, str] = {
     "pairing.EnrollmentChange.recorded_by": "who recorded the change",
     "pairing.EnrollmentChange.created_at": "bookkeeping",
     "pairing.Pairing.created_at": "bookkeeping",
+    "pairing.GuardianConsent.recorded_by": "which staff member recorded the consent",
+    "pairing.GuardianConsent.withdrawn_by": "which staff member recorded the withdrawal",
+    "pairing.GuardianConsent.created_at": "bookkeeping",
+    "pairing.GuardianConsent.version": "the optimistic lock's counter",
     "pairing.Teacher.user": "the staff member's account",
     "pairing.Teacher.school": "where the staff member works",
     "pairing.Teacher.title": "a staff member's job title",

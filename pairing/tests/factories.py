@@ -143,6 +143,19 @@ class GuardianFactory(factory.django.DjangoModelFactory):
     phone = "13912345678"
 
 
+class GuardianConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.GuardianConsent
+
+    student = factory.SubFactory(StudentFactory)
+    scope = models.ConsentScope.PROCESSING
+    given_on = dt.date(2026, 9, 1)
+    given_by_name = "王建国"
+    relation = "父亲"
+    method = models.ConsentMethod.SIGNED
+    recorded_by = factory.SubFactory(UserFactory, role=Role.OFFICER)
+
+
 class HouseholdMemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.HouseholdMember

@@ -192,6 +192,18 @@ class TestTheSmallDemo:
         assert change.effective_on <= timezone.localdate()
         assert Pairing.objects.active().filter(student=change.student).exists()
 
+    def test_the_demo_school_has_consents_present_withdrawn_and_missing(self, seeded):
+        from pairing.models import ConsentScope, GuardianConsent
+        from pairing.selectors import students_without_consent
+
+        school_id = User.objects.select_related("teacher").get(username="demo_officer").teacher.school_id
+        at_school = GuardianConsent.objects.filter(student__school_id=school_id)
+        assert at_school.active().filter(scope=ConsentScope.PROCESSING).exists()
+        assert at_school.filter(scope=ConsentScope.PUBLICATION).exists()
+        assert at_school.filter(withdrawn_on__isnull=False, withdrawal_note__gt="").exists()
+        # the demo officer's dashboard lists the students under 14 whose guardians have not consented
+        assert len(students_without_consent(school_id, on=timezone.localdate())) >= 3
+
     def test_a_student_of_the_demo_school_came_back_from_leave(self, seeded):
         officer = User.objects.select_related("teacher").get(username="demo_officer")
         back = EnrollmentChange.objects.select_related("student").get(
