@@ -796,7 +796,11 @@ def consent_withdraw(*, consent: GuardianConsent, on: dt.date, note: str, by: An
     is the one the form was opened at: if a colleague saved meanwhile, nothing is written."""
     # Locked and read again: of two saves opened at the same version, the second waits here and then
     # finds the version moved on. (A save(), not a QuerySet.update, so that the audit log sees it.)
-    current = GuardianConsent.objects.select_for_update().select_related("student", "withdrawn_by").get(pk=consent.pk)
+    current = (
+        GuardianConsent.objects.select_for_update(of=("self",))
+        .select_related("student", "withdrawn_by")
+        .get(pk=consent.pk)
+    )
     if current.version != version or current.withdrawn_on is not None:
         raise ValidationError(_stale_consent_message(current))
     errors = _consent_writer_errors(student=current.student, by=by)
