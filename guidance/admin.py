@@ -132,8 +132,7 @@ PAIRING_SEARCH = [
 ]
 
 
-@admin.register(TalkRecord)
-class TalkRecordAdmin(
+class PairingRecordAdmin(
     FieldPolicyAdminMixin,
     SearchByNumberTailMixin,
     PairingColumnsMixin,
@@ -141,6 +140,13 @@ class TalkRecordAdmin(
     ReadOnlyAdminMixin,
     admin.ModelAdmin,
 ):
+    """A record hanging off a pairing (a talk, a visit, an excused week): made on the pages, only looked
+    up here, by the student's name or 学籍号 tail; its fields as the field policy shows them, and every
+    opened record written to the audit log."""
+
+
+@admin.register(TalkRecord)
+class TalkRecordAdmin(PairingRecordAdmin):
     policy_columns = {"track_list": FieldGroup.RECORDS}
     audit_detail = "谈心谈话记录"
     list_display = ["student", "teacher", "school", "date", "duration_minutes", "track_list", "created_at"]
@@ -180,14 +186,7 @@ class HomeVisitPhotoInline(FieldPolicyAdminMixin, admin.TabularInline):
 
 
 @admin.register(HomeVisit)
-class HomeVisitAdmin(
-    FieldPolicyAdminMixin,
-    SearchByNumberTailMixin,
-    PairingColumnsMixin,
-    AuditedReadAdminMixin,
-    ReadOnlyAdminMixin,
-    admin.ModelAdmin,
-):
+class HomeVisitAdmin(PairingRecordAdmin):
     policy_columns = {"photo_count": FieldGroup.RECORDS}
     audit_detail = "家访记录"
     list_display = ["student", "teacher", "school", "date", "visitors", "photo_count", "created_at"]
@@ -206,14 +205,7 @@ class HomeVisitAdmin(
 
 
 @admin.register(ExcusedWeek)
-class ExcusedWeekAdmin(
-    FieldPolicyAdminMixin,
-    SearchByNumberTailMixin,
-    PairingColumnsMixin,
-    AuditedReadAdminMixin,
-    ReadOnlyAdminMixin,
-    admin.ModelAdmin,
-):
+class ExcusedWeekAdmin(PairingRecordAdmin):
     list_display = ["student", "teacher", "school", "week_monday", "reason", "note", "excused_by_name", "created_at"]
     list_filter = ["reason", "pairing__student__school__stage"]
     search_fields = PAIRING_SEARCH

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -168,15 +170,28 @@ def talk_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked record for its teacher for 7 days."""
     records = TalkRecord.objects.visible_to(request.user).select_related("pairing__student", "pairing__teacher__user")
     record = get_object_or_404(records, pk=pk)
+    return _unlock_answer(request, record, detail="guidance:talk_detail", page=_talk_detail_page, what="记录")
+
+
+def _unlock_answer(
+    request: HttpRequest,
+    record: TalkRecord | HomeVisit,
+    *,
+    detail: str,
+    page: Callable[[HttpRequest, Any, RecordUnlockForm], HttpResponse],
+    what: str,
+) -> HttpResponse:
+    """The answer to an unlock, for a talk or a visit: the record's page with the message at the
+    reason, a message that it is not locked (a second click), or done and the teacher told."""
     form = _unlocked(request, record)
-    if form is not None and form.has_error("reason"):  # the detail page, the message at the reason
-        return _talk_detail_page(request, record, form)
-    if form is not None:  # not locked (any more): a second click
+    if form is not None and form.has_error("reason"):
+        return page(request, record, form)
+    if form is not None:
         messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
-        return redirect("guidance:talk_detail", pk=record.pk)
+        return redirect(detail, pk=record.pk)
     teacher = record.pairing.teacher.name
-    messages.success(request, f"已解锁并通知{teacher}老师,{TalkRecord.EDIT_DAYS}天内可修改这条记录。")
-    return redirect("guidance:talk_detail", pk=record.pk)
+    messages.success(request, f"已解锁并通知{teacher}老师,{record.EDIT_DAYS}天内可修改这条{what}。")
+    return redirect(detail, pk=record.pk)
 
 
 def _unlocked(request: HttpRequest, record: TalkRecord | HomeVisit) -> RecordUnlockForm | None:
@@ -258,15 +273,7 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """An officer of the student's school reopens a locked visit for its teacher for 7 days."""
     visit = get_object_or_404(_visits_for_detail(request.user), pk=pk)
-    form = _unlocked(request, visit)
-    if form is not None and form.has_error("reason"):  # the detail page, the message at the reason
-        return _visit_detail_page(request, visit, form)
-    if form is not None:  # not locked (any more): a second click
-        messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
-        return redirect("guidance:visit_detail", pk=visit.pk)
-    teacher = visit.pairing.teacher.name
-    messages.success(request, f"已解锁并通知{teacher}老师,{HomeVisit.EDIT_DAYS}天内可修改这条家访记录。")
-    return redirect("guidance:visit_detail", pk=visit.pk)
+    return _unlock_answer(request, visit, detail="guidance:visit_detail", page=_visit_detail_page, what="家访记录")
 
 
 def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
