@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("pairing.urls")),
     path("", include("guidance.urls")),
+    path("", include("casefiles.urls")),
 ]
