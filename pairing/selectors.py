@@ -393,14 +393,17 @@ class ConsentState:
 
 
 def consent_state(student: Student, *, on: dt.date) -> ConsentState:
-    """One query: every consent of the student, newest first (withdrawn ones are the history)."""
-    history = list(
+    """One query: every consent of the student, newest first. The active one per scope is shown in
+    its row; the history is the rest (withdrawn ones), so nothing is listed twice."""
+    consents = list(
         GuardianConsent.objects.filter(student=student)
         .select_related("recorded_by", "withdrawn_by")
         .order_by("-given_on", "-pk")
     )
     current: dict[str, GuardianConsent | None] = dict.fromkeys(ConsentScope.values)
-    for consent in history:
+    for consent in consents:
         if consent.is_active and current[consent.scope] is None:
             current[consent.scope] = consent
+    shown = {c.pk for c in current.values() if c is not None}
+    history = [c for c in consents if c.pk not in shown]
     return ConsentState(current=current, history=history, under_14=is_under_14(student.birth_date, on))

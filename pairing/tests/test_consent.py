@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from pairing import services
+from pairing import selectors, services
 from pairing.models import (
     ConsentMethod,
     ConsentScope,
@@ -327,3 +327,12 @@ def test_the_second_of_two_record_pages_saved_is_refused_at_the_scope_and_keeps_
     assert "已有有效的知情同意" in second.context["form"].errors["scope"][0]
     assert "第二位填的名字" in second.content.decode()
     assert GuardianConsent.objects.get(student=world.student_a1).given_by_name == "第一位"
+
+
+def test_the_history_lists_only_withdrawn_consents_not_the_active_ones_shown_above_it(world):
+    withdrawn = record(world.student_a1, world.officer_a)
+    services.consent_withdraw(consent=withdrawn, on=TODAY, note="家长来电撤回", by=world.officer_a, version=1)
+    active = record(world.student_a1, world.officer_a, given_on=TODAY)
+    state = selectors.consent_state(world.student_a1, on=TODAY)
+    assert state.current["processing"] == active
+    assert state.history == [withdrawn]
