@@ -25,6 +25,7 @@ from .models import (
     AidPolicy,
     Delivery,
     ExcusedWeek,
+    FiveThreeCard,
     HomeVisit,
     HomeVisitPhoto,
     ReminderPreference,
@@ -215,6 +216,29 @@ class ExcusedWeekAdmin(PairingRecordAdmin):
     @admin.display(description="批准人", ordering="excused_by__full_name")
     def excused_by_name(self, excused: ExcusedWeek) -> str:
         return excused.excused_by.get_full_name()
+
+
+@admin.register(FiveThreeCard)
+class FiveThreeCardAdmin(
+    FieldPolicyAdminMixin, SearchByNumberTailMixin, AuditedReadAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    """五三卡 are filled and reviewed on the app's pages (cards.five_three_card_save / _review keep the
+    three-items rule and the optimistic lock); here they are looked up read-only, each opened card
+    written to the audit log."""
+
+    audit_detail = "五三卡"
+    list_display = ["student", "school", "term", "recorded_by", "filled_at", "reviewed_at"]
+    list_filter = [TermFilter, "student__school__stage"]
+    search_fields = ["student__name", "student__student_number__iendswith", "recorded_by__full_name"]
+    list_select_related = ["student__school", "term__school_year", "recorded_by"]
+    date_hierarchy = "filled_at"
+
+    def audit_student_of(self, obj: Any) -> int | None:
+        return obj.student_id
+
+    @admin.display(description="学校", ordering="student__school__name")
+    def school(self, card: FiveThreeCard) -> str:
+        return card.student.school.name
 
 
 # --- Reminder deliveries -------------------------------------------------------------------------

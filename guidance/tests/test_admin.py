@@ -14,7 +14,7 @@ from pairing.models import Pairing, Stage
 from pairing.tests import factories as pf
 from zaoyang_aid.models import AuditAction, AuditEvent
 
-from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
+from .factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_the_policy_list_filters_by_stage_and_nothing_can_be_deleted(admin_clien
     assert admin_client.get(reverse("admin:guidance_aidpolicy_delete", args=[policy.pk])).status_code == 403
 
 
-@pytest.mark.parametrize("model", ["talkrecord", "homevisit", "excusedweek"])
+@pytest.mark.parametrize("model", ["talkrecord", "homevisit", "excusedweek", "fivethreecard"])
 def test_records_made_on_the_pages_cannot_be_added_or_changed_in_the_admin(admin_client, world, model):
     assert admin_client.get(reverse(f"admin:guidance_{model}_add")).status_code == 403
 
@@ -121,3 +121,21 @@ def test_reading_a_visit_in_the_admin_is_logged_and_links_the_scoped_photo_page(
     assert reverse("guidance:visit_photo", args=[photo.pk]) in response.content.decode()
     event = AuditEvent.objects.get(action=AuditAction.VIEW)
     assert (event.actor_id, event.student_id) == (world.county.pk, world.student_a1.pk)
+
+
+def test_a_five_three_card_is_looked_up_in_the_admin_read_only_and_the_read_is_logged(records_client, world):
+    card = FiveThreeCardFactory(student=world.student_a1, term=world.term, recorded_by=world.teacher_a1)
+    html = records_client.get(reverse("admin:guidance_fivethreecard_changelist") + "?q=张小明").content.decode()
+    assert "张小明" in html
+
+    response = records_client.get(reverse("admin:guidance_fivethreecard_change", args=[card.pk]))
+
+    assert response.status_code == 200
+    assert card.highlights[0] in response.content.decode()
+    assert 'name="highlights"' not in response.content.decode()  # no form field: read-only
+    event = AuditEvent.objects.get(action=AuditAction.VIEW)
+    assert (event.actor_id, event.student_id) == (world.county.pk, world.student_a1.pk)
+
+
+def test_the_system_admin_role_sees_no_five_three_card_in_the_admin(admin_client):
+    assert admin_client.get(reverse("admin:guidance_fivethreecard_changelist")).status_code == 403
