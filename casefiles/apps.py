@@ -6,3 +6,11 @@ class CasefilesConfig(AppConfig):
 
     name = "casefiles"
     verbose_name = "帮扶档案"
+
+    def ready(self) -> None:
+        from zaoyang_aid.locks import term_lock_register
+
+        from .services import review_lock_reason
+
+        # A signed-off review locks the student's records of its term (every guidance write asks).
+        term_lock_register(review_lock_reason)
