@@ -99,7 +99,9 @@ def checklists_for(student_ids: Iterable[int], *, term: Term, as_of: dt.date | N
     for row in compliance_for(pairings, term=term, as_of=as_of).values():
         missed[row.student_id] += row.missed_weeks
         visited[row.student_id] = row.visits
-    cards = dict(FiveThreeCard.objects.filter(student_id__in=ids, term=term).values_list("student_id", "reviewed_at"))
+    cards = dict(
+        FiveThreeCard.objects.filter(student_id__in=ids, term=term).order_by().values_list("student_id", "reviewed_at")
+    )
     problems, last_record = _problems_and_last_records(ids, term, as_of)
     flags = unanswered_flags(student_ids=ids, term_id=term.pk)
     card_review_due = as_of >= review_opens_on(term)

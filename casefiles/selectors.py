@@ -51,7 +51,11 @@ def review_rows(user: Any, *, term: Term, as_of: dt.date, status: str = "", fail
     """The officer's list: each student of her school with a pairing in the term, the review's status,
     the live checklist and the comment counts; narrowed by status and by a failing checklist item
     ("any" for any). Queries: the students, the reviews, the checklist's."""
-    students = list(students_in_term(user, term=term, as_of=as_of).order_by("grade", "class_name", "name", "pk"))
+    students = list(
+        students_in_term(user, term=term, as_of=as_of)
+        .select_related("school")  # class_label reads the school's stage
+        .order_by("grade", "class_name", "name", "pk")
+    )
     ids = [s.pk for s in students]
     reviews = {r.student_id: r for r in reviews_with_counts(term).filter(student_id__in=ids)}
     checklists = checklists_for(ids, term=term, as_of=as_of)

@@ -11,6 +11,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pairing.models import Pairing, Student, Term
@@ -45,7 +46,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     """档案审核: the officer's students of a term with the review's status, checklist and comments."""
     school_id = scope_of(request.user).school_id
     term = _term(request, school_id)
-    today = term_today(school_id=school_id).today
+    today = timezone.localdate()
     form = ReviewFilterForm(request.GET or None)
     chosen = form.cleaned_data if form.is_valid() else {}
     rows = selectors.review_rows(
@@ -87,7 +88,7 @@ FIX_LINKS = {
 
 
 def _render_review(request: HttpRequest, student: Student, term: Term, **forms: Form) -> HttpResponse:
-    today = term_today(school_id=student.school_id).today
+    today = timezone.localdate()
     checklist = checklists_for([student.pk], term=term, as_of=today)[student.pk]
     comments = ReviewComment.objects.select_related("author", "answered_by").order_by("created_at", "pk")
     review = (
@@ -234,7 +235,7 @@ def my_review_comments(request: HttpRequest) -> HttpResponse:
 def review_county(request: HttpRequest) -> HttpResponse:
     """The county's review progress of a term: per town, and the schools of each."""
     term = _term(request)
-    today = term_today().today
+    today = timezone.localdate()
     total, towns = selectors.county_progress(request.user, term=term, as_of=today)
     return render(
         request, "casefiles/review_county.html", {"term": term, "terms": _terms(), "total": total, "towns": towns}
