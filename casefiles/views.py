@@ -122,6 +122,8 @@ def _render_review(request: HttpRequest, student: Student, term: Term, **forms: 
         "items": items,
         "is_officer": is_officer,
         "paired": paired,
+        "needs_note": bool(checklist.failing)
+        or any(not c.is_answered for c in (review.comments.all() if review else [])),
         "comment_rows": [(c, answer_forms.get(c.pk)) for c in (review.comments.all() if review else [])],
         "comment_form": forms.get("comment") or CommentForm(version=version),
         "sign_off_form": forms.get("sign_off") or SignOffForm(version=version),
