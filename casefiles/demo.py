@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -103,13 +104,13 @@ def seed(ctx: DemoContext) -> None:
     _notify(ctx, ground, rows)
 
 
-def _teacher_user(ground: GroundFloor, student_id: int) -> object:
+def _teacher_user(ground: GroundFloor, student_id: int) -> Any:
     pairing = next(p for p in ground.pairings if p.student_id == student_id and p.ended_on is None)
     return next(t.user for t in ground.teachers if t.pk == pairing.teacher_id)
 
 
 def _signed_off_term(
-    ctx: DemoContext, rng: random.Random, ground: GroundFloor, term: Term, officer: object
+    ctx: DemoContext, rng: random.Random, ground: GroundFloor, term: Term, officer: Any
 ) -> list[CaseFileReview]:
     pairings = _school_pairings(ground, term, ctx.today)
     as_of = min(term.end_date, ctx.today)
@@ -134,7 +135,7 @@ def _signed_off_term(
 
 
 def _current_term(
-    ctx: DemoContext, ground: GroundFloor, term: Term, officer: object
+    ctx: DemoContext, ground: GroundFloor, term: Term, officer: Any
 ) -> tuple[list[CaseFileReview], list[tuple[tuple[int, int], str, str]]]:
     mine = sorted(
         (p for p in ground.pairings if p.teacher_id == ground.demo_teacher.pk and p.ended_on is None),
@@ -181,7 +182,7 @@ def _current_term(
     return reviews, comments
 
 
-def _reopening(ctx: DemoContext, ground: GroundFloor, stored: dict, officer: object) -> None:
+def _reopening(ctx: DemoContext, ground: GroundFloor, stored: dict, officer: Any) -> None:
     """One previous-term file was reopened once (a visit date to correct) and signed off again."""
     if len(ground.terms) < 2:
         return
