@@ -63,8 +63,9 @@ def review_list(request: HttpRequest) -> HttpResponse:
     return render(request, "casefiles/review_list.html", context)
 
 
-def _reviewable_student(request: HttpRequest, pk: int) -> Student:
-    """A student whose help records the reader may see (the review is about them), else 404."""
+def _reviewable_student(request: HttpRequest, pk: int) -> tuple[Student, bool]:
+    """A student whose help records the reader may see (the review is about them), else 404; and
+    whether the reader 包保 the student now (she answers the comments)."""
     student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
     scope = scope_of(request.user)
     paired = (
@@ -74,8 +75,7 @@ def _reviewable_student(request: HttpRequest, pk: int) -> Student:
     access = field_access(scope, school_id=student.school_id, paired_teacher_id=scope.teacher_id if paired else None)
     if FieldGroup.RECORDS not in access:
         raise Http404("没有找到这名学生的档案审核。")
-    request.review_paired = paired  # type: ignore[attr-defined]
-    return student
+    return student, paired
 
 
 FIX_LINKS = {
@@ -87,7 +87,7 @@ FIX_LINKS = {
 }
 
 
-def _render_review(request: HttpRequest, student: Student, term: Term, **forms: Form) -> HttpResponse:
+def _render_review(request: HttpRequest, student: Student, term: Term, *, paired: bool, **forms: Form) -> HttpResponse:
     today = timezone.localdate()
     checklist = checklists_for([student.pk], term=term, as_of=today)[student.pk]
     comments = ReviewComment.objects.select_related("author", "answered_by").order_by("created_at", "pk")
@@ -102,7 +102,6 @@ def _render_review(request: HttpRequest, student: Student, term: Term, **forms: 
     )
     version = review.version if review else 0
     is_officer = scope_of(request.user).role == Role.OFFICER
-    paired = getattr(request, "review_paired", False)
     items = [
         (item, reverse(FIX_LINKS[item.key][0], args=[student.pk]), FIX_LINKS[item.key][1]) for item in checklist.items
     ]
@@ -136,8 +135,8 @@ def _render_review(request: HttpRequest, student: Student, term: Term, **forms: 
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A student's review of a term: the checklist with what fails and where to fix it, the comments
     and answers, and the officer's sign-off or reopen (the 包保 teacher answers comments here)."""
-    student = _reviewable_student(request, pk)
-    return _render_review(request, student, _term(request, student.school_id))
+    student, paired = _reviewable_student(request, pk)
+    return _render_review(request, student, _term(request, student.school_id), paired=paired)
 
 
 def _back(student: Student, term: Term) -> HttpResponse:
@@ -147,7 +146,7 @@ def _back(student: Student, term: Term) -> HttpResponse:
 @require_POST
 @role_required(Role.OFFICER)
 def review_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    student = _reviewable_student(request, pk)
+    student, paired = _reviewable_student(request, pk)
     term = _term(request, student.school_id)
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -158,13 +157,13 @@ def review_comment(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "已提交审核意见,包保教师会收到通知。")
             return _back(student, term)
-    return _render_review(request, student, term, comment=form)
+    return _render_review(request, student, term, paired=paired, comment=form)
 
 
 @require_POST
 @role_required(Role.OFFICER)
 def review_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
-    student = _reviewable_student(request, pk)
+    student, paired = _reviewable_student(request, pk)
     term = _term(request, student.school_id)
     form = SignOffForm(request.POST)
     if form.is_valid():
@@ -175,13 +174,13 @@ def review_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"已签结{student.name}{term.name}的帮扶档案,本学期记录已锁定。")
             return _back(student, term)
-    return _render_review(request, student, term, sign_off=form)
+    return _render_review(request, student, term, paired=paired, sign_off=form)
 
 
 @require_POST
 @role_required(Role.OFFICER)
 def review_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    student = _reviewable_student(request, pk)
+    student, paired = _reviewable_student(request, pk)
     term = _term(request, student.school_id)
     review = get_object_or_404(CaseFileReview.objects.visible_to(request.user), student=student, term=term)
     form = ReopenForm(request.POST)
@@ -193,7 +192,7 @@ def review_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "已重新打开审核,本学期记录可以修改。")
             return _back(student, term)
-    return _render_review(request, student, term, reopen=form)
+    return _render_review(request, student, term, paired=paired, reopen=form)
 
 
 @require_POST
@@ -203,7 +202,7 @@ def review_comment_answer(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(
         ReviewComment.objects.visible_to(request.user).select_related("review__student", "review__term"), pk=pk
     )
-    student = _reviewable_student(request, comment.review.student_id)
+    student, paired = _reviewable_student(request, comment.review.student_id)
     term = comment.review.term
     form = AnswerForm(request.POST, prefix=f"c{comment.pk}")
     if form.is_valid():
@@ -214,7 +213,7 @@ def review_comment_answer(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "已答复审核意见。")
             return _back(student, term)
-    return _render_review(request, student, term, **{f"answer_{comment.pk}": form})
+    return _render_review(request, student, term, paired=paired, **{f"answer_{comment.pk}": form})
 
 
 @role_required(*SCHOOL_ROLES)

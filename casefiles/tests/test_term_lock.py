@@ -17,8 +17,15 @@ from django.urls import reverse
 from casefiles import services as review_services
 from casefiles.models import ReviewReopening, ReviewStatus
 from guidance import cards, services
-from guidance.models import ExcuseReason, FiveThreeCard, HomeVisit, TalkRecord
-from guidance.tests.factories import FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory, card_items
+from guidance.models import ExcusedWeek, ExcuseReason, FiveThreeCard, HomeVisit, TalkRecord
+from guidance.tests.factories import (
+    ExcusedWeekFactory,
+    FiveThreeCardFactory,
+    HomeVisitFactory,
+    TalkRecordFactory,
+    card_items,
+)
+from pairing.tests.factories import SchoolYearFactory, TermFactory
 from zaoyang_aid.locks import term_lock_reason
 from zaoyang_aid.models import AuditAction, AuditEvent
 
@@ -134,6 +141,33 @@ def test_a_week_cannot_be_excused_in_a_signed_off_term(world):
             as_of=dt.date(2026, 11, 16),
         )
     assert_locked(caught)
+
+
+def test_an_excuse_cannot_be_revoked_in_a_signed_off_term(world):
+    excused = ExcusedWeekFactory(pairing=pairing_of(world.student_a1), excused_by=world.officer_a)
+    sign_off(world)
+
+    with pytest.raises(ValidationError) as caught:
+        services.excused_week_delete(excused=excused)
+    assert_locked(caught)
+    assert ExcusedWeek.objects.filter(pk=excused.pk).exists()
+
+
+def test_a_signed_off_previous_term_leaves_this_terms_records_open(world):
+    previous = TermFactory(
+        school_year=SchoolYearFactory(start_year=2025),
+        number=2,
+        start_date=dt.date(2026, 2, 24),
+        end_date=dt.date(2026, 7, 3),
+    )
+    review_services.review_sign_off(
+        student=world.student_a1, term=previous, by=world.officer_a, version=0, note="上学期已核实"
+    )
+
+    services.talk_record_create(pairing=pairing_of(world.student_a1), recorded_by=world.teacher_a1, **talk_values())
+
+    assert term_lock_reason(student_id=world.student_a1.pk, term_id=previous.pk) == review_services.LOCKED
+    assert TalkRecord.objects.count() == 1
 
 
 def test_the_five_three_card_cannot_be_filled_or_changed_in_a_signed_off_term(world):
