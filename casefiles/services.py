@@ -158,6 +158,9 @@ def review_sign_off(*, student: Student, term: Term, by: Any, version: int, note
     review = _review_claimed(student=student, term=term, version=version)
     if review.is_signed_off:
         raise ValidationError(STALE)
+    # The talk writes (and a visit's edit) lock the student's pairing before they ask the term lock:
+    # holding the same rows here, a talk saved at this moment is in the checklist or refused after.
+    list(Pairing.objects.select_for_update().filter(student=student).values_list("pk", flat=True))
     today = timezone.localdate()
     checklist = checklists_for([student.pk], term=term, as_of=today)[student.pk]
     problems = [f"{i.label}({i.detail})" if i.detail else i.label for i in checklist.failing]

@@ -579,8 +579,10 @@ def excused_week_delete(*, excused: ExcusedWeek) -> None:
     """Revoke an excuse: the week counts again, as done or as missed."""
     pairing = Pairing.objects.filter(pk=excused.pairing_id)
     student_id, school_id = pairing.values_list("student_id", "student__school_id").get()
-    for term in Term.objects.containing(excused.week_monday):
-        ensure_term_open(student_id=student_id, term_id=term.pk)
+    week_end = excused.week_monday + dt.timedelta(days=6)  # a term may start mid-week
+    terms = Term.objects.filter(start_date__lte=week_end, end_date__gte=excused.week_monday)
+    for term_id in terms.values_list("pk", flat=True):
+        ensure_term_open(student_id=student_id, term_id=term_id)
     label = week_labels(school_id=school_id, mondays=[excused.week_monday])[excused.week_monday]  # with its term
     audit.record(
         AuditAction.DELETE,
