@@ -319,3 +319,9 @@ class CaptureQueries:
     def __exit__(self, *exc):
         self.ctx.__exit__(*exc)
         self.count = len(self.ctx.captured_queries)
+
+
+def test_the_teachers_page_links_to_her_review_comments(client, world):
+    body = as_role(client, world, "teacher_a1").get(reverse("guidance:my_students")).content.decode()
+
+    assert f'href="{reverse("casefiles:my_review_comments")}" data-review-comments-link' in body

@@ -190,3 +190,14 @@ def test_no_comment_and_no_answer_on_a_signed_off_file(world):
     with pytest.raises(ValidationError) as caught:
         services.review_comment_answer(comment=made, by=world.teacher_a1, answer="迟到的答复", version=1)
     assert caught.value.messages == [services.SIGNED_OFF]
+
+
+def test_a_reopen_tells_the_paired_teacher_why(world):
+    review = services.review_sign_off(
+        student=world.student_a1, term=world.term, by=world.officer_a, version=0, note="已核实"
+    )
+
+    services.review_reopen(review=review, by=world.officer_a, reason="家访日期填错,需更正。", version=review.version)
+
+    notice = Notification.objects.get(recipient=world.teacher_a1)
+    assert "已重新打开" in notice.title and notice.body.endswith("原因:家访日期填错,需更正。")
