@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401 - the helpers' pages are added below
+from django.urls import path
+
+from . import views
 
 app_name = "casefiles"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # --- The officer's term review (issue 9, point 7) -------------------------------------------
+    path("school/reviews/", views.review_list, name="review_list"),
+    path("students/<int:pk>/review/", views.review_detail, name="review_detail"),
+    path("students/<int:pk>/review/comment/", views.review_comment, name="review_comment"),
+    path("students/<int:pk>/review/sign-off/", views.review_sign_off, name="review_sign_off"),
+    path("students/<int:pk>/review/reopen/", views.review_reopen, name="review_reopen"),
+    path("review-comments/<int:pk>/answer/", views.review_comment_answer, name="review_comment_answer"),
+    path("my/review-comments/", views.my_review_comments, name="my_review_comments"),
+    path("county/reviews/", views.review_county, name="review_county"),
+]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from pairing.models import Pairing, Student, Term
 from zaoyang_aid import audit
 from zaoyang_aid.access import scope_of
+from zaoyang_aid.locks import ensure_term_open
 from zaoyang_aid.models import AuditAction
 
 from .models import (
@@ -87,6 +88,7 @@ def five_three_card_save(
     three strings; ``version`` is the card's version as read (0 when there was no card yet)."""
     if not may_edit(by, student):
         raise ValidationError(NOT_PAIRED)
+    ensure_term_open(student_id=student.pk, term_id=term.pk)
     cleaned = _clean_items(items)
     card = FiveThreeCard.objects.filter(student=student, term=term).first()
     if card is None:
@@ -143,6 +145,7 @@ def five_three_card_review(
     if not review_open(card.term):
         opens = review_opens_on(card.term)
         raise ValidationError(REVIEW_NOT_OPEN.format(day=opens, weeks=REVIEW_WEEKS_BEFORE_TERM_END))
+    ensure_term_open(student_id=card.student_id, term_id=card.term_id)
     cleaned = _clean_marks(marks)
     first = card.reviewed_at is None
     updated = FiveThreeCard.objects.filter(pk=card.pk, version=version).update(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from pairing.models import Pairing, Term
 from zaoyang_aid import audit, calendar
+from zaoyang_aid.locks import ensure_term_open
 from zaoyang_aid.models import AuditAction
 
 from . import reminders
@@ -115,6 +116,7 @@ def talk_record_create(
     allowed = frozenset({permission.week_monday}) if permission else frozenset()
     record = TalkRecord(pairing=locked, recorded_by=recorded_by, date=date)
     record.term = _talk_term(pairing=locked, day=date, allowed=allowed)
+    ensure_term_open(student_id=locked.student_id, term_id=record.term.pk)
     if permission and calendar.monday_of(date) not in _open_mondays(locked):
         record.late_permission = permission
     _talk_values(
@@ -163,6 +165,8 @@ def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRec
     permission = _late_permission(pairing=locked, day=day)
     allowed = {record.week_monday} | ({permission.week_monday} if permission else set())
     record.term = _talk_term(pairing=locked, day=day, allowed=frozenset(allowed))
+    for term_id in {old_term_id, record.term.pk}:  # neither the term it leaves nor the one it joins
+        ensure_term_open(student_id=locked.student_id, term_id=term_id)
     if calendar.monday_of(day) != old_week:
         open_now = _open_mondays(locked)
         record.late_permission = permission if calendar.monday_of(day) not in open_now else None
@@ -188,6 +192,7 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     """Delete a talk record (an admin's correction of a duplicate): its tally is recounted."""
     locked = _pairing_locked(record.pairing_id)
     record = TalkRecord.objects.get(pk=record.pk)
+    ensure_term_open(student_id=locked.student_id, term_id=record.term_id)
     audit.record(
         AuditAction.DELETE,
         obj=record,
@@ -404,6 +409,7 @@ def home_visit_create(
     try:
         with transaction.atomic(durable=True):
             visit.term = Term.objects.containing(visit.date).get()
+            ensure_term_open(student_id=pairing.student_id, term_id=visit.term.pk)
             visit.save()
             visit.policies.set(policy_ids)
             _photos_store(visit=visit, photos=photos, written=written)
@@ -454,6 +460,7 @@ def home_visit_update(
         with transaction.atomic(durable=True):
             pairing = _pairing_locked(visit.pairing_id)
             visit = HomeVisit.objects.get(pk=visit.pk)  # as stored: a form may have changed the one given
+            ensure_term_open(student_id=pairing.student_id, term_id=visit.term_id)
             before = _visit_state(visit)
             errors = _visit_put(visit, values)
             _visit_date_errors(visit, pairing=pairing, errors=errors)
@@ -472,6 +479,7 @@ def home_visit_update(
             if errors:
                 raise ValidationError(errors)
             visit.term = Term.objects.containing(visit.date).get()
+            ensure_term_open(student_id=pairing.student_id, term_id=visit.term.pk)
             visit.save()
             if policy_ids is not None:
                 visit.policies.set(policy_ids)
@@ -548,6 +556,7 @@ def excused_week_create(
     that week's credit away (the talk itself is kept). The pairing is locked first, so that a second
     excuse of the same week, saved at the same moment, waits and is refused here."""
     Pairing.objects.select_for_update().filter(pk=pairing.pk).values_list("pk").get()
+    ensure_term_open(student_id=pairing.student_id, term_id=term.pk)
     week = next((w for w in excusable_weeks(pairing=pairing, term=term, as_of=as_of) if w.monday == week_monday), None)
     if week is None:
         raise ValidationError({"week": "这一周不能免记(不是该结对本学期已到的教学周,或已免记)。"})
@@ -570,6 +579,10 @@ def excused_week_delete(*, excused: ExcusedWeek) -> None:
     """Revoke an excuse: the week counts again, as done or as missed."""
     pairing = Pairing.objects.filter(pk=excused.pairing_id)
     student_id, school_id = pairing.values_list("student_id", "student__school_id").get()
+    week_end = excused.week_monday + dt.timedelta(days=6)  # a term may start mid-week
+    terms = Term.objects.filter(start_date__lte=week_end, end_date__gte=excused.week_monday)
+    for term_id in terms.values_list("pk", flat=True):
+        ensure_term_open(student_id=student_id, term_id=term_id)
     label = week_labels(school_id=school_id, mondays=[excused.week_monday])[excused.week_monday]  # with its term
     audit.record(
         AuditAction.DELETE,

@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from casefiles.tests.factories import ReviewCommentFactory
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
@@ -74,6 +75,11 @@ PAGE_ARGS = {
     "guidance:card_edit": "student",
     "guidance:card_detail": "card",
     "guidance:card_review": "card",
+    "casefiles:review_detail": "student",
+    "casefiles:review_comment": "student",
+    "casefiles:review_sign_off": "student",
+    "casefiles:review_reopen": "student",
+    "casefiles:review_comment_answer": "review_comment",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -107,6 +113,7 @@ class Objects:
     reminder: Any
     card: Any
     consent: Any
+    review_comment: Any
 
 
 @pytest.fixture
@@ -145,6 +152,7 @@ def objects(world: Any) -> Objects:
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
+        review_comment=ReviewCommentFactory(review__student=world.student_a1, author=world.officer_a),
     )
 
 

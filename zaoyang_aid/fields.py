@@ -276,6 +276,13 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
             "promise_marks",
         )
     },
+    # The officer's term review of a case file (casefiles): what she and the teacher wrote about the
+    # records, and the checklist of the records as it stood at sign-off.
+    "casefiles.CaseFileReview.sign_note": G.RECORDS,
+    "casefiles.CaseFileReview.checklist": G.RECORDS,
+    "casefiles.ReviewComment.body": G.RECORDS,
+    "casefiles.ReviewComment.answer": G.RECORDS,
+    "casefiles.ReviewReopening.reason": G.RECORDS,
     # Staff
     "zaoyang_aid.User.email": G.STAFF,
     "zaoyang_aid.User.phone": G.STAFF,
@@ -331,6 +338,15 @@ NOT_PERSONAL: dict[str, str] = {
             "version",
         )
     },
+    **{
+        f"casefiles.CaseFileReview.{f}": "whose review of which term, its status, who signed off when, its version"
+        for f in ("student", "term", "status", "signed_by", "signed_at", "created_at", "updated_at", "version")
+    },
+    **{
+        f"casefiles.ReviewComment.{f}": "which review, who wrote and answered when, its edit version"
+        for f in ("review", "author", "created_at", "answered_by", "answered_at", "version")
+    },
+    **{f"casefiles.ReviewReopening.{f}": "which review was reopened, by whom and when" for f in ("review", "by", "at")},
     "pairing.Student.created_at": "bookkeeping",
     "pairing.Student.updated_at": "bookkeeping",
     "pairing.EnrollmentChange.recorded_by": "who recorded the change",

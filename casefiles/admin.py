@@ -1,0 +1,52 @@
+"""The review in the Django admin: looked up read-only (the officer's pages write it, through the
+services that keep the lock and the audit), its fields as the field policy shows them, each opened
+review written to the audit log (the 系统管理员 role, who sees no help records, is not offered it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, ReadOnlyAdminMixin
+
+from .models import CaseFileReview, ReviewComment, ReviewReopening
+
+
+class _ReadOnlyInline(FieldPolicyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReviewCommentInline(_ReadOnlyInline):
+    model = ReviewComment
+    fields = readonly_fields = ("author", "created_at", "body", "answer", "answered_by", "answered_at")
+
+
+class ReviewReopeningInline(_ReadOnlyInline):
+    model = ReviewReopening
+    fields = readonly_fields = ("by", "at", "reason")
+
+
+@admin.register(CaseFileReview)
+class CaseFileReviewAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    audit_detail = "帮扶档案学期审核"
+    list_display = ["student", "school", "term", "status", "signed_by", "signed_at"]
+    list_filter = ["status", "student__school__stage"]
+    search_fields = ["student__name", "student__student_number__iendswith"]
+    list_select_related = ["student__school", "term__school_year", "signed_by"]
+    inlines = [ReviewCommentInline, ReviewReopeningInline]
+
+    def audit_student_of(self, obj: Any) -> int | None:
+        return obj.student_id
+
+    @admin.display(description="学校", ordering="student__school__name")
+    def school(self, review: CaseFileReview) -> str:
+        return review.student.school.name
