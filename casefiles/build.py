@@ -153,7 +153,8 @@ def _history_section(file: CaseFile) -> Section:
         for p in file.pairings
     ]
     tables = [Table(["包保教师", "开始", "结束", "结束原因"] + (["说明"] if reasons else []), pairing_rows)]
-    blocks = [Block(title="结对历史", tables=tables if pairing_rows else [], rows=[] if pairing_rows else [Row("", "无")])]
+    none = [Row("", "无")]
+    blocks = [Block(title="结对历史", tables=tables if pairing_rows else [], rows=[] if pairing_rows else none)]
     status_headers = ["生效日期", "学籍状态", "转学"] + (["原因"] if reasons else [])
     blocks.append(
         Block(
@@ -176,7 +177,8 @@ def _transfer(change: Any) -> str:
 
 def _written(record: TalkRecord | HomeVisit) -> str:
     late = " · 补录" if isinstance(record, TalkRecord) and record.entered_late else ""
-    return f"{record.pairing.teacher.name}包保 · 记录人 {record.recorded_by.get_full_name()} · {_when(record.created_at)}{late}"
+    writer = record.recorded_by.get_full_name()
+    return f"{record.pairing.teacher.name}包保 · 记录人 {writer} · {_when(record.created_at)}{late}"
 
 
 def _talks_section(file: CaseFile) -> Section:
@@ -190,12 +192,12 @@ def _talks_section(file: CaseFile) -> Section:
             Row("谈心谈话与辅导内容", t.content),
             Row("学生状态", t.student_state),
         ]
-        rows += [Row(label, value) for label, value in (("发现的问题", t.problems), ("采取的措施", t.measures)) if value]
-        if t.next_steps:
-            rows.append(Row("下一步打算", t.next_steps))
+        optional = (("发现的问题", t.problems), ("采取的措施", t.measures), ("下一步打算", t.next_steps))
+        rows += [Row(label, value) for label, value in optional if value]
         title = f"{t.date:%Y-%m-%d} 谈心谈话({t.duration_minutes}分钟)"
         blocks.append(Block(title=title, meta=_written(t), rows=rows))
-    return Section(title=f"谈心谈话与学业辅导记录(共{len(blocks)}次)", blocks=blocks, empty_text="暂无记录", key="talks")
+    title = f"谈心谈话与学业辅导记录(共{len(blocks)}次)"
+    return Section(title=title, blocks=blocks, empty_text="暂无记录", key="talks")
 
 
 def _visits_section(file: CaseFile) -> Section:
@@ -210,7 +212,8 @@ def _visits_section(file: CaseFile) -> Section:
             Row("学习条件", v.study_conditions),
             Row("宣讲的资助政策", "、".join(p.name for p in v.policies.all()) or "无"),
         ]
-        rows += [Row(label, value) for label, value in (("发现的需求", v.needs_found), ("家庭反馈意见", v.family_feedback)) if value]
+        optional = (("发现的需求", v.needs_found), ("家庭反馈意见", v.family_feedback))
+        rows += [Row(label, value) for label, value in optional if value]
         rows.append(Row("照片", f"{getattr(v, 'photo_count', 0)}张(见系统内家访记录)"))
         blocks.append(Block(title=f"{v.date:%Y-%m-%d} 家访", meta=_written(v), rows=rows))
     return Section(title=f"家访记录(共{len(blocks)}次)", blocks=blocks, empty_text="暂无记录", key="visits")
@@ -258,12 +261,12 @@ def _results_section(file: CaseFile) -> Section:
 
 def _trend_block(file: CaseFile) -> Block:
     """Each subject's score out of 100, term by term: what 学业辅导 changed."""
-    assert file.results is not None
-    subjects = list(dict.fromkeys(r.subject for g in file.results for r in g.results))
-    by = {(g.term.pk, r.subject): r.percent for g in file.results for r in g.results}
-    rows = [[s] + [str(by.get((g.term.pk, s), "")) for g in file.results] for s in subjects]
-    rows.append(["平均"] + [str(g.average or "") for g in file.results])
-    headers = ["科目"] + [g.term.name.replace("学年", " ") for g in file.results]
+    groups = file.results or []
+    subjects = list(dict.fromkeys(r.subject for g in groups for r in g.results))
+    by = {(g.term.pk, r.subject): r.percent for g in groups for r in g.results}
+    rows = [[s] + [str(by.get((g.term.pk, s), "")) for g in groups] for s in subjects]
+    rows.append(["平均"] + [str(g.average or "") for g in groups])
+    headers = ["科目"] + [g.term.name.replace("学年", " ") for g in groups]
     return Block(title="各学期成绩走势(折合百分制)", tables=[Table(headers, rows)])
 
 
@@ -295,15 +298,10 @@ def _referrals_section(file: CaseFile) -> Section:
 def _aid_section(file: CaseFile) -> Section:
     if file.aid is None:
         return _withheld("资助发放", "aid")
-    rows = [
-        [a.term.name, a.item, f"{a.amount:.2f}", f"{a.paid_on:%Y-%m-%d}", a.get_source_display()] for a in file.aid
-    ]
+    rows = [[a.term.name, a.item, f"{a.amount:.2f}", f"{a.paid_on:%Y-%m-%d}", a.get_source_display()] for a in file.aid]
     total = sum((a.amount for a in file.aid), start=0)
-    blocks = (
-        [Block(title="资助发放明细", meta=f"合计 {total:.2f} 元", tables=[Table(["学期", "项目", "金额(元)", "发放日期", "来源"], rows)])]
-        if rows
-        else []
-    )
+    headers = ["学期", "项目", "金额(元)", "发放日期", "来源"]
+    blocks = [Block(title="资助发放明细", meta=f"合计 {total:.2f} 元", tables=[Table(headers, rows)])] if rows else []
     return Section(title="资助发放", blocks=blocks, empty_text="暂无发放记录", page_break_before=False, key="aid")
 
 
@@ -311,11 +309,16 @@ def _attachments_section(file: CaseFile) -> Section:
     if file.attachments is None:
         return _withheld("附件", "attachments")
     rows = [
-        [a.get_kind_display(), a.title, a.term.name if a.term else "", a.uploaded_by.get_full_name(), _when(a.uploaded_at)]
+        [a.get_kind_display(), a.title, a.term.name if a.term else "", _by(a), _when(a.uploaded_at)]
         for a in file.attachments
     ]
-    blocks = [Block(title="附件目录", tables=[Table(["类别", "标题", "学期", "上传人", "上传时间"], rows)])] if rows else []
+    headers = ["类别", "标题", "学期", "上传人", "上传时间"]
+    blocks = [Block(title="附件目录", tables=[Table(headers, rows)])] if rows else []
     return Section(title="附件", blocks=blocks, empty_text="暂无附件", page_break_before=False, key="attachments")
+
+
+def _by(attachment: Any) -> str:
+    return attachment.uploaded_by.get_full_name()
 
 
 def _psych_section(file: CaseFile) -> Section:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -132,13 +132,11 @@ class AttachmentForm(forms.Form):
 
     def __init__(self, *args: Any, terms: list[Term], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["term"]
-        assert isinstance(field, forms.ModelChoiceField)
+        field = cast(forms.ModelChoiceField, self.fields["term"])
         field.queryset = Term.objects.filter(pk__in=[t.pk for t in terms]).select_related("school_year")
         self.helper = FormHelper()
         self.helper.form_tag = False
 
     def clean_file(self) -> CleanFile:
-        upload = self.cleaned_data["file"]
-        assert isinstance(upload, UploadedFile)
+        upload = cast(UploadedFile, self.cleaned_data["file"])
         return clean_attachment(upload)

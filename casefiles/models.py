@@ -157,7 +157,9 @@ class Attachment(models.Model):
     SHARED_DIR = "attachments/demo"
 
     student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="attachments")
-    term = models.ForeignKey(Term, verbose_name="学期", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    term = models.ForeignKey(
+        Term, verbose_name="学期", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField("类别", max_length=12, choices=AttachmentKind.choices)
     title = models.CharField("标题", max_length=60)
     file = models.FileField("文件", storage=private_storage, upload_to=attachment_path, max_length=200)

@@ -90,7 +90,10 @@ def case_file(*, student: Student | int, reader: Any, term: Term | None = None) 
         Student.objects.visible_to(reader)
         .select_related("school__town", "household__town")
         .prefetch_related(
-            Prefetch("pairings", queryset=Pairing.objects.select_related("teacher__user").order_by("-started_on", "-pk")),
+            Prefetch(
+                "pairings",
+                queryset=Pairing.objects.select_related("teacher__user").order_by("-started_on", "-pk"),
+            ),
             Prefetch(
                 "status_changes",
                 queryset=EnrollmentChange.objects.select_related("from_school", "to_school").order_by(
