@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from casefiles.tests.factories import AttachmentFactory
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
@@ -74,6 +75,12 @@ PAGE_ARGS = {
     "guidance:card_edit": "student",
     "guidance:card_detail": "card",
     "guidance:card_review": "card",
+    "casefiles:case_file": "student",
+    "casefiles:case_file_print": "student",
+    "casefiles:term_results": "student",
+    "casefiles:attachment_upload": "student",
+    "casefiles:attachment_download": "attachment",
+    "casefiles:attachment_delete": "attachment",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -107,6 +114,7 @@ class Objects:
     reminder: Any
     card: Any
     consent: Any
+    attachment: Any
 
 
 @pytest.fixture
@@ -145,6 +153,7 @@ def objects(world: Any) -> Objects:
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
+        attachment=AttachmentFactory(student=world.student_a1, uploaded_by=world.officer_a),
     )
 
 
