@@ -73,7 +73,13 @@ def _id_number(file: CaseFile) -> str:
 
 
 def _withheld(title: str, key: str = "") -> Section:
-    return Section(title=title, empty_text=f"{WITHHELD}(按信息查看权限不显示)", key=key)
+    # A withheld part is one line: it starts no page of its own.
+    return Section(
+        title=f"{title}({WITHHELD})",
+        empty_text=f"{WITHHELD}:按信息查看权限,这部分内容不向您显示。",
+        page_break_before=False,
+        key=key,
+    )
 
 
 def _when(moment: Any) -> str:
@@ -117,7 +123,7 @@ def _family_section(file: CaseFile) -> Section:
             for m in file.members
         ]
         blocks.append(Block(title="家庭成员", tables=[Table(headers, table)] if table else []))
-    return Section(title="家庭情况", blocks=blocks, key="family")
+    return Section(title="家庭情况", blocks=blocks, page_break_before=False, key="family")
 
 
 def _assessment_section(file: CaseFile) -> Section:
@@ -132,7 +138,9 @@ def _assessment_section(file: CaseFile) -> Section:
         )
         for a in file.assessments
     ]
-    return Section(title="困难认定", blocks=blocks, empty_text="暂无认定记录", key="assessments")
+    return Section(
+        title="困难认定", blocks=blocks, empty_text="暂无认定记录", page_break_before=False, key="assessments"
+    )
 
 
 def _history_section(file: CaseFile) -> Section:
@@ -163,7 +171,7 @@ def _history_section(file: CaseFile) -> Section:
             rows=[] if status_rows else [Row("", "无")],
         )
     )
-    return Section(title="结对与学籍变动", blocks=blocks, key="history")
+    return Section(title="结对与学籍变动", blocks=blocks, page_break_before=False, key="history")
 
 
 def _transfer(change: Any) -> str:
@@ -251,8 +259,9 @@ def _results_section(file: CaseFile) -> Section:
             ]
             for r in group.results
         ]
-        meta = f"平均折合百分 {group.average}" if group.average is not None else ""
-        table = Table(["科目", "成绩", "满分", "班级排名", "较上次(百分制)"], rows)
+        # 升降: against the subject's last earlier result, both out of 100 (full marks may differ).
+        meta = f"平均(折合百分制){group.average} · 升降按百分制计" if group.average is not None else ""
+        table = Table(["科目", "成绩", "满分", "排名", "升降"], rows)
         blocks.append(Block(title=f"{group.term.name} 学业成绩", meta=meta, tables=[table]))
     if len(file.results) > 1:
         blocks.append(_trend_block(file))

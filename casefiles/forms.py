@@ -8,6 +8,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from guidance.photos import MAX_PHOTO_BYTES, size_label
 from pairing.models import Student, Term
 
 from .attachments import CleanFile, clean_attachment
@@ -126,7 +127,8 @@ class AttachmentForm(forms.Form):
     )
     file = forms.FileField(
         label="文件",
-        help_text=f"PDF、JPEG或PNG,不超过{Attachment.MAX_BYTES // (1024 * 1024)}MB;图片会去除位置等隐私信息。",
+        help_text=f"PDF(不超过{size_label(Attachment.MAX_BYTES)})、JPEG或PNG图片(不超过{size_label(MAX_PHOTO_BYTES)});"
+        "图片会去除拍摄位置等隐私信息。",
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
     )
 
