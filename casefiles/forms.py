@@ -89,7 +89,7 @@ class TermResultsForm(forms.Form):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         name = (data.get("extra_subject") or "").strip()
         if data.get(f"score_{EXTRA}") and not name:
             self.add_error("extra_subject", "请填写科目名称。")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from pairing.models import Student, Term
 from zaoyang_aid import audit
-from zaoyang_aid.access import Role, role_required
+from zaoyang_aid.access import Role, role_required, scope_of
 
 from . import services
 from .build import document_of
@@ -140,9 +140,10 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "casefiles/attachment_form.html", {"student": student, "form": form})
 
 
-@role_required(*READERS)
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """Stream an attachment to a reader who may see its kind for the student; 404 for everyone else."""
+    if scope_of(request.user).role not in READERS:  # role_required, for a streamed response
+        raise PermissionDenied("您的角色无权访问此页面。")
     attachment = get_object_or_404(Attachment.objects.visible_to(request.user).select_related("student"), pk=pk)
     try:
         handle = attachment.file.storage.open(attachment.file.name, "rb")

@@ -285,10 +285,7 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
         f"casefiles.Referral.{f}": G.RECORDS
         for f in ("student", "department", "referred_on", "reason", "status", "outcome")
     },
-    **{
-        f"casefiles.AidReceipt.{f}": G.ASSESSMENT
-        for f in ("student", "term", "item", "amount", "paid_on", "source")
-    },
+    **{f"casefiles.AidReceipt.{f}": G.ASSESSMENT for f in ("student", "term", "item", "amount", "paid_on", "source")},
     **{f"casefiles.Attachment.{f}": G.ASSESSMENT for f in ("student", "kind", "title", "file")},
     # Staff
     "zaoyang_aid.User.email": G.STAFF,
