@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -22,8 +23,10 @@ from pages import measure, setup_django  # bench/ is not a package: its folder i
 
 
 def busiest_student() -> tuple[int, str, dict[str, int]]:
-    """The student with the most talks and visits (ties: the lowest pk), with the counts of each part
-    of their file, and the username of an officer of their school (one is made if the school has none)."""
+    """The student whose file holds the most records (talks, visits, 五三卡, term results,
+    attachments, referrals, aid; ties: the lowest pk), among the 500 with the most talks and every
+    student with a record of the case file's own, with the counts of each part, and the username of
+    an officer of their school."""
     from django.db.models import Count
 
     from casefiles.models import AidReceipt, Attachment, Referral, TermResult
@@ -31,28 +34,28 @@ def busiest_student() -> tuple[int, str, dict[str, int]]:
     from pairing.models import Student, Teacher
     from zaoyang_aid.access import Role
 
-    top = (
-        TalkRecord.objects.values("pairing__student_id")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "pairing__student_id")
-        .first()
-    )
-    if top is None:
+    def per_student(queryset: Any, key: str = "student_id") -> dict[int, int]:
+        return dict(queryset.values_list(key).annotate(n=Count("pk")).order_by().values_list(key, "n"))
+
+    talks = per_student(TalkRecord.objects.all(), "pairing__student_id")
+    if not talks:
         raise SystemExit("no talk records: seed the demo first (bench/seed_county.py)")
-    student = Student.objects.select_related("school").get(pk=top["pairing__student_id"])
-    counts = {
-        "谈心谈话": top["n"],
-        "家访": HomeVisit.objects.filter(pairing__student=student).count(),
-        "五三卡": FiveThreeCard.objects.filter(student=student).count(),
-        "学业成绩": TermResult.objects.filter(student=student).count(),
-        "附件": Attachment.objects.filter(student=student).count(),
-        "转介": Referral.objects.filter(student=student).count(),
-        "资助发放": AidReceipt.objects.filter(student=student).count(),
+    parts = {
+        "家访": per_student(HomeVisit.objects.all(), "pairing__student_id"),
+        "五三卡": per_student(FiveThreeCard.objects.all()),
+        "学业成绩": per_student(TermResult.objects.all()),
+        "附件": per_student(Attachment.objects.all()),
+        "转介": per_student(Referral.objects.all()),
+        "资助发放": per_student(AidReceipt.objects.all()),
     }
+    counts = {"谈心谈话": talks, **parts}
+    students = set(talks) | {s for part in parts.values() for s in part}
+    best = min(students, key=lambda s: (-sum(c.get(s, 0) for c in counts.values()), s))
+    student = Student.objects.select_related("school").get(pk=best)
     officer = Teacher.objects.filter(school=student.school, user__role=Role.OFFICER).select_related("user").first()
     if officer is None:
         raise SystemExit(f"{student.school} has no officer account")
-    return student.pk, officer.user.username, counts
+    return student.pk, officer.user.username, {k: c.get(best, 0) for k, c in counts.items()}
 
 
 def main() -> None:
@@ -72,7 +75,7 @@ def main() -> None:
     latest = Term.objects.latest_started()
     print(f"{connection.vendor}, DEBUG off, {options.requests} requests a page after 2 warm-up requests")
     print(
-        f"student #{student_id} (the most talk records), read as {officer}: "
+        f"student #{student_id} (the most records), read as {officer}: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
     pages = [
