@@ -238,6 +238,6 @@ def _psych_summary(*, student_id: int, reader: Any) -> Any:
     return None
 
 
-def case_file_terms(student: Student, *, today: dt.date) -> list[Term]:
+def case_file_terms(*, today: dt.date) -> list[Term]:
     """The terms a case file can be shown for: those begun by ``today`` (1 query), newest first."""
     return list(Term.objects.select_related("school_year").filter(start_date__lte=today).order_by("-start_date"))

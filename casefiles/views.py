@@ -38,12 +38,11 @@ def _chosen_term(request: HttpRequest, terms: list[Term]) -> Term | None:
 
 
 def _file(request: HttpRequest, pk: int) -> tuple[CaseFile, list[Term]]:
+    terms = case_file_terms(today=timezone.localdate())
     try:
-        student = Student.objects.visible_to(request.user).select_related("school").get(pk=pk)
+        file = case_file(student=pk, reader=request.user, term=_chosen_term(request, terms))
     except Student.DoesNotExist as exc:
         raise Http404("学生不存在或不在您的管理范围内。") from exc
-    terms = case_file_terms(student, today=timezone.localdate())
-    file = case_file(student=student, reader=request.user, term=_chosen_term(request, terms))
     return file, terms
 
 
@@ -84,7 +83,7 @@ def term_results(request: HttpRequest, pk: int) -> HttpResponse:
     student = _student(request, pk)
     if not services.may_enter(request.user, student):
         raise Http404("只有包保这名学生的教师或本校资助专干可以录入成绩。")
-    terms = case_file_terms(student, today=timezone.localdate())
+    terms = case_file_terms(today=timezone.localdate())
     term = _chosen_term(request, terms) or (terms[0] if terms else None)
     if term is None:
         raise Http404("尚未设置学期。")
@@ -119,7 +118,7 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     student = _student(request, pk)
     if not services.may_enter(request.user, student):
         raise Http404("只有包保这名学生的教师或本校资助专干可以上传附件。")
-    terms = case_file_terms(student, today=timezone.localdate())[:6]
+    terms = case_file_terms(today=timezone.localdate())[:6]
     form = AttachmentForm(request.POST or None, request.FILES or None, terms=terms)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
