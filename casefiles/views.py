@@ -18,6 +18,7 @@ from zaoyang_aid.access import Role, role_required, scope_of
 
 from . import services
 from .build import document_of
+from .document import Block, Document, Section
 from .forms import AttachmentForm, TermResultsForm
 from .models import Attachment, TermResult
 from .selectors import CaseFile, case_file, case_file_terms
@@ -57,15 +58,32 @@ def case_file_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The student's 帮扶档案 in one place, a term or all terms, as far as the reader may see it."""
     file, terms = _file(request, pk)
     _audit_read(request, file, "帮扶档案")
+    document = document_of(file, reader=request.user)
     context = {
         "file": file,
         "student": file.student,
-        "document": document_of(file, reader=request.user),
+        "document": document,
+        "sections": _with_links(document, file),
         "terms": terms,
         "can_enter": services.may_enter(request.user, file.student),
         "attachments": file.attachments or [],
     }
     return render(request, "casefiles/case_file.html", context)
+
+
+def _with_links(document: Document, file: CaseFile) -> list[tuple[Section, list[tuple[Block, str]]]]:
+    """Each section's blocks with the page of the record each stands for, where it has one (a talk,
+    a visit, a 五三卡 opens on its own page with its photos and history); "" otherwise."""
+    pages = {
+        "talks": [reverse("guidance:talk_detail", args=[t.pk]) for t in file.talks or []],
+        "visits": [reverse("guidance:visit_detail", args=[v.pk]) for v in file.visits or []],
+        "cards": [reverse("guidance:card_detail", args=[c.pk]) for c in file.cards or []],
+    }
+    out = []
+    for section in document.sections:
+        urls = pages.get(section.key, [])
+        out.append((section, [(block, urls[i] if i < len(urls) else "") for i, block in enumerate(section.blocks)]))
+    return out
 
 
 @role_required(*READERS)

@@ -217,3 +217,16 @@ def test_the_student_page_the_timeline_and_the_dashboard_link_to_the_case_file(c
     ):
         html = client.get(url).content.decode()
         assert reverse("casefiles:case_file", args=[world.student_a1.pk]) in html, url
+
+
+def test_each_talk_on_the_page_opens_its_own_record(client, world):
+    talk = TalkRecordFactory(pairing=world.student_a1.pairings.get())
+    client.force_login(world.teacher_a1)
+    html = client.get(reverse("casefiles:case_file", args=[world.student_a1.pk])).content.decode()
+    assert reverse("guidance:talk_detail", args=[talk.pk]) in html
+
+
+def test_an_unknown_term_in_the_address_shows_all_terms(client, world):
+    client.force_login(world.officer_a)
+    response = client.get(reverse("casefiles:case_file", args=[world.student_a1.pk]), {"term": "abc"})
+    assert response.status_code == 200 and response.context["file"].term is None
