@@ -1,4 +1,9 @@
-"""The review in the Django admin: looked up read-only (the officer's pages write it, through the
+"""The Django admin of the case file. 转介 and 资助发放 are entered here until issue 11 brings the
+officer's pages (every change audited: casefiles.apps tracks both models); term results and
+attachments are made on the case file's pages, where the scope checks, the optimistic lock, the file
+checks and the term lock live, and are only looked up here.
+
+The review in the Django admin: looked up read-only (the officer's pages write it, through the
 services that keep the lock and the audit), its fields as the field policy shows them, each opened
 review written to the audit log (the 系统管理员 role, who sees no help records, is not offered it)."""
 
@@ -11,7 +16,52 @@ from django.http import HttpRequest
 
 from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, ReadOnlyAdminMixin
 
-from .models import CaseFileReview, ReviewComment, ReviewReopening
+from .models import AidReceipt, Attachment, CaseFileReview, Referral, ReviewComment, ReviewReopening, TermResult
+
+STUDENT_SEARCH = ["student__name", "student__student_number__iendswith"]
+
+
+class StudentRowAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, admin.ModelAdmin):
+    raw_id_fields = ["student"]
+    search_fields = STUDENT_SEARCH
+    list_select_related = ["student__school"]
+
+    def audit_student_of(self, obj: Any) -> int | None:
+        return obj.student_id
+
+
+@admin.register(Referral)
+class ReferralAdmin(StudentRowAdmin):
+    audit_detail = "转介"
+    list_display = ["student", "department", "referred_on", "status", "referred_by"]
+    list_filter = ["department", "status"]
+    raw_id_fields = ["student", "referred_by"]
+    date_hierarchy = "referred_on"
+
+
+@admin.register(AidReceipt)
+class AidReceiptAdmin(StudentRowAdmin):
+    audit_detail = "资助发放"
+    list_display = ["student", "term", "item", "amount", "paid_on", "source"]
+    list_filter = ["source", "term"]
+    list_select_related = ["student__school", "term__school_year"]
+    date_hierarchy = "paid_on"
+
+
+@admin.register(TermResult)
+class TermResultAdmin(ReadOnlyAdminMixin, StudentRowAdmin):
+    audit_detail = "学业成绩"
+    list_display = ["student", "term", "subject", "score", "full_marks", "class_rank"]
+    list_select_related = ["student__school", "term__school_year"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdminMixin, StudentRowAdmin):
+    audit_detail = "档案附件"
+    list_display = ["student", "kind", "title", "term", "size", "uploaded_at"]
+    list_filter = ["kind"]
+    list_select_related = ["student__school", "term__school_year"]
+    exclude = ["file"]
 
 
 class _ReadOnlyInline(FieldPolicyAdminMixin, admin.TabularInline):

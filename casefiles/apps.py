@@ -8,10 +8,11 @@ class CasefilesConfig(AppConfig):
     verbose_name = "帮扶档案"
 
     def ready(self) -> None:
-        from zaoyang_aid import navigation
+        from zaoyang_aid import audit, navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
         from zaoyang_aid.locks import term_lock_register
 
+        from . import models
         from .services import review_lock_reason
 
         # A signed-off review locks the student's records of its term (every guidance write asks).
@@ -20,3 +21,8 @@ class CasefilesConfig(AppConfig):
         navigation.register("档案审核进度", "casefiles:review_county", {Role.COUNTY, Role.ADMIN}, order=7)
         # The 包保 teacher's list of the officer's comments (also linked from 我的帮扶学生).
         navigation.register("审核意见", "casefiles:my_review_comments", SCHOOL_ROLES - {Role.OFFICER}, order=12)
+
+        # 转介 and 资助发放 are entered in the Django admin for now (issue 11 brings the pages): every
+        # change is audited there. Term results and attachments are audited by their services.
+        audit.track(models.Referral, student_of=models.student_of)
+        audit.track(models.AidReceipt, student_of=models.student_of)

@@ -1,4 +1,16 @@
-"""Demo data for the officer's term review (called by ``manage.py seed_demo`` after guidance's
+"""Demo data for the case file, at the demo school (zaoyang_aid/demo.py explains the protocol):
+
+- 学业成绩 of every past and current term for each student paired there: each student starts at their
+  own level; terms with 学业辅导 push the weak subjects up a few points (demo_teacher's students most
+  visibly), so the case file's trend shows what the tutoring did;
+- attachments: a scanned 认定 form (a generated PNG) and a certificate (a small PDF) for a few
+  students, sharing two files under MEDIA_ROOT/attachments/demo/ (never deleted with a row);
+- a 转介 to 民政 and one to 残联, and this year's 资助发放 (the stage's national grants) for the
+  students with a 认定.
+
+A generator of its own keeps what the earlier seeders draw unchanged; rows go in with bulk_create.
+
+Demo data for the officer's term review (called by ``manage.py seed_demo`` after guidance's
 seeder; zaoyang_aid/demo.py explains the protocol). At the demo school:
 
 - the previous term: every case file signed off by demo_officer after the term ended (its records
@@ -9,26 +21,259 @@ seeder; zaoyang_aid/demo.py explains the protocol). At the demo school:
   colleague's student already 已签结 (his term is locked); everyone else 未开始 (no row).
 
 Rows are written in bulk (a few dozen), from a generator of their own, so the demo stays
-deterministic and the seeders after this one draw what they drew before.
-"""
+deterministic and the seeders after this one draw what they drew before."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
+from django.utils import timezone
+from PIL import Image, ImageDraw
 
-from guidance.models import Notification, ReminderLevel
+from guidance.models import Notification, ReminderLevel, private_storage
 from pairing.demo import GroundFloor
-from pairing.models import Pairing, Term
+from pairing.models import HardshipAssessment, Pairing, Stage, Term
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import DemoContext, raw_delete
 
 from .checklist import checklists_for
-from .models import CaseFileReview, ReviewComment, ReviewReopening, ReviewStatus
+from .models import (
+    SUBJECTS,
+    AidReceipt,
+    AidSource,
+    Attachment,
+    AttachmentKind,
+    CaseFileReview,
+    Department,
+    Referral,
+    ReferralStatus,
+    ReviewComment,
+    ReviewReopening,
+    ReviewStatus,
+    TermResult,
+)
+
+SHARED = Attachment.SHARED_DIR
+FILES = {
+    "scan": (f"{SHARED}/demo-assessment-form.png", "image/png"),
+    "pdf": (f"{SHARED}/demo-certificate.pdf", "application/pdf"),
+}
+# The grants a student of each stage receives in a term (资助发放), with the source.
+AID_ITEMS: dict[str, list[tuple[str, str, AidSource]]] = {
+    Stage.PRESCHOOL: [("学前教育幼儿资助", "500.00", AidSource.LOCAL)],
+    Stage.PRIMARY: [
+        ("义务教育家庭经济困难学生生活补助", "500.00", AidSource.NATIONAL),
+        ("农村义务教育学生营养改善计划", "500.00", AidSource.NATIONAL),
+    ],
+    Stage.JUNIOR: [
+        ("义务教育家庭经济困难学生生活补助", "625.00", AidSource.NATIONAL),
+        ("农村义务教育学生营养改善计划", "500.00", AidSource.NATIONAL),
+    ],
+    Stage.SENIOR: [("普通高中国家助学金", "1000.00", AidSource.NATIONAL), ("免学杂费", "400.00", AidSource.PROVINCE)],
+    Stage.VOCATIONAL: [
+        ("中职国家助学金", "1000.00", AidSource.NATIONAL),
+        ("中职免学费", "1100.00", AidSource.NATIONAL),
+    ],
+}
+
+
+def _records_exist() -> bool:
+    return TermResult.objects.exists() or Attachment.objects.exists() or Referral.objects.exists()
+
+
+def _seed_records(ctx: DemoContext) -> None:
+    ground: GroundFloor = ctx.shared["pairing"]
+    rng = random.Random(f"casefiles-{ctx.seed}")
+    pairings = [p for p in ground.pairings if p.student.school_id == ground.demo_school.pk]
+    staff = [t.user for t in ground.teachers if t.school_id == ground.demo_school.pk]
+    officer = next(u for u in staff if u.role == Role.OFFICER)
+    mine = {p.student_id for p in pairings if p.teacher_id == ground.demo_teacher.pk and p.ended_on is None}
+    terms = [t for t in ground.terms if t.start_date <= ctx.today]
+    ctx.insert(TermResult, _results(rng, pairings, terms, mine, ground.demo_school.stage, ctx.today))
+    _write_files(rng)
+    ctx.insert(Attachment, _attachments(pairings, terms, officer, mine, ctx))
+    ctx.insert(Referral, _referrals(pairings, officer, mine, ctx))
+    ctx.insert(AidReceipt, _aid(ground, terms, ctx))
+
+
+def _active_in(pairings: list[Pairing], term: Term) -> dict[int, Pairing]:
+    """Each student's pairing that covered ``term`` (the later one when it changed hands)."""
+    out: dict[int, Pairing] = {}
+    for p in sorted(pairings, key=lambda p: p.started_on):
+        if p.started_on <= term.end_date and (p.ended_on is None or p.ended_on >= term.start_date):
+            out[p.student_id] = p
+    return out
+
+
+def _results(
+    rng: random.Random, pairings: list[Pairing], terms: list[Term], mine: set[int], stage: str, today: dt.date
+) -> list[TermResult]:
+    """Each subject's level (out of 100) starts where the student is and rises with the tutoring;
+    语文, 数学 and 英语 are out of 120 at 初中 and 高中, as schools there mark them."""
+    rows = []
+    level: dict[tuple[int, str], float] = {}
+    for term in terms:
+        for student_id, pairing in _active_in(pairings, term).items():
+            gain = 6.0 if student_id in mine else 2.5  # 学业辅导 every week shows
+            for subject in SUBJECTS.get(stage, [])[:5]:
+                key = (student_id, subject)
+                percent = min(97.0, level[key] + rng.uniform(-3, gain + 2)) if key in level else rng.uniform(50, 78)
+                level[key] = percent
+                full = 120 if subject in ("语文", "数学", "英语") and stage in (Stage.JUNIOR, Stage.SENIOR) else 100
+                rows.append(
+                    TermResult(
+                        student_id=student_id,
+                        term=term,
+                        subject=subject,
+                        score=Decimal(f"{percent * full / 100:.1f}"),
+                        full_marks=Decimal(full),
+                        class_rank=rng.randint(8, 45),
+                        entered_by=pairing.teacher.user,
+                        entered_at=_moment(min(term.end_date, today)),
+                    )
+                )
+    return rows
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(17, 0), tzinfo=timezone.get_current_timezone())
+
+
+def _write_files(rng: random.Random) -> None:
+    """Two shared files: a 'scan' of an assessment form and a one-page certificate PDF."""
+    image = Image.new("RGB", (620, 820), (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((30, 30, 590, 790), outline=(60, 60, 60), width=3)
+    for y in range(120, 760, 40):
+        draw.line((60, y, 560, y), fill=(170, 170, 170), width=1)
+    draw.rectangle((400, 660, 540, 740), outline=(200, 40, 40), width=4)  # where the stamp goes
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    pdf = _pdf_bytes()
+    for (name, _type), data in zip(FILES.values(), (out.getvalue(), pdf), strict=True):
+        path = Path(private_storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _pdf_bytes() -> bytes:
+    """A one-page A4 PDF with a frame (no text: a demo certificate's shape, not its words)."""
+    content = b"2 w 50 50 495 742 re S 80 700 435 0 re S"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def _attachments(
+    pairings: list[Pairing], terms: list[Term], officer: Any, mine: set[int], ctx: DemoContext
+) -> list[Attachment]:
+    """demo_teacher's students and every fifth other student: the 认定 form scan and a certificate."""
+    students = sorted({p.student_id for p in pairings if p.ended_on is None})
+    chosen = [s for i, s in enumerate(students) if s in mine or i % 5 == 0]
+    term = terms[-1]
+    rows = []
+    for student_id in chosen:
+        for key, kind, title in (
+            ("scan", AttachmentKind.ASSESSMENT, "家庭经济困难学生认定申请表(扫描件)"),
+            ("pdf", AttachmentKind.PROOF, "农村低保证明"),
+        ):
+            name, content_type = FILES[key]
+            row = Attachment(
+                student_id=student_id,
+                term=term,
+                kind=kind,
+                title=title,
+                file=name,
+                content_type=content_type,
+                size=Path(private_storage.path(name)).stat().st_size,
+                uploaded_by=officer,
+                uploaded_at=_moment(min(term.start_date + dt.timedelta(days=14), ctx.today)),
+            )
+            rows.append(row)
+    return rows
+
+
+def _referrals(pairings: list[Pairing], officer: Any, mine: set[int], ctx: DemoContext) -> list[Referral]:
+    students = sorted(mine) or sorted({p.student_id for p in pairings})
+    if not students:
+        return []
+    first = students[0]
+    rows = [
+        Referral(
+            student_id=first,
+            department=Department.CIVIL_AFFAIRS,
+            referred_on=ctx.today.replace(day=1),
+            reason="父亲外出务工受伤,家庭收入骤减,申请纳入低保并给予临时救助。",
+            status=ReferralStatus.IN_PROGRESS,
+            outcome="民政办已入户核查,正在公示。",
+            referred_by=officer,
+        )
+    ]
+    if len(students) > 1:
+        rows.append(
+            Referral(
+                student_id=students[1],
+                department=Department.DISABLED,
+                referred_on=ctx.today.replace(day=1),
+                reason="祖母肢体残疾未办残疾证,协助办理并申请残疾人两项补贴。",
+                status=ReferralStatus.DONE,
+                outcome="已办理残疾证(肢体三级),两项补贴自次月起发放。",
+                referred_by=officer,
+            )
+        )
+    return rows
+
+
+def _aid(ground: GroundFloor, terms: list[Term], ctx: DemoContext) -> list[AidReceipt]:
+    """The stage's grants for each 认定 of a demo-school student in a term that has begun."""
+    assessed = HardshipAssessment.objects.filter(student__school=ground.demo_school, term__in=terms).select_related(
+        "student__school", "term"
+    )
+    rows = []
+    for assessment in assessed:
+        paid_on = min(assessment.term.start_date + dt.timedelta(days=45), ctx.today)
+        for item, amount, source in AID_ITEMS.get(assessment.student.school.stage, []):
+            rows.append(
+                AidReceipt(
+                    student=assessment.student,
+                    term=assessment.term,
+                    item=item,
+                    amount=Decimal(amount),
+                    paid_on=paid_on,
+                    source=source,
+                )
+            )
+    return rows
+
+
+def _flush_records(ctx: DemoContext) -> None:
+    for model in (AidReceipt, Referral, Attachment, TermResult):
+        raw_delete(ctx, model.objects.all())
+    for name, _type in FILES.values():
+        Path(private_storage.path(name)).unlink(missing_ok=True)
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTES = (
@@ -38,11 +283,11 @@ NOTES = (
 )
 
 
-def holds_records() -> bool:
+def _reviews_exist() -> bool:
     return CaseFileReview.objects.exists()
 
 
-def flush(ctx: DemoContext) -> None:
+def _flush_reviews(ctx: DemoContext) -> None:
     for model in (ReviewReopening, ReviewComment, CaseFileReview):
         raw_delete(ctx, model.objects.all())
 
@@ -64,7 +309,7 @@ def _school_pairings(ground: GroundFloor, term: Term, today: dt.date) -> list[Pa
     return list(by_student.values())
 
 
-def seed(ctx: DemoContext) -> None:
+def _seed_reviews(ctx: DemoContext) -> None:
     ground: GroundFloor = ctx.shared["pairing"]
     rng = random.Random(f"reviews-{ctx.seed}")
     officer = next(
@@ -212,3 +457,17 @@ def _notify(ctx: DemoContext, ground: GroundFloor, comments: list[ReviewComment]
             )
         )
     ctx.insert(Notification, notices, label="档案审核通知")
+
+
+def holds_records() -> bool:
+    return _records_exist() or _reviews_exist()
+
+
+def seed(ctx: DemoContext) -> None:
+    _seed_records(ctx)
+    _seed_reviews(ctx)
+
+
+def flush(ctx: DemoContext) -> None:
+    _flush_reviews(ctx)
+    _flush_records(ctx)

@@ -45,6 +45,9 @@ class Section:
     # Shown when the section has no block, or why the reader sees none ("无权查看").
     empty_text: str = "无"
     page_break_before: bool = True
+    # What the section holds ("talks", "attachments" …): the screen page adds its own links to some
+    # sections by it; the print view and the PDF ignore it.
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,286 @@
-"""帮扶档案: what the case file gathers beyond the records kept by pairing and guidance.
+"""帮扶档案: what the case file gathers beyond the records kept by pairing and guidance: a term's
+学业成绩 (to show what 学业辅导 did), attachments (认定材料, 证明材料 …), 转介 and 资助发放.
+
+Who sees which of these follows the field policy (zaoyang_aid.fields): term results and referrals
+are help records (RECORDS), aid received and the proofs of hardship go with the 认定 (ASSESSMENT).
+
+帮扶档案: what the case file gathers beyond the records kept by pairing and guidance.
 
 The officer's review of a student's case file for a term (issue 9, point 7): a row per (student,
 term) once the review has begun (no row means 未开始), the officer's comments with the teacher's
 answers, and every reopening of a signed-off review. A signed-off review locks the term's records of
-the student (casefiles.apps registers the check with zaoyang_aid.locks).
-"""
+the student (casefiles.apps registers the check with zaoyang_aid.locks)."""
 
 from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from pairing.models import Pairing, Student, Term
+from guidance.models import private_storage
+from pairing.models import Pairing, Stage, Student, Term
 from zaoyang_aid.access import Scope, ScopedQuerySet
 from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
+
+
+def _student_scope(scope: Scope, group: FieldGroup) -> Q | None:
+    """Rows about a student, as far as the field policy shows ``group``: the school's or the county's
+    to whoever sees the group for every student of their scope (officer, county staff); to a teacher
+    or counsellor, only those of the students they 包保 now; none to anyone else."""
+    if group in broad_access(scope):
+        if scope.is_county_wide:
+            return Q()
+        return Q(student__school_id=scope.school_id) if scope.school_id else None
+    if group in paired_access(scope) and scope.teacher_id is not None:
+        paired = Pairing.objects.filter(teacher_id=scope.teacher_id, ended_on__isnull=True).values("student_id")
+        return Q(student_id__in=paired)
+    return None
+
+
+class RecordsQuerySet(ScopedQuerySet):
+    group = FieldGroup.RECORDS
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        return _student_scope(scope, self.group)
+
+
+class AssessmentQuerySet(RecordsQuerySet):
+    group = FieldGroup.ASSESSMENT
+
+
+# --- 学业成绩 ----------------------------------------------------------------------------------------
+
+# The subjects a term-results form offers by stage (a school may add another by name).
+SUBJECTS: dict[str, list[str]] = {
+    Stage.PRESCHOOL: [],
+    Stage.PRIMARY: ["语文", "数学", "英语", "道德与法治", "科学"],
+    Stage.JUNIOR: ["语文", "数学", "英语", "物理", "化学", "道德与法治", "历史", "地理", "生物"],
+    Stage.SENIOR: ["语文", "数学", "英语", "物理", "化学", "生物", "思想政治", "历史", "地理"],
+    Stage.VOCATIONAL: ["语文", "数学", "英语", "思想政治", "专业课"],
+}
+
+
+class TermResult(models.Model):
+    """学业成绩: one subject's end-of-term score, entered by the 包保 teacher or the school's 资助专干,
+    so the case file shows the effect of 学业辅导 across terms. ``version`` is the optimistic lock."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="term_results")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField("科目", max_length=20)
+    score = models.DecimalField("成绩", max_digits=5, decimal_places=1)
+    full_marks = models.DecimalField("满分", max_digits=5, decimal_places=1, default=Decimal(100))
+    class_rank = models.PositiveSmallIntegerField("班级排名", null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField("录入时间", default=timezone.now)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = RecordsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学业成绩"
+        verbose_name_plural = "学业成绩"
+        ordering = ["term__start_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "term", "subject"],
+                name="one_term_result_per_subject",
+                violation_error_message="这名学生本学期已有该科目的成绩。",
+            ),
+            models.CheckConstraint(
+                condition=Q(full_marks__gt=0) & Q(score__gte=0) & Q(score__lte=models.F("full_marks")),
+                name="term_result_score_within_full_marks",
+                violation_error_message="成绩应在0与满分之间。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.term} {self.subject}"
+
+    @property
+    def percent(self) -> Decimal:
+        """The score out of 100, so that terms with different full marks compare."""
+        return (self.score * 100 / self.full_marks).quantize(Decimal("0.1"))
+
+
+# --- 附件 -------------------------------------------------------------------------------------------
+
+
+class AttachmentKind(models.TextChoices):
+    ASSESSMENT = "assessment", "认定材料"
+    PROOF = "proof", "证明材料"
+    VISIT = "visit", "家访材料"
+    OTHER = "other", "其他"
+
+
+# Which field group an attachment of each kind belongs to: proofs of hardship go with the 认定,
+# the rest with the help records (zaoyang_aid.fields decides who sees each group).
+ATTACHMENT_GROUPS = {
+    AttachmentKind.ASSESSMENT: FieldGroup.ASSESSMENT,
+    AttachmentKind.PROOF: FieldGroup.ASSESSMENT,
+    AttachmentKind.VISIT: FieldGroup.RECORDS,
+    AttachmentKind.OTHER: FieldGroup.RECORDS,
+}
+
+
+class AttachmentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        parts = []
+        for group in (FieldGroup.ASSESSMENT, FieldGroup.RECORDS):
+            where = _student_scope(scope, group)
+            if where is not None:
+                kinds = [k for k, g in ATTACHMENT_GROUPS.items() if g == group]
+                parts.append(where & Q(kind__in=kinds))
+        if not parts:
+            return None
+        condition = parts[0]
+        for part in parts[1:]:
+            condition |= part
+        return condition
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name says nothing about the child: random, under the upload's month.
+    today = timezone.localdate()
+    return f"attachments/{today:%Y/%m}/{secrets.token_hex(16)}{Path(filename).suffix.lower()}"
+
+
+class Attachment(models.Model):
+    """A file kept in the case file (a scanned 认定 form, a certificate, a visit's signed sheet): a
+    JPEG/PNG (re-encoded like a home-visit photo) or a PDF (checked by its header), in the private
+    storage, served only by a scoped and audited view."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+    # The demo's attachments share a few files under this folder (casefiles/demo.py).
+    SHARED_DIR = "attachments/demo"
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="attachments")
+    term = models.ForeignKey(
+        Term, verbose_name="学期", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField("类别", max_length=12, choices=AttachmentKind.choices)
+    title = models.CharField("标题", max_length=60)
+    file = models.FileField("文件", storage=private_storage, upload_to=attachment_path, max_length=200)
+    content_type = models.CharField("类型", max_length=40)
+    size = models.PositiveIntegerField("字节数")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "档案附件"
+        verbose_name_plural = "档案附件"
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_kind_display()} {self.title}"
+
+    @property
+    def group(self) -> FieldGroup:
+        return ATTACHMENT_GROUPS[AttachmentKind(self.kind)]
+
+    @property
+    def extension(self) -> str:
+        return {"application/pdf": ".pdf", "image/png": ".png"}.get(self.content_type, ".jpg")
+
+    @property
+    def owns_file(self) -> bool:
+        return bool(self.file.name) and not self.file.name.startswith(self.SHARED_DIR + "/")
+
+
+# --- 转介 and 资助发放 (entered in the admin until issue 11 brings the officer's pages) --------------
+
+
+class Department(models.TextChoices):
+    CIVIL_AFFAIRS = "civil", "民政"
+    DISABLED = "disabled", "残联"
+    YOUTH_LEAGUE = "youth", "团委"
+    WOMEN = "women", "妇联"
+    UNION = "union", "工会"
+    RURAL = "rural", "乡村振兴"
+    OTHER = "other", "其他"
+
+
+class ReferralStatus(models.TextChoices):
+    OPEN = "open", "已转介"
+    IN_PROGRESS = "in_progress", "办理中"
+    DONE = "done", "已办结"
+    DECLINED = "declined", "未受理"
+
+
+class Referral(models.Model):
+    """转介: the school hands a family's need to a department (民政 for 低保, 残联 for a disability …)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="referrals")
+    department = models.CharField("转介部门", max_length=12, choices=Department.choices)
+    referred_on = models.DateField("转介日期")
+    reason = models.TextField("转介事由")
+    status = models.CharField("办理状态", max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.OPEN)
+    outcome = models.TextField("办理结果", blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="转介人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = RecordsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "转介"
+        verbose_name_plural = "转介"
+        ordering = ["-referred_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.student} 转介{self.get_department_display()} {self.referred_on:%Y-%m-%d}"
+
+
+class AidSource(models.TextChoices):
+    NATIONAL = "national", "国家资助"
+    PROVINCE = "province", "省级资助"
+    LOCAL = "local", "市级资助"
+    SCHOOL = "school", "学校资助"
+    SOCIAL = "social", "社会捐助"
+
+
+class AidReceipt(models.Model):
+    """资助发放: an aid item paid to the student in a term (国家助学金, 营养餐补助, 免学费 …)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="aid_receipts")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    item = models.CharField("资助项目", max_length=60)
+    amount = models.DecimalField("金额(元)", max_digits=8, decimal_places=2)
+    paid_on = models.DateField("发放日期")
+    source = models.CharField("资金来源", max_length=12, choices=AidSource.choices)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "资助发放"
+        verbose_name_plural = "资助发放"
+        ordering = ["-paid_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="aid_receipt_amount_positive", violation_error_message="金额应大于0。"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.item} {self.amount}元"
+
+
+def student_of(obj: Any) -> int | None:
+    return obj.student_id
 
 
 class ReviewStatus(models.TextChoices):

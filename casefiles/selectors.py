@@ -1,4 +1,7 @@
-"""Reads of the review pages: the officer's list of a term, one student's review, the county's
+"""Reads of the case file (帮扶档案): one student's whole file, as far as the reader may see it, in a
+constant number of queries however many records it holds.
+
+Reads of the review pages: the officer's list of a term, one student's review, the county's
 progress. Each runs a constant number of queries whatever the number of students."""
 
 from __future__ import annotations
@@ -6,14 +9,242 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
-from pairing.models import Pairing, School, Student, Term, Town
+from guidance.models import FiveThreeCard, HomeVisit, TalkRecord
+from pairing.models import EnrollmentChange, HardshipAssessment, Pairing, School, Student, Term, Town
+from zaoyang_aid.fields import FieldAccess, FieldGroup, field_access
 
 from .checklist import Checklist, checklists_for
-from .models import CaseFileReview, ReviewStatus
+from .models import ATTACHMENT_GROUPS, AidReceipt, Attachment, CaseFileReview, Referral, ReviewStatus, TermResult
+
+G = FieldGroup
+
+
+@dataclass(frozen=True)
+class TermResults:
+    """One term's 学业成绩, by subject, with the change against the term before (in points out of 100)."""
+
+    term: Term
+    results: list[TermResult]
+    change: dict[str, Decimal | None] = field(default_factory=dict)
+
+    @property
+    def average(self) -> Decimal | None:
+        if not self.results:
+            return None
+        return (sum((r.percent for r in self.results), Decimal(0)) / len(self.results)).quantize(Decimal("0.1"))
+
+
+@dataclass
+class CaseFile:
+    """What the reader sees of one student's case file. A part the reader may not see is None (not
+    an empty list): ``withheld`` names it, so the page can say what is not shown and why."""
+
+    student: Student
+    access: FieldAccess
+    term: Term | None
+    pairings: list[Pairing]
+    status_changes: list[EnrollmentChange]
+    guardians: list[Any] | None = None
+    members: list[Any] | None = None
+    assessments: list[HardshipAssessment] | None = None
+    talks: list[TalkRecord] | None = None
+    visits: list[HomeVisit] | None = None
+    cards: list[FiveThreeCard] | None = None
+    results: list[TermResults] | None = None
+    referrals: list[Referral] | None = None
+    aid: list[AidReceipt] | None = None
+    attachments: list[Attachment] | None = None
+    # 心理健康档案: guidance.counselling.psych_summary's answer, wired by the lead (see _psych_summary).
+    psych: Any = None
+    withheld: list[str] = field(default_factory=list)
+
+    @property
+    def active_pairing(self) -> Pairing | None:
+        return next((p for p in self.pairings if p.ended_on is None), None)
+
+    def teacher_in(self, term: Term | None) -> str:
+        """Who 包保 the student in ``term`` (all terms: now), names joined when several did."""
+        if term is None:
+            active = self.active_pairing
+            return active.teacher.name if active is not None else "(当前无包保教师)"
+        names = [p.teacher.name for p in reversed(self.pairings) if _overlaps(p, term)]
+        return "、".join(dict.fromkeys(names)) or "(该学期无包保教师)"
+
+
+def _overlaps(pairing: Pairing, term: Term) -> bool:
+    return pairing.started_on <= term.end_date and (pairing.ended_on is None or pairing.ended_on >= term.start_date)
+
+
+def case_file(*, student: Student | int, reader: Any, term: Term | None = None) -> CaseFile:
+    """The student's case file as ``reader`` may see it (all terms, or ``term``'s records only).
+
+    Raises Student.DoesNotExist when the student is outside the reader's scope. Queries, whatever
+    the number of records: the student with school and household (1), pairings with teacher (1),
+    status changes (1); then, each only when the policy shows it to the reader: guardians (1),
+    household members (1), 认定 (1) with categories (1), talks (1), visits with photo counts (1) and
+    their policies (1), 五三卡 (1), term results (1), referrals (1), aid (1), attachments (1).
+    """
+    pk = student.pk if isinstance(student, Student) else student
+    loaded = (
+        Student.objects.visible_to(reader)
+        .select_related("school__town", "household__town")
+        .prefetch_related(
+            Prefetch(
+                "pairings",
+                queryset=Pairing.objects.select_related("teacher__user").order_by("-started_on", "-pk"),
+            ),
+            Prefetch(
+                "status_changes",
+                queryset=EnrollmentChange.objects.select_related("from_school", "to_school").order_by(
+                    "-effective_on", "-pk"
+                ),
+            ),
+        )
+        .get(pk=pk)
+    )
+    pairings = list(loaded.pairings.all())
+    active = next((p for p in pairings if p.ended_on is None), None)
+    access = field_access(
+        reader, school_id=loaded.school_id, paired_teacher_id=active.teacher_id if active is not None else None
+    )
+    changes = list(loaded.status_changes.all())
+    if term is not None:
+        pairings = [p for p in pairings if _overlaps(p, term)]
+        changes = [c for c in changes if c.effective_on <= term.end_date]
+    file = CaseFile(student=loaded, access=access, term=term, pairings=pairings, status_changes=changes)
+    _family(file, reader)
+    _records(file, reader)
+    _extras(file, reader)
+    file.psych = _psych_summary(student_id=loaded.pk, reader=reader)
+    return file
+
+
+def _withhold(file: CaseFile, group: FieldGroup) -> bool:
+    """Whether the reader does not see ``group``; noted once in ``file.withheld``."""
+    if group in file.access:
+        return False
+    if group.label not in file.withheld:
+        file.withheld.append(group.label)
+    return True
+
+
+def _family(file: CaseFile, reader: Any) -> None:
+    student = file.student
+    if not _withhold(file, G.CONTACT):
+        prefetch_related_objects([student], "guardians")
+        file.guardians = list(student.guardians.all())
+    if not _withhold(file, G.HOUSEHOLD):
+        prefetch_related_objects([student.household], "members")
+        file.members = list(student.household.members.all())
+    if not _withhold(file, G.ASSESSMENT):
+        assessments = (
+            HardshipAssessment.objects.filter(student=student)
+            .select_related("term__school_year", "level")
+            .prefetch_related("categories")
+            .order_by("-term__start_date")
+        )
+        if file.term is not None:
+            assessments = assessments.filter(term=file.term)
+        file.assessments = list(assessments)
+
+
+def _in_term(queryset: Any, term: Term | None, **dates: str) -> Any:
+    if term is None:
+        return queryset
+    if dates:
+        (name,) = dates.values()
+        return queryset.filter(**{f"{name}__gte": term.start_date, f"{name}__lte": term.end_date})
+    return queryset.filter(term=term)
+
+
+def _records(file: CaseFile, reader: Any) -> None:
+    """Talks, visits, 五三卡 and term results: the help records (RECORDS)."""
+    if _withhold(file, G.RECORDS):
+        return
+    student, term = file.student, file.term
+    who = ("pairing__teacher__user", "recorded_by", "term__school_year", "late_permission")
+    talks = TalkRecord.objects.visible_to(reader).filter(pairing__student=student).select_related(*who)
+    file.talks = list(_in_term(talks, term).order_by("date", "pk"))
+    visits = (
+        HomeVisit.objects.visible_to(reader)
+        .filter(pairing__student=student)
+        .select_related("pairing__teacher__user", "recorded_by", "term__school_year")
+        .annotate(photo_count=Count("photos"))
+        .prefetch_related("policies")
+    )
+    file.visits = list(_in_term(visits, term).order_by("date", "pk"))
+    cards = (
+        FiveThreeCard.objects.visible_to(reader)
+        .filter(student=student)
+        .select_related("term__school_year", "recorded_by", "reviewed_by")
+    )
+    file.cards = list(_in_term(cards, term).order_by("term__start_date"))
+    # The trend needs the term before: with a term, its results and those of the terms before it.
+    results = TermResult.objects.visible_to(reader).filter(student=student).select_related("term__school_year")
+    if term is not None:
+        results = results.filter(term__start_date__lte=term.start_date)
+    file.results = results_by_term(results.order_by("term__start_date", "pk"), only=term)
+    referrals = Referral.objects.visible_to(reader).filter(student=student).select_related("referred_by")
+    file.referrals = list(_in_term(referrals, term, on="referred_on").order_by("referred_on", "pk"))
+
+
+def results_by_term(results: Any, *, only: Term | None = None) -> list[TermResults]:
+    """Term results grouped by term (oldest first), each with the change per subject against the
+    last earlier term that had the subject; with ``only``, that term's group alone."""
+    grouped: dict[int, list[TermResult]] = defaultdict(list)
+    terms: dict[int, Term] = {}
+    for result in results:
+        grouped[result.term_id].append(result)
+        terms[result.term_id] = result.term
+    last: dict[str, Decimal] = {}
+    out = []
+    for term_id, rows in grouped.items():
+        change = {r.subject: (r.percent - last[r.subject]) if r.subject in last else None for r in rows}
+        last.update({r.subject: r.percent for r in rows})
+        out.append(TermResults(term=terms[term_id], results=rows, change=change))
+    return [t for t in out if only is None or t.term.pk == only.pk]
+
+
+def _extras(file: CaseFile, reader: Any) -> None:
+    """Aid received (ASSESSMENT) and attachments (each kind by its group)."""
+    student, term = file.student, file.term
+    if not _withhold(file, G.ASSESSMENT):
+        aid = AidReceipt.objects.visible_to(reader).filter(student=student).select_related("term__school_year")
+        file.aid = list(_in_term(aid, term).order_by("paid_on", "pk"))
+    if any(group in file.access for group in ATTACHMENT_GROUPS.values()):
+        attachments = (
+            Attachment.objects.visible_to(reader)
+            .filter(student=student)
+            .select_related("term__school_year", "uploaded_by")
+        )
+        if term is not None:
+            attachments = attachments.filter(Q(term=term) | Q(term__isnull=True))
+        shown_kinds = [k for k, g in ATTACHMENT_GROUPS.items() if g in file.access]
+        file.attachments = list(attachments.filter(kind__in=shown_kinds).order_by("uploaded_at", "pk"))
+
+
+# --- 心理健康档案 -------------------------------------------------------------------------------------
+# TO BE WIRED BY THE LEAD: guidance.counselling.psych_summary(*, student_id, reader) (another
+# helper's) answers what the reader may see of the student's counselling (心理健康档案). The case file
+# reads counselling only through it and shows nothing of its own: until it is wired the section says
+# nothing is shown. Replace the body with:
+#     from guidance.counselling import psych_summary
+#     return psych_summary(student_id=student_id, reader=reader)
+# and render its answer in build._psych_section.
+
+
+def _psych_summary(*, student_id: int, reader: Any) -> Any:
+    return None
+
+
+def case_file_terms(*, today: dt.date) -> list[Term]:
+    """The terms a case file can be shown for: those begun by ``today`` (1 query), newest first."""
+    return list(Term.objects.select_related("school_year").filter(start_date__lte=today).order_by("-start_date"))
 
 
 def students_in_term(user: Any, *, term: Term, as_of: dt.date) -> QuerySet[Student]:

@@ -14,4 +14,11 @@ urlpatterns: list = [
     path("review-comments/<int:pk>/answer/", views.review_comment_answer, name="review_comment_answer"),
     path("my/review-comments/", views.my_review_comments, name="my_review_comments"),
     path("county/reviews/", views.review_county, name="review_county"),
+    # --- The case file (issue 9, points 1 and 2) --------------------------------------------------
+    path("students/<int:pk>/case-file/", views.case_file_page, name="case_file"),
+    path("students/<int:pk>/case-file/print/", views.case_file_print, name="case_file_print"),
+    path("students/<int:pk>/term-results/", views.term_results, name="term_results"),
+    path("students/<int:pk>/attachments/new/", views.attachment_upload, name="attachment_upload"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("attachments/<int:pk>/delete/", views.attachment_delete, name="attachment_delete"),
 ]

@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from casefiles.tests.factories import ReviewCommentFactory
+from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
@@ -80,6 +80,12 @@ PAGE_ARGS = {
     "casefiles:review_sign_off": "student",
     "casefiles:review_reopen": "student",
     "casefiles:review_comment_answer": "review_comment",
+    "casefiles:case_file": "student",
+    "casefiles:case_file_print": "student",
+    "casefiles:term_results": "student",
+    "casefiles:attachment_upload": "student",
+    "casefiles:attachment_download": "attachment",
+    "casefiles:attachment_delete": "attachment",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -114,6 +120,7 @@ class Objects:
     card: Any
     consent: Any
     review_comment: Any
+    attachment: Any
 
 
 @pytest.fixture
@@ -153,6 +160,7 @@ def objects(world: Any) -> Objects:
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
         review_comment=ReviewCommentFactory(review__student=world.student_a1, author=world.officer_a),
+        attachment=AttachmentFactory(student=world.student_a1, uploaded_by=world.officer_a),
     )
 
 

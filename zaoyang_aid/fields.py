@@ -283,6 +283,17 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "casefiles.ReviewComment.body": G.RECORDS,
     "casefiles.ReviewComment.answer": G.RECORDS,
     "casefiles.ReviewReopening.reason": G.RECORDS,
+    # 帮扶档案 (casefiles): a term's 学业成绩 and 转介 are help records; aid paid and the proofs of
+    # hardship go with the 认定. An attachment's kind decides its group (casefiles.models
+    # ATTACHMENT_GROUPS: 认定材料 and 证明材料 ASSESSMENT, 家访材料 and 其他 RECORDS); its fields are
+    # placed under the stricter of the two here.
+    **{f"casefiles.TermResult.{f}": G.RECORDS for f in ("subject", "score", "full_marks", "class_rank")},
+    **{
+        f"casefiles.Referral.{f}": G.RECORDS
+        for f in ("student", "department", "referred_on", "reason", "status", "outcome")
+    },
+    **{f"casefiles.AidReceipt.{f}": G.ASSESSMENT for f in ("student", "term", "item", "amount", "paid_on", "source")},
+    **{f"casefiles.Attachment.{f}": G.ASSESSMENT for f in ("student", "kind", "title", "file")},
     # Staff
     "zaoyang_aid.User.email": G.STAFF,
     "zaoyang_aid.User.phone": G.STAFF,
@@ -347,6 +358,17 @@ NOT_PERSONAL: dict[str, str] = {
         for f in ("review", "author", "created_at", "answered_by", "answered_at", "version")
     },
     **{f"casefiles.ReviewReopening.{f}": "which review was reopened, by whom and when" for f in ("review", "by", "at")},
+    **{
+        f"casefiles.TermResult.{f}": "whose result of which term, who entered it when, its edit version"
+        for f in ("student", "term", "entered_by", "entered_at", "updated_at", "version")
+    },
+    **{
+        f"casefiles.Attachment.{f}": "which term the file belongs to, its file metadata, who uploaded it when"
+        for f in ("term", "content_type", "size", "uploaded_by", "uploaded_at")
+    },
+    "casefiles.Referral.referred_by": "which staff member made the referral",
+    "casefiles.Referral.created_at": "bookkeeping",
+    "casefiles.AidReceipt.created_at": "bookkeeping",
     "pairing.Student.created_at": "bookkeeping",
     "pairing.Student.updated_at": "bookkeeping",
     "pairing.EnrollmentChange.recorded_by": "who recorded the change",

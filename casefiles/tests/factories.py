@@ -1,12 +1,77 @@
-"""factory_boy factories for the casefiles app."""
+"""factory_boy factories for the case file.
+
+factory_boy factories for the casefiles app."""
 
 from __future__ import annotations
 
-import factory
+import datetime as dt
+from decimal import Decimal
 
-from pairing.tests.factories import StudentFactory, TermFactory
+import factory
+from django.core.files.base import ContentFile
+
+from pairing.models import Term
+from pairing.tests.factories import StudentFactory, TermFactory, UserFactory
 
 from .. import models
+
+# The smallest file the PDF check accepts: a header, a body and the end-of-file marker.
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _term_of(day: dt.date) -> Term:
+    term = Term.objects.containing(day).first()
+    if term is None:
+        raise ValueError(f"no term contains {day}: create one first (TermFactory)")
+    return term
+
+
+class TermResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.TermResult
+
+    student = factory.SubFactory(StudentFactory)
+    term = factory.LazyFunction(lambda: _term_of(dt.date(2026, 11, 16)))
+    subject = factory.Sequence(lambda n: f"科目{n}")
+    score = Decimal("78.5")
+    full_marks = Decimal(100)
+    entered_by = factory.SubFactory(UserFactory, role="officer")
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Attachment
+
+    student = factory.SubFactory(StudentFactory)
+    kind = models.AttachmentKind.PROOF
+    title = "低保证明"
+    file = factory.LazyFunction(lambda: ContentFile(PDF_BYTES, name="proof.pdf"))
+    content_type = "application/pdf"
+    size = len(PDF_BYTES)
+    uploaded_by = factory.SubFactory(UserFactory, role="officer")
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Referral
+
+    student = factory.SubFactory(StudentFactory)
+    department = models.Department.CIVIL_AFFAIRS
+    referred_on = dt.date(2026, 10, 20)
+    reason = "父亲重病住院,家庭收入骤降,申请临时救助。"
+    referred_by = factory.SubFactory(UserFactory, role="officer")
+
+
+class AidReceiptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.AidReceipt
+
+    student = factory.SubFactory(StudentFactory)
+    term = factory.LazyFunction(lambda: _term_of(dt.date(2026, 11, 16)))
+    item = "义务教育家庭经济困难学生生活补助"
+    amount = Decimal("625.00")
+    paid_on = dt.date(2026, 11, 2)
+    source = models.AidSource.NATIONAL
 
 
 class CaseFileReviewFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,53 @@
+"""转介 and 资助发放 are entered in the Django admin for now: by a staff account whose role sees them
+(the field policy hides them from the 系统管理员), every change audited; term results and
+attachments are only looked up there."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from zaoyang_aid.models import AuditAction, AuditEvent
+
+from .factories import ReferralFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_system_administrator_is_not_offered_referrals_or_aid(client, world):
+    client.force_login(world.admin)
+    for name in ("admin:casefiles_referral_changelist", "admin:casefiles_aidreceipt_changelist"):
+        assert client.get(reverse(name)).status_code == 403
+
+
+def test_county_staff_with_admin_access_record_a_referral_and_it_is_audited(client, world):
+    world.county.is_staff = True
+    world.county.is_superuser = True
+    world.county.save()
+    client.force_login(world.county)
+    response = client.post(
+        reverse("admin:casefiles_referral_add"),
+        {
+            "student": world.student_a1.pk,
+            "department": "civil",
+            "referred_on": "2026-11-10",
+            "reason": "申请临时救助",
+            "status": "open",
+            "outcome": "",
+            "referred_by": world.county.pk,
+        },
+    )
+    assert response.status_code == 302
+    line = AuditEvent.objects.get(action=AuditAction.CREATE, object_type="转介")
+    assert line.student_id == world.student_a1.pk
+
+
+def test_term_results_and_attachments_are_read_only_in_the_admin(client, world):
+    ReferralFactory(student=world.student_a1, referred_by=world.officer_a)
+    world.county.is_staff = True
+    world.county.is_superuser = True
+    world.county.save()
+    client.force_login(world.county)
+    assert client.get(reverse("admin:casefiles_termresult_add")).status_code == 403
+    assert client.get(reverse("admin:casefiles_attachment_add")).status_code == 403
+    assert client.get(reverse("admin:casefiles_termresult_changelist")).status_code == 200
