@@ -6,3 +6,9 @@ class CasefilesConfig(AppConfig):
 
     name = "casefiles"
     verbose_name = "帮扶档案"
+
+    def ready(self) -> None:
+        from zaoyang_aid import navigation
+        from zaoyang_aid.access import Role
+
+        navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)

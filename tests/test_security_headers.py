@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from casefiles.models import CaseFileExport
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
@@ -74,6 +75,8 @@ PAGE_ARGS = {
     "guidance:card_edit": "student",
     "guidance:card_detail": "card",
     "guidance:card_review": "card",
+    "casefiles:export_detail": "export",
+    "casefiles:export_download": "export",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -107,6 +110,7 @@ class Objects:
     reminder: Any
     card: Any
     consent: Any
+    export: Any
 
 
 @pytest.fixture
@@ -145,6 +149,8 @@ def objects(world: Any) -> Objects:
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
+        # Queued: its progress page loads the reloading script (with the nonce); no zip to download.
+        export=CaseFileExport.objects.create(school=world.school_a, term=world.term, requested_by=world.officer_a),
     )
 
 
