@@ -249,3 +249,22 @@ def test_exports_older_than_a_week_are_deleted_with_their_files(world: Any, medi
 
     assert list(CaseFileExport.objects.all()) == [recent]
     assert _export_files(media) == []
+
+
+def test_a_demo_flush_removes_the_exports_and_their_zips(
+    world: Any, media: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    import random
+
+    from casefiles import demo
+    from zaoyang_aid.demo import DemoContext
+
+    export = _export(world)
+    case_file_export_build(export.pk, source=fake_document)
+    ctx = DemoContext(rng=random.Random(1), scale="small", today=dt.date(2026, 11, 16), stdout=None, password_hash="")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.flush(ctx)
+
+    assert not CaseFileExport.objects.exists()
+    assert _export_files(media) == []
