@@ -19,4 +19,9 @@ def seed(ctx: DemoContext) -> None:
 def flush(ctx: DemoContext) -> None:
     files = [name for name in CaseFileExport.objects.exclude(file="").values_list("file", flat=True) if name]
     raw_delete(ctx, CaseFileExport.objects.all())
-    transaction.on_commit(lambda: [private_storage.delete(name) for name in files])
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        private_storage.delete(name)
