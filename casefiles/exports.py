@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 EXPORT_DIR = "case-file-exports"
 # A run that has written no progress for this long is taken for dead: another run may claim the row.
 STALE_AFTER = dt.timedelta(minutes=10)
+# A queued export no worker has started for this long (its message lost, no worker running) no longer
+# blocks a new request for its school and term: the request marks it failed and queues anew.
+QUEUED_STALE_AFTER = dt.timedelta(minutes=30)
 KEEP_FOR = dt.timedelta(days=7)
 RUNNING_MESSAGE = "该校该学期的档案正在生成,请等待完成后再导出。"
 
@@ -78,6 +81,7 @@ def case_file_export_request(*, school_id: int, term_id: int, by: Any) -> CaseFi
     if term.start_date > timezone.localdate():
         raise ValidationError("该学期尚未开始,没有可导出的档案。", code="invalid")
     with transaction.atomic():
+        _give_up_stale(school_id=school.pk, term_id=term.pk)
         if CaseFileExport.objects.filter(school=school, term=term, status__in=UNFINISHED).exists():
             raise ValidationError(RUNNING_MESSAGE, code="running")
         try:
@@ -93,6 +97,19 @@ def case_file_export_request(*, school_id: int, term_id: int, by: Any) -> CaseFi
         )
         transaction.on_commit(lambda: _enqueue(export.pk))
     return export
+
+
+def _give_up_stale(*, school_id: int, term_id: int) -> None:
+    """Fail the school's unfinished export of the term that nothing is building: queued long ago and
+    never started, or started and silent since STALE_AFTER. Should its task still come, its claim
+    finds the row failed and it does nothing."""
+    now = timezone.now()
+    stale = Q(status=ExportStatus.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER) | Q(
+        status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
+    CaseFileExport.objects.filter(stale, school_id=school_id, term_id=term_id).update(
+        status=ExportStatus.FAILED, error="长时间未完成,已由新的导出取代。", finished_at=now, claim=None
+    )
 
 
 def _enqueue(export_id: int) -> None:

@@ -268,3 +268,27 @@ def test_a_demo_flush_removes_the_exports_and_their_zips(
 
     assert not CaseFileExport.objects.exists()
     assert _export_files(media) == []
+
+
+def test_an_export_nothing_is_building_gives_way_to_a_new_request(
+    world: Any, media: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    lost = _export(world)  # its task's message was lost: queued for good
+    CaseFileExport.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - exports.QUEUED_STALE_AFTER - dt.timedelta(minutes=1)
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        new = case_file_export_request(school_id=world.school_a.pk, term_id=world.term.pk, by=world.officer_a)
+
+    lost.refresh_from_db()
+    assert lost.status == ExportStatus.FAILED and "取代" in lost.error
+    assert not case_file_export_build(lost.pk, source=fake_document)  # its task, should it come after all
+    assert new.status == ExportStatus.QUEUED
+
+
+def test_a_recently_queued_export_still_blocks_a_new_request(world: Any) -> None:
+    _export(world)
+
+    with pytest.raises(ValidationError, match="正在生成"):
+        case_file_export_request(school_id=world.school_a.pk, term_id=world.term.pk, by=world.officer_a)
