@@ -14,10 +14,12 @@ their headings on a new page, and every page has the document's footer and "第 
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
@@ -74,12 +76,51 @@ class _CaseFilePDF(FPDF):
 
 
 def render_pdf(document: Document) -> bytes:
+    document = _printable(document)
     pdf = _CaseFilePDF(document.footer)
     pdf.set_title(document.filename)
     _cover(pdf, document.cover)
     for section in document.sections:
         _section(pdf, section)
     return bytes(pdf.output())
+
+
+MISSING = "□"  # stands for a character the font lacks (CJK Extension A and beyond, emoji)
+
+
+@functools.cache
+def _font_characters() -> frozenset[int]:
+    return frozenset(TTFont(str(FONT_PATH), lazy=True).getBestCmap())
+
+
+def _shown(text: str) -> str:
+    """The text with each character the font lacks as "□": fpdf2 would drop it without a trace, and
+    a name printed without one of its characters is worse than one that shows a gap."""
+    known = _font_characters()
+    if all(ord(c) in known or c in "\n\r\t" for c in text):
+        return text
+    return "".join(c if ord(c) in known or c in "\n\r\t" else MISSING for c in text)
+
+
+def _printable(document: Document) -> Document:
+    def rows(items: list[Row]) -> list[Row]:
+        return [Row(_shown(r.label), _shown(r.value)) for r in items]
+
+    def table(t: Table) -> Table:
+        return Table(headers=[_shown(h) for h in t.headers], rows=[[_shown(v or "") for v in r] for r in t.rows])
+
+    def block(b: Block) -> Block:
+        return Block(_shown(b.title), _shown(b.meta), rows(b.rows), [table(t) for t in b.tables])
+
+    return Document(
+        cover=Cover(_shown(document.cover.title), rows(document.cover.rows)),
+        sections=[
+            Section(_shown(s.title), [block(b) for b in s.blocks], _shown(s.empty_text), s.page_break_before)
+            for s in document.sections
+        ],
+        footer=_shown(document.footer),
+        filename=document.filename,
+    )
 
 
 def _cover(pdf: _CaseFilePDF, cover: Cover) -> None:

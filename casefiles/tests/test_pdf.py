@@ -93,3 +93,11 @@ def test_a_table_prints_its_headers_and_wrapped_chinese_cells() -> None:
 
     assert "健康状况" in text and "王大" in text and "李二" in text and "父亲" in text
     assert text.count("长期慢性病") == 8
+
+
+def test_a_character_the_font_lacks_shows_as_a_box_rather_than_vanishing() -> None:
+    document = _document(Section(title="谈心谈话", blocks=[_talk(1, "王䶮今天很开心😀。")]))
+
+    text = "".join(_pages(render_pdf(document)))
+
+    assert "王□今天很开心□。" in text
