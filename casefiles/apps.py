@@ -26,3 +26,4 @@ class CasefilesConfig(AppConfig):
         # change is audited there. Term results and attachments are audited by their services.
         audit.track(models.Referral, student_of=models.student_of)
         audit.track(models.AidReceipt, student_of=models.student_of)
+        navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)

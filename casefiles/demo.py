@@ -21,7 +21,11 @@ seeder; zaoyang_aid/demo.py explains the protocol). At the demo school:
   colleague's student already 已签结 (his term is locked); everyone else 未开始 (no row).
 
 Rows are written in bulk (a few dozen), from a generator of their own, so the demo stays
-deterministic and the seeders after this one draw what they drew before."""
+deterministic and the seeders after this one draw what they drew before.
+
+No zip of case files is seeded: they are made by trying the 档案导出 page (building one takes a few
+seconds a school, too slow for seed_demo); ``--flush`` removes them with their files, since their
+rows point at the demo's schools, terms and accounts."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -50,6 +55,7 @@ from .models import (
     AidSource,
     Attachment,
     AttachmentKind,
+    CaseFileExport,
     CaseFileReview,
     Department,
     Referral,
@@ -469,5 +475,17 @@ def seed(ctx: DemoContext) -> None:
 
 
 def flush(ctx: DemoContext) -> None:
+    _flush_exports(ctx)
     _flush_reviews(ctx)
     _flush_records(ctx)
+
+
+def _flush_exports(ctx: DemoContext) -> None:
+    files = [name for name in CaseFileExport.objects.exclude(file="").values_list("file", flat=True) if name]
+    raw_delete(ctx, CaseFileExport.objects.all())
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        private_storage.delete(name)

@@ -1,6 +1,8 @@
 """Forms of the case file: a term's 学业成绩 (one row per subject) and an attachment's upload.
 
-The review's forms: each posts the version it read (the optimistic lock); the services check."""
+The review's forms: each posts the version it read (the optimistic lock); the services check.
+
+Forms of the case file pages."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Any, cast
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 
 from guidance.photos import MAX_PHOTO_BYTES, size_label
-from pairing.models import Student, Term
+from pairing.models import School, Student, Term
 
 from .attachments import CleanFile, clean_attachment
 from .checklist import ITEMS
@@ -208,3 +211,26 @@ class ReviewFilterForm(forms.Form):
     failing = forms.ChoiceField(
         label="未达标项目", required=False, choices=[("", "全部"), ("any", "任一项未达标"), *ITEMS]
     )
+
+
+class TermChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
+class CaseFileExportForm(forms.Form):
+    """Which term's case files to zip; county staff pick the school too (an officer exports her own)."""
+
+    term = TermChoiceField(label="学期", queryset=Term.objects.none(), empty_label=None)
+    school = forms.ModelChoiceField(label="学校", queryset=School.objects.none(), empty_label="请选择学校")
+
+    def __init__(self, *args: Any, pick_school: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        terms = Term.objects.filter(start_date__lte=timezone.localdate()).select_related("school_year")
+        cast(forms.ModelChoiceField, self.fields["term"]).queryset = terms.order_by("-start_date")
+        if pick_school:
+            cast(forms.ModelChoiceField, self.fields["school"]).queryset = School.objects.select_related("town")
+        else:
+            del self.fields["school"]

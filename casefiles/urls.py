@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import export_views, views
 
 app_name = "casefiles"
 
@@ -21,4 +21,8 @@ urlpatterns: list = [
     path("students/<int:pk>/attachments/new/", views.attachment_upload, name="attachment_upload"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
     path("attachments/<int:pk>/delete/", views.attachment_delete, name="attachment_delete"),
+    # --- The school's case files as a zip of PDFs (issue 9, point 2) ------------------------------
+    path("case-files/exports/", export_views.export_list, name="export_list"),
+    path("case-files/exports/<int:pk>/", export_views.export_detail, name="export_detail"),
+    path("case-files/exports/<int:pk>/download/", export_views.export_download, name="export_download"),
 ]

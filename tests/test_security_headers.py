@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from casefiles.models import CaseFileExport
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
@@ -86,6 +87,8 @@ PAGE_ARGS = {
     "casefiles:attachment_upload": "student",
     "casefiles:attachment_download": "attachment",
     "casefiles:attachment_delete": "attachment",
+    "casefiles:export_detail": "export",
+    "casefiles:export_download": "export",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -121,6 +124,7 @@ class Objects:
     consent: Any
     review_comment: Any
     attachment: Any
+    export: Any
 
 
 @pytest.fixture
@@ -161,6 +165,8 @@ def objects(world: Any) -> Objects:
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
         review_comment=ReviewCommentFactory(review__student=world.student_a1, author=world.officer_a),
         attachment=AttachmentFactory(student=world.student_a1, uploaded_by=world.officer_a),
+        # Queued: its progress page loads the reloading script (with the nonce); no zip to download.
+        export=CaseFileExport.objects.create(school=world.school_a, term=world.term, requested_by=world.officer_a),
     )
 
 

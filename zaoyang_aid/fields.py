@@ -418,6 +418,8 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "guidance.Notification": "a message read only by its recipient (Notification.visible_to)",
     "guidance.Delivery": "a message sent only to its recipient",
     "guidance.ReminderPreference": "a user's own setting, read only by that user",
+    "casefiles.CaseFileExport": "an export's bookkeeping (school, term, who asked, progress); its zip is "
+    "streamed only to the school's 资助专干 and county staff (CaseFileExport.visible_to), audited",
 }
 
 

@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "orphan-photos": {"task": "guidance.delete_orphan_photos", "schedule": crontab(hour=3, minute=30)},
     # The per-pairing term tallies recounted from the talk records, differences repaired and logged.
     "verify-tallies": {"task": "guidance.verify_tallies", "schedule": crontab(hour=3, minute=45)},
+    # Zips of a school's case files (casefiles/exports.py) are kept 7 days.
+    "old-case-file-exports": {"task": "casefiles.delete_old_case_file_exports", "schedule": crontab(hour=4, minute=0)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

@@ -1,0 +1,173 @@
+"""Time the zip of the largest school's case files for a term, with peak memory, on a seeded database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/zaoyang_bench MEDIA_ROOT=/tmp/bench-media \\
+        .venv/bin/python bench/casefile_zip.py [--term-id N] [--school-id N] [--limit N]
+
+Seeds nothing: run it on the county demo (bench/seed_county.py, or ``seed_demo --scale county``).
+By default: the current term and the school with the most students paired in it. It writes a
+CaseFileExport row and calls ``case_file_export_build`` as the Celery task does (the zip lands under
+MEDIA_ROOT; point that at a scratch folder), then prints the students, wall time, ms per PDF, the
+zip's size, the queries and the process's peak resident memory (of which Django is ~60 MB).
+
+The document comes from ``casefiles.build.case_file_document`` when that module exists; until then
+from ``bench_document`` below, a realistic case file read from the database: the cover, the
+pairings of the term, every talk of the term (each a block of five rows) and every home visit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zaoyang_aid.settings")
+    os.environ.setdefault("DEBUG", "1")
+    import django
+
+    django.setup()
+
+
+def bench_document(*, student_id: int, term_id: int, reader: Any) -> Any:
+    from casefiles.document import Block, Cover, Document, Row, Section
+    from guidance.models import HomeVisit, TalkRecord
+    from pairing.models import Pairing, Student, Term
+
+    student = Student.objects.select_related("school").get(pk=student_id)
+    term = Term.objects.select_related("school_year").get(pk=term_id)
+    pairings = list(
+        Pairing.objects.filter(student=student).in_term(term, as_of=term.end_date).select_related("teacher__user")
+    )
+    talks = TalkRecord.objects.filter(pairing__student=student, term=term).select_related("pairing__teacher__user")
+    visits = HomeVisit.objects.filter(pairing__student=student, term=term).select_related("pairing__teacher__user")
+    talk_blocks = [
+        Block(
+            title=f"{t.date:%Y年%m月%d日} 谈心谈话",
+            meta=f"{t.pairing.teacher.name} · {t.duration_minutes} 分钟",
+            rows=[
+                Row("五导", "、".join(t.tracks) or "—"),
+                Row("谈心谈话与辅导内容", t.content),
+                Row("学生状态", t.student_state),
+                Row("发现的问题", t.problems),
+                Row("采取的措施", t.measures),
+            ],
+        )
+        for t in talks.order_by("date")
+    ]
+    visit_blocks = [
+        Block(
+            title=f"{v.date:%Y年%m月%d日} 家访",
+            meta=v.visitors,
+            rows=[
+                Row("见到的家庭成员", v.members_met),
+                Row("生活条件", v.living_conditions),
+                Row("学习条件", v.study_conditions),
+                Row("发现的需求", v.needs_found),
+                Row("家庭反馈意见", v.family_feedback),
+            ],
+        )
+        for v in visits.order_by("date")
+    ]
+    teachers = "、".join(p.teacher.name for p in pairings) or "—"
+    return Document(
+        cover=Cover(
+            title="学生资助帮扶档案",
+            rows=[
+                Row("学校", student.school.name),
+                Row("学生", f"{student.name}({student.class_label})"),
+                Row("包保教师", teachers),
+                Row("学期", term.name),
+            ],
+        ),
+        sections=[
+            Section(title="谈心谈话与学业辅导记录", blocks=talk_blocks),
+            Section(title="家访记录", blocks=visit_blocks, empty_text="本学期无家访记录"),
+        ],
+        footer="枣阳市学生资助管理中心 · 内部资料 注意保密",
+        filename=f"{student.class_label}-{student.name}",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--term-id", type=int)
+    parser.add_argument("--school-id", type=int)
+    parser.add_argument("--limit", type=int, help="stop after N students (a quick look)")
+    args = parser.parse_args()
+    setup_django()
+
+    from django.db import connection
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from casefiles import exports
+    from casefiles.models import CaseFileExport
+    from pairing.models import Pairing, Term
+    from zaoyang_aid.models import User
+
+    term = Term.objects.get(pk=args.term_id) if args.term_id else Term.objects.containing(timezone.localdate()).get()
+    if args.school_id:
+        school_id = args.school_id
+    else:
+        busiest = (
+            Pairing.objects.in_term(term, as_of=term.end_date)
+            .values("student__school_id")
+            .annotate(n=Count("student_id", distinct=True))
+            .order_by("-n")
+            .first()
+        )
+        if busiest is None:
+            sys.exit("no pairing in the term: seed the county demo first")
+        school_id = busiest["student__school_id"]
+    try:
+        from casefiles.build import case_file_document  # type: ignore[import-not-found,unused-ignore]
+
+        source: Any = case_file_document
+        source_name = "casefiles.build.case_file_document"
+    except ImportError:
+        source, source_name = bench_document, "bench_document (this script)"
+    if args.limit:
+        students = list(exports.export_students(school_id=school_id, term=term).values_list("pk", flat=True))
+        keep = set(students[: args.limit])
+        original = exports.export_students
+
+        def limited(**kwargs: Any) -> Any:
+            return original(**kwargs).filter(pk__in=keep)
+
+        exports.export_students = limited
+
+    officer = User.objects.filter(role="county").order_by("pk").first()
+    if officer is None:
+        sys.exit("no county account: seed the demo first")
+    CaseFileExport.objects.filter(school_id=school_id, term=term, status__in=["queued", "running"]).delete()
+    export = CaseFileExport.objects.create(school_id=school_id, term=term, requested_by=officer)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with CaptureQueriesContext(connection) as queries:
+        exports.case_file_export_build(export.pk, source=source)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    export.refresh_from_db()
+    per_pdf = 1000 / max(export.done, 1)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"database        {connection.vendor}")
+    print(f"document source {source_name}")
+    print(f"school          {export.school.name} (id {school_id}), {term.name}")
+    print(f"status          {export.get_status_display()} {export.error}")
+    print(f"students/PDFs   {export.done} of {export.total}")
+    print(f"wall time       {elapsed:.1f} s, {elapsed * per_pdf:.0f} ms per PDF (read + render + zip)")
+    print(f"CPU time        {cpu:.1f} s, {cpu * per_pdf:.0f} ms per PDF (this process; the database's apart)")
+    print(f"zip             {export.size / 1e6:.1f} MB, {export.size / max(export.done, 1) / 1e3:.0f} KB per PDF")
+    print(f"queries         {len(queries)}")
+    print(f"peak RSS        {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Celery entry points: thin, each calls a function that tests and commands call directly."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from .exports import case_file_export_build, case_file_exports_delete_old
+
+
+@shared_task(name="casefiles.build_case_file_export", acks_late=True, ignore_result=True)
+def build_case_file_export(export_id: int) -> None:
+    """Queued after the request's commit: build the school's zip of case files. At-least-once: a
+    redelivery (acks_late, a worker lost) is safe, see case_file_export_build."""
+    case_file_export_build(export_id)
+
+
+@shared_task(name="casefiles.delete_old_case_file_exports", acks_late=True, ignore_result=True)
+def delete_old_case_file_exports() -> None:
+    """Beat runs this every night: zips of children's case files are kept 7 days, then deleted."""
+    case_file_exports_delete_old(now=timezone.now())
