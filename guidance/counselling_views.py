@@ -63,8 +63,10 @@ def counselling_list(request: HttpRequest) -> HttpResponse:
     open_requests = (
         CounsellingRequest.objects.visible_to(request.user)
         .filter(status__in=OPEN_REQUEST_STATUSES)
-        .select_related("student__school", "requested_by")[:20]
+        .select_related("student__school", "requested_by")
     )
+    if school_id is not None:
+        open_requests = open_requests.filter(student__school_id=school_id)
     context = {
         "page": page_of(request, files),
         "query": query_without_page(request),
@@ -72,7 +74,7 @@ def counselling_list(request: HttpRequest) -> HttpResponse:
         "level": level,
         "schools": School.objects.order_by("name") if scope.is_county_wide else None,
         "school_id": school_id,
-        "open_requests": list(open_requests),
+        "open_requests": list(open_requests[:20]),
         "may_write": scope.role == Role.COUNSELLOR,
     }
     return render(request, "guidance/counselling_list.html", context)

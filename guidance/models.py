@@ -953,7 +953,7 @@ class CounsellingRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="sessions",
     )
-    students = models.ManyToManyField(Student, verbose_name="学生", related_name="counselling_sessions")
+    students = models.ManyToManyField(Student, verbose_name="学生", related_name="+")
     counsellor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="心理老师", on_delete=models.PROTECT, related_name="+"
     )

@@ -29,7 +29,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
-from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
+from guidance.tests.factories import (
+    CounsellingRecordFactory,
+    CounsellingRequestFactory,
+    ExcusedWeekFactory,
+    FiveThreeCardFactory,
+    HomeVisitFactory,
+    TalkRecordFactory,
+)
 from guidance.tests.photo_files import jpeg_bytes
 from pairing.tests.factories import GuardianConsentFactory
 
@@ -74,6 +81,12 @@ PAGE_ARGS = {
     "guidance:card_edit": "student",
     "guidance:card_detail": "card",
     "guidance:card_review": "card",
+    "guidance:psych_file": "student",
+    "guidance:psych_assessment_create": "student",
+    "guidance:risk_level_set": "student",
+    "guidance:counselling_request_create": "student",
+    "guidance:counselling_edit": "session",
+    "guidance:counselling_request_handle": "counselling_request",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -107,6 +120,8 @@ class Objects:
     reminder: Any
     card: Any
     consent: Any
+    session: Any
+    counselling_request: Any
 
 
 @pytest.fixture
@@ -145,6 +160,10 @@ def objects(world: Any) -> Objects:
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
+        session=CounsellingRecordFactory(
+            school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]
+        ),
+        counselling_request=CounsellingRequestFactory(student=world.student_a1, requested_by=world.teacher_a1),
     )
 
 
