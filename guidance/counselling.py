@@ -329,12 +329,13 @@ def psych_assessment_create(
 
 @transaction.atomic
 def risk_level_set(
-    *, student: Student, by: Any, level: int, reason: str, follow_up_wanted: bool, version: int
+    *, student: Student, by: Any, level: int, reason: str, follow_up_wanted: bool, version: int, deliver: bool = True
 ) -> RiskLevelChange:
     """Set the student's risk level (with the reason) and whether the 包保 teacher should follow up.
 
     ``version`` is the file's version as read (0 when the student had no file yet). A rise from a
-    lower level to 重点关注 or 危机 notifies each active officer of the school, once (see module)."""
+    lower level to 重点关注 or 危机 notifies each active officer of the school, once (see module);
+    ``deliver=False`` (the demo) writes the in-app notices without sending email and webhook."""
     _ensure_counsellor(by, student.school_id)
     if level not in RiskLevel.values:
         raise ValidationError({"level": "请选择风险等级。"})
@@ -361,7 +362,7 @@ def risk_level_set(
         student_id=student.pk,
         changes={"风险等级": [RiskLevel(change.previous_level).label, RiskLevel(level).label]},
     )
-    if change.is_urgent_rise and _risk_rise_notify(change, student=student, counsellor=by):
+    if change.is_urgent_rise and _risk_rise_notify(change, student=student, counsellor=by) and deliver:
         from .tasks import notify_risk_rise  # the task module imports this one
 
         transaction.on_commit(lambda: notify_risk_rise.delay(change.pk))
