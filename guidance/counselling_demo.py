@@ -47,17 +47,19 @@ HISTORIES: dict[RiskLevel, list[tuple[RiskLevel, str, bool]]] = {
         (RiskLevel.CRISIS, "辅导中流露消极念头,已联系监护人并启动危机干预流程,每日跟进。", True),
     ],
 }
-TOPICS = {
-    SessionKind.INDIVIDUAL: ["考试焦虑", "人际交往困扰", "亲子沟通", "情绪管理", "睡眠与作息"],
-    SessionKind.GROUP: ["团体辅导:学会感恩", "团体辅导:压力与放松", "团体辅导:我的优点树"],
+# (topic, notes) of a session, by kind: the note tells what the topic was about.
+SESSIONS = {
+    SessionKind.INDIVIDUAL: [
+        ("考试焦虑", "学生谈到对考试的担心,一起梳理了复习计划,练习了腹式呼吸放松。约定两周后再谈。"),
+        ("人际交往困扰", "学生与同学发生矛盾后情绪低落。引导其换位思考,讨论了表达需求的方式,情绪有所缓和。"),
+        ("亲子沟通", "学生思念外出务工的父母,常独自流泪。鼓励其每周与父母视频,并推荐加入学校合唱队。"),
+        ("睡眠与作息", "学生近期入睡困难。讲解了睡眠卫生知识,建议睡前放下手机,记录一周睡眠日记。"),
+    ],
+    SessionKind.GROUP: [
+        ("团体辅导:我的优点树", "团体活动中学生参与积极,能分享自己的优点,同伴反馈良好。"),
+        ("团体辅导:压力与放松", "带领学生做了肌肉放松练习,讨论了各自缓解压力的办法,气氛轻松。"),
+    ],
 }
-NOTES = [
-    "学生谈到对考试的担心,一起梳理了复习计划,练习了腹式呼吸放松。约定两周后再谈。",
-    "学生与同学发生矛盾后情绪低落。引导其换位思考,讨论了表达需求的方式,情绪有所缓和。",
-    "学生思念外出务工的父母,常独自流泪。鼓励其每周与父母视频,并推荐加入学校合唱队。",
-    "学生近期入睡困难。讲解了睡眠卫生知识,建议睡前放下手机,记录一周睡眠日记。",
-    "团体活动中学生参与积极,能分享自己的优点,同伴反馈良好。",
-]
 RESULTS = {
     "MHT": "总分处于正常范围,学习焦虑分量表略高,建议关注考前情绪。",
     "SDS": "标准分62分,提示中度抑郁倾向,建议进一步面谈评估。",
@@ -151,6 +153,7 @@ def _session(
     day: dt.date,
     rng: Any,
 ) -> None:
+    topic, notes = rng.choice(SESSIONS[kind])
     counselling.counselling_record_create(
         by=counsellor,
         school_id=first.school_id,
@@ -162,8 +165,8 @@ def _session(
             student_ids=tuple(s.pk for s in students),
             date=day,
             duration_minutes=rng.choice([30, 40, 45]) if kind == SessionKind.INDIVIDUAL else 60,
-            topic=rng.choice(TOPICS[kind]),
-            notes=rng.choice(NOTES),
+            topic=topic,
+            notes=notes,
         ),
     )
 
