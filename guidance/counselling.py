@@ -508,30 +508,35 @@ class TeacherPsychState:
     request_statuses: tuple[str, ...] = field(default_factory=tuple)
 
 
-def teacher_psych_states(user: Any, student_ids: Iterable[int]) -> dict[int, TeacherPsychState]:
+def teacher_psych_states(
+    user: Any, student_ids: Iterable[int], *, paired: bool = False
+) -> dict[int, TeacherPsychState]:
     """For 我的帮扶学生 and the student page: per student the teacher 包保 now, the follow-up flag
-    and the status of her own requests (2 queries, whatever the number of students)."""
+    and the status of her own requests (2 queries, whatever the number of students; 1 more to check
+    the pairings unless the caller passes ``paired=True`` for ids it read as her active pairings)."""
     teacher_id = scope_of(user).teacher_id
-    if teacher_id is None:
+    ids = list(student_ids)
+    if teacher_id is None or not ids:
         return {}
-    paired = set(
-        Pairing.objects.active()
-        .filter(teacher_id=teacher_id, student_id__in=list(student_ids))
-        .values_list("student_id", flat=True)
-    )
     if not paired:
-        return {}
+        ids = list(
+            Pairing.objects.active()
+            .filter(teacher_id=teacher_id, student_id__in=ids)
+            .values_list("student_id", flat=True)
+        )
+        if not ids:
+            return {}
     follow = set(
-        PsychFile.objects.filter(student_id__in=paired, follow_up_wanted=True).values_list("student_id", flat=True)
+        PsychFile.objects.filter(student_id__in=ids, follow_up_wanted=True).values_list("student_id", flat=True)
     )
-    statuses: dict[int, list[str]] = {}
+    statuses: dict[int, str] = {}
     for student_id, status in (
-        CounsellingRequest.objects.filter(student_id__in=paired, requested_by=user)
+        CounsellingRequest.objects.filter(student_id__in=ids, requested_by=user)
         .order_by("-created_at", "-pk")
-        .values_list("student_id", "status")[:200]
+        .values_list("student_id", "status")
     ):
-        statuses.setdefault(student_id, []).append(RequestStatus(status).label)
-    return {sid: TeacherPsychState(sid in follow, tuple(statuses.get(sid, [])[:1])) for sid in paired}
+        statuses.setdefault(student_id, RequestStatus(status).label)  # the latest request's
+    return {sid: TeacherPsychState(sid in follow, (statuses[sid],) if sid in statuses else ()) for sid in ids}
 
 
 def psych_summary(*, student_id: int, reader: Any) -> dict[str, Any] | None:

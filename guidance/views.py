@@ -56,7 +56,7 @@ def my_students(request: HttpRequest) -> HttpResponse:
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
     unread = selectors.unread_reminders_by_pairing(request.user)
-    psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows])
+    psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows], paired=True)
     rows = [
         dataclasses.replace(row, unread=unread.get(row.pairing.pk, []), psych=psych.get(row.pairing.student_id))
         for row in rows

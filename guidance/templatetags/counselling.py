@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from guidance import counselling
+from zaoyang_aid.access import scope_of
 
 register = template.Library()
 
@@ -19,5 +20,10 @@ def psych_panel(context: Any, student: Any) -> dict[str, Any]:
     申请心理辅导 button. For anyone else: nothing."""
     user = context["request"].user
     reader = counselling.may_read(user, student)
-    state = counselling.teacher_psych_states(user, [student.pk]).get(student.pk)
+    # The student page knows the active pairing (prefetched): no query unless the reader 包保 the student.
+    pairing = context.get("active_pairing")
+    teacher_id = scope_of(user).teacher_id
+    paired = pairing is not None and teacher_id is not None and pairing.teacher_id == teacher_id
+    states = counselling.teacher_psych_states(user, [student.pk], paired=True) if paired else {}
+    state = states.get(student.pk)
     return {"student": student, "reader": reader, "state": state}
