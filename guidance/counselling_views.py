@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from pairing.models import School, Student
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
+from zaoyang_aid.models import AuditAction
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import counselling
@@ -67,6 +68,13 @@ def counselling_list(request: HttpRequest) -> HttpResponse:
     )
     if school_id is not None:
         open_requests = open_requests.filter(student__school_id=school_id)
+    audit.record(
+        AuditAction.VIEW,
+        object_type="心理健康档案",
+        object_label="心理健康档案列表",
+        changes={"查看内容": [None, f"风险等级 {RiskLevel(level).label}" if level is not None else "全部"]},
+        context=audit.context_from_request(request),
+    )
     context = {
         "page": page_of(request, files),
         "query": query_without_page(request),
@@ -158,6 +166,9 @@ def counselling_edit(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(student__in=record.students.all())
         .select_related("student", "requested_by")
     )
+    if request.method == "GET":  # the form shows the session's notes: a read of the file
+        for student_id in record.students.values_list("pk", flat=True):
+            audit.record_view(request, record, student_id=student_id, detail="心理辅导记录(修改)")
     form = CounsellingRecordForm(
         request.POST if request.method == "POST" else None,
         school_id=record.school_id,

@@ -213,17 +213,17 @@ def test_the_list_runs_the_same_queries_for_one_or_many_files(world, psych, djan
     client = client_of(world.counsellor_a)
     url = reverse("guidance:counselling_list")
     client.get(url)
-    # session, user, staff row for the scope (3); the page's count, the open requests, the navbar's
-    # unread notifications, the files with their last session and open requests (4); the session's
-    # save every request: savepoint, update, release (3)
-    with django_assert_num_queries(10):
+    # session, user, staff row for the scope (3); the audit line (1); the page's count, the open
+    # requests, the navbar's unread notifications, the files with their last session and open
+    # requests (4); the session's save every request: savepoint, update, release (3)
+    with django_assert_num_queries(11):
         client.get(url)
     for _ in range(5):
         student = f.StudentFactory(school=world.school_a)
         PsychFile.objects.create(student=student, risk_level=RiskLevel.CLOSE)
         CounsellingRecordFactory(school=world.school_a, counsellor=world.counsellor_a, students=[student])
         CounsellingRequestFactory(student=student, requested_by=world.teacher_a2)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get(url)
 
 
@@ -232,6 +232,21 @@ def test_reading_a_file_is_audited(world, psych, designated):
     line = AuditEvent.objects.filter(action=AuditAction.VIEW).latest("pk")
     assert (line.actor_id, line.student_id) == (designated.pk, world.student_a1.pk)
     assert line.changes == {"查看内容": [None, "心理健康档案"]}
+
+
+def test_reading_the_list_is_audited(world, designated):
+    client_of(designated).get(reverse("guidance:counselling_list"), {"level": 3})
+    line = AuditEvent.objects.filter(action=AuditAction.VIEW).latest("pk")
+    assert (line.actor_id, line.object_label) == (designated.pk, "心理健康档案列表")
+    assert line.changes == {"查看内容": [None, "风险等级 危机"]}
+
+
+def test_designated_county_staff_find_the_list_on_their_dashboard(world, designated):
+    assert "data-counselling-link" in client_of(designated).get(reverse("guidance:county_dashboard")).content.decode()
+    assert (
+        "data-counselling-link"
+        not in client_of(world.county).get(reverse("guidance:county_dashboard")).content.decode()
+    )
 
 
 def test_designating_county_staff_in_the_django_admin_is_audited(world):
