@@ -578,6 +578,8 @@ def counsellor_contact(school_id: int) -> list[Teacher]:
 
 def enrolled_students(school_id: int) -> QuerySet[Student]:
     """Whom a session may name: the school's students at school now."""
-    return Student.objects.filter(school_id=school_id, enrollment_status=EnrollmentStatus.ENROLLED).order_by(
-        "grade", "class_name", "name"
+    return (
+        Student.objects.filter(school_id=school_id, enrollment_status=EnrollmentStatus.ENROLLED)
+        .select_related("school")  # each label names the grade, which depends on the school's stage
+        .order_by("grade", "class_name", "name")
     )

@@ -58,12 +58,14 @@ class CounsellingRecordForm(forms.Form):
         school_id: int,
         record: CounsellingRecord | None = None,
         open_requests: Any = None,
+        offered: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        students = enrolled_students(school_id)
         fields: Any = self.fields  # ModelChoiceFields: their querysets are set per school
-        fields["students"].queryset = students
+        # Posted: any enrolled student of the school. Shown: those the page offers (a school has
+        # a thousand students; see counselling_views.students_offered), and the ones already ticked.
+        fields["students"].queryset = enrolled_students(school_id) if self.is_bound or offered is None else offered
         fields["request"].queryset = open_requests if open_requests is not None else CounsellingRequest.objects.none()
         fields["request"].label_from_instance = lambda r: (
             f"{r.student.name}({r.created_at:%m月%d日} {r.requested_by.get_full_name()}申请)"

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -112,10 +113,27 @@ def psych_file(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "guidance/psych_file.html", context)
 
 
-def _form_page(request: HttpRequest, form: Any, *, title: str, student: Student | None, back: str) -> HttpResponse:
-    return render(
-        request, "guidance/counselling_form.html", {"form": form, "title": title, "student": student, "back": back}
-    )
+def _form_page(
+    request: HttpRequest, form: Any, *, title: str, student: Student | None, back: str, search: bool = False
+) -> HttpResponse:
+    context = {"form": form, "title": title, "student": student, "back": back, "search": search}
+    context["q"] = request.GET.get("q", "")
+    return render(request, "guidance/counselling_form.html", context)
+
+
+def students_offered(request: HttpRequest, school_id: int, ticked: list[int]) -> QuerySet[Student]:
+    """The students a session form lists: those matching ?q= (a name or a class, e.g. 八年级4班 or
+    4班), else the school's students with a file or an open request; and those already ticked."""
+    students = counselling.enrolled_students(school_id)
+    q = (request.GET.get("q") or "").strip()[:20]
+    if q:
+        wanted = Q(name__contains=q) | Q(class_name__contains=q)
+        grade, _, rest = q.partition("年级")
+        if rest and grade:
+            wanted |= Q(class_name__contains=rest)
+    else:
+        wanted = Q(psych_file__isnull=False) | Q(counselling_requests__status__in=OPEN_REQUEST_STATUSES)
+    return students.filter(wanted | Q(pk__in=ticked)).distinct()
 
 
 @role_required(Role.COUNSELLOR)
@@ -141,6 +159,7 @@ def counselling_create(request: HttpRequest) -> HttpResponse:
         school_id=school_id,
         open_requests=open_requests,
         initial=initial,
+        offered=students_offered(request, school_id, initial.get("students", [])),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -153,7 +172,9 @@ def counselling_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, "已保存心理辅导记录。")
             first = record.students.order_by("pk").first()
             return redirect("guidance:psych_file", pk=first.pk) if first else redirect("guidance:counselling_list")
-    return _form_page(request, form, title="新增心理辅导记录", student=None, back="guidance:counselling_list")
+    return _form_page(
+        request, form, title="新增心理辅导记录", student=None, back="guidance:counselling_list", search=True
+    )
 
 
 @role_required(Role.COUNSELLOR)
@@ -174,6 +195,7 @@ def counselling_edit(request: HttpRequest, pk: int) -> HttpResponse:
         school_id=record.school_id,
         record=record,
         open_requests=open_requests,
+        offered=students_offered(request, record.school_id, list(record.students.values_list("pk", flat=True))),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -186,7 +208,9 @@ def counselling_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "已修改心理辅导记录。")
             first = record.students.order_by("pk").first()
             return redirect("guidance:psych_file", pk=first.pk) if first else redirect("guidance:counselling_list")
-    return _form_page(request, form, title="修改心理辅导记录", student=None, back="guidance:counselling_list")
+    return _form_page(
+        request, form, title="修改心理辅导记录", student=None, back="guidance:counselling_list", search=True
+    )
 
 
 @role_required(Role.COUNSELLOR)

@@ -275,6 +275,34 @@ def test_a_group_session_names_several_students_of_the_school(world):
     assert PsychFile.objects.filter(student__in=[world.student_a1, world.student_a2]).count() == 2
 
 
+def test_the_session_form_lists_the_files_and_finds_other_students_by_name(world, psych):
+    client = client_of(world.counsellor_a)
+    url = reverse("guidance:counselling_create")
+    listed = client.get(url).content.decode()
+    found = client.get(url, {"q": world.student_a2.name}).content.decode()
+    assert f'value="{world.student_a1.pk}"' in listed and world.student_a2.name not in listed
+    assert world.student_a2.name in found
+
+
+def test_a_group_session_is_recorded_on_its_page(world):
+    data = {
+        "version": 0,
+        "kind": "group",
+        "mode": "ordered",
+        "requester_kind": "parent",
+        "students": [world.student_a1.pk, world.student_a2.pk],
+        "date": "2026-11-13",
+        "duration_minutes": 60,
+        "topic": "团体辅导",
+        "notes": "一起做了放松练习。",
+    }
+    response = client_of(world.counsellor_a).post(reverse("guidance:counselling_create"), data)
+    assert response.status_code == 302
+    record = CounsellingRecord.objects.get()
+    assert (record.kind, record.mode, record.requester_kind) == ("group", "ordered", "parent")
+    assert set(record.students.all()) == {world.student_a1, world.student_a2}
+
+
 def test_a_session_may_not_name_a_student_of_another_school(world):
     with pytest.raises(ValidationError) as caught:
         counselling.counselling_record_create(
