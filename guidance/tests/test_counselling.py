@@ -554,3 +554,22 @@ def test_psych_summary_gives_each_reader_what_they_may_see(world, psych, designa
     assert teacher == {"follow_up_wanted": False}
     for reader in (world.officer_a, world.county, world.admin, world.teacher_a2, world.teacher_b1, world.nobody):
         assert counselling.psych_summary(student_id=world.student_a1.pk, reader=reader) is None
+
+
+def test_handling_a_request_read_before_another_handling_is_refused(world, psych):
+    request = psych["request"]
+    counselling.counselling_request_handle(
+        request=request, by=world.counsellor_a, status=RequestStatus.SCHEDULED, version=1
+    )
+    with pytest.raises(ValidationError, match="已被他人修改"):
+        counselling.counselling_request_handle(
+            request=request, by=world.counsellor_a, status=RequestStatus.DECLINED, version=1
+        )
+
+
+@pytest.mark.parametrize(
+    "model", ["psychfile", "counsellingrecord", "counsellingrequest", "psychassessment", "risklevelchange"]
+)
+def test_the_admin_role_cannot_open_counselling_rows_in_the_django_admin(world, psych, model):
+    client = client_of(world.admin)
+    assert client.get(reverse(f"admin:guidance_{model}_changelist")).status_code == 403
