@@ -51,7 +51,7 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def _absolute(link: str) -> str:
+def absolute_link(link: str) -> str:
     return f"{settings.REMINDER_SITE_URL}{link}" if link.startswith("/") else link
 
 
@@ -60,7 +60,7 @@ def digest(user: Any, notices: list[Notification], *, day: dt.date) -> tuple[str
     weekly = user.role in WEEKLY_ROLES
     subject = f"资助帮扶{'每周' if weekly else ''}提醒:{len(notices)}项待办({day:%m月%d日})"
     name = user.full_name or user.username
-    items = [{"title": n.title, "link": _absolute(n.link)} for n in notices]
+    items = [{"title": n.title, "link": absolute_link(n.link)} for n in notices]
     lines = [f"{name},您好:", "", "以下事项需要您关注:" if weekly else "以下事项需要您处理:", ""]
     for number, (notice, item) in enumerate(zip(notices, items, strict=True), start=1):
         lines.append(f"{number}. {notice.title}")
@@ -87,7 +87,9 @@ def deliveries_prepare(*, day: dt.date | None = None) -> int:
     week_start = day_start - dt.timedelta(days=6)
     monday = day.weekday() == 0
     notices = list(
+        # A risk rise's notice went out at once (counselling.risk_rise_deliver): not again in a digest.
         Notification.objects.filter(read_at__isnull=True, created_at__gte=week_start, created_at__lt=day_end)
+        .filter(risk_change__isnull=True)
         .order_by("recipient_id", "created_at", "pk")
         .only("pk", "recipient_id", "title", "body", "link", "created_at")
     )
@@ -99,7 +101,7 @@ def deliveries_prepare(*, day: dt.date | None = None) -> int:
     users = get_user_model().objects.filter(pk__in=by_user, is_active=True).select_related("reminder_preference")
     last: dict[tuple[int, str], dt.datetime] = {
         (row["recipient_id"], row["channel"]): row["last"]
-        for row in Delivery.objects.filter(recipient_id__in=by_user, day__lt=day)
+        for row in Delivery.objects.filter(recipient_id__in=by_user, day__lt=day, key="")
         .values("recipient_id", "channel")
         .annotate(last=Max("created_at"))
     }
@@ -131,9 +133,9 @@ def deliveries_prepare(*, day: dt.date | None = None) -> int:
                     next_attempt_at=timezone.now(),
                 )
             )
-    before = Delivery.objects.filter(day=day).count()
+    before = Delivery.objects.filter(day=day, key="").count()
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return Delivery.objects.filter(day=day).count() - before
+    return Delivery.objects.filter(day=day, key="").count() - before
 
 
 def _claimable(now: dt.datetime) -> Q:
@@ -165,7 +167,8 @@ class SendResult:
     failed: int = 0
 
 
-def _send_one(delivery: Delivery, now: dt.datetime) -> str:
+def send_one(delivery: Delivery, now: dt.datetime) -> str:
+    """Send one claimed row; mark it sent, or push it forward (also used by counselling's urgent notices)."""
     channel = channel_named(delivery.channel)
     try:
         if channel is None:
@@ -203,6 +206,6 @@ def deliveries_send(*, now: dt.datetime | None = None) -> SendResult:
         delivery = claim(pk, now=now)
         if delivery is None:
             continue  # another worker has it
-        outcome = _send_one(delivery, now)
+        outcome = send_one(delivery, now)
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result

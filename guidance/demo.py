@@ -50,6 +50,7 @@ from zaoyang_aid.demo import BATCH_SIZE, DemoContext, raw_delete
 
 from . import reminders, services
 from .compliance import school_weeks_by_school
+from .counselling_demo import flush_counselling, seed_counselling
 from .models import (
     FORM_FIELDS,
     ITEMS_PER_SECTION,
@@ -1039,6 +1040,7 @@ def seed(ctx: DemoContext) -> None:
     _sweep_reminders(ctx, seeder)
     _write_late_entry(ctx, seeder, cases)
     _write_cards(ctx, seeder, ground)
+    seed_counselling(ctx, ground)
     ctx.shared["guidance"] = {"pool": [name for name, _ in seeder.pool]}
 
 
@@ -1221,6 +1223,7 @@ def flush(ctx: DemoContext) -> None:
         ExcusedWeek,
     ):
         raw_delete(ctx, model.objects.all())
+    flush_counselling(ctx)
     # The pool goes now, not on commit: the seed that follows a --flush in the same transaction
     # writes it again under the same names.
     _delete_pool()

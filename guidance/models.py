@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from pairing.models import Pairing, Stage, Student, Term
+from pairing.models import Pairing, School, Stage, Student, Term
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, ScopedQuerySet
 from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
@@ -519,6 +519,16 @@ class Notification(models.Model):
     reminder = models.ForeignKey(
         Reminder, verbose_name="提醒", on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
     )
+    # A rise of a student's 心理 risk level to 重点关注 or 危机 (guidance/counselling.py): one notice per
+    # officer per rise, whose text names the student, the level and the counsellor, never the reason.
+    risk_change = models.ForeignKey(
+        "RiskLevelChange",
+        verbose_name="风险等级变更",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
     level = models.PositiveSmallIntegerField("级别", choices=ReminderLevel.choices, default=ReminderLevel.TEACHER)
     title = models.CharField("标题", max_length=100)
     body = models.CharField("内容", max_length=500, blank=True)
@@ -535,6 +545,8 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["recipient", "reminder", "level"], name="one_notification_per_recipient_reminder_level"
             ),
+            # One notice per officer per risk rise: the service and a second run add nothing.
+            models.UniqueConstraint(fields=["recipient", "risk_change"], name="one_notification_per_recipient_risk"),
         ]
         indexes = [
             # The navbar's unread count and the notification centre, on every page.
@@ -616,6 +628,9 @@ class Delivery(models.Model):
     )
     channel = models.CharField("渠道", max_length=20)
     day = models.DateField("日期")
+    # Which message of the day: "" for the reminder digest; "risk-<RiskLevelChange pk>" for an urgent
+    # notice sent at once (counselling.risk_rise_deliver), one per officer, channel and rise.
+    key = models.CharField("投递类别", max_length=40, default="", blank=True)
     status = models.CharField("状态", max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
     next_attempt_at = models.DateTimeField("下次尝试时间", default=timezone.now)
@@ -634,7 +649,7 @@ class Delivery(models.Model):
         ordering = ["-day", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["recipient", "channel", "day"], name="one_delivery_per_recipient_channel_day"
+                fields=["recipient", "channel", "day", "key"], name="one_delivery_per_recipient_channel_day_key"
             ),
         ]
         indexes = [
@@ -769,3 +784,282 @@ class FiveThreeCard(models.Model):
                 shown = [{**m, "label": CardMark(m["mark"]).label} for m in marks[section]]
             out.append((str(section.label), items, shown))
         return out
+
+
+# --- 心理健康档案 --------------------------------------------------------------------------------
+# Read by the school's counsellors and the county's designated staff only (zaoyang_aid.fields,
+# FieldGroup.COUNSELLING); written through guidance/counselling.py.
+
+
+class RiskLevel(models.IntegerChoices):
+    NORMAL = 0, "一般"
+    WATCH = 1, "关注"
+    CLOSE = 2, "重点关注"
+    CRISIS = 3, "危机"
+
+
+# A rise from below to one of these notifies the school's officers at once.
+URGENT_RISK_LEVELS = frozenset({RiskLevel.CLOSE, RiskLevel.CRISIS})
+
+
+def _counselling_scope(scope: Scope, school_field: str) -> Q | None:
+    """Rows of 心理健康档案: a counsellor's school's, every school's to designated county staff."""
+    if FieldGroup.COUNSELLING not in broad_access(scope):
+        return None
+    if scope.is_county_wide:
+        return Q()
+    return Q(**{school_field: scope.school_id})
+
+
+class PsychFileQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        return _counselling_scope(scope, "student__school_id")
+
+
+class PsychFile(models.Model):
+    """心理健康档案: one per student who has one, holding the current risk level (its history is in
+    RiskLevelChange) and whether the counsellor wants the 包保 teacher to follow up. Kept by the
+    services that write sessions, assessments and levels; ``version`` is the optimistic lock of the
+    level form."""
+
+    student = models.OneToOneField(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="psych_file")
+    risk_level = models.PositiveSmallIntegerField("风险等级", choices=RiskLevel.choices, default=RiskLevel.NORMAL)
+    risk_set_at = models.DateTimeField("等级设定时间", null=True, blank=True)
+    risk_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="等级设定人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    follow_up_wanted = models.BooleanField("需要跟进", default=False)
+    opened_at = models.DateTimeField("建档时间", default=timezone.now)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = PsychFileQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "心理健康档案"
+        verbose_name_plural = "心理健康档案"
+        ordering = ["-risk_level", "student_id"]
+        indexes = [
+            # The counsellor's school list and the county list: files by level.
+            models.Index(fields=["risk_level", "student"], name="psych_file_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"心理健康档案 #{self.pk}"
+
+
+class CounsellingScopedQuerySet(ScopedQuerySet):
+    school_field = "student__school_id"
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        return _counselling_scope(scope, self.school_field)
+
+
+class CounsellingRecordQuerySet(CounsellingScopedQuerySet):
+    school_field = "school_id"
+
+
+class SessionKind(models.TextChoices):
+    INDIVIDUAL = "individual", "个体辅导"
+    GROUP = "group", "团体辅导"
+
+
+class SessionMode(models.TextChoices):
+    ORDERED = "ordered", "定单式(预约)"
+    WALK_IN = "walk_in", "门诊式(来访)"
+
+
+class RequesterKind(models.TextChoices):
+    TEACHER = "teacher", "教师"
+    PARENT = "parent", "家长"
+    STUDENT = "student", "学生"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "待安排"
+    SCHEDULED = "scheduled", "已安排"
+    DONE = "done", "已完成"
+    DECLINED = "declined", "已婉拒"
+
+
+OPEN_REQUEST_STATUSES = (RequestStatus.PENDING, RequestStatus.SCHEDULED)
+
+
+class CounsellingRequest(models.Model):
+    """定单式: a teacher asks the school's counsellors to see a student (from the student's card).
+    The teacher sees only its status afterwards; the reason is the counsellors' to read."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.PROTECT, related_name="counselling_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField("申请原因")
+    status = models.CharField("状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField("处理时间", null=True, blank=True)
+    handling_note = models.CharField("处理说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = CounsellingScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "心理辅导申请"
+        verbose_name_plural = "心理辅导申请"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=RequestStatus.PENDING) | Q(handled_by__isnull=False, handled_at__isnull=False),
+                name="counselling_request_handled_has_handler",
+            ),
+        ]
+        indexes = [
+            # The school list's "open requests" count per student.
+            models.Index(fields=["student", "status"], name="counselling_request_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"心理辅导申请 #{self.pk}"
+
+
+class CounsellingRecord(models.Model):
+    """心理辅导记录: one session, individual or group (several students of the school), 定单式 (asked
+    for by a teacher, a parent or the student) or 门诊式 (walk-in). ``version`` is the optimistic
+    lock of the edit form."""
+
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("辅导形式", max_length=12, choices=SessionKind.choices)
+    mode = models.CharField("辅导方式", max_length=12, choices=SessionMode.choices)
+    requester_kind = models.CharField("申请人类别", max_length=12, choices=RequesterKind.choices, blank=True)
+    request = models.ForeignKey(
+        CounsellingRequest,
+        verbose_name="对应申请",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+    )
+    students = models.ManyToManyField(Student, verbose_name="学生", related_name="+")
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="心理老师", on_delete=models.PROTECT, related_name="+"
+    )
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField("辅导日期")
+    duration_minutes = models.PositiveSmallIntegerField("时长(分钟)")
+    topic = models.CharField("主题", max_length=100)
+    notes = models.TextField("辅导记录")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = CounsellingRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "心理辅导记录"
+        verbose_name_plural = "心理辅导记录"
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode=SessionMode.ORDERED, requester_kind__in=RequesterKind.values)
+                | Q(mode=SessionMode.WALK_IN, requester_kind=""),
+                name="counselling_ordered_names_requester",
+                violation_error_message="定单式辅导须注明申请人类别;门诊式不填。",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=600),
+                name="counselling_duration_plausible",
+                violation_error_message="时长应在5至600分钟之间。",
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "-date"], name="counselling_school_date")]
+
+    def __str__(self) -> str:
+        return f"心理辅导记录 #{self.pk}"
+
+
+class AssessmentScale(models.TextChoices):
+    MHT = "MHT", "MHT 心理健康诊断测验"
+    SCL90 = "SCL-90", "SCL-90 症状自评量表"
+    SDS = "SDS", "SDS 抑郁自评量表"
+    SAS = "SAS", "SAS 焦虑自评量表"
+    OTHER = "other", "其他"
+
+
+class PsychAssessment(models.Model):
+    """A 心理测评 result of one student."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.PROTECT, related_name="psych_assessments"
+    )
+    scale = models.CharField("量表", max_length=12, choices=AssessmentScale.choices)
+    taken_on = models.DateField("测评日期")
+    score = models.DecimalField("得分", max_digits=6, decimal_places=1)
+    result = models.TextField("结果解读")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="录入人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+
+    objects = CounsellingScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "心理测评结果"
+        verbose_name_plural = "心理测评结果"
+        ordering = ["-taken_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0),
+                name="psych_assessment_score_not_negative",
+                violation_error_message="得分不能为负数。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"心理测评结果 #{self.pk}"
+
+
+class RiskLevelChange(models.Model):
+    """One setting of a student's risk level: by whom, when and why (the reason is the counsellors'
+    to read; a notification about it names the level only)."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.PROTECT, related_name="risk_level_changes"
+    )
+    level = models.PositiveSmallIntegerField("风险等级", choices=RiskLevel.choices)
+    previous_level = models.PositiveSmallIntegerField("原风险等级", choices=RiskLevel.choices)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="设定人", on_delete=models.PROTECT, related_name="+"
+    )
+    set_at = models.DateTimeField("设定时间", default=timezone.now)
+    reason = models.TextField("设定理由")
+
+    objects = CounsellingScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "风险等级变更"
+        verbose_name_plural = "风险等级变更"
+        ordering = ["-set_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="risk_change_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"风险等级变更 #{self.pk}"
+
+    @property
+    def is_urgent_rise(self) -> bool:
+        return self.level in URGENT_RISK_LEVELS and self.level > self.previous_level

@@ -42,6 +42,8 @@ class TeacherWeekRow:
     pairing: Pairing
     compliance: PairingCompliance | None  # None without a term, or for a pairing not started yet
     unread: list[Notification] = field(default_factory=list)  # the teacher's unread reminders about it
+    # What the teacher sees of the student's 心理健康档案 (counselling.TeacherPsychState), set by the page.
+    psych: Any = None
 
     @property
     def badge_class(self) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
+from .counselling import risk_rise_deliver
 from .deliveries import deliveries_prepare, deliveries_send
 from .photos import orphan_photos_delete
 from .reminders import sweep
@@ -54,3 +55,11 @@ def verify_tallies() -> None:
     repair any difference, logging how many (zero expected: the talk services keep them). Each
     term is repaired in its own transaction, so a run that dies halfway is simply run again."""
     tally_verify(repair=True)
+
+
+@shared_task(name="guidance.notify_risk_rise", acks_late=True, ignore_result=True)
+def notify_risk_rise(change_id: int) -> None:
+    """Started after the commit of a rise of a student's risk level to 重点关注 or 危机: email and
+    webhook to the school's officers at once. Safe to run twice: each Delivery is unique per
+    (officer, channel, day, rise) and claimed before it is sent (see counselling.risk_rise_deliver)."""
+    risk_rise_deliver(change_id)

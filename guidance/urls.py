@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import counselling_views, views
 
 app_name = "guidance"
 
@@ -38,4 +38,25 @@ urlpatterns: list = [
     path("notifications/preferences/", views.reminder_preferences, name="reminder_preferences"),
     path("reminders/<int:pk>/acknowledge/", views.reminder_acknowledge, name="reminder_acknowledge"),
     path("school/reminders/", views.school_reminders, name="school_reminders"),
+    # --- 心理健康档案 ------------------------------------------------------------------------------
+    path("counselling/", counselling_views.counselling_list, name="counselling_list"),
+    path("counselling/sessions/new/", counselling_views.counselling_create, name="counselling_create"),
+    path("counselling/sessions/<int:pk>/edit/", counselling_views.counselling_edit, name="counselling_edit"),
+    path(
+        "counselling/requests/<int:pk>/",
+        counselling_views.counselling_request_handle,
+        name="counselling_request_handle",
+    ),
+    path("students/<int:pk>/psych/", counselling_views.psych_file, name="psych_file"),
+    path(
+        "students/<int:pk>/psych/assessments/new/",
+        counselling_views.psych_assessment_create,
+        name="psych_assessment_create",
+    ),
+    path("students/<int:pk>/psych/risk/", counselling_views.risk_level_set, name="risk_level_set"),
+    path(
+        "students/<int:pk>/counselling-request/",
+        counselling_views.counselling_request_create,
+        name="counselling_request_create",
+    ),
 ]

@@ -22,7 +22,7 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
-from . import cards, dashboards, reminders, selectors, services
+from . import cards, counselling, dashboards, reminders, selectors, services
 from .forms import (
     ExcuseWeekForm,
     FiveThreeCardForm,
@@ -56,7 +56,11 @@ def my_students(request: HttpRequest) -> HttpResponse:
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
     unread = selectors.unread_reminders_by_pairing(request.user)
-    rows = [dataclasses.replace(row, unread=unread.get(row.pairing.pk, [])) for row in rows]
+    psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows], paired=True)
+    rows = [
+        dataclasses.replace(row, unread=unread.get(row.pairing.pk, []), psych=psych.get(row.pairing.student_id))
+        for row in rows
+    ]
     unread_count = sum(len(row.unread) for row in rows)
     return render(request, "guidance/my_students.html", {"rows": rows, "today": today, "unread_count": unread_count})
 

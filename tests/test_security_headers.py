@@ -31,7 +31,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from casefiles.models import CaseFileExport
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
-from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
+from guidance.tests.factories import (
+    CounsellingRecordFactory,
+    CounsellingRequestFactory,
+    ExcusedWeekFactory,
+    FiveThreeCardFactory,
+    HomeVisitFactory,
+    TalkRecordFactory,
+)
 from guidance.tests.photo_files import jpeg_bytes
 from pairing.tests.factories import GuardianConsentFactory
 
@@ -89,6 +96,12 @@ PAGE_ARGS = {
     "casefiles:attachment_delete": "attachment",
     "casefiles:export_detail": "export",
     "casefiles:export_download": "export",
+    "guidance:psych_file": "student",
+    "guidance:psych_assessment_create": "student",
+    "guidance:risk_level_set": "student",
+    "guidance:counselling_request_create": "student",
+    "guidance:counselling_edit": "session",
+    "guidance:counselling_request_handle": "counselling_request",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -125,6 +138,8 @@ class Objects:
     review_comment: Any
     attachment: Any
     export: Any
+    session: Any
+    counselling_request: Any
 
 
 @pytest.fixture
@@ -167,6 +182,10 @@ def objects(world: Any) -> Objects:
         attachment=AttachmentFactory(student=world.student_a1, uploaded_by=world.officer_a),
         # Queued: its progress page loads the reloading script (with the nonce); no zip to download.
         export=CaseFileExport.objects.create(school=world.school_a, term=world.term, requested_by=world.officer_a),
+        session=CounsellingRecordFactory(
+            school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]
+        ),
+        counselling_request=CounsellingRequestFactory(student=world.student_a1, requested_by=world.teacher_a1),
     )
 
 

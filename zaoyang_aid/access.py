@@ -63,6 +63,8 @@ class Scope:
     user_id: int | None
     school_id: int | None = None
     teacher_id: int | None = None
+    # County staff designated to read 心理健康档案 (User.reads_counselling); fields.py answers it.
+    reads_counselling: bool = False
 
     @property
     def is_county_wide(self) -> bool:
@@ -98,7 +100,14 @@ def scope_of(user: Any) -> Scope:
             school_id, teacher_id = staff.school_id, staff.pk
         else:
             role = None
-    scope = Scope(role=role, user_id=user.pk, school_id=school_id, teacher_id=teacher_id)
+    reads_counselling = role == Role.COUNTY and bool(getattr(user, "reads_counselling", False))
+    scope = Scope(
+        role=role,
+        user_id=user.pk,
+        school_id=school_id,
+        teacher_id=teacher_id,
+        reads_counselling=reads_counselling,
+    )
     user._zaoyang_scope = scope
     return scope
 

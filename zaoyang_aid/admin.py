@@ -105,11 +105,11 @@ class UserAdmin(FieldPolicyAdminMixin, BaseUserAdmin):
     form = UserChangeForm
     list_display = ["username", "full_name", "role", "phone", "is_active", "last_login"]
     actions = ["deactivate"]
-    list_filter = ["role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "is_staff", "reads_counselling"]
     search_fields = ["username", "full_name", "phone"]
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        ("资助帮扶", {"fields": ("full_name", "phone", "role")}),
+        ("资助帮扶", {"fields": ("full_name", "phone", "role", "reads_counselling")}),
     )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,

@@ -87,12 +87,25 @@ POLICY: dict[Role, dict[Relation, frozenset[FieldGroup]]] = {
     Role.COUNTY: {Relation.COUNTY: _THE_WHOLE_RECORD | {G.STAFF}},
     Role.ADMIN: {Relation.COUNTY: frozenset({G.IDENTITY, G.STAFF})},
 }
+# - 心理健康档案 (COUNSELLING: session notes, assessments, risk levels and their reasons, a teacher's
+#   request for counselling) are read by the school's counsellors (above) and, county-wide, only by
+#   the county staff designated for it (User.reads_counselling, carried on Scope). Officers, teachers,
+#   the 系统管理员 and undesignated county staff never read them.
+DESIGNATED_COUNTY_EXTRA = frozenset({G.COUNSELLING})
 
 
 def groups_for(role: Role | str | None, relation: Relation) -> frozenset[FieldGroup]:
     if not role:
         return frozenset()
     return POLICY.get(Role(role), {}).get(relation, frozenset())
+
+
+def _scope_groups(scope: Scope, relation: Relation) -> frozenset[FieldGroup]:
+    """groups_for, plus COUNSELLING for designated county staff (the one per-account exception)."""
+    groups = groups_for(scope.role, relation)
+    if scope.reads_counselling and scope.role == Role.COUNTY and relation == Relation.COUNTY:
+        groups |= DESIGNATED_COUNTY_EXTRA
+    return groups
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,7 @@ def relation_to(scope: Scope, *, school_id: int | None, paired_teacher_id: int |
 def field_access(user: Any, *, school_id: int | None, paired_teacher_id: int | None) -> FieldAccess:
     scope = user if isinstance(user, Scope) else scope_of(user)
     relation = relation_to(scope, school_id=school_id, paired_teacher_id=paired_teacher_id)
-    return FieldAccess(groups_for(scope.role, relation), relation)
+    return FieldAccess(_scope_groups(scope, relation), relation)
 
 
 def broad_access(user: Any) -> FieldAccess:
@@ -140,13 +153,13 @@ def broad_access(user: Any) -> FieldAccess:
     filters a list may offer (a counsellor's school list has no 认定 filter)."""
     scope = user if isinstance(user, Scope) else scope_of(user)
     relation = Relation.COUNTY if scope.is_county_wide else Relation.SCHOOL
-    return FieldAccess(groups_for(scope.role, relation), relation)
+    return FieldAccess(_scope_groups(scope, relation), relation)
 
 
 def paired_access(user: Any) -> FieldAccess:
     """What the reader sees of the students they 包保 themselves."""
     scope = user if isinstance(user, Scope) else scope_of(user)
-    return FieldAccess(groups_for(scope.role, Relation.PAIRED), Relation.PAIRED)
+    return FieldAccess(_scope_groups(scope, Relation.PAIRED), Relation.PAIRED)
 
 
 def sees_anywhere(user: Any, group: FieldGroup) -> bool:
@@ -294,6 +307,46 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     },
     **{f"casefiles.AidReceipt.{f}": G.ASSESSMENT for f in ("student", "term", "item", "amount", "paid_on", "source")},
     **{f"casefiles.Attachment.{f}": G.ASSESSMENT for f in ("student", "kind", "title", "file")},
+    # 心理健康档案 (guidance/counselling.py): every word a counsellor, a designated county reader or a
+    # requesting teacher wrote about a child's mind, and the risk level with its history.
+    **{
+        f"guidance.CounsellingRecord.{field}": G.COUNSELLING
+        for field in (
+            "school",
+            "kind",
+            "mode",
+            "requester_kind",
+            "request",
+            "students",
+            "counsellor",
+            "term",
+            "date",
+            "duration_minutes",
+            "topic",
+            "notes",
+        )
+    },
+    **{
+        f"guidance.CounsellingRequest.{field}": G.COUNSELLING
+        for field in ("student", "reason", "handled_by", "handled_at", "handling_note")
+    },
+    **{
+        f"guidance.PsychAssessment.{field}": G.COUNSELLING
+        for field in ("student", "scale", "taken_on", "score", "result", "entered_by")
+    },
+    **{
+        f"guidance.RiskLevelChange.{field}": G.COUNSELLING
+        for field in ("student", "level", "previous_level", "set_by", "set_at", "reason")
+    },
+    **{
+        f"guidance.PsychFile.{field}": G.COUNSELLING
+        for field in ("student", "risk_level", "risk_set_at", "risk_set_by", "opened_at")
+    },
+    # The one part of a 心理健康档案 the paired teacher sees: "心理老师建议跟进", so that she keeps an
+    # eye on the child and talks with the counsellor; never why, the level or any note (RECORDS is
+    # what the 包保 teacher sees of her student, and so are the officer and county staff, who see
+    # only the same yes/no).
+    "guidance.PsychFile.follow_up_wanted": G.RECORDS,
     # Staff
     "zaoyang_aid.User.email": G.STAFF,
     "zaoyang_aid.User.phone": G.STAFF,
@@ -369,6 +422,17 @@ NOT_PERSONAL: dict[str, str] = {
     "casefiles.Referral.referred_by": "which staff member made the referral",
     "casefiles.Referral.created_at": "bookkeeping",
     "casefiles.AidReceipt.created_at": "bookkeeping",
+    **{
+        f"guidance.CounsellingRecord.{f}": "who saved the session when, its edit version"
+        for f in ("created_at", "updated_at", "version")
+    },
+    **{
+        f"guidance.CounsellingRequest.{f}": "the request's bookkeeping: who asked, when, where it stands"
+        for f in ("requested_by", "created_at", "status", "version")
+    },
+    "guidance.PsychAssessment.created_at": "bookkeeping",
+    "guidance.PsychFile.version": "the optimistic lock's counter",
+    "guidance.PsychFile.updated_at": "bookkeeping",
     "pairing.Student.created_at": "bookkeeping",
     "pairing.Student.updated_at": "bookkeeping",
     "pairing.EnrollmentChange.recorded_by": "who recorded the change",
@@ -397,6 +461,7 @@ NOT_PERSONAL: dict[str, str] = {
             "full_name",
             "role",
             "must_change_password",
+            "reads_counselling",
             "groups",
             "user_permissions",
         )

@@ -22,6 +22,14 @@ class User(AbstractUser):
     # PasswordChangeRequiredMiddleware holds the user on the password change page until they pick
     # their own, and the password change clears it.
     must_change_password = models.BooleanField("下次登录须修改密码", default=False)
+    # 心理健康档案 are read by the school's counsellors and by the county staff designated here (by the
+    # 系统管理员, in the Django admin; the change is audited like every account change). Only
+    # county accounts are ever designated: scope_of ignores the flag on any other role.
+    reads_counselling = models.BooleanField(
+        "可查阅心理健康档案(市中心指定人员)",
+        default=False,
+        help_text="仅对市资助中心账号有效:勾选后可查阅全市学生的心理辅导记录、测评结果与风险等级。",
+    )
 
     class Meta:
         verbose_name = "用户"

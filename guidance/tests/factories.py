@@ -97,3 +97,51 @@ class FiveThreeCardFactory(factory.django.DjangoModelFactory):
     mottos = factory.LazyFunction(lambda: card_items()["mottos"])
     role_models = factory.LazyFunction(lambda: card_items()["role_models"])
     promises = factory.LazyFunction(lambda: card_items()["promises"])
+
+
+# --- 心理健康档案 --------------------------------------------------------------------------------
+
+
+class CounsellingRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CounsellingRequest
+
+    student = factory.SubFactory("pairing.tests.factories.StudentFactory")
+    requested_by = factory.SubFactory("pairing.tests.factories.UserFactory", role="teacher")
+    reason = "最近上课走神,常一个人发呆。"
+
+
+class CounsellingRecordFactory(factory.django.DjangoModelFactory):
+    """A session of one student (``students`` given as a list after creation)."""
+
+    class Meta:
+        model = models.CounsellingRecord
+        skip_postgeneration_save = True
+
+    school = factory.SubFactory("pairing.tests.factories.SchoolFactory")
+    kind = models.SessionKind.INDIVIDUAL
+    mode = models.SessionMode.WALK_IN
+    requester_kind = ""
+    counsellor = factory.SubFactory("pairing.tests.factories.UserFactory", role="counsellor")
+    date = dt.date(2026, 11, 12)
+    term = factory.LazyAttribute(lambda o: _term_of(o.date))
+    duration_minutes = 40
+    topic = "考试焦虑"
+    notes = "学生谈到考前失眠,练习了呼吸放松。"
+
+    @factory.post_generation
+    def students(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.students.set(extracted)
+
+
+class PsychAssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.PsychAssessment
+
+    student = factory.SubFactory("pairing.tests.factories.StudentFactory")
+    scale = models.AssessmentScale.MHT
+    taken_on = dt.date(2026, 10, 20)
+    score = 62
+    result = "学习焦虑分偏高,其余在常模范围内。"
+    entered_by = factory.SubFactory("pairing.tests.factories.UserFactory", role="counsellor")
