@@ -331,11 +331,37 @@ def _by(attachment: Any) -> str:
 
 
 def _psych_section(file: CaseFile) -> Section:
-    # TO BE WIRED BY THE LEAD with guidance.counselling.psych_summary's answer (selectors._psych_summary).
-    # Nothing is invented here: without it the section only says that nothing is shown.
-    if "counselling" not in file.access and file.psych is None:
+    """The 心理健康档案 as guidance.counselling.psych_summary lets the reader see it: the whole file
+    for counsellors and designated county staff; for the 包保 teacher only whether a follow-up is
+    wanted; for everyone else the section says it is withheld."""
+    summary = file.psych
+    if summary is None:
         return _withheld("心理健康档案", "psych")
-    return Section(title="心理健康档案", empty_text="暂无可显示的内容", page_break_before=False, key="psych")
+    follow_up = "是,心理健康教师建议跟进" if summary.get("follow_up_wanted") else "否"
+    if "sessions" not in summary:  # the 包保 teacher: the yes/no only
+        blocks = [Block(title="跟进提示", rows=[Row("是否需要跟进", follow_up)])]
+        return Section(title="心理健康档案", blocks=blocks, page_break_before=False, key="psych")
+    blocks = [Block(title="风险等级", rows=[Row("当前等级", summary["level_label"]), Row("是否需要跟进", follow_up)])]
+    if summary["changes"]:
+        rows = [
+            [_when(c.set_at), c.get_previous_level_display(), c.get_level_display(), c.set_by.get_full_name(), c.reason]
+            for c in summary["changes"]
+        ]
+        blocks.append(Block(title="等级调整记录", tables=[Table(["时间", "原等级", "新等级", "调整人", "原因"], rows)]))
+    for s in summary["sessions"]:
+        blocks.append(
+            Block(
+                title=f"{s.date:%Y-%m-%d} {s.get_kind_display()}辅导({s.get_mode_display()})",
+                meta=f"{s.counsellor.get_full_name()} · {s.duration_minutes}分钟",
+                rows=[Row("主题", s.topic), Row("辅导记录", s.notes)],
+            )
+        )
+    if summary["assessments"]:
+        rows = [
+            [f"{a.taken_on:%Y-%m-%d}", a.get_scale_display(), str(a.score), a.result] for a in summary["assessments"]
+        ]
+        blocks.append(Block(title="心理测评", tables=[Table(["日期", "量表", "得分", "结果"], rows)]))
+    return Section(title="心理健康档案", blocks=blocks, empty_text="暂无心理健康档案", key="psych")
 
 
 def student_label(student: Student) -> str:

@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
 
+from guidance.counselling import psych_summary
 from guidance.models import FiveThreeCard, HomeVisit, TalkRecord
 from pairing.models import EnrollmentChange, HardshipAssessment, Pairing, School, Student, Term, Town
-from zaoyang_aid.fields import FieldAccess, FieldGroup, field_access
+from zaoyang_aid.fields import FieldAccess, FieldGroup, Relation, field_access
 
 from .checklist import Checklist, checklists_for
 from .models import ATTACHMENT_GROUPS, AidReceipt, Attachment, CaseFileReview, Referral, ReviewStatus, TermResult
@@ -59,7 +61,7 @@ class CaseFile:
     referrals: list[Referral] | None = None
     aid: list[AidReceipt] | None = None
     attachments: list[Attachment] | None = None
-    # 心理健康档案: guidance.counselling.psych_summary's answer, wired by the lead (see _psych_summary).
+    # 心理健康档案: guidance.counselling.psych_summary's answer (None: the reader sees none of it).
     psych: Any = None
     withheld: list[str] = field(default_factory=list)
 
@@ -120,7 +122,7 @@ def case_file(*, student: Student | int, reader: Any, term: Term | None = None) 
     _family(file, reader)
     _records(file, reader)
     _extras(file, reader)
-    file.psych = _psych_summary(student_id=loaded.pk, reader=reader)
+    file.psych = _psych_summary(file, reader)
     return file
 
 
@@ -229,17 +231,25 @@ def _extras(file: CaseFile, reader: Any) -> None:
 
 
 # --- 心理健康档案 -------------------------------------------------------------------------------------
-# TO BE WIRED BY THE LEAD: guidance.counselling.psych_summary(*, student_id, reader) (another
-# helper's) answers what the reader may see of the student's counselling (心理健康档案). The case file
-# reads counselling only through it and shows nothing of its own: until it is wired the section says
-# nothing is shown. Replace the body with:
-#     from guidance.counselling import psych_summary
-#     return psych_summary(student_id=student_id, reader=reader)
-# and render its answer in build._psych_section.
 
 
-def _psych_summary(*, student_id: int, reader: Any) -> Any:
-    return None
+def _psych_summary(file: CaseFile, reader: Any) -> Any:
+    """What the reader may see of the student's 心理健康档案, through guidance.counselling's one
+    answer (psych_summary): the whole file to the school's counsellors and designated county staff,
+    whether a follow-up is wanted to the 包保 teacher, nothing to anyone else (no query for them).
+    With a term, only that term's sessions, assessments and level changes."""
+    if FieldGroup.COUNSELLING not in file.access and file.access.relation != Relation.PAIRED:
+        return None
+    summary = psych_summary(student_id=file.student.pk, reader=reader)
+    if summary is None or file.term is None or "sessions" not in summary:
+        return summary
+    term = file.term
+    return {
+        **summary,
+        "sessions": [s for s in summary["sessions"] if s.term_id == term.pk],
+        "assessments": [a for a in summary["assessments"] if term.start_date <= a.taken_on <= term.end_date],
+        "changes": [c for c in summary["changes"] if term.start_date <= timezone.localdate(c.set_at) <= term.end_date],
+    }
 
 
 def case_file_terms(*, today: dt.date) -> list[Term]:

@@ -17,6 +17,7 @@ urlpatterns: list = [
     # --- The case file (issue 9, points 1 and 2) --------------------------------------------------
     path("students/<int:pk>/case-file/", views.case_file_page, name="case_file"),
     path("students/<int:pk>/case-file/print/", views.case_file_print, name="case_file_print"),
+    path("students/<int:pk>/case-file/pdf/", views.case_file_pdf, name="case_file_pdf"),
     path("students/<int:pk>/term-results/", views.term_results, name="term_results"),
     path("students/<int:pk>/attachments/new/", views.attachment_upload, name="attachment_upload"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, Student, Term
@@ -21,6 +22,7 @@ from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, Role, role_required, scope_of
 from zaoyang_aid.fields import FieldGroup, field_access
+from zaoyang_aid.models import AuditAction
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import selectors, services
@@ -29,6 +31,7 @@ from .checklist import checklists_for
 from .document import Block, Document, Section
 from .forms import AnswerForm, AttachmentForm, CommentForm, ReopenForm, ReviewFilterForm, SignOffForm, TermResultsForm
 from .models import Attachment, CaseFileReview, ReviewComment, ReviewReopening, ReviewStatus, TermResult
+from .pdf import render_pdf
 from .selectors import CaseFile, case_file, case_file_terms
 
 # Who reads case files: the school's staff and the county (the 系统管理员 keeps accounts, not files).
@@ -74,6 +77,8 @@ def case_file_page(request: HttpRequest, pk: int) -> HttpResponse:
         "sections": _with_links(document, file),
         "terms": terms,
         "can_enter": services.may_enter(request.user, file.student),
+        # The term review is about the help records: whoever reads them opens it (the officer signs).
+        "can_review": FieldGroup.RECORDS in file.access,
         "attachments": file.attachments or [],
     }
     return render(request, "casefiles/case_file.html", context)
@@ -100,6 +105,25 @@ def case_file_print(request: HttpRequest, pk: int) -> HttpResponse:
     file, _terms = _file(request, pk)
     _audit_read(request, file, "帮扶档案打印版")
     return render(request, "casefiles/case_file_print.html", {"document": document_of(file, reader=request.user)})
+
+
+@role_required(*READERS)
+def case_file_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same document as the print view, as a PDF made on the server (Chinese embedded). A
+    download leaves the system, so it is logged as an export, not a read."""
+    file, _terms = _file(request, pk)
+    document = document_of(file, reader=request.user)
+    term = file.term.name if file.term is not None else "全部学期"
+    audit.record(
+        AuditAction.EXPORT,
+        obj=file.student,
+        student_id=file.student.pk,
+        changes={"导出内容": [None, f"帮扶档案PDF({term}):{'、'.join(file.access.labels)}"]},
+        context=audit.context_from_request(request),
+    )
+    response = HttpResponse(render_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{document.filename}.pdf")
+    return response
 
 
 @role_required(*ENTERERS)
@@ -253,12 +277,13 @@ def _reviewable_student(request: HttpRequest, pk: int) -> tuple[Student, bool]:
     return student, paired
 
 
+# Where each failing checklist item is fixed or checked: the term's case file, at its section.
 FIX_LINKS = {
-    "weekly": ("guidance:timeline", "查看谈话记录"),
-    "problems": ("guidance:timeline", "查看谈话记录"),
-    "card": ("guidance:card_current", "查看五三卡"),
-    "visit": ("guidance:timeline", "查看家访记录"),
-    "flags": ("guidance:timeline", "查看记录"),
+    "weekly": ("casefiles:case_file", "talks", "查看谈话记录"),
+    "problems": ("casefiles:case_file", "talks", "查看谈话记录"),
+    "card": ("guidance:card_current", "", "查看五三卡"),
+    "visit": ("casefiles:case_file", "visits", "查看家访记录"),
+    "flags": ("casefiles:case_file", "talks", "查看记录"),
 }
 
 
@@ -278,7 +303,7 @@ def _render_review(request: HttpRequest, student: Student, term: Term, *, paired
     version = review.version if review else 0
     is_officer = scope_of(request.user).role == Role.OFFICER
     items = [
-        (item, reverse(FIX_LINKS[item.key][0], args=[student.pk]), FIX_LINKS[item.key][1]) for item in checklist.items
+        (item, _fix_link(item.key, student, term), FIX_LINKS[item.key][2]) for item in checklist.items
     ]
     answer_forms = {}
     if paired and review and not review.is_signed_off:
@@ -305,6 +330,12 @@ def _render_review(request: HttpRequest, student: Student, term: Term, *, paired
     }
     audit.record_view(request, student, student_id=student.pk, detail=f"{term.name}帮扶档案审核")
     return render(request, "casefiles/review_detail.html", context)
+
+
+def _fix_link(key: str, student: Student, term: Term) -> str:
+    name, section, _label = FIX_LINKS[key]
+    url = reverse(name, args=[student.pk])
+    return f"{url}?term={term.pk}#{section}" if section else url
 
 
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -14,15 +14,20 @@ To add a page (the case file, its PDF), append to PAGES: (label, function(world,
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib import admin
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
+from casefiles.exports import case_file_export_build, case_file_export_request
 from guidance import counselling
 from guidance.models import CounsellingRecord, CounsellingRequest, PsychFile, RiskLevel, SessionKind, SessionMode
 from guidance.tasks import notify_risk_rise
@@ -39,6 +44,10 @@ MARKER = "MRK7Q心理标记"
 class Objects:
     session: CounsellingRecord
     request: CounsellingRequest
+
+
+def of_term(w: Any, name: str) -> str:
+    return reverse(name, args=[w.student_a1.pk]) + f"?term={w.term.pk}"
 
 
 # (label, url of the page) for each page that mentions the student; extend here.
@@ -59,6 +68,19 @@ PAGES: list[tuple[str, Any]] = [
     ("psych file", lambda w, o: reverse("guidance:psych_file", args=[w.student_a1.pk])),
     ("session edit", lambda w, o: reverse("guidance:counselling_edit", args=[o.session.pk])),
     ("request handling", lambda w, o: reverse("guidance:counselling_request_handle", args=[o.request.pk])),
+    ("case file", lambda w, o: reverse("casefiles:case_file", args=[w.student_a1.pk])),
+    (
+        "case file of the term",
+        lambda w, o: reverse("casefiles:case_file", args=[w.student_a1.pk]) + f"?term={w.term.pk}",
+    ),
+    ("case file print", lambda w, o: reverse("casefiles:case_file_print", args=[w.student_a1.pk])),
+    ("case file PDF", lambda w, o: reverse("casefiles:case_file_pdf", args=[w.student_a1.pk])),
+    (
+        "case file PDF of the term",
+        lambda w, o: reverse("casefiles:case_file_pdf", args=[w.student_a1.pk]) + f"?term={w.term.pk}",
+    ),
+    ("term review", lambda w, o: of_term(w, "casefiles:review_detail")),
+    ("review list", lambda w, o: reverse("casefiles:review_list")),
 ]
 
 
@@ -128,11 +150,20 @@ def marked(world, settings, hook, monkeypatch, django_capture_on_commit_callback
     return Objects(session=session, request=request)
 
 
+def pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
 def fetch(user: Any, url: str) -> str:
+    """The page's text as its reader gets it (a PDF's extracted text); "" when refused."""
     client = Client()
     client.force_login(user)
     response = client.get(url)
-    return response.content.decode("utf-8", errors="replace") if response.status_code == 200 else ""
+    if response.status_code != 200:
+        return ""
+    if response["Content-Type"] == "application/pdf":
+        return pdf_text(response.content)
+    return response.content.decode("utf-8", errors="replace")
 
 
 @pytest.mark.parametrize("who", ["teacher_a1", "teacher_a2", "officer_a", "county", "admin"])
@@ -152,6 +183,26 @@ def test_the_file_page_shows_the_marker_to_its_readers(world, marked, who):
     page = fetch(user, reverse("guidance:psych_file", args=[world.student_a1.pk]))
     # the topic, the notes, the result, the reason and the request with its note
     assert page.count(MARKER) == 6
+
+
+@pytest.mark.parametrize("who", ["counsellor_a", "designated"])
+def test_the_case_file_and_its_pdf_show_the_marker_to_its_readers(world, marked, who):
+    """The positive control of the case file's rows above: its readers find the notes there."""
+    user = f.CountyUserFactory(reads_counselling=True) if who == "designated" else getattr(world, who)
+    assert MARKER in fetch(user, reverse("casefiles:case_file", args=[world.student_a1.pk]))
+    assert MARKER in fetch(user, reverse("casefiles:case_file_pdf", args=[world.student_a1.pk]))
+
+
+def test_the_officers_zip_of_the_schools_case_files_holds_no_marker(world, marked):
+    """The school's zip is built for the officer who asked: her view of each file, never the notes."""
+    with mock.patch("casefiles.tasks.build_case_file_export.delay"):
+        export = case_file_export_request(school_id=world.school_a.pk, term_id=world.term.pk, by=world.officer_a)
+    assert case_file_export_build(export.pk)
+    export.refresh_from_db()
+    with zipfile.ZipFile(export.file.path) as archive:
+        texts = {name: pdf_text(archive.read(name)) for name in archive.namelist()}
+    assert any(world.student_a1.name in text for text in texts.values())
+    assert [name for name, text in texts.items() if MARKER in text] == []
 
 
 def test_the_designated_county_reader_sees_the_marker_in_the_django_admin(world, marked):

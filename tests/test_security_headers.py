@@ -90,6 +90,7 @@ PAGE_ARGS = {
     "casefiles:review_comment_answer": "review_comment",
     "casefiles:case_file": "student",
     "casefiles:case_file_print": "student",
+    "casefiles:case_file_pdf": "student",
     "casefiles:term_results": "student",
     "casefiles:attachment_upload": "student",
     "casefiles:attachment_download": "attachment",

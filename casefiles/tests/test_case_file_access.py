@@ -24,6 +24,7 @@ READERS = [
 EXPECTED = {
     "casefiles:case_file": ("student", [200, 404, 404, 200, 404, 200, 200, 403, 403]),
     "casefiles:case_file_print": ("student", [200, 404, 404, 200, 404, 200, 200, 403, 403]),
+    "casefiles:case_file_pdf": ("student", [200, 404, 404, 200, 404, 200, 200, 403, 403]),
     "casefiles:term_results": ("student", [200, 404, 404, 200, 404, 404, 403, 403, 403]),
     "casefiles:attachment_upload": ("student", [200, 404, 404, 200, 404, 404, 403, 403, 403]),
     "casefiles:attachment_download": ("attachment", [200, 404, 404, 200, 404, 404, 200, 403, 403]),
