@@ -302,9 +302,7 @@ def _render_review(request: HttpRequest, student: Student, term: Term, *, paired
     )
     version = review.version if review else 0
     is_officer = scope_of(request.user).role == Role.OFFICER
-    items = [
-        (item, _fix_link(item.key, student, term), FIX_LINKS[item.key][2]) for item in checklist.items
-    ]
+    items = [(item, _fix_link(item.key, student, term), FIX_LINKS[item.key][2]) for item in checklist.items]
     answer_forms = {}
     if paired and review and not review.is_signed_off:
         for c in review.comments.all():
