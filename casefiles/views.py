@@ -122,7 +122,7 @@ def case_file_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         context=audit.context_from_request(request),
     )
     response = HttpResponse(render_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(True, f"{document.filename}.pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{document.filename}.pdf") or "attachment"
     return response
 
 
