@@ -9,9 +9,8 @@ CaseFileExport row and calls ``case_file_export_build`` as the Celery task does 
 MEDIA_ROOT; point that at a scratch folder), then prints the students, wall time, ms per PDF, the
 zip's size, the queries and the process's peak resident memory (of which Django is ~60 MB).
 
-The document comes from ``casefiles.build.case_file_document`` when that module exists; until then
-from ``bench_document`` below, a realistic case file read from the database: the cover, the
-pairings of the term, every talk of the term (each a block of five rows) and every home visit.
+The documents come from ``casefiles.build.case_file_document``, as the task's do, read by the first
+county account (which sees the whole record).
 """
 
 from __future__ import annotations
@@ -34,66 +33,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def bench_document(*, student_id: int, term_id: int, reader: Any) -> Any:
-    from casefiles.document import Block, Cover, Document, Row, Section
-    from guidance.models import HomeVisit, TalkRecord
-    from pairing.models import Pairing, Student, Term
-
-    student = Student.objects.select_related("school").get(pk=student_id)
-    term = Term.objects.select_related("school_year").get(pk=term_id)
-    pairings = list(
-        Pairing.objects.filter(student=student).in_term(term, as_of=term.end_date).select_related("teacher__user")
-    )
-    talks = TalkRecord.objects.filter(pairing__student=student, term=term).select_related("pairing__teacher__user")
-    visits = HomeVisit.objects.filter(pairing__student=student, term=term).select_related("pairing__teacher__user")
-    talk_blocks = [
-        Block(
-            title=f"{t.date:%Y年%m月%d日} 谈心谈话",
-            meta=f"{t.pairing.teacher.name} · {t.duration_minutes} 分钟",
-            rows=[
-                Row("五导", "、".join(t.tracks) or "—"),
-                Row("谈心谈话与辅导内容", t.content),
-                Row("学生状态", t.student_state),
-                Row("发现的问题", t.problems),
-                Row("采取的措施", t.measures),
-            ],
-        )
-        for t in talks.order_by("date")
-    ]
-    visit_blocks = [
-        Block(
-            title=f"{v.date:%Y年%m月%d日} 家访",
-            meta=v.visitors,
-            rows=[
-                Row("见到的家庭成员", v.members_met),
-                Row("生活条件", v.living_conditions),
-                Row("学习条件", v.study_conditions),
-                Row("发现的需求", v.needs_found),
-                Row("家庭反馈意见", v.family_feedback),
-            ],
-        )
-        for v in visits.order_by("date")
-    ]
-    teachers = "、".join(p.teacher.name for p in pairings) or "—"
-    return Document(
-        cover=Cover(
-            title="学生资助帮扶档案",
-            rows=[
-                Row("学校", student.school.name),
-                Row("学生", f"{student.name}({student.class_label})"),
-                Row("包保教师", teachers),
-                Row("学期", term.name),
-            ],
-        ),
-        sections=[
-            Section(title="谈心谈话与学业辅导记录", blocks=talk_blocks),
-            Section(title="家访记录", blocks=visit_blocks, empty_text="本学期无家访记录"),
-        ],
-        footer="枣阳市学生资助管理中心 · 内部资料 注意保密",
-        filename=f"{student.class_label}-{student.name}",
-    )
 
 
 def main() -> None:
@@ -128,13 +67,10 @@ def main() -> None:
         if busiest is None:
             sys.exit("no pairing in the term: seed the county demo first")
         school_id = busiest["student__school_id"]
-    try:
-        from casefiles.build import case_file_document  # type: ignore[import-not-found,unused-ignore]
+    from casefiles.build import case_file_document
 
-        source: Any = case_file_document
-        source_name = "casefiles.build.case_file_document"
-    except ImportError:
-        source, source_name = bench_document, "bench_document (this script)"
+    source: Any = case_file_document
+    source_name = "casefiles.build.case_file_document (what the Celery task uses)"
     if args.limit:
         students = list(exports.export_students(school_id=school_id, term=term).values_list("pk", flat=True))
         keep = set(students[: args.limit])
