@@ -26,6 +26,7 @@ class GuidanceConfig(AppConfig):
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)
         navigation.register("提醒记录", "guidance:school_reminders", {Role.OFFICER}, order=6)
+        navigation.register("记录质量审核", "guidance:quality_queue", {Role.OFFICER, Role.COUNTY}, order=7)
         navigation.set_role_home(Role.OFFICER, "guidance:school_dashboard")
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")
         navigation.set_role_home(Role.ADMIN, "guidance:county_dashboard")

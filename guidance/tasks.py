@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .deliveries import deliveries_prepare, deliveries_send
 from .photos import orphan_photos_delete
+from .quality import flags_detect
 from .reminders import sweep
 from .tallies import tally_verify
 
@@ -54,3 +55,11 @@ def verify_tallies() -> None:
     repair any difference, logging how many (zero expected: the talk services keep them). Each
     term is repaired in its own transaction, so a run that dies halfway is simply run again."""
     tally_verify(repair=True)
+
+
+@shared_task(name="guidance.detect_flags", acks_late=True, ignore_result=True)
+def detect_flags() -> None:
+    """Beat runs this every night: the record-quality check over the whole county (quality.py).
+    At-least-once is safe: a second run finds the same flags and adds nothing (unique per record and
+    kind)."""
+    flags_detect()

@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "orphan-photos": {"task": "guidance.delete_orphan_photos", "schedule": crontab(hour=3, minute=30)},
     # The per-pairing term tallies recounted from the talk records, differences repaired and logged.
     "verify-tallies": {"task": "guidance.verify_tallies", "schedule": crontab(hour=3, minute=45)},
+    # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
+    "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

@@ -192,10 +192,11 @@ def test_the_page_runs_the_same_queries_for_one_student_or_five(client, world, d
     # under earlier pairings and the earlier teacher, 7 guardians, 8 this term's 认定, 9 their
     # categories; the compliance engine: 10 pairings, 11 closures, 12 enrollment history, 13 excused
     # weeks, 14 the term tallies (talk weeks), 15 home visits; 16 the teacher's unread reminders
-    # (shown on the cards); 17 the navbar's unread notifications; 18-20 the session save in its savepoint
-    with django_assert_num_queries(20):
+    # (shown on the cards); 17 the records returned for revision (quality.returned_to_teacher);
+    # 18 the navbar's unread notifications; 19-21 the session save in its savepoint
+    with django_assert_num_queries(21):
         assert len(client.get(URL).context["rows"]) == 1
     add_pairings(world, 4)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         assert len(client.get(URL).context["rows"]) == 5
     assert TalkRecord.objects.count() == 12
