@@ -28,7 +28,15 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
+from guidance.models import (
+    FlagKind,
+    HomeVisitPhoto,
+    Notification,
+    Reminder,
+    ReminderKind,
+    ReminderLevel,
+    TalkRecordFlag,
+)
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from guidance.tests.photo_files import jpeg_bytes
 from pairing.tests.factories import GuardianConsentFactory
@@ -74,6 +82,9 @@ PAGE_ARGS = {
     "guidance:card_edit": "student",
     "guidance:card_detail": "card",
     "guidance:card_review": "card",
+    "guidance:flag_detail": "flag",
+    "guidance:flag_return": "flag",
+    "guidance:flag_clear": "flag",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -107,6 +118,7 @@ class Objects:
     reminder: Any
     card: Any
     consent: Any
+    flag: Any
 
 
 @pytest.fixture
@@ -131,13 +143,14 @@ def objects(world: Any) -> Objects:
     Notification.objects.create(
         recipient=world.officer_a, reminder=reminder, level=ReminderLevel.OFFICER, title="上周未记录谈心谈话"
     )
+    talk = TalkRecordFactory(pairing=pairing)
     return Objects(
         student=world.student_a1,
         teacher=pairing.teacher,
         school=world.school_a,
         town=world.school_a.town,
         pairing=pairing,
-        talk=TalkRecordFactory(pairing=pairing),
+        talk=talk,
         visit=visit,
         photo=photo,
         excused=ExcusedWeekFactory(pairing=pairing, excused_by=world.officer_a),
@@ -145,6 +158,9 @@ def objects(world: Any) -> Objects:
         reminder=reminder,
         card=FiveThreeCardFactory(pairing=pairing),
         consent=GuardianConsentFactory(student=world.student_a1, recorded_by=world.officer_a),
+        flag=TalkRecordFlag.objects.create(
+            talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
+        ),
     )
 
 
