@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import QuerySet
@@ -33,6 +33,6 @@ class TalkRecordFlagFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, queryset: QuerySet[TalkRecordFlag] | None = None, *, user: Any) -> None:
         super().__init__(data, queryset=queryset)
         if scope_of(user).is_county_wide:
-            self.filters["school"].queryset = School.objects.order_by("name")
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = School.objects.order_by("name")
         else:
             del self.filters["school"]
