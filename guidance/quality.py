@@ -392,6 +392,7 @@ def _notify_returned(flag: TalkRecordFlag) -> None:
         "body": f"学校资助专干退回了这条记录({flag.get_kind_display()}),意见:{flag.return_comment}"[:500],
         "link": reverse("guidance:talk_edit", args=[talk.pk]),
         "read_at": None,
+        "created_at": timezone.now(),  # a renewed notice is today's, for the daily digest too
     }
     Notification.objects.update_or_create(recipient_id=talk.pairing.teacher.user_id, flag=flag, defaults=values)
 

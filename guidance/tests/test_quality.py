@@ -403,3 +403,15 @@ def test_unanswered_flags_counts_the_terms_flags_not_yet_passed_per_student(worl
     assert quality.unanswered_flags(student_ids=[world.student_a1.pk, other.student_id], term_id=world.term.pk) == {
         world.student_a1.pk: 1
     }
+
+
+def test_the_returned_records_notice_goes_out_in_the_teachers_daily_digest(world, flagged, settings):
+    from guidance.deliveries import deliveries_prepare
+    from guidance.models import Delivery
+
+    world.teacher_a1.email = "teacher@example.org"
+    world.teacher_a1.save(update_fields=["email"])
+    quality.flag_return(flag=flagged, by=world.officer_a, comment="请写本次谈话的实际内容。", version=flagged.version)
+    deliveries_prepare(day=dt.date(2026, 11, 16))
+    digest = Delivery.objects.get(recipient=world.teacher_a1)
+    assert "被退回修改" in digest.body and "请写本次谈话的实际内容" in digest.body
