@@ -1352,8 +1352,8 @@ def _write_quality(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> Non
     teacher_user = ground.demo_teacher.user_id
     officer = seeder.officers.get(school.pk)
     mine = list(_locked_talks(school.pk, teacher_user)[:6])
-    theirs = list(_locked_talks(school.pk, exclude=teacher_user)[:60])
-    if officer is None or len(mine) < 6 or len(theirs) < 60:
+    theirs = list(_locked_talks(school.pk, exclude=teacher_user)[:20])
+    if officer is None or len(mine) < 6 or len(theirs) < 20:
         return
     # 内容雷同: the later record made a copy of an earlier one, a few words changed.
     earlier, copy = mine[5], mine[1]
@@ -1368,13 +1368,13 @@ def _write_quality(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> Non
         next_steps=earlier.next_steps,
     )
     # 集中补录: three weeks of one colleague's pairing entered one evening, minutes apart.
-    by_pairing: dict[int, dict[dt.date, TalkRecord]] = defaultdict(dict)
-    for talk in theirs:
-        by_pairing[talk.pairing_id].setdefault(talk.week_monday, talk)
-    pairing_id = next((p for p, weeks in by_pairing.items() if len(weeks) >= BATCH_WEEKS_SHOWN), None)
-    if pairing_id is None:
+    pairing_id = theirs[0].pairing_id
+    by_week: dict[dt.date, TalkRecord] = {}
+    for talk in _locked_talks(school.pk, exclude=teacher_user).filter(pairing_id=pairing_id)[:20]:
+        by_week.setdefault(talk.week_monday, talk)
+    batch = list(by_week.values())[:BATCH_WEEKS_SHOWN]
+    if len(batch) < BATCH_WEEKS_SHOWN:
         return
-    batch = list(by_pairing[pairing_id].values())[:BATCH_WEEKS_SHOWN]
     evening = seeder.at(batch[0].date, earliest_hour=21)
     for i, talk in enumerate(batch):
         moment = evening + dt.timedelta(minutes=7 * i)
