@@ -415,3 +415,28 @@ def test_the_returned_records_notice_goes_out_in_the_teachers_daily_digest(world
     deliveries_prepare(day=dt.date(2026, 11, 16))
     digest = Delivery.objects.get(recipient=world.teacher_a1)
     assert "被退回修改" in digest.body and "请写本次谈话的实际内容" in digest.body
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("teacher_a1", 403),
+        ("teacher_a2", 403),
+        ("teacher_b1", 403),
+        ("officer_a", 302),
+        ("officer_b", 404),  # not a flag of their school
+        ("county", 403),  # county staff read the queue; the school's officer acts
+        ("admin", 403),
+        ("nobody", 403),
+    ],
+)
+def test_only_the_schools_officer_returns_or_passes_a_flag(client, world, flagged, who, status):
+    client.force_login(getattr(world, who))
+    returned = client.post(
+        reverse("guidance:flag_return", args=[flagged.pk]), {"comment": "请修改。", "version": flagged.version}
+    )
+    assert returned.status_code == status
+    flagged.refresh_from_db()
+    assert (flagged.status == FlagStatus.RETURNED) is (status == 302)
+    cleared = client.post(reverse("guidance:flag_clear", args=[flagged.pk]), {"version": flagged.version})
+    assert cleared.status_code == status
