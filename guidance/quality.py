@@ -364,9 +364,10 @@ def _locked_flag(flag: TalkRecordFlag | int, version: int) -> TalkRecordFlag:
     locked = (
         TalkRecordFlag.objects.select_for_update(of=("self",))
         .select_related("talk__pairing__student", "talk__pairing__teacher__user")
-        .get(pk=pk)
+        .filter(pk=pk)
+        .first()
     )
-    if locked.version != version:
+    if locked is None or locked.version != version:  # withdrawn by the nightly check meanwhile, or handled
         raise ValidationError(STALE, code="stale")
     ensure_term_open(student_id=locked.talk.pairing.student_id, term_id=locked.talk.term_id)
     return locked

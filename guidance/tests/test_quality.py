@@ -440,3 +440,10 @@ def test_only_the_schools_officer_returns_or_passes_a_flag(client, world, flagge
     assert (flagged.status == FlagStatus.RETURNED) is (status == 302)
     cleared = client.post(reverse("guidance:flag_clear", args=[flagged.pk]), {"version": flagged.version})
     assert cleared.status_code == status
+
+
+def test_a_flag_withdrawn_by_the_nightly_check_meanwhile_is_a_message_not_an_error(world, flagged):
+    version = flagged.version
+    TalkRecordFlag.objects.filter(pk=flagged.pk).delete()
+    with pytest.raises(ValidationError, match="已被他人处理"):
+        quality.flag_clear(flag=flagged.pk, by=world.officer_a, version=version)
