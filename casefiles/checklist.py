@@ -12,10 +12,11 @@ Five items, each read from the one place that defines it (nothing here restates 
    talk or home visit of the student in the term (a later date, under any pairing). Enough to check
    the latest such talk: a record after it is after every earlier one.
 5. 标记的记录已答复 (``flags``): no record of the term the officer flagged for quality is left
-   unanswered (guidance.quality.unanswered_flags, wired at merge).
+   unanswered (guidance.quality.unanswered_flags: every flag of the term's records passed).
 
 ``checklists_for`` runs a constant number of queries whatever the number of students: the engine's
-(about six), one for the 五三卡, one for the talks with problems, one for the last talk and visit.
+(about six), one for the 五三卡, one for the talks with problems, one for the last talk and visit,
+one for the flags.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from guidance import quality
 from guidance.compliance import compliance_for
 from guidance.models import FiveThreeCard, HomeVisit, TalkRecord, review_opens_on
 from pairing.models import Pairing, Term
@@ -76,11 +78,9 @@ class Checklist:
 
 
 def unanswered_flags(*, student_ids: list[int], term_id: int) -> dict[int, int]:
-    """Per student, the records of the term flagged for quality and not answered yet.
-
-    wired at merge: guidance.quality.unanswered_flags(student_ids=..., term_id=...) is built by another
-    helper; until then no record is flagged."""
-    return {}
+    """Per student, the records of the term flagged for quality and not passed yet (待处理, returned
+    to the teacher, or revised and waiting for the officer): guidance.quality's one answer (1 query)."""
+    return quality.unanswered_flags(student_ids=student_ids, term_id=term_id)
 
 
 def _day(day: dt.date) -> str:

@@ -283,7 +283,7 @@ FIX_LINKS = {
     "problems": ("casefiles:case_file", "talks", "查看谈话记录"),
     "card": ("guidance:card_current", "", "查看五三卡"),
     "visit": ("casefiles:case_file", "visits", "查看家访记录"),
-    "flags": ("casefiles:case_file", "talks", "查看记录"),
+    "flags": ("guidance:quality_queue", "", "查看疑点记录"),
 }
 
 
@@ -332,6 +332,8 @@ def _render_review(request: HttpRequest, student: Student, term: Term, *, paired
 
 def _fix_link(key: str, student: Student, term: Term) -> str:
     name, section, _label = FIX_LINKS[key]
+    if key == "flags":  # the officer's queue, this student's flags
+        return f"{reverse(name)}?student={student.pk}"
     url = reverse(name, args=[student.pk])
     return f"{url}?term={term.pk}#{section}" if section else url
 

@@ -36,6 +36,7 @@ from .models import (
     RiskLevelChange,
     SweepRun,
     TalkRecord,
+    TalkRecordFlag,
 )
 
 # --- Aid policies --------------------------------------------------------------------------------
@@ -340,3 +341,18 @@ class RiskLevelChangeAdmin(CounsellingAdmin):
     list_display = ["student", "previous_level", "level", "set_by", "set_at"]
     list_filter = ["level"]
     list_select_related = ["student", "set_by"]
+
+
+@admin.register(TalkRecordFlag)
+class TalkRecordFlagAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Record-quality flags: found by the nightly check and handled on the officer's review page
+    (quality.flag_return / flag_clear), only looked up here."""
+
+    audit_detail = "记录质量疑点"
+    list_display = ["talk", "kind", "status", "detected_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["talk__pairing__student"]
+    search_fields = ["talk__pairing__student__name"]
+
+    def audit_student_of(self, obj: Any) -> int | None:
+        return obj.talk.pairing.student_id

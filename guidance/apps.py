@@ -28,6 +28,7 @@ class GuidanceConfig(AppConfig):
         navigation.register("提醒记录", "guidance:school_reminders", {Role.OFFICER}, order=6)
         # 心理健康档案: counsellors, and county staff (the page refuses the undesignated ones).
         navigation.register("心理健康档案", "guidance:counselling_list", {Role.COUNSELLOR}, order=7)
+        navigation.register("记录质量审核", "guidance:quality_queue", {Role.OFFICER, Role.COUNTY}, order=7)
         navigation.set_role_home(Role.OFFICER, "guidance:school_dashboard")
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")
         navigation.set_role_home(Role.ADMIN, "guidance:county_dashboard")

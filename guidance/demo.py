@@ -48,7 +48,7 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import BATCH_SIZE, DemoContext, raw_delete
 
-from . import reminders, services
+from . import quality, reminders, services
 from .compliance import school_weeks_by_school
 from .counselling_demo import flush_counselling, seed_counselling
 from .models import (
@@ -70,6 +70,8 @@ from .models import (
     ReminderPreference,
     SweepRun,
     TalkRecord,
+    TalkRecordFlag,
+    TalkRecordRevision,
     private_storage,
     review_opens_on,
 )
@@ -1041,6 +1043,7 @@ def seed(ctx: DemoContext) -> None:
     _write_late_entry(ctx, seeder, cases)
     _write_cards(ctx, seeder, ground)
     seed_counselling(ctx, ground)
+    _write_quality(ctx, seeder, ground)
     ctx.shared["guidance"] = {"pool": [name for name, _ in seeder.pool]}
 
 
@@ -1213,6 +1216,8 @@ def flush(ctx: DemoContext) -> None:
         FiveThreeCard,
         Delivery,
         Notification,
+        TalkRecordRevision,
+        TalkRecordFlag,
         Reminder,
         SweepRun,
         ReminderPreference,
@@ -1309,3 +1314,108 @@ def _write_cards(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> None:
             cards[(pairing.student_id, term.pk)] = _card(ctx, rng, seeder, pairing, term, reviewed=reviewed)
     _bulk(ctx, FiveThreeCard, list(cards.values()))
     ctx.log(f"五三卡: {len(cards)}")
+
+
+# --- Record quality ----------------------------------------------------------------------------------
+# At the demo school, flags of each kind for the officer's queue: besides what the nightly check finds
+# in the generated texts (a few short ones, the 补录 above), demo_teacher copied an earlier record
+# into a later week (内容雷同, returned to her: it is on her page), a colleague entered three weeks
+# in one evening (集中补录) and wrote one record of a few words (篇幅过短, returned, revised with its
+# earlier text kept, and passed). Only the demo school is checked here, so seeding stays fast at
+# county scale; ``manage.py quality_detect`` (nightly in production) checks the county.
+
+COPY_EDITS = (("数学", "语文"), ("作业", "练习"))
+BATCH_WEEKS_SHOWN = 3
+SHORT_TEXT = ("谈话,正常。", "正常。")
+RETURN_COPY = "这条记录和您之前的一条几乎一样,请按本次谈话的实际情况重写。"
+RETURN_SHORT = "记录过于简单,请补充谈话的具体内容、学生状态和下一步打算。"
+REVISED_SHORT = (
+    "和孩子聊了这周的学习和生活。他说数学课上听不太懂分数的计算,我们一起做了五道题,找到了通分时常出的错。"
+    "他最近和同桌闹了点矛盾,我建议他主动说明情况。下周继续看分数练习,并和班主任沟通座位安排。"
+)
+
+
+def _locked_talks(school_id: int, teacher_user_id: int | None = None, *, exclude: int | None = None) -> Any:
+    """The school's talk records of active pairings, locked for editing already (older than a week)."""
+    talks = TalkRecord.objects.filter(
+        pairing__student__school_id=school_id,
+        pairing__ended_on__isnull=True,
+        created_at__lt=timezone.now() - dt.timedelta(days=TalkRecord.EDIT_DAYS + 1),
+        late_permission__isnull=True,
+    ).order_by("-date", "pk")
+    if teacher_user_id is not None:
+        talks = talks.filter(recorded_by_id=teacher_user_id)
+    if exclude is not None:
+        talks = talks.exclude(recorded_by_id=exclude)
+    return talks
+
+
+def _write_quality(ctx: DemoContext, seeder: Seeder, ground: GroundFloor) -> None:
+    school = ground.demo_school
+    teacher_user = ground.demo_teacher.user_id
+    officer = seeder.officers.get(school.pk)
+    mine = list(_locked_talks(school.pk, teacher_user)[:6])
+    theirs = list(_locked_talks(school.pk, exclude=teacher_user)[:20])
+    if officer is None or len(mine) < 6 or len(theirs) < 20:
+        return
+    # 内容雷同: the later record made a copy of an earlier one, a few words changed.
+    earlier, copy = mine[5], mine[1]
+    text = earlier.content
+    for old, new in COPY_EDITS:
+        text = text.replace(old, new, 1)
+    TalkRecord.objects.filter(pk=copy.pk).update(
+        content=text,
+        student_state=earlier.student_state,
+        problems=earlier.problems,
+        measures=earlier.measures,
+        next_steps=earlier.next_steps,
+    )
+    # 集中补录: three weeks of one colleague's pairing entered one evening, minutes apart.
+    pairing_id = theirs[0].pairing_id
+    by_week: dict[dt.date, TalkRecord] = {}
+    for talk in _locked_talks(school.pk, exclude=teacher_user).filter(pairing_id=pairing_id)[:20]:
+        by_week.setdefault(talk.week_monday, talk)
+    batch = list(by_week.values())[:BATCH_WEEKS_SHOWN]
+    if len(batch) < BATCH_WEEKS_SHOWN:
+        return
+    evening = seeder.at(batch[0].date, earliest_hour=21)
+    for i, talk in enumerate(batch):
+        moment = evening + dt.timedelta(minutes=7 * i)
+        TalkRecord.objects.filter(pk=talk.pk).update(created_at=moment, updated_at=moment)
+    # 篇幅过短: a record of a few words (of another pairing).
+    short = next(t for t in theirs if t.pairing_id != pairing_id)
+    TalkRecord.objects.filter(pk=short.pk).update(
+        content=SHORT_TEXT[0], student_state=SHORT_TEXT[1], problems="", measures="", next_steps=""
+    )
+    found = quality.flags_detect(talks=TalkRecord.objects.filter(pairing__student__school_id=school.pk))
+    _review_demo_flags(copy=copy, short=short, officer=officer)
+    ctx.counts[str(TalkRecordFlag._meta.verbose_name_plural)] = TalkRecordFlag.objects.count()
+    ctx.log(f"记录质量疑点: {found.summary()}")
+
+
+def _review_demo_flags(*, copy: TalkRecord, short: TalkRecord, officer: Any) -> None:
+    """The copy returned to demo_teacher (on her page); the short record returned, revised and passed;
+    one more of the school's flags passed as it stands."""
+    similar = TalkRecordFlag.objects.get(talk=copy, kind="similar")
+    quality.flag_return(flag=similar, by=officer, comment=RETURN_COPY, version=similar.version)
+    flag = TalkRecordFlag.objects.get(talk=short, kind="short")
+    flag = quality.flag_return(flag=flag, by=officer, comment=RETURN_SHORT, version=flag.version)
+    record = TalkRecord.objects.select_related("pairing__teacher__user").get(pk=short.pk)
+    services.talk_record_update(
+        record=record,
+        by=record.pairing.teacher.user,
+        content=REVISED_SHORT,
+        student_state="情绪还可以,说到和同桌的矛盾时有些委屈。",
+        next_steps="下周检查分数练习,和班主任沟通座位。",
+        version=record.version,
+    )
+    flag.refresh_from_db()
+    quality.flag_clear(flag=flag, by=officer, version=flag.version)
+    other = (
+        TalkRecordFlag.objects.filter(talk__pairing__student__school_id=copy.pairing.student.school_id, status="open")
+        .exclude(kind="batch")
+        .order_by("pk")
+        .first()
+    )
+    if other is not None:
+        quality.flag_clear(flag=other, by=officer, version=other.version)

@@ -99,11 +99,15 @@ class TalkRecordForm(TagsMixin):
             "next_steps": forms.Textarea(attrs={"rows": 3}),
         }
 
+    # The version the page read (optimistic lock): a save made meanwhile wins, this one is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     catch_up_refused = False  # the missed week is past the open window and not permitted (the page says so)
 
     def __init__(self, *args: Any, pairing: Pairing, week: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pairing = pairing
+        self.initial["version"] = self.instance.version
         self.today = timezone.localdate()
         # "去处理" on a missed-talk reminder opens the form for the missed week (?week=its Monday).
         self.catch_up_week = self._catch_up_week(week) if self.instance.pk is None else None
@@ -136,6 +140,7 @@ class TalkRecordForm(TagsMixin):
             "problems",
             "measures",
             "next_steps",
+            "version",
         )
 
     def _catch_up_note(self) -> str:
@@ -205,11 +210,14 @@ class TalkRecordForm(TagsMixin):
     def service_values(self) -> dict[str, Any]:
         """The cleaned form as the plain values talk_record_create and talk_record_update take."""
         data = self.cleaned_data
-        return {
+        values = {
             **{name: data[name] for name in self.Meta.fields},
             "tracks": list(data["tracks"]),
             "help_forms": list(data["help_forms"]),
         }
+        if self.instance.pk and data.get("version") is not None:
+            values["version"] = data["version"]
+        return values
 
 
 # --- Home visits -----------------------------------------------------------------------------
@@ -551,3 +559,28 @@ class FiveThreeReviewForm(forms.Form):
             for s in REVIEWED_SECTIONS
         }
         return {"marks": marks, "version": data["version"]}
+
+
+# --- Record quality --------------------------------------------------------------------------------
+
+
+class FlagReturnForm(forms.Form):
+    """退回修改: the officer's comment (the teacher reads it) and the flag's version as read."""
+
+    comment = forms.CharField(
+        label="退回意见",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "请写明需要修改或补充的内容,教师会看到"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = bare_helper()
+        self.helper.disable_csrf = True
+
+
+class FlagClearForm(forms.Form):
+    """通过: only the flag's version as read."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)

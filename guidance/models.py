@@ -182,6 +182,9 @@ class TalkRecord(TeacherRecord, GuidanceTags):
         on_delete=models.PROTECT,
         related_name="talks",
     )
+    # The optimistic lock of the edit form (a revision after a return included): the form posts the
+    # version it read and talk_record_update refuses to save over a newer one.
+    version = models.PositiveIntegerField("版本", default=1)
     objects = TalkRecordQuerySet.as_manager()
 
     class Meta:
@@ -533,6 +536,15 @@ class Notification(models.Model):
     title = models.CharField("标题", max_length=100)
     body = models.CharField("内容", max_length=500, blank=True)
     link = models.CharField("链接", max_length=200, blank=True)
+    # A talk record returned for revision (guidance/quality.py): one notice per teacher and flag.
+    flag = models.ForeignKey(
+        "TalkRecordFlag",
+        verbose_name="退回修改的记录",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField("时间", auto_now_add=True)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
 
@@ -547,6 +559,10 @@ class Notification(models.Model):
             ),
             # One notice per officer per risk rise: the service and a second run add nothing.
             models.UniqueConstraint(fields=["recipient", "risk_change"], name="one_notification_per_recipient_risk"),
+            # One notice per teacher per returned flag: a second return updates it (quality.py).
+            models.UniqueConstraint(
+                fields=["recipient", "flag"], condition=Q(flag__isnull=False), name="one_notification_per_flag"
+            ),
         ]
         indexes = [
             # The navbar's unread count and the notification centre, on every page.
@@ -1063,3 +1079,129 @@ class RiskLevelChange(models.Model):
     @property
     def is_urgent_rise(self) -> bool:
         return self.level in URGENT_RISK_LEVELS and self.level > self.previous_level
+
+
+# --- Record quality --------------------------------------------------------------------------------
+# The nightly check (guidance/quality.py) flags talk records that look written for the count rather
+# than for the child; the school's officer reviews each flag, returns the record for revision or
+# passes it.
+
+
+class FlagKind(models.TextChoices):
+    SIMILAR = "similar", "内容雷同"
+    BATCH = "batch", "集中补录"
+    LATE = "late", "逾期补录"
+    SHORT = "short", "篇幅过短"
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "待处理"
+    RETURNED = "returned", "已退回"
+    REVISED = "revised", "已修改"
+    CLEARED = "cleared", "已通过"
+
+
+class TalkRecordFlagQuerySet(ScopedQuerySet):
+    """As far as the field policy shows the flagged record (PairingRecordQuerySet's rule): the
+    school's or the county's flags to an officer or county staff, a teacher's own records' flags."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if FieldGroup.RECORDS in broad_access(scope):
+            return _pairing_scope(scope, prefix="talk__pairing__")
+        if FieldGroup.RECORDS in paired_access(scope) and scope.teacher_id is not None:
+            return Q(talk__pairing__teacher_id=scope.teacher_id)
+        return None
+
+
+class TalkRecordFlag(models.Model):
+    """One reason to doubt one talk record, found by quality.flags_detect (unique per record and
+    kind, so a second run adds nothing). ``text_hash`` is the fingerprint of the record's text when
+    the flag was last looked at: a passed flag is reopened only when the text has changed since.
+    ``version`` is the optimistic lock of the officer's return and pass forms."""
+
+    talk = models.ForeignKey(TalkRecord, verbose_name="谈心谈话记录", on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField("疑点", max_length=10, choices=FlagKind.choices)
+    reason = models.CharField("原因", max_length=200)
+    # For 内容雷同: the earlier record of the same teacher it resembles, and how much (percent).
+    related_talk = models.ForeignKey(
+        TalkRecord, verbose_name="相似的记录", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField("相似度(%)", null=True, blank=True)
+    text_hash = models.BigIntegerField("文本指纹", default=0)
+    detected_at = models.DateTimeField("发现时间", default=timezone.now)
+    status = models.CharField("状态", max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="退回人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    returned_at = models.DateTimeField("退回时间", null=True, blank=True)
+    return_comment = models.CharField("退回意见", max_length=500, blank=True)
+    revised_at = models.DateTimeField("修改时间", null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="通过人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    cleared_at = models.DateTimeField("通过时间", null=True, blank=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    objects = TalkRecordFlagQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "记录质量疑点"
+        verbose_name_plural = "记录质量疑点"
+        ordering = ["-detected_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["talk", "kind"], name="one_flag_per_talk_kind", violation_error_message="这条记录已有此类疑点。"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.RETURNED) | Q(returned_at__isnull=False, returned_by__isnull=False),
+                name="returned_flag_has_returner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.CLEARED) | Q(cleared_at__isnull=False, cleared_by__isnull=False),
+                name="cleared_flag_has_clearer",
+            ),
+        ]
+        indexes = [
+            # The officer's review queue: a status, newest first (the school is joined through the talk).
+            models.Index(fields=["status", "-detected_at"], name="flag_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.talk_id} {self.get_kind_display()} {self.get_status_display()}"
+
+
+class TalkRecordRevision(models.Model):
+    """The text of a talk record as it was before its teacher revised it after a return: kept so
+    that the officer compares before and after, and nothing written is lost."""
+
+    talk = models.ForeignKey(
+        TalkRecord, verbose_name="谈心谈话记录", on_delete=models.CASCADE, related_name="revisions"
+    )
+    duration_minutes = models.PositiveSmallIntegerField("时长(分钟)")
+    content = models.TextField("谈心谈话与辅导内容")
+    student_state = models.TextField("学生状态")
+    problems = models.TextField("发现的问题", blank=True)
+    measures = models.TextField("采取的措施", blank=True)
+    next_steps = models.TextField("下一步打算", blank=True)
+    revised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="修改人", on_delete=models.PROTECT, related_name="+"
+    )
+    revised_at = models.DateTimeField("修改时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "谈心谈话记录修改前文本"
+        verbose_name_plural = "谈心谈话记录修改前文本"
+        ordering = ["-revised_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.talk_id} {self.revised_at:%Y-%m-%d %H:%M}"

@@ -16,7 +16,7 @@ from zaoyang_aid import audit, calendar
 from zaoyang_aid.locks import ensure_term_open
 from zaoyang_aid.models import AuditAction
 
-from . import reminders
+from . import quality, reminders
 from .models import (
     FORM_FIELDS,
     TRACK_FIELDS,
@@ -39,6 +39,7 @@ from .tallies import tally_rebuild, tally_refresh
 # the date rules and the recount each see the other's committed rows (tested on PostgreSQL).
 
 TALK_LOCKED = f"记录保存满{TalkRecord.EDIT_DAYS}天后已锁定,如需修改请联系学校资助专干解锁。"
+TALK_STALE = "这条记录已被修改(可能在另一个窗口),请刷新后再改。"
 TALK_TEXT_FIELDS = ("content", "student_state", "problems", "measures", "next_steps")
 
 
@@ -151,12 +152,17 @@ def _open_mondays(pairing: Pairing) -> set[dt.date]:
 
 
 @transaction.atomic
-def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRecord:
-    """Change a teacher's record: refused once it is locked (TalkRecord.locked_for_teacher) and for
-    the same dates as a new record, except that it may stay in its own week. ``values`` are
-    talk_record_create's (any subset)."""
+def talk_record_update(*, record: TalkRecord, by: Any, version: int | None = None, **values: Any) -> TalkRecord:
+    """Change a teacher's record: refused once it is locked (TalkRecord.locked_for_teacher), unless
+    an officer returned it for revision (quality.py: its earlier text is then kept), and for the same
+    dates as a new record, except that it may stay in its own week. ``values`` are
+    talk_record_create's (any subset); ``version`` is the record's version as the form read it: a
+    save made meanwhile (another window, another device) wins and this one is refused."""
     record = TalkRecord.objects.select_for_update().get(pk=record.pk)
-    if record.locked_for_teacher():
+    if version is not None and version != record.version:
+        raise ValidationError(TALK_STALE, code="stale")
+    returned = quality.returned_flags_locked(record)
+    if record.locked_for_teacher() and not returned:
         raise ValidationError(TALK_LOCKED)
     locked = _pairing_locked(record.pairing_id)
     before = {name: getattr(record, name) for name in ("date", "duration_minutes", *TALK_TEXT_FIELDS)}
@@ -171,7 +177,9 @@ def talk_record_update(*, record: TalkRecord, by: Any, **values: Any) -> TalkRec
         open_now = _open_mondays(locked)
         record.late_permission = permission if calendar.monday_of(day) not in open_now else None
     _talk_values(record, dict(values))
+    record.version += 1
     _talk_save(record)
+    quality.talk_revised(record=record, before=before, flags=returned, by=by)
     _talk_written(pairing_id=locked.pk, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
     changed = [_talk_field_label(n) for n, v in before.items() if getattr(record, n) != v]
     audit.record(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .counselling import risk_rise_deliver
 from .deliveries import deliveries_prepare, deliveries_send
 from .photos import orphan_photos_delete
+from .quality import flags_detect
 from .reminders import sweep
 from .tallies import tally_verify
 
@@ -63,3 +64,11 @@ def notify_risk_rise(change_id: int) -> None:
     webhook to the school's officers at once. Safe to run twice: each Delivery is unique per
     (officer, channel, day, rise) and claimed before it is sent (see counselling.risk_rise_deliver)."""
     risk_rise_deliver(change_id)
+
+
+@shared_task(name="guidance.detect_flags", acks_late=True, ignore_result=True)
+def detect_flags() -> None:
+    """Beat runs this every night: the record-quality check over the whole county (quality.py).
+    At-least-once is safe: a second run finds the same flags and adds nothing (unique per record and
+    kind)."""
+    flags_detect()

@@ -12,6 +12,11 @@ urlpatterns: list = [
     path("talks/<int:pk>/", views.talk_detail, name="talk_detail"),
     path("talks/<int:pk>/edit/", views.talk_edit, name="talk_edit"),
     path("talks/<int:pk>/unlock/", views.talk_unlock, name="talk_unlock"),
+    # --- Record quality -----------------------------------------------------------------------
+    path("school/quality/", views.quality_queue, name="quality_queue"),
+    path("quality/flags/<int:pk>/", views.flag_detail, name="flag_detail"),
+    path("quality/flags/<int:pk>/return/", views.flag_return, name="flag_return"),
+    path("quality/flags/<int:pk>/clear/", views.flag_clear, name="flag_clear"),
     # --- Home visits ----------------------------------------------------------------------------
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),

@@ -22,11 +22,13 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.paging import page_of, query_without_page
 
-from . import cards, counselling, dashboards, reminders, selectors, services
+from . import cards, counselling, dashboards, quality, reminders, selectors, services
 from .forms import (
     ExcuseWeekForm,
     FiveThreeCardForm,
     FiveThreeReviewForm,
+    FlagClearForm,
+    FlagReturnForm,
     HomeVisitForm,
     LateEntryForm,
     RecordUnlockForm,
@@ -36,12 +38,14 @@ from .forms import (
 from .models import (
     ExcusedWeek,
     FiveThreeCard,
+    FlagStatus,
     HomeVisit,
     HomeVisitPhoto,
     Notification,
     Reminder,
     ReminderPreference,
     TalkRecord,
+    TalkRecordFlag,
     review_opens_on,
 )
 
@@ -62,7 +66,13 @@ def my_students(request: HttpRequest) -> HttpResponse:
         for row in rows
     ]
     unread_count = sum(len(row.unread) for row in rows)
-    return render(request, "guidance/my_students.html", {"rows": rows, "today": today, "unread_count": unread_count})
+    context = {
+        "rows": rows,
+        "today": today,
+        "unread_count": unread_count,
+        "returned": quality.returned_to_teacher(request.user),  # records an officer returned for revision
+    }
+    return render(request, "guidance/my_students.html", context)
 
 
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
@@ -121,7 +131,15 @@ def talk_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _talk_detail_page(request: HttpRequest, record: TalkRecord, unlock_form: RecordUnlockForm) -> HttpResponse:
     audit.record_view(request, record, student_id=record.pairing.student_id, detail="谈心谈话记录")
-    context = {"record": record, "unlock_form": unlock_form, **_edit_rights(request, record)}
+    flags = quality.flags_of_talk(request.user, record)
+    returned = any(f.status == FlagStatus.RETURNED for f in flags)
+    context = {
+        "record": record,
+        "unlock_form": unlock_form,
+        "flags": flags,
+        "returned": returned,
+        **_edit_rights(request, record, returned=returned),
+    }
     return render(request, "guidance/talk_detail.html", context)
 
 
@@ -134,11 +152,12 @@ def _own_records(request: HttpRequest, model: type[TalkRecord] | type[HomeVisit]
     )
 
 
-def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit) -> dict[str, bool]:
+def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit, *, returned: bool = False) -> dict[str, bool]:
     """Whether the viewer may edit the record (its 包保 teacher, while the pairing lasts and the
-    7-day window or an unlock is open) or unlock it (an officer, once it is locked)."""
+    7-day window or an unlock is open, or the record was returned for revision) or unlock it (an
+    officer, once it is locked)."""
     scope = scope_of(request.user)
-    locked = record.locked_for_teacher()
+    locked = record.locked_for_teacher() and not returned
     owner = scope.teacher_id is not None and scope.teacher_id == record.pairing.teacher_id and record.pairing.is_active
     return {"locked": locked, "can_edit": owner and not locked, "can_unlock": locked and scope.role == Role.OFFICER}
 
@@ -147,7 +166,8 @@ def _edit_rights(request: HttpRequest, record: TalkRecord | HomeVisit) -> dict[s
 def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The teacher edits their own record for 7 days after saving it (or while an officer's unlock lasts)."""
     record = get_object_or_404(_own_records(request, TalkRecord), pk=pk)
-    if record.locked_for_teacher():
+    returned = [f for f in quality.flags_of_talk(request.user, record) if f.status == FlagStatus.RETURNED]
+    if record.locked_for_teacher() and not returned:
         return _locked_page(request, record, kind="谈心谈话记录", detail="guidance:talk_detail")
     data = request.POST if request.method == "POST" else None
     form = TalkRecordForm(data, instance=record, pairing=record.pairing)
@@ -157,9 +177,10 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "已保存修改。")
+            messages.success(request, "已保存修改,等待资助专干审核。" if returned else "已保存修改。")
             return redirect("guidance:talk_detail", pk=record.pk)
-    return render(request, "guidance/talk_form.html", {"form": form, "pairing": record.pairing, "record": record})
+    context = {"form": form, "pairing": record.pairing, "record": record, "returned": returned}
+    return render(request, "guidance/talk_form.html", context)
 
 
 def _locked_page(request: HttpRequest, record: TalkRecord | HomeVisit, *, kind: str, detail: str) -> HttpResponse:
@@ -210,6 +231,83 @@ def _unlocked(request: HttpRequest, record: TalkRecord | HomeVisit) -> RecordUnl
         else:
             return None
     return form
+
+
+# --- Record quality ----------------------------------------------------------------------------
+
+
+@role_required(Role.OFFICER, Role.COUNTY)
+def quality_queue(request: HttpRequest) -> HttpResponse:
+    """记录质量审核: the flagged records of the officer's school (county staff: of the county, with a
+    school filter), newest first, with each flag's reason."""
+    flags = quality.review_queue(request.user, request.GET)
+    page = page_of(request, flags.qs)
+    return render(
+        request, "guidance/quality_queue.html", {"filter": flags, "page": page, "query": query_without_page(request)}
+    )
+
+
+def _queue_flag(request: HttpRequest, pk: int) -> TalkRecordFlag:
+    return get_object_or_404(quality.queue_flags(request.user).select_related("talk__term"), pk=pk)
+
+
+@role_required(Role.OFFICER, Role.COUNTY)
+def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _flag_page(request, _queue_flag(request, pk), FlagReturnForm())
+
+
+def _flag_page(request: HttpRequest, flag: TalkRecordFlag, return_form: FlagReturnForm) -> HttpResponse:
+    """One flag: the record (and the earlier record it resembles), its earlier texts if revised, and
+    the officer's return and pass forms, each carrying the version read."""
+    audit.record_view(request, flag.talk, student_id=flag.talk.pairing.student_id, detail="记录质量疑点")
+    version = {"version": flag.version}
+    return_form.initial.update(version)
+    context = {
+        "flag": flag,
+        "talk": flag.talk,
+        "revisions": list(flag.talk.revisions.select_related("revised_by")),
+        "return_form": return_form,
+        "clear_form": FlagClearForm(initial=version),
+        "can_act": scope_of(request.user).role == Role.OFFICER,
+    }
+    return render(request, "guidance/flag_detail.html", context)
+
+
+@role_required(Role.OFFICER)
+@require_POST
+def flag_return(request: HttpRequest, pk: int) -> HttpResponse:
+    """退回修改, with a comment the teacher reads (she is told in one notification)."""
+    flag = _queue_flag(request, pk)
+    form = FlagReturnForm(request.POST)
+    if form.is_valid():
+        try:
+            quality.flag_return(flag=flag, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                messages.error(request, " ".join(exc.messages))
+                return redirect("guidance:flag_detail", pk=flag.pk)
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"已退回{flag.talk.pairing.teacher.name}老师修改。")
+            return redirect("guidance:flag_detail", pk=flag.pk)
+    return _flag_page(request, flag, form)
+
+
+@role_required(Role.OFFICER)
+@require_POST
+def flag_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """通过: the record stands (as written, or as revised)."""
+    flag = _queue_flag(request, pk)
+    form = FlagClearForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(quality.STALE)
+        quality.flag_clear(flag=flag, by=request.user, version=form.cleaned_data["version"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("guidance:flag_detail", pk=flag.pk)
+    messages.success(request, "已通过这条记录。")
+    return redirect("guidance:quality_queue")
 
 
 # --- Home visits -----------------------------------------------------------------------------

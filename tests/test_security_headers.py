@@ -30,7 +30,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from casefiles.models import CaseFileExport
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
-from guidance.models import HomeVisitPhoto, Notification, Reminder, ReminderKind, ReminderLevel
+from guidance.models import (
+    FlagKind,
+    HomeVisitPhoto,
+    Notification,
+    Reminder,
+    ReminderKind,
+    ReminderLevel,
+    TalkRecordFlag,
+)
 from guidance.tests.factories import (
     CounsellingRecordFactory,
     CounsellingRequestFactory,
@@ -103,6 +111,9 @@ PAGE_ARGS = {
     "guidance:counselling_request_create": "student",
     "guidance:counselling_edit": "session",
     "guidance:counselling_request_handle": "counselling_request",
+    "guidance:flag_detail": "flag",
+    "guidance:flag_return": "flag",
+    "guidance:flag_clear": "flag",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -141,6 +152,7 @@ class Objects:
     export: Any
     session: Any
     counselling_request: Any
+    flag: Any
 
 
 @pytest.fixture
@@ -165,13 +177,14 @@ def objects(world: Any) -> Objects:
     Notification.objects.create(
         recipient=world.officer_a, reminder=reminder, level=ReminderLevel.OFFICER, title="上周未记录谈心谈话"
     )
+    talk = TalkRecordFactory(pairing=pairing)
     return Objects(
         student=world.student_a1,
         teacher=pairing.teacher,
         school=world.school_a,
         town=world.school_a.town,
         pairing=pairing,
-        talk=TalkRecordFactory(pairing=pairing),
+        talk=talk,
         visit=visit,
         photo=photo,
         excused=ExcusedWeekFactory(pairing=pairing, excused_by=world.officer_a),
@@ -187,6 +200,9 @@ def objects(world: Any) -> Objects:
             school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]
         ),
         counselling_request=CounsellingRequestFactory(student=world.student_a1, requested_by=world.teacher_a1),
+        flag=TalkRecordFlag.objects.create(
+            talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
+        ),
     )
 
 

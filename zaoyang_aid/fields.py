@@ -276,6 +276,14 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "guidance.ExcusedWeek.note": G.RECORDS,
     "guidance.LateEntryPermission.reason": G.RECORDS,
     "guidance.Reminder.acknowledgement": G.RECORDS,
+    # Record quality: the flag's reason quotes the records' dates and likeness, the officer's comment
+    # is about the record, and a revision keeps the record's earlier text.
+    "guidance.TalkRecordFlag.reason": G.RECORDS,
+    "guidance.TalkRecordFlag.return_comment": G.RECORDS,
+    **{
+        f"guidance.TalkRecordRevision.{field}": G.RECORDS
+        for field in ("duration_minutes", "content", "student_state", "problems", "measures", "next_steps")
+    },
     # 五三卡: what the teacher and the student wrote, and how it went at term end
     **{
         f"guidance.FiveThreeCard.{field}": G.RECORDS
@@ -354,6 +362,30 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
 }
 
 NOT_PERSONAL: dict[str, str] = {
+    "guidance.TalkRecord.version": "the edit form's optimistic lock",
+    **{
+        f"guidance.TalkRecordFlag.{f}": "the flag's bookkeeping: which record, what kind, who handled it when"
+        for f in (
+            "talk",
+            "kind",
+            "related_talk",
+            "score",
+            "text_hash",
+            "detected_at",
+            "status",
+            "returned_by",
+            "returned_at",
+            "revised_at",
+            "cleared_by",
+            "cleared_at",
+            "version",
+        )
+    },
+    **{
+        f"guidance.TalkRecordRevision.{f}": "which record was revised, by whom and when"
+        for f in ("talk", "revised_by", "revised_at")
+    },
+    "guidance.Notification.flag": "the returned record a notice is about",
     **{
         f"guidance.{model}.{field}": "who wrote the record and when, the week it counts for, its lock"
         for model in ("TalkRecord", "HomeVisit")

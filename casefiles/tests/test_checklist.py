@@ -15,6 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from casefiles.checklist import checklists_for
+from guidance import quality
+from guidance.models import FlagKind, TalkRecordFlag
 from guidance.tests.factories import ExcusedWeekFactory, FiveThreeCardFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.tests.factories import PairingFactory
 
@@ -134,3 +136,23 @@ def test_the_checklist_runs_the_same_queries_for_one_student_or_many(world):
         checklists_for([p.student_id for p in pairings], term=world.term, as_of=TODAY)
 
     assert len(one) == len(many)
+
+
+def items_of(student, term):
+    return {i.key: i for i in checklists_for([student.pk], term=term, as_of=TODAY)[student.pk].items}
+
+
+def test_a_flag_not_yet_passed_fails_the_flags_item_and_passing_it_ticks_it(world):
+    """The checklist asks guidance.quality for the term's flags (5. 标记的记录已答复)."""
+    talk = TalkRecordFactory(pairing=world.student_a1.pairings.get())
+    flag = TalkRecordFlag.objects.create(talk=talk, kind=FlagKind.SHORT, reason="篇幅过短")
+    item = {
+        i.key: i for i in checklists_for([world.student_a1.pk], term=talk.term, as_of=TODAY)[world.student_a1.pk].items
+    }
+    assert not item["flags"].ok
+
+    quality.flag_clear(flag=flag, by=world.officer_a, version=flag.version)
+    item = {
+        i.key: i for i in checklists_for([world.student_a1.pk], term=talk.term, as_of=TODAY)[world.student_a1.pk].items
+    }
+    assert item["flags"].ok

@@ -159,9 +159,9 @@ def test_the_review_list_runs_the_same_queries_for_few_or_many_students(client, 
     # 1-2 the session and the user, 3 the staff row, 4-5 the current term and its closures, 6 the
     # students with their school, 7 the reviews with their comment counts, 8-16 the checklist (the
     # engine's pairings, closures, enrollment history, excused weeks, tallies and visits; the cards,
-    # the talks with problems, the last visits), then the terms of the picker and what every page
-    # runs (the navbar's unread count, the session saved).
-    with django_assert_num_queries(21) as few:
+    # the talks with problems, the last visits), 17 the flags not yet passed, then the terms of the
+    # picker and what every page runs (the navbar's unread count, the session saved).
+    with django_assert_num_queries(22) as few:
         client.get(reverse("casefiles:review_list"))
     for _ in range(5):
         pairing = PairingFactory(teacher__school=world.school_a)

@@ -29,6 +29,8 @@ from guidance.compliance import WeekState, compliance_for
 from guidance.models import (
     AidPolicy,
     ExcusedWeek,
+    FlagKind,
+    FlagStatus,
     HomeVisit,
     HomeVisitPhoto,
     Notification,
@@ -36,6 +38,8 @@ from guidance.models import (
     SweepOutcome,
     SweepRun,
     TalkRecord,
+    TalkRecordFlag,
+    TalkRecordRevision,
 )
 from guidance.tallies import tally_verify
 from pairing.models import EnrollmentChange, EnrollmentStatus, Pairing, School, Teacher, Term
@@ -357,3 +361,17 @@ def test_the_demo_school_has_five_three_cards_in_each_state(seeded):
     officer = Teacher.objects.get(user__username="demo_officer").user
     board = school_dashboard(officer, term=term).cards
     assert mine[2] in board.missing and len(board.missing) > 1 and board.filled > 2
+
+
+@pytest.mark.django_db
+def test_the_demo_school_has_flags_of_each_kind_returned_revised_and_passed(seeded, client):
+    officer = Teacher.objects.select_related("user").get(user__username="demo_officer")
+    flags = TalkRecordFlag.objects.filter(talk__pairing__student__school_id=officer.school_id)
+    assert set(flags.values_list("kind", flat=True)) == set(FlagKind.values)
+    assert {FlagStatus.OPEN, FlagStatus.RETURNED, FlagStatus.CLEARED} <= set(flags.values_list("status", flat=True))
+    revised = flags.get(kind=FlagKind.SHORT, status=FlagStatus.CLEARED)
+    assert TalkRecordRevision.objects.filter(talk=revised.talk).exists() and revised.revised_at is not None
+    client.force_login(officer.user)
+    assert client.get(reverse("guidance:quality_queue")).content.decode().count("data-flag=") == flags.count()
+    client.force_login(get_user_model().objects.get(username="demo_teacher"))
+    assert "data-returned-flag=" in client.get(reverse("guidance:my_students")).content.decode()

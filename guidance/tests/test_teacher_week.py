@@ -193,10 +193,11 @@ def test_the_page_runs_the_same_queries_for_one_student_or_five(client, world, d
     # categories; the compliance engine: 10 pairings, 11 closures, 12 enrollment history, 13 excused
     # weeks, 14 the term tallies (talk weeks), 15 home visits; 16 the teacher's unread reminders
     # (shown on the cards); 17-18 the 心理健康档案's follow-up flags and the teacher's own counselling
-    # requests; 19 the navbar's unread notifications; 20-22 the session save in its savepoint
-    with django_assert_num_queries(22):
+    # requests; 19 the records returned for revision (quality.returned_to_teacher); 20 the navbar's
+    # unread notifications; 21-23 the session save in its savepoint
+    with django_assert_num_queries(23):
         assert len(client.get(URL).context["rows"]) == 1
     add_pairings(world, 4)
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         assert len(client.get(URL).context["rows"]) == 5
     assert TalkRecord.objects.count() == 12

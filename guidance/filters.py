@@ -1,0 +1,43 @@
+"""FilterSets applied inside selectors (a list page and any export share one queryset)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from pairing.models import School
+from zaoyang_aid.access import scope_of
+
+from .models import FlagKind, FlagStatus, TalkRecordFlag
+
+
+class TalkRecordFlagFilter(django_filters.FilterSet):
+    """The review queue's filters: kind and status; county staff also pick a school (an officer's
+    queue is their school's already, so the school filter is dropped for them)."""
+
+    kind = django_filters.ChoiceFilter(label="疑点", choices=FlagKind.choices, empty_label="全部疑点")
+    status = django_filters.ChoiceFilter(label="状态", choices=FlagStatus.choices, empty_label="全部状态")
+    school = django_filters.ModelChoiceFilter(
+        label="学校",
+        field_name="talk__pairing__student__school",
+        queryset=School.objects.none(),
+        empty_label="全部学校",
+    )
+    # One student's flags: the link from a case file's term review ("标记的记录已答复" failing).
+    student = django_filters.NumberFilter(
+        label="学生", field_name="talk__pairing__student_id", widget=forms.HiddenInput, min_value=1
+    )
+
+    class Meta:
+        model = TalkRecordFlag
+        fields = ["kind", "status", "school", "student"]
+
+    def __init__(self, data: Any = None, queryset: QuerySet[TalkRecordFlag] | None = None, *, user: Any) -> None:
+        super().__init__(data, queryset=queryset)
+        if scope_of(user).is_county_wide:
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = School.objects.order_by("name")
+        else:
+            del self.filters["school"]
