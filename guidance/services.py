@@ -416,6 +416,9 @@ def home_visit_create(
     written: list[HomeVisitPhoto] = []
     try:
         with transaction.atomic(durable=True):
+            # Held like a talk's: an officer's sign-off of the term at the same moment (which locks the
+            # student's pairings) either counts this visit in its checklist or refuses it after.
+            _pairing_locked(pairing)
             visit.term = Term.objects.containing(visit.date).get()
             ensure_term_open(student_id=pairing.student_id, term_id=visit.term.pk)
             visit.save()

@@ -20,6 +20,7 @@ from pairing.models import Pairing, School, Student, Town
 from pairing.selectors import term_today
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
+from zaoyang_aid.locks import term_lock_reason
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import cards, counselling, dashboards, quality, reminders, selectors, services
@@ -169,6 +170,8 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     returned = [f for f in quality.flags_of_talk(request.user, record) if f.status == FlagStatus.RETURNED]
     if record.locked_for_teacher() and not returned:
         return _locked_page(request, record, kind="谈心谈话记录", detail="guidance:talk_detail")
+    if term_lock := _term_locked(record):
+        return _locked_page(request, record, kind="谈心谈话记录", detail="guidance:talk_detail", term_lock=term_lock)
     data = request.POST if request.method == "POST" else None
     form = TalkRecordForm(data, instance=record, pairing=record.pairing)
     if request.method == "POST" and form.is_valid():
@@ -183,10 +186,17 @@ def talk_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "guidance/talk_form.html", context)
 
 
-def _locked_page(request: HttpRequest, record: TalkRecord | HomeVisit, *, kind: str, detail: str) -> HttpResponse:
-    """Why the teacher cannot edit any more, and who can reopen the record (403)."""
-    context = {"record": record, "kind": kind, "detail_url": reverse(detail, args=[record.pk])}
+def _locked_page(
+    request: HttpRequest, record: TalkRecord | HomeVisit, *, kind: str, detail: str, term_lock: str = ""
+) -> HttpResponse:
+    """Why the teacher cannot edit any more, and who can reopen the record (403): the 7-day window, or
+    the officer's sign-off of the student's term (zaoyang_aid.locks), said before she types."""
+    context = {"record": record, "kind": kind, "detail_url": reverse(detail, args=[record.pk]), "term_lock": term_lock}
     return render(request, "guidance/record_locked.html", context, status=403)
+
+
+def _term_locked(record: TalkRecord | HomeVisit) -> str:
+    return term_lock_reason(student_id=record.pairing.student_id, term_id=record.term_id) or ""
 
 
 @role_required(Role.OFFICER)
@@ -358,6 +368,8 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     visit = get_object_or_404(_own_records(request, HomeVisit), pk=pk)
     if visit.locked_for_teacher():
         return _locked_page(request, visit, kind="家访记录", detail="guidance:visit_detail")
+    if term_lock := _term_locked(visit):
+        return _locked_page(request, visit, kind="家访记录", detail="guidance:visit_detail", term_lock=term_lock)
     form = HomeVisitForm(request.POST or None, request.FILES or None, instance=visit, pairing=visit.pairing)
     if request.method == "POST" and form.is_valid():
         try:

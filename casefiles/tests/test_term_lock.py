@@ -101,6 +101,22 @@ def test_the_talk_form_shows_the_lock_reason_and_saves_nothing(client, world):
     assert not TalkRecord.objects.exists()
 
 
+def test_the_edit_forms_say_the_term_is_locked_before_the_teacher_types(client, world):
+    """Opening the edit form of a talk or a visit of a signed-off term: the reason, not a form."""
+    pairing = pairing_of(world.student_a1)
+    talk = TalkRecordFactory(pairing=pairing, date=dt.date(2026, 11, 16), recorded_by=world.teacher_a1)
+    visit = HomeVisitFactory(pairing=pairing, date=dt.date(2026, 11, 14), recorded_by=world.teacher_a1)
+    client.force_login(world.teacher_a1)
+    assert client.get(reverse("guidance:talk_edit", args=[talk.pk])).status_code == 200
+    sign_off(world)
+
+    for url in (reverse("guidance:talk_edit", args=[talk.pk]), reverse("guidance:visit_edit", args=[visit.pk])):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert review_services.LOCKED in response.content.decode()
+        assert "<form" not in response.content.decode().split("</nav>", 1)[-1]
+
+
 def visit_values(**overrides):
     return {
         "date": dt.date(2026, 11, 14),
