@@ -16,7 +16,16 @@ from django.http import HttpRequest
 
 from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, ReadOnlyAdminMixin
 
-from .models import AidReceipt, Attachment, CaseFileReview, Referral, ReviewComment, ReviewReopening, TermResult
+from .models import (
+    AidReceipt,
+    Attachment,
+    CaseFileExport,
+    CaseFileReview,
+    Referral,
+    ReviewComment,
+    ReviewReopening,
+    TermResult,
+)
 
 STUDENT_SEARCH = ["student__name", "student__student_number__iendswith"]
 
@@ -100,3 +109,16 @@ class CaseFileReviewAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, ReadOnly
     @admin.display(description="学校", ordering="student__school__name")
     def school(self, review: CaseFileReview) -> str:
         return review.student.school.name
+
+
+@admin.register(CaseFileExport)
+class CaseFileExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: which zips of case files were asked for, by whom, how far they got and why one
+    failed. They are asked for and downloaded on the 档案导出 page (scoped, audited); the zip itself
+    is not offered here."""
+
+    list_display = ["school", "term", "requested_by", "status", "done", "total", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["school", "term__school_year", "requested_by"]
+    date_hierarchy = "created_at"
+    exclude = ["file", "claim"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from casefiles.models import CaseFileExport
 from zaoyang_aid.models import AuditAction, AuditEvent
 
 from .factories import ReferralFactory
@@ -51,3 +52,12 @@ def test_term_results_and_attachments_are_read_only_in_the_admin(client, world):
     assert client.get(reverse("admin:casefiles_termresult_add")).status_code == 403
     assert client.get(reverse("admin:casefiles_attachment_add")).status_code == 403
     assert client.get(reverse("admin:casefiles_termresult_changelist")).status_code == 200
+
+
+def test_the_admin_lists_the_zip_exports_read_only_without_the_file(client, world):
+    export = CaseFileExport.objects.create(school=world.school_a, term=world.term, requested_by=world.officer_a)
+    client.force_login(world.admin)
+    assert client.get(reverse("admin:casefiles_casefileexport_changelist")).status_code == 200
+    page = client.get(reverse("admin:casefiles_casefileexport_change", args=[export.pk]))
+    assert page.status_code == 200 and 'name="file"' not in page.content.decode()
+    assert client.get(reverse("admin:casefiles_casefileexport_add")).status_code == 403
