@@ -33,6 +33,7 @@ RUN_AS_WRITTEN = [
     ["verify_tallies"],
     ["verify_tallies", "--repair"],
     ["delete_orphan_photos", "--dry-run"],
+    ["quality_detect"],
     ["delete_orphan_photos"],
     ["check", "--deploy"],
     ["makemigrations", "--check"],
