@@ -4,13 +4,16 @@ recognised by its header and refused when it carries scripts or launch actions; 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from guidance.models import private_storage
 from guidance.photos import clean_photo, display_name, size_label
+from zaoyang_aid import orphans
 
 from .models import Attachment
 
@@ -57,4 +60,19 @@ def clean_attachment(upload: UploadedFile) -> CleanFile:
 def _too_large(name: str) -> ValidationError:
     return ValidationError(
         f"文件 {name} 超过{size_label(Attachment.MAX_BYTES)},请压缩后再上传。", code="attachment_too_large"
+    )
+
+
+def orphan_attachments_delete(*, now: dt.datetime, dry_run: bool = False) -> list[str]:
+    """Delete attachment files under MEDIA_ROOT/attachments/ that no Attachment names and that are
+    older than a day (a file is written before its row commits: a crash, or a rollback of an outer
+    transaction, leaves it behind); the demo's shared files are never touched (zaoyang_aid.orphans)."""
+    return orphans.orphan_files_delete(
+        storage=private_storage,
+        folder="attachments",
+        shared=Attachment.SHARED_DIR,
+        named=lambda batch: Attachment.objects.filter(file__in=batch).values_list("file", flat=True),
+        now=now,
+        dry_run=dry_run,
+        what="case-file attachment",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from .attachments import orphan_attachments_delete
 from .exports import case_file_export_build, case_file_exports_delete_old
 
 
@@ -19,3 +20,10 @@ def build_case_file_export(export_id: int) -> None:
 def delete_old_case_file_exports() -> None:
     """Beat runs this every night: zips of children's case files are kept 7 days, then deleted."""
     case_file_exports_delete_old(now=timezone.now())
+
+
+@shared_task(name="casefiles.delete_orphan_attachments", acks_late=True, ignore_result=True)
+def delete_orphan_attachments() -> None:
+    """Beat runs this every night: attachment files that no record names (a crash between the file
+    and its row). Safe to run twice: each file is judged on its own."""
+    orphan_attachments_delete(now=timezone.now())

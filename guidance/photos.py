@@ -14,11 +14,13 @@ import datetime as dt
 import io
 import logging
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps
+
+from zaoyang_aid import orphans
 
 from .models import HomeVisitPhoto, private_storage
 
@@ -231,34 +233,19 @@ def _too_many_pixels(name: str, limit: int, *, kind: str = "") -> ValidationErro
 
 # --- Files left behind ----------------------------------------------------------------------------
 
-# A photo's file is written before its row commits (services._photos_store). A process killed in
-# between (OOM, a deploy) leaves a file no row names; this age keeps uploads still in flight safe.
-ORPHAN_MIN_AGE = dt.timedelta(days=1)
-ORPHAN_BATCH = 1000
+# A photo's file is written before its row commits (services._photos_store): zaoyang_aid.orphans.
+ORPHAN_MIN_AGE = orphans.ORPHAN_MIN_AGE
 
 
 def orphan_photos_delete(*, now: dt.datetime, dry_run: bool = False) -> list[str]:
     """Delete photo files under MEDIA_ROOT/home-visits/ that no HomeVisitPhoto names and that are older
-    than ORPHAN_MIN_AGE; the demo's shared pool is never touched. Returns the names deleted (or, dry,
-    that would be). One query per ORPHAN_BATCH files. Safe to run twice or to kill halfway: each
-    file is judged on its own, and a file whose row appears meanwhile is young and kept."""
-    root = Path(private_storage.location)
-    cutoff = (now - ORPHAN_MIN_AGE).timestamp()
-    shared = root / HomeVisitPhoto.SHARED_DIR
-    candidates = [
-        path.relative_to(root).as_posix()
-        for path in sorted((root / "home-visits").rglob("*"))
-        if path.is_file() and shared not in path.parents and path.stat().st_mtime < cutoff
-    ]
-    deleted: list[str] = []
-    for start in range(0, len(candidates), ORPHAN_BATCH):
-        batch = candidates[start : start + ORPHAN_BATCH]
-        named = set(HomeVisitPhoto.objects.filter(image__in=batch).values_list("image", flat=True))
-        for name in batch:
-            if name not in named:
-                if not dry_run:
-                    private_storage.delete(name)
-                deleted.append(name)
-    if deleted and not dry_run:
-        logger.warning("Deleted %d home-visit photo files that no record named.", len(deleted))
-    return deleted
+    than ORPHAN_MIN_AGE; the demo's shared pool is never touched (zaoyang_aid.orphans)."""
+    return orphans.orphan_files_delete(
+        storage=private_storage,
+        folder="home-visits",
+        shared=HomeVisitPhoto.SHARED_DIR,
+        named=lambda batch: HomeVisitPhoto.objects.filter(image__in=batch).values_list("image", flat=True),
+        now=now,
+        dry_run=dry_run,
+        what="home-visit photo",
+    )

@@ -227,6 +227,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "verify-tallies": {"task": "guidance.verify_tallies", "schedule": crontab(hour=3, minute=45)},
     # Zips of a school's case files (casefiles/exports.py) are kept 7 days.
     "old-case-file-exports": {"task": "casefiles.delete_old_case_file_exports", "schedule": crontab(hour=4, minute=0)},
+    "orphan-attachments": {"task": "casefiles.delete_orphan_attachments", "schedule": crontab(hour=3, minute=40)},
     # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
 }
