@@ -223,6 +223,8 @@ def attachment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"已删除附件“{attachment.title}”。")
             return redirect(f"{reverse('casefiles:case_file', args=[attachment.student_id])}#attachments")
+    else:  # the confirmation names the file (its kind and title say something about the family)
+        audit.record_view(request, attachment, student_id=attachment.student_id, detail="档案附件删除确认")
     return render(request, "casefiles/attachment_delete.html", {"attachment": attachment, "error": error})
 
 
