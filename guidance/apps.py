@@ -11,6 +11,7 @@ class GuidanceConfig(AppConfig):
         from pairing.services import TermDependent, term_dependent_register
         from zaoyang_aid import navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
+        from zaoyang_aid.fields import FieldGroup, sees_anywhere
 
         from . import services
 
@@ -26,8 +27,15 @@ class GuidanceConfig(AppConfig):
         navigation.register("本校帮扶情况", "guidance:school_dashboard", {Role.OFFICER}, order=5)
         navigation.register("全市帮扶情况", "guidance:county_dashboard", {Role.COUNTY, Role.ADMIN}, order=5)
         navigation.register("提醒记录", "guidance:school_reminders", {Role.OFFICER}, order=6)
-        # 心理健康档案: counsellors, and county staff (the page refuses the undesignated ones).
-        navigation.register("心理健康档案", "guidance:counselling_list", {Role.COUNSELLOR}, order=7)
+        # 心理健康档案: the school's counsellors, and county staff designated to read the files (the
+        # field policy's answer, so the undesignated are not offered a page that refuses them).
+        navigation.register(
+            "心理健康档案",
+            "guidance:counselling_list",
+            {Role.COUNSELLOR, Role.COUNTY},
+            order=7,
+            shown=lambda scope: sees_anywhere(scope, FieldGroup.COUNSELLING),
+        )
         navigation.register("记录质量审核", "guidance:quality_queue", {Role.OFFICER, Role.COUNTY}, order=7)
         navigation.set_role_home(Role.OFFICER, "guidance:school_dashboard")
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")

@@ -3,9 +3,10 @@ never imports the apps above it; a role sees only the entries it may open."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .access import Role
+from .access import Role, Scope
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class NavItem:
     url_name: str
     roles: frozenset[Role]
     order: int = 100
+    # Within those roles, whom else it asks (county staff designated to read 心理健康档案).
+    shown: Callable[[Scope], bool] | None = None
 
 
 _items: dict[str, NavItem] = {}
@@ -21,18 +24,26 @@ _items: dict[str, NavItem] = {}
 _role_homes: dict[Role, str] = {}
 
 
-def register(label: str, url_name: str, roles: set[Role] | frozenset[Role], order: int = 100) -> None:
-    _items[url_name] = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order)
+def register(
+    label: str,
+    url_name: str,
+    roles: set[Role] | frozenset[Role],
+    order: int = 100,
+    shown: Callable[[Scope], bool] | None = None,
+) -> None:
+    _items[url_name] = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order, shown=shown)
 
 
 def set_role_home(role: Role, url_name: str) -> None:
     _role_homes[role] = url_name
 
 
-def items_for(role: Role | None) -> list[NavItem]:
+def items_for(role: Role | None, scope: Scope | None = None) -> list[NavItem]:
     if role is None:
         return []
-    return sorted((i for i in _items.values() if role in i.roles), key=lambda i: (i.order, i.label))
+    scope = scope or Scope(role=role, user_id=None)
+    shown = (i for i in _items.values() if role in i.roles and (i.shown is None or i.shown(scope)))
+    return sorted(shown, key=lambda i: (i.order, i.label))
 
 
 def role_home(role: Role | None) -> str | None:

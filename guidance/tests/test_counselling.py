@@ -573,3 +573,15 @@ def test_handling_a_request_read_before_another_handling_is_refused(world, psych
 def test_the_admin_role_cannot_open_counselling_rows_in_the_django_admin(world, psych, model):
     client = client_of(world.admin)
     assert client.get(reverse(f"admin:guidance_{model}_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"),
+    [("counsellor_a", True), ("designated", True), ("county", False), ("officer_a", False), ("teacher_a1", False)],
+)
+def test_the_navbar_offers_the_counselling_list_to_its_readers_only(client, world, who, offered):
+    user = f.CountyUserFactory(reads_counselling=True) if who == "designated" else getattr(world, who)
+    client.force_login(user)
+    home = {"county": "guidance:county_dashboard", "designated": "guidance:county_dashboard"}
+    page = client.get(reverse(home.get(who, "guidance:my_students"))).content.decode()
+    assert (f'href="{reverse("guidance:counselling_list")}"' in page.split("</nav>")[0]) is offered
