@@ -1,0 +1,308 @@
+"""Uploaded Excel files: what is read, and what is refused before any parser opens it, in bounded
+memory. Every hostile file is built here, in the test, from a real openpyxl workbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import struct
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import defusedxml
+import openpyxl
+import pytest
+import xlwt
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from zaoyang_aid.spreadsheets import (
+    SheetLimits,
+    assert_openpyxl_defused,
+    clean_code,
+    clean_text,
+    open_bytes,
+    open_sheet,
+    parse_date,
+    parse_flag,
+)
+
+SMALL = SheetLimits(max_bytes=2 * 1024 * 1024, max_uncompressed=8 * 1024 * 1024, max_entries=50)
+
+
+def xlsx_bytes(rows: list[list[Any]]) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def xls_bytes(rows: list[list[Any]]) -> bytes:
+    """A real Excel 97-2003 file (BIFF8 in an OLE2 compound file), written by xlwt."""
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("学生名单")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.date):
+                sheet.write(r, c, value, date_style)
+            else:
+                sheet.write(r, c, value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def rezip(data: bytes, replace: dict[str, bytes], extra: dict[str, bytes] | None = None) -> bytes:
+    """The same xlsx with some parts replaced or added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info.filename)))
+        for name, content in (extra or {}).items():
+            dst.writestr(name, content)
+    return out.getvalue()
+
+
+def refused(data: bytes, code: str, limits: SheetLimits = SMALL) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        open_bytes(data, limits=limits)
+    assert caught.value.code == code, caught.value
+    return caught.value
+
+
+# --- Read ---------------------------------------------------------------------------------------------
+
+
+def test_an_xlsx_is_read_values_only_with_excel_row_numbers() -> None:
+    data = xlsx_bytes([["名单"], [], ["姓名", "出生日期"], ["张三", dt.date(2012, 3, 4)], ["李四", "=1+1"]])
+    sheet = open_bytes(data)
+    assert sheet.kind == "xlsx"
+    assert sheet.rows[0] == ["名单"]
+    assert sheet.rows[1] == []
+    assert sheet.rows[3][0] == "张三"
+    assert parse_date(sheet.rows[3][1]) == dt.date(2012, 3, 4)
+    # Values only: openpyxl wrote the formula without a cached value, and nothing computes it.
+    assert sheet.rows[4] == ["李四"]
+
+
+def test_an_xls_from_excel_97_2003_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "名单.xls"
+    path.write_bytes(xls_bytes([["姓名", "出生日期", "学籍号"], ["张三", dt.date(2012, 3, 4), "G420683201203040011"]]))
+    sheet = open_sheet(path)
+    assert sheet.kind == "xls"
+    assert sheet.name == "学生名单"
+    assert sheet.rows[1][0] == "张三"
+    assert parse_date(sheet.rows[1][1]) == dt.date(2012, 3, 4)
+
+
+def test_the_kind_is_told_by_content_not_by_name() -> None:
+    sheet = open_bytes(xls_bytes([["姓名"]]), name="名单.xlsx")  # an .xls renamed .xlsx is still read
+    assert sheet.kind == "xls"
+
+
+def test_an_upload_spooled_to_a_temporary_file_is_read() -> None:
+    upload = SimpleUploadedFile("a.xlsx", xlsx_bytes([["姓名"], ["张三"]]))
+    assert open_sheet(upload).rows == [["姓名"], ["张三"]]
+
+
+# --- Refused --------------------------------------------------------------------------------------------
+
+
+def test_a_text_file_renamed_xlsx_is_refused() -> None:
+    error = refused("姓名,身份证号\n张三,4206…\n".encode(), "not_excel")
+    assert "不是Excel表格" in error.messages[0]
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("word/document.xml", "<w/>")
+    refused(out.getvalue(), "not_excel")
+
+
+def test_an_empty_or_oversize_file_is_refused_before_it_is_read() -> None:
+    refused(b"", "empty")
+    error = refused(xlsx_bytes([["姓名"]]), "too_large", SheetLimits(max_bytes=1000))
+    assert "上限为" in error.messages[0]
+
+
+def test_a_zip_bomb_is_refused_from_its_directory() -> None:
+    """8 MiB of spaces in a sheet: the directory's declared size and ratio give it away, nothing inflated."""
+    data = rezip(xlsx_bytes([["姓名"]]), {}, {"xl/media/padding.xml": b"<a>" + b" " * (9 * 1024 * 1024) + b"</a>"})
+    assert len(data) < 200_000
+    tracemalloc.start()
+    try:
+        refused(data, "zip_bomb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+
+
+def test_a_high_ratio_part_is_refused_even_under_the_total_size() -> None:
+    data = rezip(xlsx_bytes([["姓名"]]), {}, {"xl/media/padding.xml": b"<a>" + b" " * (3 * 1024 * 1024) + b"</a>"})
+    refused(data, "zip_bomb")
+
+
+def _lie_about_size(data: bytes, name: str, declared: int) -> bytes:
+    """Patch the central directory (and the local header) to declare ``declared`` bytes for ``name``."""
+    buffer = bytearray(data)
+    encoded = name.encode()
+    central = buffer.find(b"PK\x01\x02" + b"\x00" * 0, 0)
+    while central != -1:
+        name_len = struct.unpack_from("<H", buffer, central + 28)[0]
+        if bytes(buffer[central + 46 : central + 46 + name_len]) == encoded:
+            struct.pack_into("<L", buffer, central + 24, declared)
+            local = struct.unpack_from("<L", buffer, central + 42)[0]
+            struct.pack_into("<L", buffer, local + 22, declared)
+        central = buffer.find(b"PK\x01\x02", central + 4)
+    return bytes(buffer)
+
+
+def test_a_part_that_inflates_past_its_declared_size_is_refused_in_bounded_memory() -> None:
+    """The directory says 2 KB; the data inflates to 6 MiB. We stop at the 2 KB, whatever calamine's
+    zip reader would have done."""
+    big = b"<a>" + b"<b/>" * (1536 * 1024) + b"</a>"
+    data = _lie_about_size(rezip(xlsx_bytes([["姓名"]]), {}, {"xl/media/lying.xml": big}), "xl/media/lying.xml", 2048)
+    tracemalloc.start()
+    try:
+        refused(data, "zip_bomb", SheetLimits())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+def test_too_many_entries_are_refused() -> None:
+    data = rezip(xlsx_bytes([["姓名"]]), {}, {f"xl/media/{n}.xml": b"<a/>" for n in range(60)})
+    refused(data, "too_many_entries")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">
+<si><t>&lol9;</t></si></sst>"""
+
+
+def _billion_laughs_xlsx() -> bytes:
+    data = xlsx_bytes([["姓名"], ["张三"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        shared = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in archive.namelist() else None
+    if shared:
+        return rezip(data, {shared: BILLION_LAUGHS})
+    return rezip(data, {}, {"xl/sharedStrings.xml": BILLION_LAUGHS})
+
+
+def test_a_billion_laughs_xlsx_is_refused() -> None:
+    error = refused(_billion_laughs_xlsx(), "xml_entities", SheetLimits())
+    assert "实体" in error.messages[0]
+
+
+def test_defusedxml_is_active_for_openpyxl() -> None:
+    assert_openpyxl_defused()
+    with pytest.raises(ValueError, match="invalid XML") as caught:
+        openpyxl.load_workbook(io.BytesIO(rezip(xlsx_bytes([["姓名"]]), {"xl/workbook.xml": BILLION_LAUGHS})))
+    assert isinstance(caught.value.__cause__ or caught.value.__context__, defusedxml.DefusedXmlException)
+
+
+def test_a_doctype_in_a_worksheet_is_refused_too() -> None:
+    data = xlsx_bytes([["姓名"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    assert not sheet.startswith(b"<?xml")  # openpyxl writes no declaration: the DOCTYPE goes first
+    hostile = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + sheet
+    refused(rezip(data, {"xl/worksheets/sheet1.xml": hostile}), "xml_entities", SheetLimits())
+
+
+def test_a_sheet_whose_cells_span_a_huge_rectangle_is_refused_before_calamine_allocates_it() -> None:
+    """Two cells, A1 and XFD1048576, in a 2 KB file: calamine would allocate 17 billion cells (the
+    process aborts; measured). The worksheet's references are counted first."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"] = "姓名"
+    sheet["XFD1048576"] = 1
+    out = io.BytesIO()
+    workbook.save(out)
+    error = refused(out.getvalue(), "too_many_rows", SheetLimits())
+    assert "分批上传" in error.messages[0]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"], sheet["XFD1"] = "姓名", 1
+    out = io.BytesIO()
+    workbook.save(out)
+    refused(out.getvalue(), "too_many_columns", SheetLimits())
+
+
+def test_a_damaged_xlsx_is_refused_with_a_message() -> None:
+    data = xlsx_bytes([["姓名"]])
+    refused(data[: len(data) // 2], "bad_zip")
+
+
+def test_a_damaged_xls_is_refused_with_a_message() -> None:
+    data = xls_bytes([["姓名"]])
+    refused(data[:600], "unreadable")
+
+
+# --- Values ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (20261014, dt.date(2026, 10, 14)),
+        (20261014.0, dt.date(2026, 10, 14)),
+        ("20261014", dt.date(2026, 10, 14)),
+        ("２０２６１０１４", dt.date(2026, 10, 14)),
+        (46309, dt.date(2026, 10, 14)),  # the Excel serial of 2026-10-14
+        (46309.0, dt.date(2026, 10, 14)),
+        ("2026-10-14", dt.date(2026, 10, 14)),
+        ("2026/10/14", dt.date(2026, 10, 14)),
+        ("2026.10.14", dt.date(2026, 10, 14)),
+        ("2026年10月14日", dt.date(2026, 10, 14)),
+        (dt.datetime(2026, 10, 14, 0, 0), dt.date(2026, 10, 14)),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_dates_as_rosters_write_them(value: Any, expected: dt.date | None) -> None:
+    assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize("value", ["20261314", "2026-02-30", "明天", "14/10/2026", 0, -5, True, 99999999])
+def test_what_is_not_a_date_is_a_value_error(value: Any) -> None:
+    with pytest.raises(ValueError, match=r".*"):
+        parse_date(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("是", True), ("否", False), (" 是 ", True), ("", None), (None, None), ("   ", None), (True, True), ("Y", True)],
+)
+def test_flags_blank_is_unknown_never_no(value: Any, expected: bool | None) -> None:
+    assert parse_flag(value) is expected
+
+
+def test_a_flag_that_is_neither_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r".*"):
+        parse_flag("可能")
+
+
+def test_text_is_made_half_width_and_numbers_lose_their_float() -> None:
+    assert clean_text("　张　 三 ") == "张 三"
+    assert clean_text(5.0) == "5"
+    assert clean_code("４２０６８３ ２０１２０３０４ ００１ｘ") == "420683201203040012"[:17] + "X"
