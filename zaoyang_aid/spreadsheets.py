@@ -15,7 +15,9 @@ a whole sheet in memory, PERFORMANCE.md) ever sees it:
    the worksheets' cell references are counted on the way, because calamine allocates the sheet's
    whole rectangle: two cells at A1 and XFD1048576 in a 1.5 KB file ask it for 17 billion cells
    (measured: the process aborts);
-5. then calamine reads values only (it never runs macros, and reads a formula's cached value).
+5. for an OLE2 file (.xls), the Workbook stream's records, by spreadsheet_xls.inspect_xls (calamine
+   trusts an .xls's DIMENSIONS and SST counts with allocations that abort the process);
+6. then calamine reads values only (it never runs macros, and reads a formula's cached value).
 
 Limits the uploads share live in ``SheetLimits``; the defaults fit a county roster (15,000 rows).
 """
@@ -37,6 +39,8 @@ import openpyxl.xml
 import python_calamine
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+
+from .spreadsheet_xls import inspect_xls
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -98,6 +102,8 @@ def open_sheet(source: UploadedFile | Path | str, *, limits: SheetLimits | None 
         kind = _kind_of(handle)
         if kind == "xlsx":
             inspect_xlsx(handle, limits)
+        else:
+            inspect_xls(handle, max_rows=limits.max_rows, max_columns=limits.max_columns)
         handle.seek(0)
         return _read_first_sheet(handle, kind, limits)
 
@@ -297,7 +303,11 @@ def _read_first_sheet(handle: IO[bytes], kind: str, limits: SheetLimits) -> Shee
         workbook = python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
         raise refuse("文件设有密码,请在Excel中取消密码后再上传。", "encrypted") from exc
-    except Exception as exc:  # calamine's errors (CalamineError, XmlError, ZipError, …) say little to a teacher
+    except BaseException as exc:
+        # calamine's errors (CalamineError, XmlError, ZipError, …) say little to a teacher, and a Rust
+        # panic on a malformed file comes as pyo3's PanicException, a BaseException.
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
         raise refuse("文件已损坏或不是有效的Excel表格,无法读取。请在Excel中重新保存后再上传。", "unreadable") from exc
     try:
         sheet = workbook.get_sheet_by_index(0)
@@ -307,7 +317,9 @@ def _read_first_sheet(handle: IO[bytes], kind: str, limits: SheetLimits) -> Shee
         rows = [_trim(row) for row in sheet.to_python(skip_empty_area=False, nrows=limits.max_rows + 1000)]
     except ValidationError:
         raise
-    except Exception as exc:
+    except BaseException as exc:  # as above: a panic too
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
         raise refuse("文件已损坏或不是有效的Excel表格,无法读取。请在Excel中重新保存后再上传。", "unreadable") from exc
     finally:
         workbook.close()

@@ -18,6 +18,8 @@ import xlwt
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from zaoyang_aid import spreadsheets
+from zaoyang_aid.spreadsheet_xls import _Cfb
 from zaoyang_aid.spreadsheets import (
     SheetLimits,
     assert_openpyxl_defused,
@@ -246,6 +248,81 @@ def test_a_sheet_whose_cells_span_a_huge_rectangle_is_refused_before_calamine_al
     out = io.BytesIO()
     workbook.save(out)
     refused(out.getvalue(), "too_many_columns", SheetLimits())
+
+
+# --- .xls records calamine would trust with an allocation that aborts the process ------------------------
+
+
+@pytest.fixture
+def calamine_must_not_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a check let one of these through, calamine would abort the test process: fail instead."""
+
+    def boom(*args: object) -> None:
+        raise AssertionError("calamine was handed a file that should have been refused")
+
+    monkeypatch.setattr(spreadsheets, "_read_first_sheet", boom)
+
+
+def _record(data: bytes, kind: int) -> int:
+    """The offset of the first BIFF record of ``kind`` in an xlwt file (its Workbook stream is contiguous)."""
+    offset = data.find(struct.pack("<H", kind) + b"\x0e\x00" if kind == 0x0200 else struct.pack("<H", kind))
+    assert offset > 0
+    return offset
+
+
+@pytest.mark.usefixtures("calamine_must_not_open")
+def test_an_xls_whose_dimensions_claim_millions_of_rows_is_refused() -> None:
+    """Measured: calamine reserves 21 GB for this 5.6 KB file and the process aborts."""
+    data = bytearray(xls_bytes([["姓名"], ["张三"]]))
+    struct.pack_into("<L", data, _record(data, 0x0200) + 8, 0x0FFFFFFF)
+    refused(bytes(data), "too_many_rows", SheetLimits())
+
+
+@pytest.mark.usefixtures("calamine_must_not_open")
+def test_an_xls_with_cells_far_apart_is_refused() -> None:
+    """Measured: A1 and IV65536 made calamine fill 16.7 million cells, 1.06 GB resident."""
+    refused(xls_bytes([["姓名"]] + [[]] * 65534 + [[None] * 255 + [1]]), "too_many_columns", SheetLimits())
+    refused(xls_bytes([["姓名"]] + [[]] * 65534 + [[1]]), "too_many_rows", SheetLimits())
+
+
+@pytest.mark.usefixtures("calamine_must_not_open")
+def test_an_xls_whose_string_table_claims_billions_of_strings_is_refused() -> None:
+    data = bytearray(xls_bytes([["姓名"], ["张三"]]))
+    struct.pack_into("<l", data, _record(data, 0x00FC) + 8, 2_000_000_000)
+    refused(bytes(data), "unreadable", SheetLimits())
+
+
+def _with_macro_storage(data: bytes) -> bytes:
+    """xlwt's file with a _VBA_PROJECT_CUR storage (holding an empty PROJECT stream) added to the two
+    unused slots of its directory, linked as the Workbook stream's sibling: what the national
+    system's macro-carrying .xls have beside their Workbook stream. Not a compiled VBA project (none
+    can be made offline); calamine 0.9.1's .xls reader skips that storage whatever it holds."""
+    buffer = bytearray(data)
+    directory = (struct.unpack_from("<L", buffer, 48)[0] + 1) * 512
+    slots = [bytes(buffer[directory + n * 128 : directory + n * 128 + 64]) for n in range(4)]
+    names = [slot.decode("utf-16-le").split("\x00")[0] for slot in slots]
+    assert names == ["Root Entry", "Workbook", "", ""]
+
+    def entry(slot: int, name: str, kind: int, child: int) -> None:
+        at = directory + slot * 128
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        buffer[at : at + 64] = encoded.ljust(64, b"\x00")
+        struct.pack_into("<HBBlll", buffer, at + 64, len(encoded), kind, 1, -1, -1, child)
+        struct.pack_into("<LL", buffer, at + 116, 0xFFFFFFFE, 0)
+
+    entry(2, "_VBA_PROJECT_CUR", 1, 3)
+    entry(3, "PROJECT", 2, -1)
+    struct.pack_into("<l", buffer, directory + 128 + 72, 2)  # Workbook's right sibling: the storage
+    return bytes(buffer)
+
+
+def test_an_xls_carrying_a_macro_storage_is_read_values_only() -> None:
+    data = _with_macro_storage(xls_bytes([["姓名", "出生日期"], ["张三", 20120304]]))
+    assert b"_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T\x00_\x00C\x00U\x00R" in data
+    assert _Cfb(data).stream(("PROJECT",)) == b""  # the directory holds it, consistently linked
+    sheet = open_bytes(data)
+    assert sheet.kind == "xls"
+    assert sheet.rows == [["姓名", "出生日期"], ["张三", 20120304.0]]
 
 
 def test_a_damaged_xlsx_is_refused_with_a_message() -> None:
