@@ -158,12 +158,40 @@ def inspect_xlsx(handle: IO[bytes], limits: SheetLimits) -> None:
     with archive:
         entries = archive.infolist()
         _check_directory(entries, limits)
+        by_name = {info.filename: info for info in entries}
+        sheets = _sheet_parts(handle, by_name, limits)
         for info in entries:
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                scanner = _XmlScanner(is_worksheet=info.filename.startswith("xl/worksheets/"), limits=limits)
-                for chunk in _inflate(handle, info, limits):
-                    scanner.feed(chunk)
-                scanner.close()
+            if info.filename in sheets or info.filename.endswith((".xml", ".rels", ".vml")):
+                _scan(handle, info, limits, is_worksheet=info.filename in sheets)
+
+
+def _scan(handle: IO[bytes], info: Any, limits: SheetLimits, *, is_worksheet: bool, wanted: str = "") -> _XmlScanner:
+    scanner = _XmlScanner(is_worksheet=is_worksheet, limits=limits, wanted=wanted)
+    for chunk in _inflate(handle, info, limits):
+        scanner.feed(chunk)
+    scanner.close()
+    return scanner
+
+
+def _sheet_parts(handle: IO[bytes], by_name: dict[str, Any], limits: SheetLimits) -> set[str]:
+    """The parts calamine reads as sheets, found as it finds them (workbook.xml's <sheet r:id>
+    through workbook.xml.rels), whatever their names: a hostile file may point a sheet at any part."""
+    if "xl/workbook.xml" not in by_name or "xl/_rels/workbook.xml.rels" not in by_name:
+        return {name for name in by_name if name.startswith("xl/worksheets/")}
+    workbook = _scan(handle, by_name["xl/workbook.xml"], limits, is_worksheet=False, wanted="sheet")
+    ids = {value for attrs in workbook.found for key, value in attrs.items() if key == "id" or key.endswith(":id")}
+    rels = _scan(handle, by_name["xl/_rels/workbook.xml.rels"], limits, is_worksheet=False, wanted="Relationship")
+    targets = {attrs.get("Id"): attrs.get("Target", "") for attrs in rels.found}
+    parts = {_part_name(targets[i]) for i in ids if i in targets}
+    return parts | {name for name in by_name if name.startswith("xl/worksheets/")}
+
+
+def _part_name(target: str) -> str:
+    """A relationship target of xl/workbook.xml as a zip entry name ("worksheets/sheet1.xml",
+    "/xl/worksheets/sheet1.xml", "xl/worksheets/sheet1.xml" as some writers put it)."""
+    if target.startswith("/"):
+        return target[1:]
+    return target if target.startswith("xl/") else f"xl/{target}"
 
 
 def _check_directory(entries: list[Any], limits: SheetLimits) -> None:
@@ -231,25 +259,40 @@ class _XmlScanner:
     """expat over one part: refuses any DTD (so any entity declaration) and, in a worksheet, cell
     references beyond the row and column limits, before calamine allocates the sheet's rectangle."""
 
-    def __init__(self, *, is_worksheet: bool, limits: SheetLimits) -> None:
+    def __init__(self, *, is_worksheet: bool, limits: SheetLimits, wanted: str = "") -> None:
         self.limits = limits
+        self.is_worksheet = is_worksheet
+        self.wanted = wanted  # a local element name whose attributes to keep in ``found``
+        self.found: list[dict[str, str]] = []
         self.parser = expat.ParserCreate()
         # As defusedxml does (forbid_dtd, forbid_entities, forbid_external): one handler for all four.
         self.parser.StartDoctypeDeclHandler = self._refuse_dtd
         self.parser.EntityDeclHandler = self._refuse_dtd
         self.parser.UnparsedEntityDeclHandler = self._refuse_dtd
         self.parser.ExternalEntityRefHandler = self._refuse_dtd  # type: ignore[assignment]
-        self.started = False
-        if is_worksheet:
-            self.parser.StartElementHandler = self._element
+        self.parser.StartElementHandler = self._first_element
         self.row = 0
         self.column = 0
 
     def _refuse_dtd(self, *args: object) -> None:
         raise refuse("文件含有XML实体声明(DTD),可能是恶意文件,已拒绝。", "xml_entities")
 
+    def _first_element(self, name: str, attrs: dict[str, str]) -> None:
+        """The root element tells a sheet too (a part named otherwise is checked all the same); any
+        other part drops the handler, so that expat runs through it without calling back."""
+        if name.rsplit(":", 1)[-1] in {"worksheet", "dialogsheet", "macrosheet"}:
+            self.is_worksheet = True
+        if self.is_worksheet or self.wanted:
+            self.parser.StartElementHandler = self._element
+        else:
+            self.parser.StartElementHandler = None
+
     def _element(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rsplit(":", 1)[-1]
+        if local == self.wanted:
+            self.found.append(attrs)
+        if not self.is_worksheet:
+            return
         if local == "row":
             self.row = _row_number(attrs.get("r"), self.row + 1)
             self.column = 0

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from zaoyang_aid import spreadsheets
 from zaoyang_aid.spreadsheet_xls import _Cfb
 from zaoyang_aid.spreadsheets import (
+    OLE2_MAGIC,
     SheetLimits,
     assert_openpyxl_defused,
     clean_code,
@@ -323,6 +324,43 @@ def test_an_xls_carrying_a_macro_storage_is_read_values_only() -> None:
     sheet = open_bytes(data)
     assert sheet.kind == "xls"
     assert sheet.rows == [["姓名", "出生日期"], ["张三", 20120304.0]]
+
+
+def _far_cells_sheet() -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"], sheet["XFD1048576"] = "姓名", 1
+    out = io.BytesIO()
+    workbook.save(out)
+    with zipfile.ZipFile(out) as archive:
+        return archive.read("xl/worksheets/sheet1.xml")
+
+
+@pytest.mark.usefixtures("calamine_must_not_open")
+def test_a_sheet_hidden_under_another_part_name_is_checked_all_the_same() -> None:
+    """workbook.xml.rels may point the sheet at any part, here one named like a picture."""
+    data = xlsx_bytes([["姓名"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    assert b'Target="worksheets/sheet1.xml"' in rels or b'Target="/xl/worksheets/sheet1.xml"' in rels
+    rels = rels.replace(b"worksheets/sheet1.xml", b"media/image1.png")
+    hostile = rezip(data, {"xl/_rels/workbook.xml.rels": rels}, {"xl/media/image1.png": _far_cells_sheet()})
+    refused(hostile, "too_many_rows", SheetLimits())
+
+
+def test_a_macro_enabled_xlsm_is_read_values_only() -> None:
+    """The VBA project (xl/vbaProject.bin) is a binary part nobody parses: values are read beside it."""
+    data = rezip(xlsx_bytes([["姓名"], ["张三"]]), {}, {"xl/vbaProject.bin": OLE2_MAGIC + bytes(504)})
+    assert open_bytes(data, name="名单.xlsm").rows == [["姓名"], ["张三"]]
+
+
+def test_an_xls_whose_sheet_offset_points_outside_it_is_refused_with_a_message() -> None:
+    """calamine slices the stream at the BOUNDSHEET offset: past the end it panics (pyo3's
+    PanicException, a BaseException), which becomes the unreadable message, not a 500."""
+    data = bytearray(xls_bytes([["姓名"], ["张三"]]))
+    struct.pack_into("<L", data, _record(data, 0x0085) + 4, 0x00FFFFFF)
+    refused(bytes(data), "unreadable", SheetLimits())
 
 
 def test_a_damaged_xlsx_is_refused_with_a_message() -> None:
