@@ -61,7 +61,7 @@ def roster_rows(school: str) -> list[list[Any]]:
             ID2,
             PHONE,
         ],
-        # G kept, a real date cell, the serial of 2011-07-09 in the next row's style, 否.
+        # G kept, a real date cell, 初二 for 八年级, 否 and 否.
         [2, "G" + ID2, "李小红", ID2, "女", dt.date(2011, 7, 9), school, "初二", "1班", "否", "否", "李大红", "", ""],
         # Text 8-digit date, gender and birth date blank (taken from the ID), grade as a number.
         [3, "g" + ID3, " 王 小刚 ", ID3, None, "20130120", school, 9, "2", None, "是", None, None, None],
@@ -317,3 +317,19 @@ def test_reading_and_checking_a_roster_writes_nothing(django_assert_num_queries:
 def test_row_error_reads_as_a_sentence() -> None:
     assert str(RowError(12, "出生日期", "不是有效日期。")) == "第12行“出生日期”:不是有效日期。"
     assert str(RowError(1, "", "没有找到表头。")) == "第1行:没有找到表头。"
+
+
+def test_open_roster_reads_an_upload_or_refuses_it_in_chinese(tmp_path: Any) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from casefiles.imports import open_roster
+
+    data = xlsx([*TITLE_ROWS, HEADER, *roster_rows("枣阳市第一中学")])
+    roster = open_roster(SimpleUploadedFile("名单.xlsx", data), max_bytes=1024 * 1024)
+    assert [r.values["name"] for r in roster.rows] == ["张小明", "李小红", "王 小刚"]
+    path = tmp_path / "名单.xls"
+    path.write_bytes(xls([*TITLE_ROWS, HEADER, *roster_rows("枣阳市第一中学")]))
+    assert len(open_roster(path, max_bytes=1024 * 1024).rows) == 3
+    with pytest.raises(ValidationError, match="文件过大"):
+        open_roster(SimpleUploadedFile("名单.xlsx", data), max_bytes=1000)
