@@ -5,7 +5,8 @@ an allocation the Python process cannot survive (a Rust allocation failure abort
 exception, the worker is gone). Measured with python-calamine 0.9.1 on 5.6 KB files:
 
 - a DIMENSIONS record claiming 268 million rows: calamine reserves 21 GB and aborts;
-- two cells at A1 and IV65536: calamine fills the 16.7-million-cell rectangle, 1.06 GB resident;
+- two cells at A1 and IV65536: calamine fills the 16.7-million-cell rectangle, 1.06 GB resident
+  (so cells with values are held to the row and column limits; styled empty cells do not count);
 - an SST record claiming 2 billion strings: a Vec::with_capacity of that many (not run here).
 
 So this module reads the compound file's directory and FAT (MS-CFB), finds the Workbook stream as
@@ -23,8 +24,13 @@ from typing import IO
 from django.core.exceptions import ValidationError
 
 FREE, END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE
-_CELL_RECORDS = {0x0006, 0x00BD, 0x00BE, 0x00D6, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E}
-_MULTI_CELL_RECORDS = {0x00BD, 0x00BE}  # MULRK, MULBLANK: the last column is in the record's last 2 bytes
+# The records calamine turns into cells: FORMULA, MULRK, RSTRING, LABELSST, NUMBER, LABEL, BOOLERR, RK.
+# Not BLANK and MULBLANK (styled empty cells, which calamine skips, as it skips them in .xlsx).
+_CELL_RECORDS = {0x0006, 0x00BD, 0x00D6, 0x00FD, 0x0203, 0x0204, 0x0205, 0x027E}
+_MULTI_CELL_RECORDS = {0x00BD}  # MULRK: the last column is in the record's last 2 bytes
+# DIMENSIONS counts styled empty cells too (a sheet formatted down to row 65536 is legitimate), and
+# calamine reserves its rectangle up front: allowed up to 4 million cells (about 160 MB reserved).
+MAX_RESERVED_CELLS = 4_000_000
 DIMENSIONS, SST, EOF, BOUNDSHEET = 0x0200, 0x00FC, 0x000A, 0x0085
 MAX_SHEETS = 64
 
@@ -166,9 +172,12 @@ class _Walk:
     def _check(self, kind: int, data: bytes, end: int) -> None:
         if kind == DIMENSIONS and len(data) in (10, 14):
             first_row, last_row, first_col, last_col = struct.unpack_from("<LLHH" if len(data) == 14 else "<HHHH", data)
-            if first_row > last_row or first_col > last_col:
-                raise _damaged()
-            self._limit(last_row, last_col)
+            if first_row > last_row or first_col > last_col or last_row > 65536 or last_col > 256:
+                raise _damaged()  # beyond what Excel 97-2003 can hold
+            if (last_row - first_row) * (last_col - first_col) > MAX_RESERVED_CELLS:
+                raise ValidationError(
+                    "表格范围过大(含大量空白格式行或列),请删去多余的行列后再上传。", code="too_many_cells"
+                )
         elif kind == SST and len(data) >= 8:
             (unique,) = struct.unpack_from("<l", data, 4)
             if unique < 0 or unique > end // 3:  # every string takes at least 3 bytes

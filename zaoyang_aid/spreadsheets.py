@@ -273,6 +273,7 @@ class _XmlScanner:
         self.parser.StartElementHandler = self._first_element
         self.row = 0
         self.column = 0
+        self.cell = (0, 0)
 
     def _refuse_dtd(self, *args: object) -> None:
         raise refuse("文件含有XML实体声明(DTD),可能是恶意文件,已拒绝。", "xml_entities")
@@ -293,14 +294,16 @@ class _XmlScanner:
             self.found.append(attrs)
         if not self.is_worksheet:
             return
+        # Only a cell with a value counts: calamine skips empty rows and styled empty cells, which
+        # WPS and Excel write far down a formatted sheet (a roster "formatted to row 65536" is fine).
         if local == "row":
             self.row = _row_number(attrs.get("r"), self.row + 1)
             self.column = 0
-            self._check(self.row, 1)
         elif local == "c":
-            row, column = _cell_ref(attrs.get("r"), self.row, self.column + 1)
-            self.column = column
-            self._check(row, column)
+            self.cell = _cell_ref(attrs.get("r"), self.row, self.column + 1)
+            self.column = self.cell[1]
+        elif local in {"v", "is"}:
+            self._check(*self.cell)
 
     def _check(self, row: int, column: int) -> None:
         if row > self.limits.max_rows + 1000:  # some headroom for title and note rows

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 import xlwt
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
 from zaoyang_aid import spreadsheets
 from zaoyang_aid.spreadsheet_xls import _Cfb
@@ -110,9 +110,14 @@ def test_the_kind_is_told_by_content_not_by_name() -> None:
     assert sheet.kind == "xls"
 
 
-def test_an_upload_spooled_to_a_temporary_file_is_read() -> None:
-    upload = SimpleUploadedFile("a.xlsx", xlsx_bytes([["姓名"], ["张三"]]))
-    assert open_sheet(upload).rows == [["姓名"], ["张三"]]
+def test_an_upload_in_memory_or_spooled_to_a_temporary_file_is_read() -> None:
+    data = xlsx_bytes([["姓名"], ["张三"]])
+    assert open_sheet(SimpleUploadedFile("a.xlsx", data)).rows == [["姓名"], ["张三"]]
+    spooled = TemporaryUploadedFile("a.xlsx", "application/octet-stream", len(data), None)
+    spooled.write(data)
+    spooled.flush()
+    assert open_sheet(spooled).rows == [["姓名"], ["张三"]]
+    spooled.close()
 
 
 # --- Refused --------------------------------------------------------------------------------------------
@@ -276,14 +281,31 @@ def test_an_xls_whose_dimensions_claim_millions_of_rows_is_refused() -> None:
     """Measured: calamine reserves 21 GB for this 5.6 KB file and the process aborts."""
     data = bytearray(xls_bytes([["姓名"], ["张三"]]))
     struct.pack_into("<L", data, _record(data, 0x0200) + 8, 0x0FFFFFFF)
-    refused(bytes(data), "too_many_rows", SheetLimits())
+    refused(bytes(data), "unreadable", SheetLimits())  # more rows than an .xls can hold
+    struct.pack_into("<LLHH", data, _record(data, 0x0200) + 4, 0, 65536, 0, 256)
+    refused(bytes(data), "too_many_cells", SheetLimits())  # possible, but 16.7 million cells reserved
+
+
+def test_an_xls_formatted_far_down_without_values_is_read() -> None:
+    """Styled empty cells (BLANK records) down to row 65536, as a formatted template has them."""
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("S")
+    sheet.write(0, 0, "姓名")
+    sheet.write(1, 0, "张三")
+    bordered = xlwt.easyxf("border: left thin")
+    for row in (100, 65535):
+        sheet.write(row, 5, None, bordered)  # a BLANK record: formatting, no value
+    out = io.BytesIO()
+    workbook.save(out)
+    assert open_bytes(out.getvalue(), limits=SheetLimits()).rows == [["姓名"], ["张三"]]
 
 
 @pytest.mark.usefixtures("calamine_must_not_open")
 def test_an_xls_with_cells_far_apart_is_refused() -> None:
     """Measured: A1 and IV65536 made calamine fill 16.7 million cells, 1.06 GB resident."""
-    refused(xls_bytes([["姓名"]] + [[]] * 65534 + [[None] * 255 + [1]]), "too_many_columns", SheetLimits())
+    refused(xls_bytes([["姓名"]] + [[]] * 65534 + [[None] * 255 + [1]]), "too_many_cells", SheetLimits())
     refused(xls_bytes([["姓名"]] + [[]] * 65534 + [[1]]), "too_many_rows", SheetLimits())
+    refused(xls_bytes([["姓名", *([None] * 249), 1]]), "too_many_columns", SheetLimits())
 
 
 @pytest.mark.usefixtures("calamine_must_not_open")
@@ -361,6 +383,21 @@ def test_an_xls_whose_sheet_offset_points_outside_it_is_refused_with_a_message()
     data = bytearray(xls_bytes([["姓名"], ["张三"]]))
     struct.pack_into("<L", data, _record(data, 0x0085) + 4, 0x00FFFFFF)
     refused(bytes(data), "unreadable", SheetLimits())
+
+
+def test_empty_formatted_rows_and_cells_far_down_do_not_refuse_a_sheet() -> None:
+    """WPS and Excel write styled empty rows and cells down a formatted sheet; calamine skips them
+    (measured: a cell at XFD1048576 without a value leaves the sheet 1 x 1), so they count for nothing."""
+    data = xlsx_bytes([["姓名"], ["张三"]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    styled = b'<row r="65536" customFormat="1"><c r="XFD65536" s="0"/></row><row r="1048576" customFormat="1"/>'
+    padded = sheet.replace(b"</sheetData>", styled + b"</sheetData>")
+    assert padded != sheet
+    assert open_bytes(rezip(data, {"xl/worksheets/sheet1.xml": padded}), limits=SheetLimits()).rows == [
+        ["姓名"],
+        ["张三"],
+    ]
 
 
 def test_a_damaged_xlsx_is_refused_with_a_message() -> None:
