@@ -37,6 +37,7 @@ _HUKOU = {
     "农业": HukouType.RURAL,
 }
 _ID_LIKE_RE = re.compile(r"\d{17}[\dX]")
+_CJK_GAP_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
 @dataclass
@@ -100,6 +101,12 @@ def _text(raw: Any) -> str:
     return clean_text(raw)
 
 
+def _person_name(raw: Any) -> str:
+    """Spaces typed between the characters of a Chinese name to line up two- and three-character
+    names ("张  三") are removed; a space in a name in Latin letters is kept."""
+    return _CJK_GAP_RE.sub("", clean_text(raw))
+
+
 def _class_name(raw: Any) -> str:
     text = clean_text(raw).replace(" ", "")
     return f"{text}班" if text.isdigit() else text
@@ -124,6 +131,8 @@ def _hukou(raw: Any) -> str:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
+    "name": _person_name,
+    "guardian_name": _person_name,
     "id_number": clean_code,
     "student_number": clean_code,
     "guardian_phone": clean_code,
