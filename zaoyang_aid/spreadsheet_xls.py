@@ -130,13 +130,16 @@ def inspect_xls(handle: IO[bytes], *, max_rows: int, max_columns: int) -> None:
     their EOF, then each sheet from the offset its BOUNDSHEET record gives (an offset may point
     anywhere, so a sequential walk alone could miss records calamine reads)."""
     handle.seek(0)
-    cfb = _Cfb(handle.read())
-    workbook = cfb.stream(("Workbook", "Book"))
-    if workbook is None:
-        raise _damaged()
-    walk = _Walk(workbook, max_rows=max_rows, max_columns=max_columns)
-    for position in walk.run(0):
-        walk.run(position)
+    try:
+        cfb = _Cfb(handle.read())
+        workbook = cfb.stream(("Workbook", "Book"))
+        if workbook is None:
+            raise _damaged()
+        walk = _Walk(workbook, max_rows=max_rows, max_columns=max_columns)
+        for position in walk.run(0):
+            walk.run(position)
+    except (struct.error, IndexError, ValueError, OverflowError, MemoryError) as exc:
+        raise _damaged() from exc  # a malformed file, said as one, not a 500
 
 
 class _Walk:

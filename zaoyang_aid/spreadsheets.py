@@ -152,9 +152,13 @@ def inspect_xlsx(handle: IO[bytes], limits: SheetLimits) -> None:
 
     handle.seek(0)
     try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        _inspect_zip(handle, zipfile.ZipFile(handle), limits)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
+        # NotImplementedError: zipfile's "zip file version 25.5" for a header it cannot read (found by fuzzing)
         raise refuse("文件已损坏,无法作为Excel表格打开。请在Excel中重新保存后再上传。", "bad_zip") from exc
+
+
+def _inspect_zip(handle: IO[bytes], archive: Any, limits: SheetLimits) -> None:
     with archive:
         entries = archive.infolist()
         _check_directory(entries, limits)
