@@ -74,7 +74,7 @@ class SheetLimits:
 
 @dataclass
 class Sheet:
-    """The first sheet of a workbook, values only: str, float, int, bool, date, datetime, time, or "".
+    """The first visible worksheet of a workbook, values only: str, float, int, bool, date, datetime, time, or "".
     ``rows[i]`` is Excel's row i + 1 and ``rows[i][j]`` its column j + 1 (A = 0); trailing blanks trimmed."""
 
     name: str
@@ -87,7 +87,7 @@ def refuse(message: str, code: str) -> ValidationError:
 
 
 def open_sheet(source: UploadedFile | Path | str, *, limits: SheetLimits | None = None) -> Sheet:
-    """The first sheet's rows, or ValidationError with a Chinese message saying why the file is refused."""
+    """The first visible worksheet's rows, or ValidationError with a Chinese message saying why the file is refused."""
     limits = limits or SheetLimits()
     size = _size_of(source)
     if size > limits.max_bytes:
@@ -360,7 +360,7 @@ def _read_first_sheet(handle: IO[bytes], kind: str, limits: SheetLimits) -> Shee
             raise
         raise refuse("文件已损坏或不是有效的Excel表格,无法读取。请在Excel中重新保存后再上传。", "unreadable") from exc
     try:
-        sheet = workbook.get_sheet_by_index(0)
+        sheet = workbook.get_sheet_by_index(_first_visible_sheet(workbook))
         if sheet.height > limits.max_rows + 1000:
             raise refuse(f"表格行数过多(超过{limits.max_rows}行),请分批上传。", "too_many_rows")
         # From A1 (not from the first non-empty cell), so that list index + 1 is Excel's row number.
@@ -376,6 +376,17 @@ def _read_first_sheet(handle: IO[bytes], kind: str, limits: SheetLimits) -> Shee
     while rows and not any(_present(v) for v in rows[-1]):
         rows.pop()
     return Sheet(name=sheet.name, kind=kind, rows=rows)
+
+
+def _first_visible_sheet(workbook: python_calamine.CalamineWorkbook) -> int:
+    """The first visible worksheet: templates keep their dropdown lists on hidden sheets, sometimes first."""
+    for index, meta in enumerate(workbook.sheets_metadata):
+        if (
+            meta.visible == python_calamine.SheetVisibleEnum.Visible
+            and meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+        ):
+            return index
+    return 0
 
 
 def _trim(row: list[Any]) -> list[Any]:

@@ -105,6 +105,21 @@ def test_an_xls_from_excel_97_2003_is_read(tmp_path: Path) -> None:
     assert parse_date(sheet.rows[1][1]) == dt.date(2012, 3, 4)
 
 
+def test_a_hidden_first_sheet_of_dropdown_lists_is_passed_over() -> None:
+    workbook = openpyxl.Workbook()
+    lists = workbook.active
+    assert lists is not None
+    lists.title = "字典"
+    lists.append(["男", "女"])
+    lists.sheet_state = "hidden"
+    roster = workbook.create_sheet("学生名单")
+    roster.append(["姓名"])
+    out = io.BytesIO()
+    workbook.save(out)
+    sheet = open_bytes(out.getvalue())
+    assert (sheet.name, sheet.rows) == ("学生名单", [["姓名"]])
+
+
 def test_the_kind_is_told_by_content_not_by_name() -> None:
     sheet = open_bytes(xls_bytes([["姓名"]]), name="名单.xlsx")  # an .xls renamed .xlsx is still read
     assert sheet.kind == "xls"
