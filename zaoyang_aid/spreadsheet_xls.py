@@ -95,8 +95,8 @@ class _Cfb:
             raise _damaged()
         return stream[:size]
 
-    def stream(self, names: tuple[str, ...]) -> bytes | None:
-        """The first stream with one of ``names`` (calamine looks for "Workbook", then "Book")."""
+    def entries(self) -> list[tuple[str, int, int, int]]:
+        """The directory: (name, kind, first sector, size); kind 1 storage, 2 stream, 5 root."""
         directory = self.read(self.first_dir, len(self.chain(self.first_dir, self.fat)) * self.sector_size)
         entries = []
         for offset in range(0, len(directory) - 127, 128):
@@ -106,6 +106,11 @@ class _Cfb:
             entries.append((name, kind, start, size))
         if not entries or entries[0][1] != 5:
             raise _damaged()
+        return entries
+
+    def stream(self, names: tuple[str, ...]) -> bytes | None:
+        """The first stream with one of ``names`` (calamine looks for "Workbook", then "Book")."""
+        entries = self.entries()
         for wanted in names:
             for name, kind, start, size in entries:
                 if kind == 2 and name == wanted:
@@ -132,6 +137,9 @@ def inspect_xls(handle: IO[bytes], *, max_rows: int, max_columns: int) -> None:
     handle.seek(0)
     try:
         cfb = _Cfb(handle.read())
+        if any(name == "EncryptedPackage" for name, *_ in cfb.entries()):
+            # A password-protected .xlsx is an OLE2 file holding the encrypted zip.
+            raise ValidationError("文件设有密码,请在Excel中取消密码后再上传。", code="encrypted")
         workbook = cfb.stream(("Workbook", "Book"))
         if workbook is None:
             raise _damaged()

@@ -415,6 +415,17 @@ def test_empty_formatted_rows_and_cells_far_down_do_not_refuse_a_sheet() -> None
     ]
 
 
+def test_a_password_protected_xlsx_is_refused_with_its_reason() -> None:
+    """Excel saves a password-protected .xlsx as an OLE2 file with an EncryptedPackage stream."""
+    data = bytearray(xls_bytes([["姓名"]]))
+    directory = (struct.unpack_from("<L", data, 48)[0] + 1) * 512 + 128  # the Workbook entry
+    name = "EncryptedPackage".encode("utf-16-le") + b"\x00\x00"
+    data[directory : directory + 64] = name.ljust(64, b"\x00")
+    struct.pack_into("<H", data, directory + 64, len(name))
+    error = refused(bytes(data), "encrypted", SheetLimits())
+    assert "密码" in error.messages[0]
+
+
 def test_a_damaged_xlsx_is_refused_with_a_message() -> None:
     data = xlsx_bytes([["姓名"]])
     refused(data[: len(data) // 2], "bad_zip")
