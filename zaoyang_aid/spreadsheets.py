@@ -25,6 +25,7 @@ Limits the uploads share live in ``SheetLimits``; the defaults fit a county rost
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 import struct
 import unicodedata
@@ -188,16 +189,17 @@ def _sheet_parts(handle: IO[bytes], by_name: dict[str, Any], limits: SheetLimits
     ids = {value for attrs in workbook.found for key, value in attrs.items() if key == "id" or key.endswith(":id")}
     rels = _scan(handle, by_name["xl/_rels/workbook.xml.rels"], limits, is_worksheet=False, wanted="Relationship")
     targets = {attrs.get("Id"): attrs.get("Target", "") for attrs in rels.found}
-    parts = {_part_name(targets[i]) for i in ids if i in targets}
-    return parts | {name for name in by_name if name.startswith("xl/worksheets/")}
+    parts = {name for i in ids if i in targets for name in _part_names(targets[i])}
+    return (parts & by_name.keys()) | {name for name in by_name if name.startswith("xl/worksheets/")}
 
 
-def _part_name(target: str) -> str:
-    """A relationship target of xl/workbook.xml as a zip entry name ("worksheets/sheet1.xml",
-    "/xl/worksheets/sheet1.xml", "xl/worksheets/sheet1.xml" as some writers put it)."""
-    if target.startswith("/"):
-        return target[1:]
-    return target if target.startswith("xl/") else f"xl/{target}"
+def _part_names(target: str) -> set[str]:
+    """Every zip entry a relationship target of xl/workbook.xml could name ("worksheets/sheet1.xml",
+    "/xl/worksheets/sheet1.xml", "xl/…", "../…"): all are checked as sheets, so that no reading of
+    the target by calamine finds a part we did not check."""
+    bare = target.lstrip("/")
+    names = {bare, f"xl/{bare}", posixpath.normpath(f"xl/{bare}"), posixpath.normpath(bare)}
+    return {name.lstrip("/") for name in names}
 
 
 def _check_directory(entries: list[Any], limits: SheetLimits) -> None:

@@ -381,9 +381,15 @@ def test_a_sheet_hidden_under_another_part_name_is_checked_all_the_same() -> Non
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         rels = archive.read("xl/_rels/workbook.xml.rels")
     assert b'Target="worksheets/sheet1.xml"' in rels or b'Target="/xl/worksheets/sheet1.xml"' in rels
-    rels = rels.replace(b"worksheets/sheet1.xml", b"media/image1.png")
-    hostile = rezip(data, {"xl/_rels/workbook.xml.rels": rels}, {"xl/media/image1.png": _far_cells_sheet()})
-    refused(hostile, "too_many_rows", SheetLimits())
+    for target, part in [
+        (b"media/image1.png", "xl/media/image1.png"),
+        (b"/evil.bin", "evil.bin"),
+        (b"../evil.bin", "evil.bin"),
+        (b"xl/evil.bin", "xl/xl/evil.bin"),  # whether a reader prefixes xl/ or not, both are checked
+    ]:
+        pointed = rels.replace(b"/xl/worksheets/sheet1.xml", target).replace(b"worksheets/sheet1.xml", target)
+        hostile = rezip(data, {"xl/_rels/workbook.xml.rels": pointed}, {part: _far_cells_sheet()})
+        refused(hostile, "too_many_rows", SheetLimits())
 
 
 def test_a_macro_enabled_xlsm_is_read_values_only() -> None:
