@@ -12,12 +12,15 @@ a whole sheet in memory, PERFORMANCE.md) ever sees it:
 4. for a zip, every XML part inflated in 64 KiB chunks by us (never trusting the declared sizes: a
    part that inflates beyond them is refused) and parsed by expat with DTDs forbidden, so entity
    tricks (billion laughs, external entities) are refused whatever parser reads the file later;
-   the worksheets' cell references are counted on the way, because calamine allocates the sheet's
+   the worksheets' cells with values are counted on the way, because calamine allocates the sheet's
    whole rectangle: two cells at A1 and XFD1048576 in a 1.5 KB file ask it for 17 billion cells
-   (measured: the process aborts);
+   (measured: the process aborts). The worksheets are found as calamine finds them (workbook.xml
+   through its rels), whatever their part names;
 5. for an OLE2 file (.xls), the Workbook stream's records, by spreadsheet_xls.inspect_xls (calamine
    trusts an .xls's DIMENSIONS and SST counts with allocations that abort the process);
-6. then calamine reads values only (it never runs macros, and reads a formula's cached value).
+6. then calamine reads the first visible worksheet, values only (it never runs macros, and reads a
+   formula's cached value; its .xls reader does not even parse the VBA storage). A Rust panic on a
+   malformed file (pyo3's PanicException, a BaseException) becomes the same refusal message.
 
 Limits the uploads share live in ``SheetLimits``; the defaults fit a county roster (15,000 rows).
 """
