@@ -73,10 +73,26 @@ def _resolve_grade(row: RosterRow, school: School) -> None:
         row.values["grade"] = grade
 
 
+# Rows per query of the checks below: two IN lists of 5,000 stay far below SQLite's 32,766 bound
+# parameters (older builds) and keep PostgreSQL's plans simple; a 15,000-row roster asks 3 times.
+CHUNK = 5000
+
+
+def _chunks(rows: list[RosterRow]) -> Iterable[list[RosterRow]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
 def check_students_in_database(rows: Iterable[RosterRow]) -> None:
-    """A 学籍号 already held by a student with another 身份证件号, or the reverse, one query. The same
-    pair again is no error: re-importing a file changes nothing (the commit updates or skips)."""
+    """A 学籍号 already held by a student with another 身份证件号, or the reverse, one query per
+    CHUNK rows. The same pair again is no error: re-importing a file changes nothing (the commit
+    updates or skips)."""
     rows = [r for r in rows if r.values.get("student_number") or r.values.get("id_number")]
+    for chunk in _chunks(rows):
+        _check_students_chunk(chunk)
+
+
+def _check_students_chunk(rows: list[RosterRow]) -> None:
     numbers = {r.values.get("student_number") for r in rows} - {None, ""}
     ids = {r.values.get("id_number") for r in rows} - {None, ""}
     known = Student.objects.filter(Q(student_number__in=numbers) | Q(id_number__in=ids)).values_list(
@@ -97,9 +113,13 @@ def check_students_in_database(rows: Iterable[RosterRow]) -> None:
 
 def check_active_pairings(rows: Iterable[RosterRow], *, teacher_key: str = "teacher_phone") -> None:
     """For a pairings roster: a student who already has an active pairing with another teacher (one
-    query). Rows carry ``student_number`` and the teacher's phone under ``teacher_key``; the same
+    query per CHUNK rows). Rows carry ``student_number`` and the teacher's phone under ``teacher_key``; the same
     pairing again is no error (re-import). The pairings roster's columns come with its import."""
-    rows = [r for r in rows if r.values.get("student_number")]
+    for chunk in _chunks([r for r in rows if r.values.get("student_number")]):
+        _check_pairings_chunk(chunk, teacher_key)
+
+
+def _check_pairings_chunk(rows: list[RosterRow], teacher_key: str) -> None:
     numbers = {r.values["student_number"] for r in rows}
     active = Pairing.objects.active().filter(student__student_number__in=numbers)
     holder = dict(active.values_list("student__student_number", "teacher__phone"))

@@ -333,3 +333,17 @@ def test_open_roster_reads_an_upload_or_refuses_it_in_chinese(tmp_path: Any) -> 
     assert len(open_roster(path, max_bytes=1024 * 1024).rows) == 3
     with pytest.raises(ValidationError, match="文件过大"):
         open_roster(SimpleUploadedFile("名单.xlsx", data), max_bytes=1000)
+
+
+@pytest.mark.django_db
+def test_the_database_checks_ask_once_per_chunk_of_rows(
+    django_assert_num_queries: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casefiles.imports import checks
+
+    monkeypatch.setattr(checks, "CHUNK", 2)
+    rows = _rows(*({"student_number": "G" + make_id_number(n), "id_number": make_id_number(n)} for n in range(5)))
+    with django_assert_num_queries(3):  # 5 rows in chunks of 2
+        check_students_in_database(rows)
+    with django_assert_num_queries(3):
+        check_active_pairings(rows)
