@@ -58,6 +58,9 @@ class RosterRow:
 class Roster:
     header: HeaderMap
     rows: list[RosterRow]
+    # Excel row numbers of the notes under the table ("填表人:…  审核人:…"), read as no student:
+    # the preview says so, so that a real row mistaken for one would be noticed.
+    footer_rows: list[int] = field(default_factory=list)
 
     @property
     def errors(self) -> list[RowError]:
@@ -73,13 +76,24 @@ def read_student_roster(sheet: Sheet) -> Roster:
     header = find_header(sheet, STUDENT_COLUMNS)
     if not header.positions:
         return Roster(header=header, rows=[])
-    rows = [
-        parse_student_row(header, cells, row_number)
-        for row_number, cells in enumerate(sheet.rows[header.row_number :], start=header.row_number + 1)
-        if any(clean_text(v) for v in cells)
-    ]
+    rows, footer_rows = [], []
+    for row_number, cells in enumerate(sheet.rows[header.row_number :], start=header.row_number + 1):
+        texts = [t for t in (clean_text(v) for v in cells) if t]
+        if is_footer(texts):
+            footer_rows.append(row_number)
+        elif texts:
+            rows.append(parse_student_row(header, cells, row_number))
     check_duplicates_in_file(rows)
-    return Roster(header=header, rows=rows)
+    return Roster(header=header, rows=rows, footer_rows=footer_rows)
+
+
+_FOOTER_WORDS = ("填表人", "填报人", "审核人", "负责人", "制表", "联系人", "说明", "备注:", "注:", "合计", "总计")
+
+
+def is_footer(texts: list[str]) -> bool:
+    """A note under the table: at most three filled cells, one of them naming who filled or checked
+    the form, a note or a total. A student's row fills far more cells than that."""
+    return 0 < len(texts) <= 3 and any(t.startswith(_FOOTER_WORDS) for t in texts)
 
 
 def parse_student_row(header: HeaderMap, cells: list[Any], row_number: int) -> RosterRow:

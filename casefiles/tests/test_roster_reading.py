@@ -347,3 +347,16 @@ def test_the_database_checks_ask_once_per_chunk_of_rows(
         check_students_in_database(rows)
     with django_assert_num_queries(3):
         check_active_pairings(rows)
+
+
+def test_notes_under_the_table_are_no_students() -> None:
+    footer = [
+        ["合计:3人"],
+        [],
+        ["填表人:张老师", None, "审核人:李校长", "联系电话:13800001111"],
+        ["说明:是/否不清楚的请留空"],
+    ]
+    roster = read(xlsx([*TITLE_ROWS, HEADER, *roster_rows("枣阳市第一中学"), *footer]))
+    assert roster.errors == []
+    assert len(roster.rows) == 3
+    assert roster.footer_rows == [8, 10, 11]
