@@ -1,9 +1,10 @@
-"""Time the county's long lists (the student list and the pairing list) at page 1, page 150 and the
+"""Time the county's long lists (the student, pairing and staff lists) at page 1, page 150 and the
 last page, as county staff read them, on an already-seeded database (county scale:
 bench/seed_county.py, PostgreSQL). Issue 10, point 5: the last page should cost what the first does.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zaoyang_bench .venv/bin/python bench/lists.py
     ... bench/lists.py --requests 30 --runs 11
+    ... bench/lists.py --offset     # the whole pages as they were before: Django's Paginator (OFFSET)
 
 Two tables. First, whole pages through bench/pages.py's setup (DEBUG off, the test client, two
 warm-up requests): status, queries, median and p95 ms, size. Then the page's rows alone, in the
@@ -35,8 +36,9 @@ def lists(user: Any) -> list[tuple[str, str, Any]]:
 
     term = selectors.term_today().term
     return [
-        ("pairing:student_list", "学生", selectors.students_for_list(user, {}, term=term).qs),
-        ("pairing:pairing_list", "结对", selectors.pairings_for_list(user, {}, term=term).qs),
+        ("pairing:student_list", "students", selectors.students_for_list(user, {}, term=term).qs),
+        ("pairing:pairing_list", "pairings", selectors.pairings_for_list(user, {}, term=term).qs),
+        ("pairing:teacher_list", "teachers", selectors.teachers_for_list(user, {}).qs),
     ]
 
 
@@ -59,12 +61,24 @@ def read_page(paginator_class: Any, queryset: Any, number: int, runs: int) -> tu
     return statistics.median(times[1:]) * 1000, queries
 
 
+def page_with_offset(request: Any, items: Any, size: int | None = None, **_ignored: Any) -> Any:
+    """zaoyang_aid.paging.page_of as it was before the deferred join: Django's Paginator."""
+    from zaoyang_aid import paging
+
+    return paging.page_of(request, items, size or paging.PAGE_SIZE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page (default 20)")
     parser.add_argument("--runs", type=int, default=11, help="timed reads of each page's rows (default 11)")
+    parser.add_argument("--offset", action="store_true", help="time the whole pages with OFFSET paging, as before")
     options = parser.parse_args()
     setup_django()
+    if options.offset:
+        import pairing.views
+
+        pairing.views.page_of = page_with_offset  # type: ignore[attr-defined]  # the bench's comparison only
     import logging
 
     from django.contrib.auth import get_user_model
@@ -83,21 +97,22 @@ def main() -> None:
         last = max(1, -(-queryset.count() // PAGE_SIZE))
         plan.append((name, label, queryset, sorted({1, min(DEEP_PAGE, last), last})))
 
-    print(f"{connection.vendor}, DEBUG off, as {USER}, {options.requests} requests a page after 2 warm-up requests")
+    paging = "OFFSET paging (as before)" if options.offset else "deferred join"
+    print(f"{connection.vendor}, DEBUG off, {paging}, as {USER}, {options.requests} requests a page after 2 warm-ups")
     print(f"{'page':<34} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8}")
     for name, _label, _queryset, numbers in plan:
         for number in numbers:
             print(measure(f"{reverse(name)}?page={number}", USER, options.requests), flush=True)
 
     print(f"\nthe page's rows alone, median of {options.runs} reads (ms / queries)")
-    print(f"{'list':<6} {'page':>9} {'OFFSET':>14} {'deferred join':>16}")
+    print(f"{'list':<8} {'page':>9} {'OFFSET':>14} {'deferred join':>16}")
     for _name, label, queryset, numbers in plan:
         for number in numbers:
             offset_ms, offset_qs = read_page(Paginator, queryset, number, options.runs)
             deferred_ms, deferred_qs = read_page(DeferredJoinPaginator, queryset, number, options.runs)
             shown = f"{number}/{numbers[-1]}"
             print(
-                f"{label:<6} {shown:>9} {offset_ms:>8.1f} / {offset_qs:<3} {deferred_ms:>10.1f} / {deferred_qs:<3}",
+                f"{label:<8} {shown:>9} {offset_ms:>8.1f} / {offset_qs:<3} {deferred_ms:>10.1f} / {deferred_qs:<3}",
                 flush=True,
             )
 

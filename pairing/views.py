@@ -222,7 +222,7 @@ def teacher_list(request: HttpRequest) -> HttpResponse:
         "pairing/teacher_list.html",
         {
             "filter": teachers,
-            "page": page_of(request, teachers.qs),
+            "page": page_of(request, teachers.qs, deferred_join=True),
             "query": query_without_page(request),
             "can_edit": scope_of(request.user).role in EDITORS,
         },

@@ -89,6 +89,15 @@ def test_every_pairing_list_page_holds_the_offset_pages_rows(world, params):
     assert_same_pages(pairings)
 
 
+@pytest.mark.parametrize("params", [{}, {"school": "school_a"}, {"q": "用户"}])
+def test_every_teacher_list_page_holds_the_offset_pages_rows(world, params):
+    """The staff list (10,500 teachers county-wide) pages the same way."""
+    crowd(world)
+    teachers = selectors.teachers_for_list(world.county, resolve(world, params)).qs
+    assert teachers.count() > 3
+    assert_same_pages(teachers)
+
+
 def test_an_officers_list_pages_the_same_within_their_school(world):
     crowd(world)
     assert_same_pages(selectors.students_for_list(world.officer_a, {}, term=world.term).qs, [(3, 0)])
