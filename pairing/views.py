@@ -72,7 +72,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "pairing/student_list.html",
         {
             "filter": students,
-            "page": page_of(request, students.qs),
+            "page": page_of(request, students.qs, deferred_join=True),
             "query": query_without_page(request),
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
@@ -222,7 +222,7 @@ def teacher_list(request: HttpRequest) -> HttpResponse:
         "pairing/teacher_list.html",
         {
             "filter": teachers,
-            "page": page_of(request, teachers.qs),
+            "page": page_of(request, teachers.qs, deferred_join=True),
             "query": query_without_page(request),
             "can_edit": scope_of(request.user).role in EDITORS,
         },
@@ -326,7 +326,7 @@ def pairing_list(request: HttpRequest) -> HttpResponse:
         "pairing/pairing_list.html",
         {
             "filter": pairings,
-            "page": page_of(request, pairings.qs),
+            "page": page_of(request, pairings.qs, deferred_join=True),
             "query": query_without_page(request),
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
