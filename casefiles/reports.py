@@ -285,7 +285,7 @@ def report_export(
         unit=unit_of(user),
         filters=filters,
         exported_at=now,
-        exported_by=f"{user.get_full_name() or user.get_username()}({Role(scope_of(user).role).label})",
+        exported_by=f"{user.get_full_name() or user.get_username()}({_role_label(user)})",
     )
     count = excel.write_sheet(
         target,
@@ -304,6 +304,11 @@ def report_export(
     )
     filename = f"{report.label}-{term.name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"
     return ExportResult(report=report, term=term, rows=count, filename=filename, filters=filters)
+
+
+def _role_label(user: Any) -> str:
+    role = scope_of(user).role
+    return Role(role).label if role else ""
 
 
 def _context_of(user: Any) -> audit.AuditContext:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count
 from django.utils import timezone
@@ -306,7 +306,7 @@ def compliance_by_school(
     filterset = SchoolComplianceFilter(
         params, queryset=report_pairings(user, term=term, current=current), request_user=user
     )
-    pairings = filterset.qs
+    pairings = cast(PairingQuerySet, filterset.qs)
     rows = compliance_for(pairings, term=term, as_of=as_of)
     by_school = totals_by(rows.values(), "school_id")
     late = dict(

