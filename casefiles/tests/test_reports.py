@@ -368,3 +368,37 @@ def test_the_command_writes_nothing_when_refused(world, tmp_path: Path, args):
         call_command("export_report", "pairings", *[names.get(a, a) for a in args], "-o", str(target))
     assert not target.exists() and list(tmp_path.iterdir()) == []
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+FILTERS = ["report", "term", "town", "school", "stage", "grade", "category", "teacher", "teacher_name", "status"]
+
+
+@pytest.mark.parametrize("url_name", ["casefiles:report_list", "casefiles:report_download"])
+def test_hostile_filter_values_never_give_a_server_error(client, world, url_name):
+    from tests.test_no_500_from_input import HOSTILE
+
+    client.raise_request_exception = False
+    failures = []
+    # The file is written for each value: the county's only, to keep the test short (the officer's
+    # filters are a subset of the county's, the page tries both).
+    users = (world.county, world.officer_a) if url_name.endswith("list") else (world.county,)
+    for user in users:
+        client.force_login(user)
+        for name in REPORTS:
+            for param in FILTERS:
+                for value in HOSTILE:
+                    status = client.get(reverse(url_name), {"report": name, param: value}).status_code
+                    if status >= 500:
+                        failures.append((user.username, name, param, value, status))
+    assert failures == []
+
+
+def test_without_a_term_the_page_says_so_and_the_download_comes_back_with_the_reason(client, world):
+    world.term.delete()
+    client.force_login(world.county)
+
+    page = client.get(reverse("casefiles:report_list"))
+    assert page.status_code == 200 and "尚未设置学期" in page.content.decode()
+    response = client.get(reverse("casefiles:report_download"), {"report": "pairings"}, follow=True)
+    assert response.redirect_chain and "尚未设置学期" in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
