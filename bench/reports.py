@@ -68,8 +68,8 @@ def cells_of(name: str, user: Any) -> tuple[list[str], list[list[Any]]]:
     term: Term = report_term(user, None)
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
-    _filterset, selected = report.selector(user, {}, term)
-    return [c.label for c in columns], [values(row) for row in report.rows(user, selected, term)]
+    selected = report.selector(report.filter_of(user, {}, term), term)
+    return [c.label for c in columns], [values(row) for row in report.rows(selected, term)]
 
 
 def timed_floor(header: list[str], rows: list[list[Any]]) -> tuple[float, float]:

@@ -35,7 +35,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
             "casefiles/report_list.html",
             {"reports": REPORTS.values(), "report": report, "problem": exc.messages[0]},
         )
-    filterset, _selected = report.selector(request.user, request.GET, term)
+    filterset = report.filter_of(request.user, request.GET, term)  # the form only: no rows are read
     terms = Term.objects.select_related("school_year").filter(start_date__lte=timezone.localdate())
     return render(
         request,

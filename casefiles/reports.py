@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from guidance.dashboards import SchoolComplianceLine, compliance_by_school
+from guidance.dashboards import SchoolComplianceLine, compliance_by_school, school_compliance_filter
 from guidance.filters import SchoolComplianceFilter
 from pairing.filters import PairingFilter
 from pairing.models import Pairing, Term
@@ -64,11 +64,12 @@ class Report:
     name: str
     label: str
     description: str
-    # (user, filter data, term) -> the web list's bound FilterSet and what its selector selected
-    # (the FilterSet's queryset, or the figures computed from it).
-    selector: Callable[[Any, Any, Term], tuple[django_filters.FilterSet, Any]]
-    # (user, what the selector selected, term) -> one dict per row, keyed by the columns' keys.
-    rows: Callable[[Any, Any, Term], Iterable[dict[str, Any]]]
+    # (user, filter data, term) -> the web list's bound FilterSet; reads nothing (the page renders its form).
+    filter_of: Callable[[Any, Any, Term], django_filters.FilterSet]
+    # (FilterSet, term) -> what the list's selector selects: its queryset, or the figures computed from it.
+    selector: Callable[[Any, Term], Any]
+    # (what the selector selected, term) -> one dict per row, keyed by the columns' keys.
+    rows: Callable[[Any, Term], Iterable[dict[str, Any]]]
     columns: tuple[ReportColumn, ...]
     filterset: type[django_filters.FilterSet]
 
@@ -76,12 +77,11 @@ class Report:
 # --- 结对帮扶台账 ------------------------------------------------------------------------------------
 
 
-def _pairing_selector(user: Any, data: Any, term: Term) -> tuple[PairingFilter, Any]:
-    filterset = pairings_for_list(user, data, term=term)  # the pairing list page's own selector
-    return filterset, filterset.qs
+def _pairing_filter(user: Any, data: Any, term: Term) -> PairingFilter:
+    return pairings_for_list(user, data, term=term)  # the pairing list page's own selector
 
 
-def _pairing_rows(user: Any, pairings: QuerySet[Pairing], term: Term) -> Iterator[dict[str, Any]]:
+def _pairing_rows(pairings: QuerySet[Pairing], term: Term) -> Iterator[dict[str, Any]]:
     """The pairing list's rows, streamed (a server-side cursor on PostgreSQL; the 认定 prefetches run
     per chunk: 1 + 2 queries per CHUNK_SIZE pairings)."""
     pairing: Pairing
@@ -113,7 +113,8 @@ PAIRINGS = Report(
     name="pairings",
     label="结对帮扶台账",
     description="每一个结对:学生、学校、帮扶教师、结对与结束日期、状态,与“结对帮扶”列表的筛选相同。",
-    selector=_pairing_selector,
+    filter_of=_pairing_filter,
+    selector=lambda filterset, term: filterset.qs,
     rows=_pairing_rows,
     filterset=PairingFilter,
     columns=(
@@ -143,11 +144,15 @@ def _as_of(term: Term) -> dt.date:
     return min(timezone.localdate(), term.end_date)
 
 
-def _compliance_selector(user: Any, data: Any, term: Term) -> tuple[SchoolComplianceFilter, Any]:
-    return compliance_by_school(user, data, term=term, as_of=_as_of(term))
+def _compliance_filter(user: Any, data: Any, term: Term) -> SchoolComplianceFilter:
+    return school_compliance_filter(user, data, term=term, as_of=_as_of(term))
 
 
-def _compliance_rows(user: Any, lines: list[SchoolComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+def _compliance_selector(filterset: SchoolComplianceFilter, term: Term) -> list[SchoolComplianceLine]:
+    return compliance_by_school(filterset, term=term, as_of=_as_of(term))
+
+
+def _compliance_rows(lines: list[SchoolComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
     for line in lines:
         t = line.totals
         yield {
@@ -168,6 +173,7 @@ SCHOOL_COMPLIANCE = Report(
     name="compliance_by_school",
     label="五导落实情况(按学校)",
     description="每所学校本学期截至今日(往学期至学期末):应记周次、已记周次、漏记周次、补录条数、完成率、已家访学生数与家访率。",
+    filter_of=_compliance_filter,
     selector=_compliance_selector,
     rows=_compliance_rows,
     filterset=SchoolComplianceFilter,
@@ -273,7 +279,7 @@ def report_export(
     term = report_term(user, data.get("term"))
     if term.start_date > timezone.localdate():
         raise ValidationError("该学期尚未开始,暂无可导出的数据。", code="invalid")
-    filterset, selected = report.selector(user, data, term)
+    filterset = report.filter_of(user, data, term)
     if not filterset.is_valid() and strict:
         raise ValidationError(_errors_in_words(filterset), code="invalid")
     columns = columns_for(report, user)
@@ -291,7 +297,7 @@ def report_export(
         target,
         heading=heading,
         columns=[c.excel() for c in columns],
-        rows=(values(row) for row in report.rows(user, selected, term)),
+        rows=(values(row) for row in report.rows(report.selector(filterset, term), term)),
         sheet_title=report.label,
     )
     audit.record(

@@ -295,17 +295,18 @@ def report_pairings(user: Any, *, term: Term, current: bool) -> PairingQuerySet:
     return pairings.active() if current else pairings
 
 
+def school_compliance_filter(user: Any, params: Any, *, term: Term, as_of: dt.date) -> SchoolComplianceFilter:
+    """The report's bound FilterSet over the pairings it counts (nothing is read until its .qs is)."""
+    current = as_of >= timezone.localdate()  # the term runs today (as_of: today, or a past term's end)
+    return SchoolComplianceFilter(params, queryset=report_pairings(user, term=term, current=current), request_user=user)
+
+
 def compliance_by_school(
-    user: Any, params: Any, *, term: Term, as_of: dt.date
-) -> tuple[SchoolComplianceFilter, list[SchoolComplianceLine]]:
+    filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date
+) -> list[SchoolComplianceLine]:
     """Per school: the engine's totals and the term's 补录 talks, schools in town and name order.
 
-    Queries: the engine's six, the schools' names (1), the 补录 talks per school (1); the filter's
-    school choices are read only when its form is rendered."""
-    current = as_of >= timezone.localdate()  # the term runs today (as_of: today, or a past term's end)
-    filterset = SchoolComplianceFilter(
-        params, queryset=report_pairings(user, term=term, current=current), request_user=user
-    )
+    Queries: the engine's six, the 补录 talks per school (1), the schools' names (1)."""
     pairings = cast(PairingQuerySet, filterset.qs)
     rows = compliance_for(pairings, term=term, as_of=as_of)
     by_school = totals_by(rows.values(), "school_id")
@@ -319,8 +320,7 @@ def compliance_by_school(
         .values_list("pairing__teacher__school", "n")
     )
     names = School.objects.filter(pk__in=list(by_school)).order_by("town__code", "name")
-    lines = [
+    return [
         SchoolComplianceLine(pk, name, town, by_school[pk], late.get(pk, 0))
         for pk, name, town in names.values_list("pk", "name", "town__name")
     ]
-    return filterset, lines
