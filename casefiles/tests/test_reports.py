@@ -402,3 +402,36 @@ def test_without_a_term_the_page_says_so_and_the_download_comes_back_with_the_re
     response = client.get(reverse("casefiles:report_download"), {"report": "pairings"}, follow=True)
     assert response.redirect_chain and "尚未设置学期" in response.content.decode()
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+# --- 认定名册 ---------------------------------------------------------------------------------------
+
+
+def test_the_roster_equals_the_student_lists_rows_with_this_terms_assessment(client, world):
+    _assess(world.student_a1, world.term)
+    assessment = HardshipAssessment.objects.get(student=world.student_a1)
+    client.force_login(world.county)
+    for query in ({}, {"school": world.school_a.pk}, {"level": assessment.level_id}, {"paired": "yes"}):
+        page = client.get(reverse("pairing:student_list"), query)
+        listed = [s.name for s in page.context["page"].object_list]
+        ws, _ = export("assessment_roster", world.county, {k: str(v) for k, v in query.items()})
+        assert [r["学生姓名"] for r in table(ws)] == listed, query
+    rows = {r["学生姓名"]: r for r in table(export("assessment_roster", world.county)[0])}
+    assert rows["张小明"]["困难等级"] == assessment.level.name
+    assert rows["张小明"]["认定日期"].date() == dt.date(2026, 9, 10)
+    assert rows["张小明"]["身份证号"] == world.student_a1.id_number
+    assert rows["李小红"]["困难等级"] == "未认定" and rows["李小红"]["认定日期"] is None
+    assert rows["王小刚"]["帮扶教师"] == world.teacher_b1.get_full_name()
+
+
+@pytest.mark.parametrize("more", [0, 18])
+def test_the_roster_runs_the_same_queries_for_2_and_20_students(world, django_assert_num_queries, more):
+    for _ in range(more):
+        _assess(f.PairingFactory(teacher__school=world.school_a).student, world.term)
+    _assess(world.student_a1, world.term)
+    # The current term (1) and its closures (1, term_today), the students with school and town
+    # joined (1), their active pairing with the teacher (1), this term's 认定 with its level (1) and
+    # categories (1), the audit line (1).
+    with django_assert_num_queries(7):
+        ws, _ = export("assessment_roster", world.officer_a)
+    assert len(table(ws)) == 2 + more
