@@ -340,6 +340,9 @@ def report_export(
     filterset = report.filter_of(user, data, term)
     if not filterset.is_valid() and strict:
         raise ValidationError(_errors_in_words(filterset), code="invalid")
+    if strict and (not_offered := [key for key in data if key != "term" and key not in filterset.filters]):
+        # An officer's compliance report has no town filter: saying so beats a file that looks filtered.
+        raise ValidationError(f"此报表对您不提供这些筛选:{'、'.join(not_offered)}。", code="invalid")
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
     now = timezone.now()

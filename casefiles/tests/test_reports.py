@@ -359,6 +359,7 @@ def test_the_command_refuses_to_guess_among_county_accounts(world, tmp_path: Pat
 )
 def test_the_command_writes_nothing_when_refused(world, tmp_path: Path, args):
     names = {
+        "town_a": str(world.school_a.town_id),
         "teacher": world.teacher_a1.username,
         "officer_a": world.officer_a.username,
         "school_b": str(world.school_b.pk),
@@ -435,3 +436,13 @@ def test_the_roster_runs_the_same_queries_for_2_and_20_students(world, django_as
     with django_assert_num_queries(7):
         ws, _ = export("assessment_roster", world.officer_a)
     assert len(table(ws)) == 2 + more
+
+
+def test_the_command_refuses_a_filter_the_report_does_not_offer_the_reader(world, tmp_path: Path):
+    target = tmp_path / "x.xlsx"
+    town = str(world.school_a.town_id)
+    with pytest.raises(CommandError, match="不提供这些筛选:town"):  # the officer's report is her school's
+        call_command(
+            "export_report", "compliance_by_school", "--as", world.officer_a.username, "--town", town, "-o", str(target)
+        )
+    assert not target.exists()
