@@ -13,6 +13,7 @@ class CasefilesConfig(AppConfig):
         from zaoyang_aid.locks import term_lock_register
 
         from . import models
+        from .reports import REPORT_ROLES
         from .services import review_lock_reason
 
         # A signed-off review locks the student's records of its term (every guidance write asks).
@@ -27,3 +28,8 @@ class CasefilesConfig(AppConfig):
         audit.track(models.Referral, student_of=models.student_of)
         audit.track(models.AidReceipt, student_of=models.student_of)
         navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)
+        # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
+        navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49)
+        navigation.register_export(
+            "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
+        )

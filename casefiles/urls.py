@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, views
+from . import export_views, report_views, views
 
 app_name = "casefiles"
 
@@ -26,4 +26,7 @@ urlpatterns: list = [
     path("case-files/exports/", export_views.export_list, name="export_list"),
     path("case-files/exports/<int:pk>/", export_views.export_detail, name="export_detail"),
     path("case-files/exports/<int:pk>/download/", export_views.export_download, name="export_download"),
+    # --- Excel reports (issue 10, points 1, 2 and 7) --------------------------------------------------
+    path("reports/", report_views.report_list, name="report_list"),
+    path("reports/download/", report_views.report_download, name="report_download"),
 ]

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from django.db.models import Count
 from django.utils import timezone
 
 from pairing.models import Pairing, PairingQuerySet, School, Student, Term, Town
@@ -16,6 +17,7 @@ from pairing.selectors import students_without_consent
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
+from .filters import SchoolComplianceFilter
 from .models import FiveThreeCard, TalkRecord, review_opens_on
 
 # Overdue first: the officer's eye goes to who needs a nudge.
@@ -271,3 +273,54 @@ def county_school(user: Any, *, school: School, term: Term, as_of: dt.date | Non
         behind_this_week=[s for s in students if s.compliance.behind_this_week],
         behind_this_term=[s for s in students if s.compliance.behind_this_term],
     )
+
+
+# --- The 五导 compliance report per school (casefiles.reports reads it) ----------------------------
+
+
+@dataclass
+class SchoolComplianceLine:
+    school_id: int
+    school: str
+    town: str
+    totals: Totals
+    late_talks: int = 0  # talks entered as 补录 (an officer's 准许补录) in the term up to as_of
+
+
+def report_pairings(user: Any, *, term: Term, current: bool) -> PairingQuerySet:
+    """The pairings a compliance report counts: in the current term the active ones, as the county
+    dashboard counts them (its lines and the report's agree); in a past term every pairing, the
+    engine keeps those active in it."""
+    pairings = Pairing.objects.visible_to(user)
+    return pairings.active() if current else pairings
+
+
+def school_compliance_filter(user: Any, params: Any, *, term: Term, as_of: dt.date) -> SchoolComplianceFilter:
+    """The report's bound FilterSet over the pairings it counts (nothing is read until its .qs is)."""
+    current = as_of >= timezone.localdate()  # the term runs today (as_of: today, or a past term's end)
+    return SchoolComplianceFilter(params, queryset=report_pairings(user, term=term, current=current), request_user=user)
+
+
+def compliance_by_school(
+    filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date
+) -> list[SchoolComplianceLine]:
+    """Per school: the engine's totals and the term's 补录 talks, schools in town and name order.
+
+    Queries: the engine's six, the 补录 talks per school (1), the schools' names (1)."""
+    pairings = cast(PairingQuerySet, filterset.qs)
+    rows = compliance_for(pairings, term=term, as_of=as_of)
+    by_school = totals_by(rows.values(), "school_id")
+    late = dict(
+        TalkRecord.objects.filter(
+            pairing__in=pairings.order_by().values("pk"), term=term, date__lte=as_of, late_permission__isnull=False
+        )
+        .order_by()
+        .values("pairing__teacher__school")
+        .annotate(n=Count("pk"))
+        .values_list("pairing__teacher__school", "n")
+    )
+    names = School.objects.filter(pk__in=list(by_school)).order_by("town__code", "name")
+    return [
+        SchoolComplianceLine(pk, name, town, by_school[pk], late.get(pk, 0))
+        for pk, name, town in names.values_list("pk", "name", "town__name")
+    ]

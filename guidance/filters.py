@@ -8,7 +8,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
-from pairing.models import School
+from pairing.models import Pairing, School, Stage, Town
 from zaoyang_aid.access import scope_of
 
 from .models import FlagKind, FlagStatus, TalkRecordFlag
@@ -41,3 +41,33 @@ class TalkRecordFlagFilter(django_filters.FilterSet):
             cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = School.objects.order_by("name")
         else:
             del self.filters["school"]
+
+
+class SchoolComplianceFilter(django_filters.FilterSet):
+    """The 五导 compliance report's filters (per school): by town, school and stage. A pairing
+    belongs to its teacher's school and that school's town, as on the county dashboard, so the
+    report's lines add up to the dashboard's. Only the viewer's schools are offered; an officer's
+    report is her school's already, so the school filter is dropped for her."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="teacher__school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="teacher__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    stage = django_filters.ChoiceFilter(
+        label="学段", field_name="teacher__school__stage", choices=Stage.choices, empty_label="全部学段"
+    )
+
+    class Meta:
+        model = Pairing
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        if scope_of(request_user).is_county_wide:
+            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+        else:
+            for name in ("town", "school", "stage"):
+                del self.filters[name]

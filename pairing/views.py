@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from zaoyang_aid import audit
+from zaoyang_aid import audit, navigation
 from zaoyang_aid.access import Role, role_required, scope_of
 from zaoyang_aid.fields import field_access
 from zaoyang_aid.paging import page_of, query_without_page
@@ -321,15 +321,18 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
 def pairing_list(request: HttpRequest) -> HttpResponse:
     today = selectors.term_today(school_id=scope_of(request.user).school_id)
     pairings = selectors.pairings_for_list(request.user, request.GET, term=today.term)
+    query = query_without_page(request)
     return render(
         request,
         "pairing/pairing_list.html",
         {
             "filter": pairings,
             "page": page_of(request, pairings.qs, deferred_join=True),
-            "query": query_without_page(request),
+            "query": query,
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
+            # 导出Excel with this list's filters (casefiles registers it; admin staff may not export).
+            "export_url": navigation.export_link("pairing:pairing_list", scope_of(request.user).role, query),
         },
     )
 

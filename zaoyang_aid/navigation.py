@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from .access import Role, Scope
 
@@ -32,6 +35,25 @@ def register(
     shown: Callable[[Scope], bool] | None = None,
 ) -> None:
     _items[url_name] = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order, shown=shown)
+
+
+# A list page's "导出Excel" link: list URL name -> (the export's URL name, its report, who may use it).
+# Registered by the app that owns the reports (casefiles), so the list's app need not import it.
+_export_links: dict[str, tuple[str, str, frozenset[Role]]] = {}
+
+
+def register_export(list_url_name: str, *, url_name: str, report: str, roles: set[Role] | frozenset[Role]) -> None:
+    _export_links[list_url_name] = (url_name, report, frozenset(roles))
+
+
+def export_link(list_url_name: str, role: Role | None, query: str) -> str | None:
+    """The list's export URL with the list's own filter query, or None for a role that may not."""
+    entry = _export_links.get(list_url_name)
+    if entry is None or role not in entry[2]:
+        return None
+    url_name, report, _roles = entry
+    # The report last: a "report" in the list's query cannot choose another one (QueryDict.get: the last).
+    return f"{reverse(url_name)}?" + (f"{query}&" if query else "") + urlencode({"report": report})
 
 
 def set_role_home(role: Role, url_name: str) -> None:

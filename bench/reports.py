@@ -1,0 +1,134 @@
+"""Time each report of the registry (casefiles.reports.REPORTS) beside the floor: bare openpyxl
+write-only mode writing the same cells, in the same run.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/zaoyang_bench .venv/bin/python bench/reports.py
+    ... bench/reports.py --runs 5 --as demo_county --report pairings
+
+Loads nothing itself: seed first (``manage.py seed_demo --scale county``; bench/seed_county.py leaves
+its last database seeded). For each report: one warm-up, then ``--runs`` exports to a temporary file
+as the account ``--as`` (default: the first active county account), printing the median wall time,
+the number of queries, the peak of Python's allocations above the start (tracemalloc: the rows
+and the workbook in memory, not the database driver's C buffers) and the process's peak resident
+size (one extra traced run: tracemalloc slows the code it watches); then the time to read the same
+rows alone (the selector, no file), and the floor: those cells, held in a list beforehand, written
+by a bare openpyxl write-only workbook (no styles, no heading), timed alike. Ratios: report / floor,
+and report / (read + floor), what the writer adds over reading and bare writing.
+The audit lines the runs write are left in the database (they are real exports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zaoyang_aid.settings")
+    import django
+
+    django.setup()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def timed_export(name: str, user: Any, *, trace: bool = False) -> tuple[float, int, float, int]:
+    """(seconds, queries, traced peak MB or 0, rows) of one export to a temporary file. Timed runs
+    are not traced: tracemalloc slows allocation-heavy code two- to threefold."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casefiles.reports import report_export
+
+    with tempfile.TemporaryFile() as target, CaptureQueriesContext(connection) as queries:
+        if trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        result = report_export(name=name, user=user, data={}, target=target)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+        tracemalloc.stop()
+    return seconds, len(queries), peak / 2**20, result.rows
+
+
+def cells_of(name: str, user: Any) -> tuple[list[str], list[list[Any]]]:
+    """The header and the cells the report writes for ``user``, held in memory for the floor."""
+    from casefiles.reports import REPORTS, _cell_values, columns_for, report_term
+    from pairing.models import Term
+
+    report = REPORTS[name]
+    term: Term = report_term(user, None)
+    columns = columns_for(report, user)
+    values = _cell_values(columns, user)
+    selected = report.selector(report.filter_of(user, {}, term), term)
+    return [c.label for c in columns], [values(row) for row in report.rows(selected, term)]
+
+
+def timed_floor(header: list[str], rows: list[list[Any]]) -> float:
+    """Seconds of bare openpyxl write-only mode writing the same cells (held in memory already)."""
+    from openpyxl import Workbook
+
+    with tempfile.TemporaryFile() as target:
+        start = time.perf_counter()
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet()
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        wb.save(target)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--as", dest="username", help="the account to export as (default: the first county account)")
+    parser.add_argument("--report", action="append", help="a report's name (repeatable; default: every report)")
+    options = parser.parse_args()
+    setup_django()
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from casefiles.reports import REPORTS
+
+    users = get_user_model().objects.filter(is_active=True)
+    user = users.get(username=options.username) if options.username else users.filter(role="county").first()
+    if user is None:
+        sys.exit("no county account: seed the database first (manage.py seed_demo --scale county)")
+    print(
+        f"{connection.vendor}, as {user.get_username()}, {options.runs} runs each, median;"
+        f" RSS at start {peak_rss_mb():.0f} MB"
+    )
+    for name in options.report or list(REPORTS):
+        timed_export(name, user)  # warm-up: connection, caches, the first term lookup
+        runs = [timed_export(name, user) for _ in range(options.runs)]
+        seconds = statistics.median(r[0] for r in runs)
+        traced = timed_export(name, user, trace=True)[2]
+        start = time.perf_counter()
+        header, rows = cells_of(name, user)
+        read = time.perf_counter() - start
+        floor = statistics.median(timed_floor(header, rows) for _ in range(options.runs))
+        print(
+            f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
+            f" peak {traced:5.1f} MB traced | the rows read alone {read * 1000:6.0f} ms | floor (bare write)"
+            f" {floor * 1000:6.0f} ms | ratio {seconds / floor if floor else 0:4.2f}x, to read+floor"
+            f" {seconds / (read + floor) if floor else 0:4.2f}x"
+        )
+    print(f"process peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

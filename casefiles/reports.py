@@ -1,0 +1,401 @@
+"""报表导出: the REPORTS registry, read alike by the page, the ``export_report`` command and the tests.
+
+A report is an entry: its name (in URLs and on the command line), its label, its web list's FilterSet
+and selector (the same function that feeds the page, so page and file cannot disagree), a function
+turning the filtered rows into dicts, and its columns. Adding a report is adding an entry.
+
+Every column names the field group it shows (zaoyang_aid.fields): a column whose group the reader
+does not see for every row of their scope (``broad_access``) is left out of the file; ID numbers
+are written whole only to a reader who sees FULL_ID, masked (420683********1234) otherwise. Every
+file written is one audit line (AuditAction.EXPORT: who, which report, the filter, the row count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from guidance.dashboards import SchoolComplianceLine, compliance_by_school, school_compliance_filter
+from guidance.filters import SchoolComplianceFilter
+from pairing.filters import PairingFilter, StudentFilter
+from pairing.models import Pairing, Student, Term
+from pairing.selectors import pairings_for_list, students_for_list, term_today
+from zaoyang_aid import audit, excel
+from zaoyang_aid.access import Role, scope_of
+from zaoyang_aid.excel import CellKind, Total
+from zaoyang_aid.fields import FieldGroup, broad_access
+from zaoyang_aid.masking import mask_id_number
+from zaoyang_aid.models import AuditAction
+
+# Who may export: the school's 资助专干 (her school's rows) and the county centre's staff. Teachers
+# and counsellors read single records; the 系统管理员 keeps accounts and sees no family's data.
+REPORT_ROLES = (Role.OFFICER, Role.COUNTY)
+COUNTY_UNIT = "枣阳市学生资助管理中心"
+# Rows fetched per round trip while streaming (the prefetches run once per chunk).
+CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    key: str
+    label: str
+    group: FieldGroup | None  # None: nothing personal (a school's name, a count)
+    kind: CellKind = CellKind.TEXT
+    width: int = 0
+    total: Total = Total.NONE
+    ratio_of: tuple[str, str] | None = None
+    masked_without: FieldGroup | None = None  # shown masked to a reader without this group
+
+    def excel(self) -> excel.Column:
+        return excel.Column(self.key, self.label, self.kind, self.width, self.total, self.ratio_of)
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    label: str
+    description: str
+    # (user, filter data, term) -> the web list's bound FilterSet; reads nothing (the page renders its form).
+    filter_of: Callable[[Any, Any, Term], django_filters.FilterSet]
+    # (FilterSet, term) -> what the list's selector selects: its queryset, or the figures computed from it.
+    selector: Callable[[Any, Term], Any]
+    # (what the selector selected, term) -> one dict per row, keyed by the columns' keys.
+    rows: Callable[[Any, Term], Iterable[dict[str, Any]]]
+    columns: tuple[ReportColumn, ...]
+    filterset: type[django_filters.FilterSet]
+
+
+# --- 结对帮扶台账 ------------------------------------------------------------------------------------
+
+
+def _pairing_filter(user: Any, data: Any, term: Term) -> PairingFilter:
+    return pairings_for_list(user, data, term=term)  # the pairing list page's own selector
+
+
+def _pairing_rows(pairings: QuerySet[Pairing], term: Term) -> Iterator[dict[str, Any]]:
+    """The pairing list's rows, streamed (a server-side cursor on PostgreSQL; the 认定 prefetches run
+    per chunk: 1 + 2 queries per CHUNK_SIZE pairings)."""
+    pairing: Pairing
+    for pairing in pairings.iterator(chunk_size=CHUNK_SIZE):
+        student = pairing.student
+        assessments = getattr(student, "term_assessments", [])
+        assessment = assessments[0] if assessments else None
+        yield {
+            "town": student.school.town.name,
+            "school": student.school.name,
+            "student": student.name,
+            "gender": student.get_gender_display(),
+            "id_number": student.id_number,
+            "student_number": student.student_number,
+            "class": student.class_label,
+            "level": assessment.level.name if assessment else "未认定",
+            "categories": "、".join(c.name for c in assessment.categories.all()) if assessment else "",
+            "teacher": pairing.teacher.name,
+            "teacher_phone": pairing.teacher.phone,
+            "started_on": pairing.started_on,
+            "ended_on": pairing.ended_on,
+            "status": "已结束" if pairing.ended_on else "进行中",
+            "end_reason": pairing.get_end_reason_display(),
+        }
+
+
+G = FieldGroup
+PAIRINGS = Report(
+    name="pairings",
+    label="结对帮扶台账",
+    description="每一个结对:学生、学校、帮扶教师、结对与结束日期、状态,与“结对帮扶”列表的筛选相同。",
+    filter_of=_pairing_filter,
+    selector=lambda filterset, term: filterset.qs,
+    rows=_pairing_rows,
+    filterset=PairingFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("gender", "性别", G.IDENTITY),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("student_number", "学籍号", G.IDENTITY, width=23, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("level", "本学期困难等级", G.ASSESSMENT),
+        ReportColumn("categories", "特殊群体类别", G.ASSESSMENT),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+        ReportColumn("teacher_phone", "教师手机号", G.STAFF, width=14),
+        ReportColumn("started_on", "结对日期", G.IDENTITY, CellKind.DATE, width=12),
+        ReportColumn("ended_on", "结束日期", G.IDENTITY, CellKind.DATE, width=12),
+        ReportColumn("status", "结对状态", G.IDENTITY),
+        ReportColumn("end_reason", "结束原因", G.IDENTITY),
+    ),
+)
+
+
+# --- 五导落实情况(按学校) -----------------------------------------------------------------------
+
+
+def _as_of(term: Term) -> dt.date:
+    return min(timezone.localdate(), term.end_date)
+
+
+def _compliance_filter(user: Any, data: Any, term: Term) -> SchoolComplianceFilter:
+    return school_compliance_filter(user, data, term=term, as_of=_as_of(term))
+
+
+def _compliance_selector(filterset: SchoolComplianceFilter, term: Term) -> list[SchoolComplianceLine]:
+    return compliance_by_school(filterset, term=term, as_of=_as_of(term))
+
+
+def _compliance_rows(lines: list[SchoolComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        t = line.totals
+        yield {
+            "town": line.town,
+            "school": line.school,
+            "pairings": t.pairings,
+            "expected_weeks": t.expected_weeks,
+            "done_weeks": t.done_weeks,
+            "missed_weeks": t.missed_weeks,
+            "late_talks": line.late_talks,
+            "rate": t.term_rate,
+            "visited": t.visited,
+            "visit_rate": t.visit_rate,
+        }
+
+
+SCHOOL_COMPLIANCE = Report(
+    name="compliance_by_school",
+    label="五导落实情况(按学校)",
+    description="每所学校本学期截至今日(往学期至学期末):应记周次、已记周次、漏记周次、补录条数、完成率、已家访学生数与家访率。",
+    filter_of=_compliance_filter,
+    selector=_compliance_selector,
+    rows=_compliance_rows,
+    filterset=SchoolComplianceFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("pairings", "结对数", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("expected_weeks", "应记周次", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("done_weeks", "已记周次", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("missed_weeks", "漏记周次", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("late_talks", "补录条数", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("rate", "完成率", None, CellKind.PERCENT, ratio_of=("done_weeks", "expected_weeks")),
+        ReportColumn("visited", "已家访学生数", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("visit_rate", "家访率", None, CellKind.PERCENT, ratio_of=("visited", "pairings")),
+    ),
+)
+
+# --- 认定名册 -----------------------------------------------------------------------------------------
+
+
+def _student_filter(user: Any, data: Any, term: Term) -> StudentFilter:
+    return students_for_list(user, data, term=term)  # the student list page's own selector
+
+
+def _roster_rows(students: QuerySet[Student], term: Term) -> Iterator[dict[str, Any]]:
+    """The student list's rows with this term's 认定, streamed (the prefetches of the active pairing
+    and of the 认定 with its categories run per chunk: 1 + 3 queries per CHUNK_SIZE students)."""
+    student: Student
+    for student in students.iterator(chunk_size=CHUNK_SIZE):
+        assessments = getattr(student, "term_assessments", [])
+        assessment = assessments[0] if assessments else None
+        pairings = getattr(student, "active_pairings", [])
+        yield {
+            "town": student.school.town.name,
+            "school": student.school.name,
+            "student": student.name,
+            "gender": student.get_gender_display(),
+            "id_number": student.id_number,
+            "student_number": student.student_number,
+            "class": student.class_label,
+            "hukou": student.get_hukou_type_display(),
+            "status": student.get_enrollment_status_display(),
+            "level": assessment.level.name if assessment else "未认定",
+            "categories": "、".join(c.name for c in assessment.categories.all()) if assessment else "",
+            "decided_on": assessment.decided_on if assessment else None,
+            "teacher": pairings[0].teacher.name if pairings else "",
+        }
+
+
+ROSTER = Report(
+    name="assessment_roster",
+    label="家庭经济困难学生认定名册",
+    description="所选学期每名学生的认定:困难等级、特殊群体类别、认定日期,及在校状态与帮扶教师;"
+    "与“学生”列表的筛选相同(按困难等级或类别筛选即得该类学生名册)。",
+    filter_of=_student_filter,
+    selector=lambda filterset, term: filterset.qs,
+    rows=_roster_rows,
+    filterset=StudentFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("gender", "性别", G.IDENTITY),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("student_number", "学籍号", G.IDENTITY, width=23, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("hukou", "户口性质", G.IDENTITY),
+        ReportColumn("status", "学籍状态", G.IDENTITY),
+        ReportColumn("level", "困难等级", G.ASSESSMENT),
+        ReportColumn("categories", "特殊群体类别", G.ASSESSMENT),
+        ReportColumn("decided_on", "认定日期", G.ASSESSMENT, CellKind.DATE, width=12),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+    ),
+)
+
+REPORTS: dict[str, Report] = {r.name: r for r in (PAIRINGS, SCHOOL_COMPLIANCE, ROSTER)}
+
+
+# --- Columns per reader, the filter in words, the file ----------------------------------------------
+
+
+def columns_for(report: Report, user: Any) -> list[ReportColumn]:
+    """The report's columns this reader may see for every row of their scope (fields.py)."""
+    shown = broad_access(user).groups
+    return [c for c in report.columns if c.group is None or c.group in shown]
+
+
+def _cell_values(columns: list[ReportColumn], user: Any) -> Callable[[dict[str, Any]], list[Any]]:
+    shown = broad_access(user).groups
+    masked = {c.key for c in columns if c.masked_without is not None and c.masked_without not in shown}
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        return [mask_id_number(row[c.key]) if c.key in masked else row[c.key] for c in columns]
+
+    return values
+
+
+def filter_words(filterset: django_filters.FilterSet, term: Term) -> str:
+    """The filter applied, as the file's 筛选条件 row says it: 学期, then each field set (a choice the
+    list ignored as invalid is not named, since it filtered nothing)."""
+    cleaned = getattr(filterset.form, "cleaned_data", {})
+    parts = [f"学期:{term.name}"]
+    for name, field in filterset.form.fields.items():
+        value = cleaned.get(name)
+        if value in (None, "", [], ()):
+            continue
+        if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+            value = dict(field.choices).get(value, value)  # type: ignore[arg-type]
+        parts.append(f"{field.label}:{value}")
+    return ";".join(parts) if len(parts) > 1 else f"{parts[0]};其他:全部"
+
+
+def unit_of(user: Any) -> str:
+    """填报单位: the officer's school, or the county centre."""
+    scope = scope_of(user)
+    if scope.school_id is not None:
+        return str(user.teacher.school.name)
+    return COUNTY_UNIT
+
+
+def report_term(user: Any, term_id: Any) -> Term:
+    """The term asked for (an id), or the current one."""
+    if term_id not in (None, ""):
+        term = (
+            Term.objects.select_related("school_year").filter(pk=int(term_id)).first()
+            if str(term_id).isdigit()
+            else None
+        )
+        if term is None:
+            raise ValidationError("所选学期不存在。", code="invalid")
+        return term
+    term = term_today(school_id=scope_of(user).school_id).term
+    if term is None:
+        raise ValidationError("尚未设置学期,暂无可导出的报表。", code="invalid")
+    return term
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    report: Report
+    term: Term
+    rows: int
+    filename: str
+    filters: str
+
+
+def report_export(
+    *, name: str, user: Any, data: Mapping[str, Any], target: str | IO[bytes], strict: bool = False
+) -> ExportResult:
+    """Write report ``name`` for ``user`` filtered by ``data`` (the web list's query parameters,
+    plus ``term``, an id) to ``target``, and audit it. ``strict``: refuse a filter value the list
+    would ignore (the command wants to know; the page filters as its list does).
+
+    The page calls this at once for now. Large exports will run it from a Celery task writing to a
+    kept file (issue 10, point 3): it takes plain values and a target for that reason."""
+    report = REPORTS.get(name)
+    if report is None:
+        raise ValidationError(f"没有名为“{name}”的报表。", code="invalid")
+    if scope_of(user).role not in REPORT_ROLES:
+        raise ValidationError("您的角色无权导出报表。", code="forbidden")
+    term = report_term(user, data.get("term"))
+    if term.start_date > timezone.localdate():
+        raise ValidationError("该学期尚未开始,暂无可导出的数据。", code="invalid")
+    filterset = report.filter_of(user, data, term)
+    if not filterset.is_valid() and strict:
+        raise ValidationError(_errors_in_words(filterset), code="invalid")
+    if strict and (not_offered := [key for key in data if key != "term" and key not in filterset.filters]):
+        # An officer's compliance report has no town filter: saying so beats a file that looks filtered.
+        raise ValidationError(f"此报表对您不提供这些筛选:{'、'.join(not_offered)}。", code="invalid")
+    columns = columns_for(report, user)
+    values = _cell_values(columns, user)
+    now = timezone.now()
+    filters = filter_words(filterset, term)
+    heading = excel.Heading(
+        title=f"{report.label}({term.name})",
+        unit=unit_of(user),
+        filters=filters,
+        exported_at=now,
+        exported_by=f"{user.get_full_name() or user.get_username()}({_role_label(user)})",
+    )
+    count = excel.write_sheet(
+        target,
+        heading=heading,
+        columns=[c.excel() for c in columns],
+        rows=(values(row) for row in report.rows(report.selector(filterset, term), term)),
+        sheet_title=report.label,
+    )
+    audit.record(
+        AuditAction.EXPORT,
+        context=_context_of(user),
+        object_type="报表",
+        object_id=report.name,
+        object_label=f"{report.label}({term.name})",
+        changes={"报表": [None, report.label], "筛选条件": [None, filters], "行数": [None, count]},
+    )
+    filename = f"{report.label}-{term.name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"
+    return ExportResult(report=report, term=term, rows=count, filename=filename, filters=filters)
+
+
+def _role_label(user: Any) -> str:
+    role = scope_of(user).role
+    return Role(role).label if role else ""
+
+
+def _context_of(user: Any) -> audit.AuditContext:
+    """The audit context of the request or command at hand, naming ``user``: a line written for a
+    Celery task or a test names the reader the file was written for, never "系统"."""
+    context = audit.current_context()
+    if context.actor_id == user.pk:
+        return context
+    return dataclasses.replace(
+        context,
+        actor_id=user.pk,
+        actor_name=user.get_full_name(),
+        actor_role=scope_of(user).role or "",
+        actor_username=user.get_username(),
+    )
+
+
+def _errors_in_words(filterset: django_filters.FilterSet) -> str:
+    fields = filterset.form.fields
+    return ";".join(
+        f"{fields[name].label if name in fields else name}:{'、'.join(str(m) for m in messages)}"
+        for name, messages in filterset.form.errors.items()
+    )
