@@ -34,6 +34,7 @@ RUN_AS_WRITTEN = [
     ["verify_tallies", "--repair"],
     ["delete_orphan_photos", "--dry-run"],
     ["quality_detect"],
+    ["export_report", "--list"],
     ["delete_orphan_attachments", "--dry-run"],
     ["delete_orphan_attachments"],
     ["delete_orphan_photos"],
