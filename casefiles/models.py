@@ -518,3 +518,64 @@ class CaseFileExport(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
+
+
+class ReportExport(models.Model):
+    """A large Excel report (casefiles/reports.py) written in the background
+    (casefiles/report_exports.py report_export_build), progress on the row, its file kept
+    REPORT_EXPORT_KEEP_HOURS and served only to ``requested_by``.
+
+    ``filters`` holds the web list's query parameters as plain values ({name: [values]}), never a
+    person: the file is written for its requester with their columns, as the page writes it.
+    ``filter_key`` (a digest of report and filters) holds at most one unfinished export per
+    requester and filter; ``claim`` and ``heartbeat_at`` as on CaseFileExport."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    report = models.CharField("报表", max_length=50)
+    label = models.CharField("报表名称", max_length=200)
+    filters = models.JSONField("筛选参数", default=dict, blank=True)
+    filter_words = models.CharField("筛选条件", max_length=500, blank=True)
+    filter_key = models.CharField("筛选摘要", max_length=64, editable=False)
+    status = models.CharField("状态", max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    total = models.PositiveIntegerField("行数", default=0)
+    done = models.PositiveIntegerField("已写行数", default=0)
+    file = models.FileField("文件", storage=private_storage, max_length=200, blank=True)
+    filename = models.CharField("下载文件名", max_length=200, blank=True)
+    size = models.PositiveBigIntegerField("文件大小", default=0)
+    error = models.CharField("错误", max_length=300, blank=True)
+    claim = models.UUIDField("运行标识", null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报表导出"
+        verbose_name_plural = "报表导出"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "filter_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_unfinished_report_export",
+                violation_error_message="同一报表与筛选条件的导出正在生成,请等待完成。",
+            ),
+        ]
+        indexes = [
+            # "我的报表导出": a requester's recent exports; the nightly clean-up by date.
+            models.Index(fields=["requested_by", "-created_at"], name="report_export_recent"),
+            models.Index(fields=["created_at"], name="report_export_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} 报表导出"
+
+    @property
+    def unfinished(self) -> bool:
+        return self.status in UNFINISHED
+
+    @property
+    def percent(self) -> int:
+        return min(round(100 * self.done / self.total), 100) if self.total else 0

@@ -320,15 +320,22 @@ class ExportResult:
     filters: str
 
 
-def report_export(
-    *, name: str, user: Any, data: Mapping[str, Any], target: str | IO[bytes], strict: bool = False
-) -> ExportResult:
-    """Write report ``name`` for ``user`` filtered by ``data`` (the web list's query parameters,
-    plus ``term``, an id) to ``target``, and audit it. ``strict``: refuse a filter value the list
-    would ignore (the command wants to know; the page filters as its list does).
+@dataclass(frozen=True)
+class PreparedReport:
+    """A report, its term and its bound filter for a reader: what both writing and counting start from."""
 
-    The page calls this at once for now. Large exports will run it from a Celery task writing to a
-    kept file (issue 10, point 3): it takes plain values and a target for that reason."""
+    report: Report
+    term: Term
+    filterset: django_filters.FilterSet
+
+    @property
+    def filters(self) -> str:
+        return filter_words(self.filterset, self.term)
+
+
+def report_prepare(*, name: str, user: Any, data: Mapping[str, Any], strict: bool = False) -> PreparedReport:
+    """The checks every export makes before reading a row: the report exists, the reader may export,
+    the term has begun; ``strict``: a filter value the list would ignore is refused."""
     report = REPORTS.get(name)
     if report is None:
         raise ValidationError(f"没有名为“{name}”的报表。", code="invalid")
@@ -343,6 +350,39 @@ def report_export(
     if strict and (not_offered := [key for key in data if key != "term" and key not in filterset.filters]):
         # An officer's compliance report has no town filter: saying so beats a file that looks filtered.
         raise ValidationError(f"此报表对您不提供这些筛选:{'、'.join(not_offered)}。", code="invalid")
+    return PreparedReport(report=report, term=term, filterset=filterset)
+
+
+def report_row_count(prepared: PreparedReport) -> int | None:
+    """The rows the file will hold, counted by the list's own selector (one COUNT query); None for a
+    report whose selector computes figures rather than selecting rows (one row per school: always small)."""
+    selected = prepared.report.selector(prepared.filterset, prepared.term)
+    return selected.count() if isinstance(selected, QuerySet) else None
+
+
+# Rows between two calls of report_export's on_progress (a background export's progress update).
+PROGRESS_EVERY = 500
+
+
+def report_export(
+    *,
+    name: str,
+    user: Any,
+    data: Mapping[str, Any],
+    target: str | IO[bytes],
+    strict: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+    audited: bool = True,
+) -> ExportResult:
+    """Write report ``name`` for ``user`` filtered by ``data`` (the web list's query parameters,
+    plus ``term``, an id) to ``target``, and audit it. ``strict``: refuse a filter value the list
+    would ignore (the command wants to know; the page filters as its list does).
+
+    ``on_progress(rows written)`` is called every PROGRESS_EVERY rows (a background export's progress
+    bar; it may raise to stop the write). ``audited=False``: the caller wrote the audit line already
+    (a background export is audited when it is requested, casefiles/report_exports.py)."""
+    prepared = report_prepare(name=name, user=user, data=data, strict=strict)
+    report, term, filterset = prepared.report, prepared.term, prepared.filterset
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
     now = timezone.now()
@@ -354,23 +394,45 @@ def report_export(
         exported_at=now,
         exported_by=f"{user.get_full_name() or user.get_username()}({_role_label(user)})",
     )
+    rows: Iterable[list[Any]] = (values(row) for row in report.rows(report.selector(filterset, term), term))
+    if on_progress is not None:
+        rows = _reporting(rows, on_progress)
     count = excel.write_sheet(
         target,
         heading=heading,
         columns=[c.excel() for c in columns],
-        rows=(values(row) for row in report.rows(report.selector(filterset, term), term)),
+        rows=rows,
         sheet_title=report.label,
     )
+    if on_progress is not None:
+        on_progress(count)
+    if audited:
+        report_audit(prepared, user=user, rows=count)
+    return ExportResult(report=report, term=term, rows=count, filename=report_filename(prepared, now), filters=filters)
+
+
+def report_filename(prepared: PreparedReport, now: dt.datetime) -> str:
+    return f"{prepared.report.label}-{prepared.term.name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"
+
+
+def report_audit(prepared: PreparedReport, *, user: Any, rows: int) -> None:
+    """The EXPORT line of a report: who, which report, the filter in words, the row count."""
+    report, term = prepared.report, prepared.term
     audit.record(
         AuditAction.EXPORT,
         context=_context_of(user),
         object_type="报表",
         object_id=report.name,
         object_label=f"{report.label}({term.name})",
-        changes={"报表": [None, report.label], "筛选条件": [None, filters], "行数": [None, count]},
+        changes={"报表": [None, report.label], "筛选条件": [None, prepared.filters], "行数": [None, rows]},
     )
-    filename = f"{report.label}-{term.name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"
-    return ExportResult(report=report, term=term, rows=count, filename=filename, filters=filters)
+
+
+def _reporting(rows: Iterable[list[Any]], on_progress: Callable[[int], None]) -> Iterator[list[Any]]:
+    for n, row in enumerate(rows, start=1):
+        yield row
+        if n % PROGRESS_EVERY == 0:
+            on_progress(n)
 
 
 def _role_label(user: Any) -> str:

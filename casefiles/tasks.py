@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from .attachments import orphan_attachments_delete
 from .exports import case_file_export_build, case_file_exports_delete_old
+from .report_exports import report_export_build, report_exports_delete_old
 
 
 @shared_task(name="casefiles.build_case_file_export", acks_late=True, ignore_result=True)
@@ -27,3 +28,16 @@ def delete_orphan_attachments() -> None:
     """Beat runs this every night: attachment files that no record names (a crash between the file
     and its row). Safe to run twice: each file is judged on its own."""
     orphan_attachments_delete(now=timezone.now())
+
+
+@shared_task(name="casefiles.build_report_export", acks_late=True, ignore_result=True)
+def build_report_export(export_id: int) -> None:
+    """Queued after the request's commit: write a large Excel report. At-least-once: a redelivery is
+    safe, see report_export_build."""
+    report_export_build(export_id)
+
+
+@shared_task(name="casefiles.delete_old_report_exports", acks_late=True, ignore_result=True)
+def delete_old_report_exports() -> None:
+    """Beat runs this every night: report files are kept REPORT_EXPORT_KEEP_HOURS, then deleted."""
+    report_exports_delete_old(now=timezone.now())

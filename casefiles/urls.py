@@ -29,4 +29,8 @@ urlpatterns: list = [
     # --- Excel reports (issue 10, points 1, 2 and 7) --------------------------------------------------
     path("reports/", report_views.report_list, name="report_list"),
     path("reports/download/", report_views.report_download, name="report_download"),
+    # --- Large reports written in the background (issue 10, point 3) ------------------------------
+    path("reports/exports/", report_views.report_export_list, name="report_export_list"),
+    path("reports/exports/<int:pk>/", report_views.report_export_detail, name="report_export_detail"),
+    path("reports/exports/<int:pk>/download/", report_views.report_export_download, name="report_export_download"),
 ]

@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from casefiles.models import CaseFileExport
+from casefiles.models import CaseFileExport, ReportExport
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import (
     FlagKind,
@@ -105,6 +105,8 @@ PAGE_ARGS = {
     "casefiles:attachment_delete": "attachment",
     "casefiles:export_detail": "export",
     "casefiles:export_download": "export",
+    "casefiles:report_export_detail": "report_export",
+    "casefiles:report_export_download": "report_export",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -150,6 +152,7 @@ class Objects:
     review_comment: Any
     attachment: Any
     export: Any
+    report_export: Any
     session: Any
     counselling_request: Any
     flag: Any
@@ -196,6 +199,10 @@ def objects(world: Any) -> Objects:
         attachment=AttachmentFactory(student=world.student_a1, uploaded_by=world.officer_a),
         # Queued: its progress page loads the reloading script (with the nonce); no zip to download.
         export=CaseFileExport.objects.create(school=world.school_a, term=world.term, requested_by=world.officer_a),
+        # Queued, asked by officer_a: its progress page reloads itself; only she sees it.
+        report_export=ReportExport.objects.create(
+            requested_by=world.officer_a, report="pairings", label="结对帮扶台账", filter_key="k"
+        ),
         session=CounsellingRecordFactory(
             school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]
         ),

@@ -517,6 +517,9 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "guidance.ReminderPreference": "a user's own setting, read only by that user",
     "casefiles.CaseFileExport": "an export's bookkeeping (school, term, who asked, progress); its zip is "
     "streamed only to the school's 资助专干 and county staff (CaseFileExport.visible_to), audited",
+    "casefiles.ReportExport": "a report export's bookkeeping (who asked, which report, the list's filter as "
+    "plain values, progress): row, filter (a search word the requester typed, at most) and file are read "
+    "only by the requester (report_exports.mine), each request and download audited",
 }
 
 

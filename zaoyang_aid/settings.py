@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Zips of a school's case files (casefiles/exports.py) are kept 7 days.
     "old-case-file-exports": {"task": "casefiles.delete_old_case_file_exports", "schedule": crontab(hour=4, minute=0)},
     "orphan-attachments": {"task": "casefiles.delete_orphan_attachments", "schedule": crontab(hour=3, minute=40)},
+    # Large Excel reports written in the background (casefiles/report_exports.py): kept REPORT_EXPORT_KEEP_HOURS.
+    "old-report-exports": {"task": "casefiles.delete_old_report_exports", "schedule": crontab(hour=4, minute=10)},
     # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
 }
@@ -410,6 +412,12 @@ if REMINDER_CATCH_UP_WEEKS < 0:
 REMINDER_CHANNELS = [c.strip() for c in _str("REMINDER_CHANNELS", default="email,webhook").split(",") if c.strip()]
 REMINDER_WEBHOOK_URL = _str("REMINDER_WEBHOOK_URL", default="")
 REMINDER_WEBHOOK_TIMEOUT = _int("REMINDER_WEBHOOK_TIMEOUT", default=5)
+
+# --- Excel reports (casefiles/reports.py) ---------------------------------------------------------
+# A report of more rows than this is written by a Celery task with a progress page; fewer download at once.
+REPORT_EXPORT_INLINE_ROWS = _int("REPORT_EXPORT_INLINE_ROWS", default=5000)
+# A report file written in the background is kept this many hours for its requester, then deleted.
+REPORT_EXPORT_KEEP_HOURS = _int("REPORT_EXPORT_KEEP_HOURS", default=72)
 # Prefix for the links in digests ("https://zizhu.example.cn"); empty leaves them site-relative.
 REMINDER_SITE_URL = _str("REMINDER_SITE_URL", default="").rstrip("/")
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.

@@ -1,5 +1,5 @@
 // Reloads the page while an element asks for it: <div data-refresh-seconds="3">. Used by the
-// progress page of a case file export (no inline script: the CSP allows only our files).
+// progress pages of a case file export and a report export (no inline script: the CSP allows only our files).
 (function () {
   "use strict";
   var holder = document.querySelector("[data-refresh-seconds]");
