@@ -86,7 +86,7 @@ def report_download(request: HttpRequest) -> FileResponse | HttpResponse:
             return redirect("casefiles:report_export_detail", export.pk)
         spool = tempfile.TemporaryFile()  # noqa: SIM115  # FileResponse closes it once sent
         try:
-            result = report_export(name=name, user=request.user, data=request.GET, target=spool)
+            result = report_export(name=name, user=request.user, data=request.GET, target=spool, prepared=prepared)
         except BaseException:
             spool.close()
             raise

@@ -373,6 +373,7 @@ def report_export(
     strict: bool = False,
     on_progress: Callable[[int], None] | None = None,
     audited: bool = True,
+    prepared: PreparedReport | None = None,
 ) -> ExportResult:
     """Write report ``name`` for ``user`` filtered by ``data`` (the web list's query parameters,
     plus ``term``, an id) to ``target``, and audit it. ``strict``: refuse a filter value the list
@@ -380,8 +381,10 @@ def report_export(
 
     ``on_progress(rows written)`` is called every PROGRESS_EVERY rows (a background export's progress
     bar; it may raise to stop the write). ``audited=False``: the caller wrote the audit line already
-    (a background export is audited when it is requested, casefiles/report_exports.py)."""
-    prepared = report_prepare(name=name, user=user, data=data, strict=strict)
+    (a background export is audited when it is requested, casefiles/report_exports.py).
+    ``prepared``: report_prepare's result for the same name, user and data (the view has it already)."""
+    if prepared is None:
+        prepared = report_prepare(name=name, user=user, data=data, strict=strict)
     report, term, filterset = prepared.report, prepared.term, prepared.filterset
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
