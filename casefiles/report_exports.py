@@ -204,8 +204,9 @@ def _finish(export_id: int, claim: uuid.UUID, tmp: Path) -> None:
         final = Path(private_storage.path(name))
         tmp.replace(final)
         export.status, export.file.name, export.size = ExportStatus.DONE, name, final.stat().st_size
+        export.total = export.done  # the rows the file holds (rows ended or added since the count)
         export.finished_at = export.heartbeat_at = timezone.now()
-        export.save(update_fields=["status", "file", "size", "finished_at", "heartbeat_at"])
+        export.save(update_fields=["status", "file", "size", "total", "finished_at", "heartbeat_at"])
 
 
 def _fail(export_id: int, claim: uuid.UUID, exc: Exception) -> None:

@@ -177,6 +177,18 @@ def test_the_progress_page_reloads_itself_while_queued(
     assert export.label in listing and "排队中" in listing
 
 
+def test_the_finished_export_counts_the_rows_its_file_holds_not_those_counted_at_the_request(world, media):
+    export = ReportExport.objects.create(
+        requested_by=world.county, report="pairings", label="x", filter_key="k", total=9
+    )
+
+    assert report_export_build(export.pk)
+
+    export.refresh_from_db()
+    assert export.done == export.total == Pairing.objects.count() != 9
+    assert export.percent == 100
+
+
 def test_a_second_delivery_does_nothing_while_running_or_after_done(world, media):
     export = ReportExport.objects.create(
         requested_by=world.county, report="pairings", label="x", filter_key="k", total=1
