@@ -388,3 +388,25 @@ def test_the_list_of_my_exports_runs_the_same_queries_for_1_and_16_exports(
     # the session saved (3).
     with django_assert_num_queries(9):
         assert client.get(reverse("casefiles:report_export_list")).status_code == 200
+
+
+def test_the_database_holds_one_unfinished_export_per_requester_and_filter(world):
+    from django.db import IntegrityError, transaction
+
+    ReportExport.objects.create(requested_by=world.county, report="pairings", label="x", filter_key="k")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReportExport.objects.create(requested_by=world.county, report="pairings", label="x", filter_key="k")
+    # Another requester, or once the first is finished, may.
+    ReportExport.objects.create(requested_by=world.officer_a, report="pairings", label="x", filter_key="k")
+    ReportExport.objects.filter(requested_by=world.county).update(status=ExportStatus.DONE)
+    ReportExport.objects.create(requested_by=world.county, report="pairings", label="x", filter_key="k")
+
+
+def test_filters_are_kept_as_plain_values_and_read_back_as_the_list_reads_them():
+    from django.http import QueryDict
+
+    query = QueryDict("report=pairings&term=3&category=1&category=2&school=")
+    plain = report_exports.plain_filters(query)
+
+    assert plain == {"category": ["1", "2"], "term": ["3"]}
+    assert report_exports.as_query(plain).getlist("category") == ["1", "2"]
