@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import django_filters
 from django import forms
@@ -25,9 +25,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from guidance.dashboards import SchoolComplianceLine, compliance_by_school, school_compliance_filter
-from guidance.filters import SchoolComplianceFilter
+from guidance.filters import SchoolComplianceFilter, TalkDetailFilter
+from guidance.models import HELP_FORMS, TRACKS, TalkRecord
 from pairing.filters import PairingFilter, StudentFilter
-from pairing.models import Pairing, Student, Term
+from pairing.models import Pairing, Student, Term, grade_name
 from pairing.selectors import pairings_for_list, students_for_list, term_today
 from zaoyang_aid import audit, excel
 from zaoyang_aid.access import Role, scope_of
@@ -42,6 +43,7 @@ REPORT_ROLES = (Role.OFFICER, Role.COUNTY)
 COUNTY_UNIT = "枣阳市学生资助管理中心"
 # Rows fetched per round trip while streaming (the prefetches run once per chunk).
 CHUNK_SIZE = 2000
+MAX_TEXT_WIDTH = 40  # characters: a long text column wraps in Excel rather than widening the sheet
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,105 @@ ROSTER = Report(
     ),
 )
 
-REPORTS: dict[str, Report] = {r.name: r for r in (PAIRINGS, SCHOOL_COMPLIANCE, ROSTER)}
+# --- 谈心谈话记录明细 ---------------------------------------------------------------------------------
+
+# Rows fetched per round trip for the county's 600,000 talks: plain tuples (values_list), no model
+# objects, so memory stays flat however many rows stream through.
+TALK_CHUNK_SIZE = 5000
+_TALK_FIELDS = (
+    "date",
+    "week_monday",
+    "pairing__student__school__town__name",
+    "pairing__student__school__name",
+    "pairing__student__school__stage",
+    "pairing__student__grade",
+    "pairing__student__class_name",
+    "pairing__student__name",
+    "pairing__teacher__user__full_name",
+    *(t.field for t in TRACKS),
+    *(f.field for f in HELP_FORMS),
+    "duration_minutes",
+    "late_permission_id",
+    "created_at",
+    "content",
+    "student_state",
+    "problems",
+    "measures",
+    "next_steps",
+)
+
+
+def _talk_filter(user: Any, data: Any, term: Term) -> TalkDetailFilter:
+    talks = TalkRecord.objects.visible_to(user).filter(term=term)
+    return TalkDetailFilter(data, queryset=talks, request_user=user)
+
+
+def _talk_selector(filterset: TalkDetailFilter, term: Term) -> QuerySet[TalkRecord]:
+    # Town, school, then the talks in date order: as an office reads a school's ledger.
+    return cast(QuerySet[TalkRecord], filterset.qs).order_by(
+        "pairing__student__school__town__code", "pairing__student__school__name", "date", "pk"
+    )
+
+
+def _talk_rows(talks: QuerySet[TalkRecord], term: Term) -> Iterator[dict[str, Any]]:
+    """One dict per talk from plain tuples: one query (a server-side cursor on PostgreSQL), read
+    TALK_CHUNK_SIZE rows at a time."""
+    tracks = len(TRACKS)
+    forms_at = 9 + tracks
+    after = forms_at + len(HELP_FORMS)
+    for row in talks.values_list(*_TALK_FIELDS).iterator(chunk_size=TALK_CHUNK_SIZE):
+        yield {
+            "date": row[0],
+            "week": row[1],
+            "town": row[2],
+            "school": row[3],
+            "class": f"{grade_name(row[4], row[5])}{row[6]}",
+            "student": row[7],
+            "teacher": row[8],
+            "tracks": "、".join(t.label for t, on in zip(TRACKS, row[9:forms_at], strict=True) if on),
+            "forms": "、".join(f.label for f, on in zip(HELP_FORMS, row[forms_at:after], strict=True) if on),
+            "duration": row[after],
+            "late": "补录" if row[after + 1] is not None else "",
+            "created_at": row[after + 2],
+            "content": row[after + 3],
+            "student_state": row[after + 4],
+            "problems": row[after + 5],
+            "measures": row[after + 6],
+            "next_steps": row[after + 7],
+        }
+
+
+TALK_DETAIL = Report(
+    name="talk_detail",
+    label="谈心谈话记录明细",
+    description="所选学期每一条谈心谈话与学业辅导记录:日期、所在周、学校、班级、学生、帮扶教师、"
+    "“五导”内容、帮扶形式、时长、是否补录、记录时间及谈话内容;可按乡镇、学校筛选。",
+    filter_of=_talk_filter,
+    selector=_talk_selector,
+    rows=_talk_rows,
+    filterset=TalkDetailFilter,
+    columns=(
+        ReportColumn("date", "日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("week", "所在周(周一)", G.RECORDS, CellKind.DATE, width=14),
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+        ReportColumn("tracks", "五导内容", G.RECORDS),
+        ReportColumn("forms", "帮扶形式", G.RECORDS),
+        ReportColumn("duration", "时长(分钟)", G.RECORDS, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("late", "补录", G.RECORDS, width=6),
+        ReportColumn("created_at", "记录时间", G.RECORDS, CellKind.DATETIME, width=17),
+        ReportColumn("content", "谈心谈话与辅导内容", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("student_state", "学生状态", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("problems", "发现的问题", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("measures", "采取的措施", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("next_steps", "下一步打算", G.RECORDS, width=MAX_TEXT_WIDTH),
+    ),
+)
+
+REPORTS: dict[str, Report] = {r.name: r for r in (PAIRINGS, SCHOOL_COMPLIANCE, ROSTER, TALK_DETAIL)}
 
 
 # --- Columns per reader, the filter in words, the file ----------------------------------------------

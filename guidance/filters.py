@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from pairing.models import Pairing, School, Stage, Town
 from zaoyang_aid.access import scope_of
 
-from .models import FlagKind, FlagStatus, TalkRecordFlag
+from .models import FlagKind, FlagStatus, TalkRecord, TalkRecordFlag
 
 
 class TalkRecordFlagFilter(django_filters.FilterSet):
@@ -70,4 +70,34 @@ class SchoolComplianceFilter(django_filters.FilterSet):
             cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
         else:
             for name in ("town", "school", "stage"):
+                del self.filters[name]
+
+
+class TalkDetailFilter(django_filters.FilterSet):
+    """The 谈心谈话记录明细 report's filters: by the student's town and school (a talk belongs to its
+    student's school, as a school's officer reads it). The term is the report's own. Only the
+    viewer's schools are offered; an officer's file is her school's already, so the town and school
+    filters are dropped for her."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇",
+        field_name="pairing__student__school__town",
+        queryset=Town.objects.order_by("code"),
+        empty_label="全部乡镇",
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="pairing__student__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+
+    class Meta:
+        model = TalkRecord
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        if scope_of(request_user).is_county_wide:
+            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+        else:
+            for name in ("town", "school"):
                 del self.filters[name]

@@ -38,6 +38,7 @@ MAX_WIDTH = 60  # characters; longer text wraps in Excel rather than widening th
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 INTEGER_FORMAT = "0"
 DECIMAL_FORMAT = "#,##0.00"
@@ -48,6 +49,7 @@ class CellKind(StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     DATE = "date"
+    DATETIME = "datetime"  # an aware moment, written as Asia/Shanghai wall time
     PERCENT = "percent"  # a share 0..1, shown as 87.5%
 
 
@@ -101,6 +103,7 @@ _BOLD = Font(bold=True)
 _TITLE_FONT = Font(bold=True, size=16)
 _FORMATS = {
     CellKind.DATE: DATE_FORMAT,
+    CellKind.DATETIME: DATETIME_FORMAT,
     CellKind.PERCENT: PERCENT_FORMAT,
     CellKind.INTEGER: INTEGER_FORMAT,
     CellKind.DECIMAL: DECIMAL_FORMAT,
@@ -114,6 +117,10 @@ def _value(column: Column, value: Any) -> Any:
         if isinstance(value, dt.datetime):
             return value.replace(tzinfo=None)
         return value if isinstance(value, dt.date) else safe_text(str(value))
+    if column.kind == CellKind.DATETIME:
+        if isinstance(value, dt.datetime):
+            return (timezone.localtime(value) if timezone.is_aware(value) else value).replace(tzinfo=None)
+        return safe_text(str(value))
     if column.kind in (CellKind.INTEGER, CellKind.DECIMAL, CellKind.PERCENT):
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return float(value) if isinstance(value, Decimal) else value
@@ -164,7 +171,9 @@ def _widths(columns: Sequence[Column], sample: Sequence[Sequence[Any]]) -> list[
         longest = display_width(column.label)
         for row in sample:
             value = row[i]
-            if isinstance(value, dt.date):
+            if isinstance(value, dt.datetime):
+                longest = max(longest, 16)
+            elif isinstance(value, dt.date):
                 longest = max(longest, 10)
             elif value is not None:
                 longest = max(longest, display_width(str(value)))
