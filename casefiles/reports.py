@@ -24,7 +24,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from guidance.dashboards import SchoolComplianceLine, compliance_by_school, school_compliance_filter
+from guidance.dashboards import (
+    SchoolComplianceLine,
+    TeacherComplianceLine,
+    TownComplianceLine,
+    compliance_by_school,
+    compliance_by_teacher,
+    compliance_by_town,
+    school_compliance_filter,
+)
 from guidance.filters import SchoolComplianceFilter, TalkDetailFilter
 from guidance.models import HELP_FORMS, TRACKS, TalkRecord
 from pairing.filters import PairingFilter, StudentFilter
@@ -74,6 +82,7 @@ class Report:
     rows: Callable[[Any, Term], Iterable[dict[str, Any]]]
     columns: tuple[ReportColumn, ...]
     filterset: type[django_filters.FilterSet]
+    chart: excel.Chart | None = None  # a native bar chart beside the table
 
 
 # --- 结对帮扶台账 ------------------------------------------------------------------------------------
@@ -190,6 +199,88 @@ SCHOOL_COMPLIANCE = Report(
         ReportColumn("rate", "完成率", None, CellKind.PERCENT, ratio_of=("done_weeks", "expected_weeks")),
         ReportColumn("visited", "已家访学生数", None, CellKind.INTEGER, total=Total.SUM),
         ReportColumn("visit_rate", "家访率", None, CellKind.PERCENT, ratio_of=("visited", "pairings")),
+    ),
+)
+
+# --- 五导落实情况(按乡镇、按教师) ----------------------------------------------------------------
+
+
+def _town_selector(filterset: SchoolComplianceFilter, term: Term) -> list[TownComplianceLine]:
+    return compliance_by_town(filterset, term=term, as_of=_as_of(term))
+
+
+def _totals_row(t: Any) -> dict[str, Any]:
+    return {
+        "pairings": t.pairings,
+        "expected_weeks": t.expected_weeks,
+        "done_weeks": t.done_weeks,
+        "missed_weeks": t.missed_weeks,
+        "rate": t.term_rate,
+        "behind_this_week": t.behind_this_week,
+        "behind_this_term": t.behind_this_term,
+        "visited": t.visited,
+        "visit_rate": t.visit_rate,
+    }
+
+
+def _town_rows(lines: list[TownComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        yield {"town": line.town, "schools": line.schools} | _totals_row(line.totals)
+
+
+_FIGURES = (
+    ReportColumn("pairings", "结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("expected_weeks", "应记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("done_weeks", "已记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("missed_weeks", "漏记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("rate", "完成率", None, CellKind.PERCENT, ratio_of=("done_weeks", "expected_weeks")),
+    ReportColumn("behind_this_week", "本周未记录结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("behind_this_term", "本学期有漏记的结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("visited", "已家访学生数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("visit_rate", "家访率", None, CellKind.PERCENT, ratio_of=("visited", "pairings")),
+)
+
+TOWN_COMPLIANCE = Report(
+    name="compliance_by_town",
+    label="五导落实情况(按乡镇)",
+    description="每个乡镇本学期截至今日(往学期至学期末):学校数、结对数、应记/已记/漏记周次、完成率、"
+    "本周未记录与本学期有漏记的结对数、家访;附各乡镇完成率柱状图。与县级看板的乡镇页相同。",
+    filter_of=_compliance_filter,
+    selector=_town_selector,
+    rows=_town_rows,
+    filterset=SchoolComplianceFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("schools", "学校数", None, CellKind.INTEGER, total=Total.SUM),
+        *_FIGURES,
+    ),
+    chart=excel.Chart(title="各乡镇五导落实完成率", category="town", value="rate"),
+)
+
+
+def _teacher_selector(filterset: SchoolComplianceFilter, term: Term) -> list[TeacherComplianceLine]:
+    return compliance_by_teacher(filterset, term=term, as_of=_as_of(term))
+
+
+def _teacher_rows(lines: list[TeacherComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        yield {"town": line.town, "school": line.school, "teacher": line.teacher} | _totals_row(line.totals)
+
+
+TEACHER_COMPLIANCE = Report(
+    name="compliance_by_teacher",
+    label="五导落实情况(按教师)",
+    description="每位帮扶教师本学期截至今日(往学期至学期末)所包保结对的应记/已记/漏记周次、完成率、"
+    "本周未记录与本学期有漏记的结对数、家访;与县级看板学校页的教师数字相同。",
+    filter_of=_compliance_filter,
+    selector=_teacher_selector,
+    rows=_teacher_rows,
+    filterset=SchoolComplianceFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY, total=Total.COUNT),
+        *_FIGURES,
     ),
 )
 
@@ -349,7 +440,17 @@ TALK_DETAIL = Report(
     ),
 )
 
-REPORTS: dict[str, Report] = {r.name: r for r in (PAIRINGS, SCHOOL_COMPLIANCE, ROSTER, TALK_DETAIL)}
+REPORTS: dict[str, Report] = {
+    r.name: r
+    for r in (
+        PAIRINGS,
+        SCHOOL_COMPLIANCE,
+        TOWN_COMPLIANCE,
+        TEACHER_COMPLIANCE,
+        ROSTER,
+        TALK_DETAIL,
+    )
+}
 
 
 # --- Columns per reader, the filter in words, the file ----------------------------------------------
@@ -460,6 +561,9 @@ def report_export(
         columns=[c.excel() for c in columns],
         rows=(values(row) for row in report.rows(report.selector(filterset, term), term)),
         sheet_title=report.label,
+        chart=report.chart
+        if report.chart and all(k in {c.key for c in columns} for k in _chart_keys(report))
+        else None,
     )
     audit.record(
         AuditAction.EXPORT,
@@ -471,6 +575,10 @@ def report_export(
     )
     filename = f"{report.label}-{term.name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"
     return ExportResult(report=report, term=term, rows=count, filename=filename, filters=filters)
+
+
+def _chart_keys(report: Report) -> tuple[str, ...]:
+    return (report.chart.category, report.chart.value) if report.chart else ()
 
 
 def _role_label(user: Any) -> str:

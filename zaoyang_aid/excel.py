@@ -28,6 +28,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -79,6 +80,17 @@ class Heading:
     filters: str  # the filter used, in words
     exported_at: dt.datetime  # aware; written in Asia/Shanghai
     exported_by: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native Excel bar chart beside the table: one bar per data row, labelled by the ``category``
+    column, as high as the ``value`` column (a PERCENT column gives a 0-100% axis). It reads the
+    sheet's own cells, so it redraws when an office sorts or corrects them."""
+
+    title: str
+    category: str  # a column key
+    value: str  # a column key
 
 
 def display_width(text: str) -> int:
@@ -212,6 +224,7 @@ def write_sheet(
     columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
     sheet_title: str = "",
+    chart: Chart | None = None,
 ) -> int:
     """Write ``rows`` (each a sequence of raw values in ``columns``' order) to ``target`` (a path or
     a binary file). Returns the number of data rows written."""
@@ -262,5 +275,34 @@ def write_sheet(
             total_cells.append(cell)
         ws.append(total_cells)
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(count, 1)}"
+    if chart is not None and count:
+        _add_chart(ws, chart, columns, count)
     wb.save(target)
     return count
+
+
+def _add_chart(ws: WriteOnlyWorksheet, chart: Chart, columns: Sequence[Column], count: int) -> None:
+    """The bar chart, anchored right of the table at the header row (write-only sheets take charts:
+    openpyxl writes them when the workbook is saved)."""
+    keys = [c.key for c in columns]
+    value_column = columns[keys.index(chart.value)]
+    bars = BarChart()
+    bars.type = "col"
+    bars.title = chart.title
+    bars.legend = None
+    bars.y_axis.title = value_column.label
+    bars.y_axis.scaling.min = 0
+    if value_column.kind == CellKind.PERCENT:
+        bars.y_axis.scaling.max = 1
+        bars.y_axis.number_format = "0%"
+    bars.y_axis.delete = False
+    bars.x_axis.delete = False
+    value_at = keys.index(chart.value) + 1
+    category_at = keys.index(chart.category) + 1
+    last_row = HEADER_ROW + count
+    bars.add_data(Reference(ws, min_col=value_at, min_row=HEADER_ROW, max_row=last_row), titles_from_data=True)
+    bars.set_categories(Reference(ws, min_col=category_at, min_row=HEADER_ROW + 1, max_row=last_row))
+    bars.width = max(16, round(1.2 * count))  # centimetres: a bar's label stays readable for 20 towns
+    bars.height = 9
+    anchor = f"{get_column_letter(len(columns) + 2)}{HEADER_ROW}"
+    ws.add_chart(bars, anchor)  # type: ignore[misc]  # the stubs type it for Worksheet; openpyxl shares it

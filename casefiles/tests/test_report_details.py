@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 import zoneinfo
 from typing import Any
 
+import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
+from openpyxl.chart import BarChart
+from openpyxl.utils import get_column_letter
 
 from casefiles.reports import TALK_DETAIL, columns_for, report_export
 from casefiles.tests.test_reports import export, table, totals
+from guidance.dashboards import county_dashboard, county_school, county_town
 from guidance.models import LateEntryPermission, TalkRecord
-from guidance.tests.factories import TalkRecordFactory
+from guidance.tests.factories import HomeVisitFactory, TalkRecordFactory
 from pairing.models import Town
 from pairing.tests import factories as f
 from zaoyang_aid.excel import HEADER_ROW
@@ -139,3 +144,103 @@ def test_the_talk_detail_runs_the_same_queries_for_4_and_24_talks(talked, django
     with django_assert_num_queries(4):
         ws, _ = export("talk_detail", talked.county)
     assert len(table(ws)) == 4 + more
+
+
+# --- 五导落实情况(按乡镇、按教师) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def worked(world: Any) -> Any:
+    """Talks and a home visit under 张小明 in school A; school B moved to a town of its own."""
+    pa1 = world.student_a1.pairings.get()
+    for day in (dt.date(2026, 9, 8), dt.date(2026, 9, 15), dt.date(2026, 11, 9)):
+        TalkRecordFactory(pairing=pa1, date=day)
+    HomeVisitFactory(pairing=pa1)
+    world.school_b.town = Town.objects.exclude(pk=world.school_a.town_id).order_by("code").first()
+    world.school_b.save()
+    return world
+
+
+def test_the_town_report_agrees_with_the_county_town_pages_and_carries_a_bar_chart(worked):
+    world = worked
+    buffer = io.BytesIO()
+    result = report_export(name="compliance_by_town", user=world.county, data={}, target=buffer)
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
+    rows = {r["乡镇"]: r for r in table(ws)}
+
+    towns = Town.objects.filter(pk__in=[world.school_a.town_id, world.school_b.town_id])
+    assert result.rows == len(rows) == towns.count()
+    for town in towns:
+        board = county_town(world.county, town=town, term=world.term)
+        row = rows[town.name]
+        assert row["结对数"] == board.totals.pairings
+        assert row["应记周次"] == board.totals.expected_weeks and row["已记周次"] == board.totals.done_weeks
+        assert row["漏记周次"] == board.totals.missed_weeks
+        assert row["本周未记录结对数"] == board.totals.behind_this_week
+        assert row["本学期有漏记的结对数"] == board.totals.behind_this_term
+        assert row["已家访学生数"] == board.totals.visited
+        assert row["学校数"] == sum(1 for line in board.schools if line.totals.pairings)
+        assert row["完成率"] == pytest.approx(board.totals.term_rate)
+    dashboard = county_dashboard(world.county, term=world.term)
+    assert totals(ws)["结对数"] == dashboard.totals.pairings == 3
+    assert totals(ws)["完成率"] == pytest.approx(dashboard.totals.term_rate)
+
+    (chart,) = ws._charts
+    assert isinstance(chart, BarChart)
+    rate_column = get_column_letter([c.value for c in ws[HEADER_ROW]].index("完成率") + 1)
+    last = HEADER_ROW + len(rows)
+    assert chart.series[0].val.numRef.f.endswith(f"!${rate_column}${HEADER_ROW + 1}:${rate_column}${last}")
+    assert chart.series[0].cat.numRef.f.endswith(f"!$A${HEADER_ROW + 1}:$A${last}")
+    assert "xl/charts/chart1.xml" in zipfile.ZipFile(io.BytesIO(buffer.getvalue())).namelist()
+
+
+def test_the_teacher_report_agrees_with_the_county_school_pages(worked):
+    world = worked
+    ws, result = export("compliance_by_teacher", world.county)
+    rows = table(ws)
+
+    assert result.rows == len(rows) == 3  # one pairing per teacher in the world
+    by_teacher = {r["帮扶教师"]: r for r in rows}
+    for school in (world.school_a, world.school_b):
+        board = county_school(world.county, school=school, term=world.term)
+        mine = [r for r in rows if r["学校"] == school.name]
+        assert sum(r["结对数"] for r in mine) == board.totals.pairings
+        assert sum(r["已记周次"] for r in mine) == board.totals.done_weeks
+        assert sum(r["应记周次"] for r in mine) == board.totals.expected_weeks
+        assert sum(r["本周未记录结对数"] for r in mine) == board.totals.behind_this_week
+        for teacher in board.teachers:  # the page lists the teachers with someone behind
+            row = by_teacher[teacher.name]
+            assert row["漏记周次"] == teacher.missed_weeks and row["结对数"] == teacher.totals.pairings
+            assert row["本学期有漏记的结对数"] == teacher.totals.behind_this_term
+    a1 = by_teacher[world.teacher_a1.get_full_name()]
+    assert a1["已记周次"] >= 3 and a1["已家访学生数"] == 1
+    assert totals(ws)["帮扶教师"] == 3 and totals(ws)["结对数"] == 3
+
+
+def test_the_officer_gets_her_schools_teachers_and_town_only(worked):
+    world = worked
+    ws, _ = export("compliance_by_teacher", world.officer_a)
+    assert {r["学校"] for r in table(ws)} == {world.school_a.name}
+    ws, _ = export("compliance_by_town", world.officer_a)
+    assert [(r["乡镇"], r["结对数"]) for r in table(ws)] == [(world.school_a.town.name, 2)]
+
+
+@pytest.mark.parametrize("name", ["compliance_by_town", "compliance_by_teacher"])
+@pytest.mark.parametrize("who", ["teacher_a1", "counsellor_a", "admin", "nobody"])
+def test_no_other_role_may_export_the_compliance_reports(world, name, who):
+    with pytest.raises(ValidationError, match="无权导出"):
+        export(name, getattr(world, who))
+
+
+@pytest.mark.parametrize("more", [0, 18])
+@pytest.mark.parametrize("name", ["compliance_by_town", "compliance_by_teacher"])
+def test_the_town_and_teacher_reports_run_the_same_queries_for_3_and_21_pairings(
+    world, django_assert_num_queries, name, more
+):
+    for _ in range(more):
+        TalkRecordFactory(pairing=f.PairingFactory(teacher__school=world.school_a), date=dt.date(2026, 9, 8))
+    # The current term (1) and its closures (1); the engine's six; the towns' names or the
+    # pairings' teachers (1); the audit line (1).
+    with django_assert_num_queries(10):
+        ws, _ = export(name, world.county)
+    assert totals(ws)["结对数"] == 3 + more
