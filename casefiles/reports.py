@@ -21,7 +21,7 @@ from typing import IO, Any, cast
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from guidance.dashboards import (
@@ -33,12 +33,12 @@ from guidance.dashboards import (
     compliance_by_town,
     school_compliance_filter,
 )
-from guidance.filters import SchoolComplianceFilter, TalkDetailFilter
-from guidance.models import HELP_FORMS, TRACKS, TalkRecord
+from guidance.filters import PairingRecordReportFilter, ReminderReportFilter, SchoolComplianceFilter
+from guidance.models import HELP_FORMS, TRACKS, ExcusedWeek, HomeVisit, Reminder, TalkRecord
 from pairing.filters import PairingFilter, StudentFilter
 from pairing.models import Pairing, Student, Term, grade_name
 from pairing.selectors import pairings_for_list, students_for_list, term_today
-from zaoyang_aid import audit, excel
+from zaoyang_aid import audit, calendar, excel
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.excel import CellKind, Total
 from zaoyang_aid.fields import FieldGroup, broad_access
@@ -370,12 +370,12 @@ _TALK_FIELDS = (
 )
 
 
-def _talk_filter(user: Any, data: Any, term: Term) -> TalkDetailFilter:
+def _talk_filter(user: Any, data: Any, term: Term) -> PairingRecordReportFilter:
     talks = TalkRecord.objects.visible_to(user).filter(term=term)
-    return TalkDetailFilter(data, queryset=talks, request_user=user)
+    return PairingRecordReportFilter(data, queryset=talks, request_user=user)
 
 
-def _talk_selector(filterset: TalkDetailFilter, term: Term) -> QuerySet[TalkRecord]:
+def _talk_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[TalkRecord]:
     # Town, school, then the talks in date order: as an office reads a school's ledger.
     return cast(QuerySet[TalkRecord], filterset.qs).order_by(
         "pairing__student__school__town__code", "pairing__student__school__name", "date", "pk"
@@ -418,7 +418,7 @@ TALK_DETAIL = Report(
     filter_of=_talk_filter,
     selector=_talk_selector,
     rows=_talk_rows,
-    filterset=TalkDetailFilter,
+    filterset=PairingRecordReportFilter,
     columns=(
         ReportColumn("date", "日期", G.RECORDS, CellKind.DATE, width=12),
         ReportColumn("week", "所在周(周一)", G.RECORDS, CellKind.DATE, width=14),
@@ -440,6 +440,164 @@ TALK_DETAIL = Report(
     ),
 )
 
+# --- 家访记录明细, 免记周明细, 提醒与上报记录 ---------------------------------------------------------
+
+# Who and where, as named columns of a values() query over a record hanging off a pairing.
+_WHO = {
+    "town": F("pairing__student__school__town__name"),
+    "school": F("pairing__student__school__name"),
+    "stage": F("pairing__student__school__stage"),
+    "grade": F("pairing__student__grade"),
+    "class_name": F("pairing__student__class_name"),
+    "student": F("pairing__student__name"),
+    "teacher": F("pairing__teacher__user__full_name"),
+}
+_WHERE_ORDER = ("pairing__student__school__town__code", "pairing__student__school__name")
+_WHO_COLUMNS = (
+    ReportColumn("town", "乡镇", None),
+    ReportColumn("school", "学校", None),
+    ReportColumn("class", "年级班级", G.IDENTITY),
+    ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+    ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+)
+
+
+def _with_class(row: dict[str, Any]) -> dict[str, Any]:
+    row["class"] = f"{grade_name(row['stage'], row['grade'])}{row['class_name']}"
+    return row
+
+
+def _record_filter(model: type[Any], in_term: Callable[[Term], dict[str, Any]], filterset: type[Any]) -> Any:
+    def filter_of(user: Any, data: Any, term: Term) -> Any:
+        return filterset(data, queryset=model.objects.visible_to(user).filter(**in_term(term)), request_user=user)
+
+    return filter_of
+
+
+def _visit_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[HomeVisit]:
+    visits = cast(QuerySet[HomeVisit], filterset.qs)
+    return visits.order_by(*_WHERE_ORDER, "date", "pk")
+
+
+def _visit_rows(visits: QuerySet[HomeVisit], term: Term) -> Iterator[dict[str, Any]]:
+    """One dict per visit: one query for the visits (plain values) and one for their policies'
+    names (a term's visits are about one per pairing: some 20,000 in the county)."""
+    fields: tuple[str, ...] = ("pk", "date", "visitors", "members_met", "living_conditions", "study_conditions")
+    fields += ("needs_found", "family_feedback", "created_at", *(t.field for t in TRACKS))
+    policies: dict[int, list[str]] = {}
+    through = HomeVisit.policies.through.objects.filter(homevisit__in=visits.order_by().values("pk"))
+    for visit_id, name in through.order_by("aidpolicy__name").values_list("homevisit_id", "aidpolicy__name"):
+        policies.setdefault(visit_id, []).append(name)
+    for row in visits.values(*fields, **_WHO).iterator(chunk_size=TALK_CHUNK_SIZE):
+        row["tracks"] = "、".join(t.label for t in TRACKS if row[t.field])
+        row["policies"] = "、".join(policies.get(row["pk"], ()))
+        yield _with_class(row)
+
+
+VISIT_DETAIL = Report(
+    name="visit_detail",
+    label="家访记录明细",
+    description="所选学期每一次家访:日期、学校、班级、学生、帮扶教师、走访人员、见到的家庭成员、"
+    "“五导”内容、宣讲的资助政策、生活与学习条件、发现的需求、家庭反馈;可按乡镇、学校筛选。",
+    filter_of=_record_filter(HomeVisit, lambda term: {"term": term}, PairingRecordReportFilter),
+    selector=_visit_selector,
+    rows=_visit_rows,
+    filterset=PairingRecordReportFilter,
+    columns=(
+        ReportColumn("date", "家访日期", G.RECORDS, CellKind.DATE, width=12),
+        *_WHO_COLUMNS,
+        ReportColumn("visitors", "走访人员", G.RECORDS),
+        ReportColumn("members_met", "见到的家庭成员", G.RECORDS),
+        ReportColumn("tracks", "五导内容", G.RECORDS),
+        ReportColumn("policies", "宣讲的资助政策", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("living_conditions", "生活条件", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("study_conditions", "学习条件", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("needs_found", "发现的需求", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("family_feedback", "家庭反馈意见", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("created_at", "记录时间", G.RECORDS, CellKind.DATETIME, width=17),
+    ),
+)
+
+
+def _excused_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[ExcusedWeek]:
+    return cast(QuerySet[ExcusedWeek], filterset.qs).order_by(*_WHERE_ORDER, "week_monday", "pk")
+
+
+def _excused_rows(weeks: QuerySet[ExcusedWeek], term: Term) -> Iterator[dict[str, Any]]:
+    reasons = dict(ExcusedWeek._meta.get_field("reason").choices or ())
+    fields = ("week_monday", "reason", "note", "created_at")
+    for row in weeks.values(*fields, excused_by_name=F("excused_by__full_name"), **_WHO).iterator(
+        chunk_size=TALK_CHUNK_SIZE
+    ):
+        row["reason"] = reasons.get(row["reason"], row["reason"])
+        yield _with_class(row)
+
+
+EXCUSED_WEEKS = Report(
+    name="excused_weeks",
+    label="免记周明细",
+    description="所选学期学校资助专干批准免记的每一个结对周次:周一日期、学生、帮扶教师、原因、说明、批准人与时间。",
+    filter_of=_record_filter(
+        ExcusedWeek,
+        lambda term: {"week_monday__gte": calendar.monday_of(term.start_date), "week_monday__lte": term.end_date},
+        PairingRecordReportFilter,
+    ),
+    selector=_excused_selector,
+    rows=_excused_rows,
+    filterset=PairingRecordReportFilter,
+    columns=(
+        ReportColumn("week_monday", "周一日期", G.RECORDS, CellKind.DATE, width=12),
+        *_WHO_COLUMNS,
+        ReportColumn("reason", "原因", G.RECORDS),
+        ReportColumn("note", "说明", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("excused_by_name", "批准人", G.STAFF),
+        ReportColumn("created_at", "批准时间", G.RECORDS, CellKind.DATETIME, width=17),
+    ),
+)
+
+
+def _reminder_selector(filterset: ReminderReportFilter, term: Term) -> QuerySet[Reminder]:
+    return cast(QuerySet[Reminder], filterset.qs).order_by(*_WHERE_ORDER, "period", "kind", "pk")
+
+
+def _reminder_rows(reminders: QuerySet[Reminder], term: Term) -> Iterator[dict[str, Any]]:
+    kinds = dict(Reminder._meta.get_field("kind").choices or ())
+    levels = dict(Reminder._meta.get_field("level").choices or ())
+    fields = ("period", "kind", "level", "streak", "created_at", "acknowledged_at", "acknowledgement", "resolved_at")
+    for row in reminders.values(*fields, acknowledged_by_name=F("acknowledged_by__full_name"), **_WHO).iterator(
+        chunk_size=TALK_CHUNK_SIZE
+    ):
+        row["kind"] = kinds.get(row["kind"], row["kind"])
+        row["level"] = levels.get(row["level"], row["level"])
+        row["state"] = "已补记" if row["resolved_at"] else "已确认" if row["acknowledged_at"] else "未处理"
+        yield _with_class(row)
+
+
+REMINDERS = Report(
+    name="reminders",
+    label="提醒与上报记录",
+    description="所选学期系统发出的每一条提醒(上周未记录谈心谈话、本学期尚未家访):所属周、学生、帮扶教师、"
+    "升级到的级别(提醒教师、告知学校资助专干、上报市资助中心)、连续周数、确认与补记情况;"
+    "可按乡镇、学校、类型、级别、处理情况筛选。",
+    filter_of=_record_filter(Reminder, lambda term: {"term": term}, ReminderReportFilter),
+    selector=_reminder_selector,
+    rows=_reminder_rows,
+    filterset=ReminderReportFilter,
+    columns=(
+        ReportColumn("period", "所属周(周一)", None, CellKind.DATE, width=14),
+        ReportColumn("kind", "类型", None),
+        *_WHO_COLUMNS,
+        ReportColumn("level", "级别", None),
+        ReportColumn("streak", "连续周数", None, CellKind.INTEGER),
+        ReportColumn("state", "处理情况", None),
+        ReportColumn("created_at", "生成时间", None, CellKind.DATETIME, width=17),
+        ReportColumn("acknowledged_at", "确认时间", None, CellKind.DATETIME, width=17),
+        ReportColumn("acknowledged_by_name", "确认人", G.STAFF),
+        ReportColumn("acknowledgement", "确认说明", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("resolved_at", "补记时间", None, CellKind.DATETIME, width=17),
+    ),
+)
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -449,6 +607,9 @@ REPORTS: dict[str, Report] = {
         TEACHER_COMPLIANCE,
         ROSTER,
         TALK_DETAIL,
+        VISIT_DETAIL,
+        EXCUSED_WEEKS,
+        REMINDERS,
     )
 }
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from pairing.models import Pairing, School, Stage, Town
 from zaoyang_aid.access import scope_of
 
-from .models import FlagKind, FlagStatus, TalkRecord, TalkRecordFlag
+from .models import FlagKind, FlagStatus, ReminderKind, ReminderLevel, TalkRecord, TalkRecordFlag
 
 
 class TalkRecordFlagFilter(django_filters.FilterSet):
@@ -73,11 +73,11 @@ class SchoolComplianceFilter(django_filters.FilterSet):
                 del self.filters[name]
 
 
-class TalkDetailFilter(django_filters.FilterSet):
-    """The 谈心谈话记录明细 report's filters: by the student's town and school (a talk belongs to its
-    student's school, as a school's officer reads it). The term is the report's own. Only the
-    viewer's schools are offered; an officer's file is her school's already, so the town and school
-    filters are dropped for her."""
+class PairingRecordReportFilter(django_filters.FilterSet):
+    """The detail reports' filters (talks, home visits, excused weeks, reminders: rows hanging off a
+    pairing): by the student's town and school (a record belongs to its student's school, as a
+    school's officer reads it). The term is the report's own. Only the viewer's schools are offered;
+    an officer's file is her school's already, so the town and school filters are dropped for her."""
 
     town = django_filters.ModelChoiceFilter(
         label="乡镇",
@@ -90,7 +90,7 @@ class TalkDetailFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        model = TalkRecord
+        model = TalkRecord  # the filters' paths are alike on HomeVisit, ExcusedWeek and Reminder
         fields: list[str] = []
 
     def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
@@ -101,3 +101,26 @@ class TalkDetailFilter(django_filters.FilterSet):
         else:
             for name in ("town", "school"):
                 del self.filters[name]
+
+
+class ReminderReportFilter(PairingRecordReportFilter):
+    """The reminder record's filters: besides town and school, the kind, the level reached and
+    whether it is still open."""
+
+    kind = django_filters.ChoiceFilter(label="类型", choices=ReminderKind.choices, empty_label="全部类型")
+    level = django_filters.ChoiceFilter(  # keys as the query string carries them, so the file names the level
+        label="级别", choices=[(str(value), label) for value, label in ReminderLevel.choices], empty_label="全部级别"
+    )
+    state = django_filters.ChoiceFilter(
+        label="处理情况",
+        choices=(("open", "未处理"), ("acknowledged", "已确认"), ("resolved", "已补记")),
+        empty_label="全部",
+        method="filter_state",
+    )
+
+    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "open":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+        if value == "acknowledged":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=False)
+        return queryset.filter(resolved_at__isnull=False)

@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 from casefiles.reports import TALK_DETAIL, columns_for, report_export
 from casefiles.tests.test_reports import export, table, totals
 from guidance.dashboards import county_dashboard, county_school, county_town
-from guidance.models import LateEntryPermission, TalkRecord
-from guidance.tests.factories import HomeVisitFactory, TalkRecordFactory
+from guidance.models import AidPolicy, LateEntryPermission, Reminder, ReminderKind, ReminderLevel, TalkRecord
+from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.models import Town
 from pairing.tests import factories as f
 from zaoyang_aid.excel import HEADER_ROW
@@ -116,12 +116,7 @@ def test_an_officers_town_or_school_filter_is_ignored_or_refused_when_strict(tal
 
 def test_a_term_is_exported_alone_and_the_past_one_on_request(talked):
     world = talked
-    past = f.TermFactory(
-        school_year=f.SchoolYearFactory(start_year=2025),
-        number=2,
-        start_date=dt.date(2026, 2, 23),
-        end_date=dt.date(2026, 7, 3),
-    )
+    past = _past_term()
     TalkRecordFactory(pairing=world.student_a1.pairings.get(), date=dt.date(2026, 3, 10))
 
     assert len(table(export("talk_detail", world.county)[0])) == 4
@@ -244,3 +239,110 @@ def test_the_town_and_teacher_reports_run_the_same_queries_for_3_and_21_pairings
     with django_assert_num_queries(10):
         ws, _ = export(name, world.county)
     assert totals(ws)["结对数"] == 3 + more
+
+
+# --- 家访记录明细, 免记周明细, 提醒与上报记录 ---------------------------------------------------------
+
+
+def test_the_visit_detail_lists_each_visit_of_the_term_with_its_policies(world):
+    policy = AidPolicy.objects.create(name="国家助学金")
+    visit = HomeVisitFactory(pairing=world.student_a1.pairings.get(), needs_found="需要冬衣")
+    visit.policies.add(policy, AidPolicy.objects.create(name="营养改善计划"))
+    HomeVisitFactory(pairing=world.student_b1.pairings.get())
+    HomeVisitFactory(pairing=world.student_a2.pairings.get(), date=dt.date(2026, 3, 10), term=_past_term())
+
+    ws, result = export("visit_detail", world.county)
+    rows = {r["学生姓名"]: r for r in table(ws)}
+    assert result.rows == 2 and set(rows) == {world.student_a1.name, world.student_b1.name}
+    a1 = rows[world.student_a1.name]
+    assert a1["家访日期"].date() == visit.date and a1["走访人员"] == visit.visitors
+    assert a1["宣讲的资助政策"] == "国家助学金、营养改善计划" and a1["发现的需求"] == "需要冬衣"
+    assert a1["五导内容"] == "政策宣导" and a1["帮扶教师"] == world.teacher_a1.get_full_name()
+    assert rows[world.student_b1.name]["宣讲的资助政策"] is None
+
+    ws, _ = export("visit_detail", world.officer_a)
+    assert [r["学生姓名"] for r in table(ws)] == [world.student_a1.name]
+
+
+def test_the_excused_weeks_of_the_term_with_reason_and_who_excused(world):
+    week = ExcusedWeekFactory(pairing=world.student_a1.pairings.get(), excused_by=world.officer_a, note="住院")
+    ExcusedWeekFactory(pairing=world.student_b1.pairings.get(), week_monday=dt.date(2026, 3, 9))  # last term
+
+    ws, result = export("excused_weeks", world.county)
+    (row,) = table(ws)
+    assert result.rows == 1 and row["周一日期"].date() == week.week_monday
+    assert row["原因"] == "学生生病" and row["说明"] == "住院" and row["批准人"] == world.officer_a.get_full_name()
+    assert row["学生姓名"] == world.student_a1.name
+    assert table(export("excused_weeks", world.officer_b)[0]) == []
+
+
+def _reminder(world: Any, student: Any, **kwargs: Any) -> Reminder:
+    values = {"kind": ReminderKind.MISSED_TALK, "period": dt.date(2026, 11, 9), "term": world.term} | kwargs
+    return Reminder.objects.create(pairing=student.pairings.get(), **values)
+
+
+def test_the_reminder_record_shows_levels_and_how_each_was_handled(world):
+    now = dt.datetime(2026, 11, 12, 9, 30, tzinfo=SHANGHAI)
+    _reminder(world, world.student_a1, level=ReminderLevel.COUNTY, streak=3)
+    _reminder(
+        world,
+        world.student_a2,
+        acknowledged_at=now,
+        acknowledged_by=world.teacher_a2,
+        acknowledgement="学生请假",
+    )
+    _reminder(world, world.student_b1, kind=ReminderKind.VISIT_DUE, resolved_at=now)
+
+    ws, result = export("reminders", world.county)
+    rows = {r["学生姓名"]: r for r in table(ws)}
+    assert result.rows == 3
+    a1, a2, b1 = rows[world.student_a1.name], rows[world.student_a2.name], rows[world.student_b1.name]
+    assert a1["级别"] == "上报市资助中心" and a1["连续周数"] == 3 and a1["处理情况"] == "未处理"
+    assert a1["类型"] == "上周未记录谈心谈话" and a1["所属周(周一)"].date() == dt.date(2026, 11, 9)
+    assert a2["处理情况"] == "已确认" and a2["确认说明"] == "学生请假"
+    assert a2["确认人"] == world.teacher_a2.get_full_name() and a2["确认时间"] == dt.datetime(2026, 11, 12, 9, 30)
+    assert (
+        b1["处理情况"] == "已补记"
+        and b1["类型"] == "本学期尚未家访"
+        and b1["补记时间"] == dt.datetime(2026, 11, 12, 9, 30)
+    )
+
+    ws, result = export("reminders", world.county, {"level": "3"})
+    assert [r["学生姓名"] for r in table(ws)] == [world.student_a1.name] and "级别:上报市资助中心" in result.filters
+    ws, _ = export("reminders", world.county, {"state": "open"})
+    assert [r["学生姓名"] for r in table(ws)] == [world.student_a1.name]
+    ws, _ = export("reminders", world.officer_b)
+    assert [r["学生姓名"] for r in table(ws)] == [world.student_b1.name]
+
+
+@pytest.mark.parametrize("name", ["visit_detail", "excused_weeks", "reminders"])
+@pytest.mark.parametrize("who", ["teacher_a1", "counsellor_a", "admin", "nobody"])
+def test_no_other_role_may_export_the_records(world, name, who):
+    with pytest.raises(ValidationError, match="无权导出"):
+        export(name, getattr(world, who))
+
+
+@pytest.mark.parametrize("more", [0, 10])
+@pytest.mark.parametrize(("name", "queries"), [("visit_detail", 5), ("excused_weeks", 4), ("reminders", 4)])
+def test_the_record_reports_run_the_same_queries_for_few_and_many(
+    world, django_assert_num_queries, name, queries, more
+):
+    for i in range(1 + more):
+        pairing = f.PairingFactory(teacher__school=world.school_a)
+        HomeVisitFactory(pairing=pairing).policies.add(AidPolicy.objects.get_or_create(name=f"政策{i % 3}")[0])
+        ExcusedWeekFactory(pairing=pairing)
+        Reminder.objects.create(pairing=pairing, kind="missed_talk", period=dt.date(2026, 11, 9), term=world.term)
+    # The current term (1) and its closures (1); the records as values (1); a visit's policies (1);
+    # the audit line (1).
+    with django_assert_num_queries(queries):
+        ws, _ = export(name, world.county)
+    assert len(table(ws)) == 1 + more
+
+
+def _past_term() -> Any:
+    return f.TermFactory(
+        school_year=f.SchoolYearFactory(start_year=2025),
+        number=2,
+        start_date=dt.date(2026, 2, 23),
+        end_date=dt.date(2026, 7, 3),
+    )
