@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from openpyxl.chart import BarChart
 from openpyxl.utils import get_column_letter
 
@@ -346,3 +347,12 @@ def _past_term() -> Any:
         start_date=dt.date(2026, 2, 23),
         end_date=dt.date(2026, 7, 3),
     )
+
+
+def test_the_command_writes_the_talk_detail_of_a_school(talked, tmp_path):
+    target = tmp_path / "谈话.xlsx"
+    call_command("export_report", "talk_detail", "--school", str(talked.school_b.pk), "-o", str(target))
+
+    rows = table(openpyxl.load_workbook(target).active)
+    assert [r["学生姓名"] for r in rows] == [talked.student_b1.name]
+    assert AuditEvent.objects.get(action=AuditAction.EXPORT).object_id == "talk_detail"
