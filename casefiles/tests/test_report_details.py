@@ -356,3 +356,13 @@ def test_the_command_writes_the_talk_detail_of_a_school(talked, tmp_path):
     rows = table(openpyxl.load_workbook(target).active)
     assert [r["学生姓名"] for r in rows] == [talked.student_b1.name]
     assert AuditEvent.objects.get(action=AuditAction.EXPORT).object_id == "talk_detail"
+
+
+def test_the_record_columns_follow_the_field_policy(world):
+    """Officers and county staff see RECORDS, so the content columns are theirs; a reader without it
+    (the 系统管理员's view, should a role without RECORDS be given export) would get none of them."""
+    for who in (world.officer_a, world.county):
+        labels = [c.label for c in columns_for(TALK_DETAIL, who)]
+        assert {"谈心谈话与辅导内容", "学生状态", "发现的问题", "采取的措施", "下一步打算"} <= set(labels)
+    labels = [c.label for c in columns_for(TALK_DETAIL, world.admin)]
+    assert "谈心谈话与辅导内容" not in labels and "五导内容" not in labels and "时长(分钟)" not in labels
