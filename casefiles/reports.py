@@ -385,6 +385,7 @@ def _talk_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet
 def _talk_rows(talks: QuerySet[TalkRecord], term: Term) -> Iterator[dict[str, Any]]:
     """One dict per talk from plain tuples: one query (a server-side cursor on PostgreSQL), read
     TALK_CHUNK_SIZE rows at a time."""
+    first_monday = calendar.monday_of(term.start_date)
     tracks = len(TRACKS)
     forms_at = 9 + tracks
     after = forms_at + len(HELP_FORMS)
@@ -392,6 +393,7 @@ def _talk_rows(talks: QuerySet[TalkRecord], term: Term) -> Iterator[dict[str, An
         yield {
             "date": row[0],
             "week": row[1],
+            "week_number": (row[1] - first_monday).days // 7 + 1,  # 第N周, counted from the term's first week
             "town": row[2],
             "school": row[3],
             "class": f"{grade_name(row[4], row[5])}{row[6]}",
@@ -421,6 +423,7 @@ TALK_DETAIL = Report(
     filterset=PairingRecordReportFilter,
     columns=(
         ReportColumn("date", "日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("week_number", "周次", G.RECORDS, CellKind.INTEGER, width=6),
         ReportColumn("week", "所在周(周一)", G.RECORDS, CellKind.DATE, width=14),
         ReportColumn("town", "乡镇", None),
         ReportColumn("school", "学校", None),

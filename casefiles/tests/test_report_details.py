@@ -63,6 +63,7 @@ def test_county_staff_get_every_talk_of_the_term_with_its_content_and_marks(talk
     first = rows[0]
     talk = talks.get(date=dt.date(2026, 9, 8))
     assert first["日期"].date() == talk.date and first["所在周(周一)"].date() == dt.date(2026, 9, 7)
+    assert first["周次"] == 2  # the term began on Tuesday 2026-09-01: its first week is that of 08-31
     assert first["学生姓名"] == world.student_a1.name == "张小明"
     assert first["年级班级"] == world.student_a1.class_label
     assert first["帮扶教师"] == world.teacher_a1.get_full_name()
