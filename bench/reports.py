@@ -44,7 +44,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def timed_export(name: str, user: Any, *, trace: bool = False) -> tuple[float, int, float, int]:
+def timed_export(
+    name: str, user: Any, *, trace: bool = False, data: dict[str, str] | None = None
+) -> tuple[float, int, float, int]:
     """(seconds, queries, traced peak MB or 0, rows) of one export to a temporary file. Timed runs
     are not traced: tracemalloc slows allocation-heavy code two- to threefold."""
     from django.db import connection
@@ -56,20 +58,20 @@ def timed_export(name: str, user: Any, *, trace: bool = False) -> tuple[float, i
         if trace:
             tracemalloc.start()
         start = time.perf_counter()
-        result = report_export(name=name, user=user, data={}, target=target)
+        result = report_export(name=name, user=user, data=data or {}, target=target)
         seconds = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         tracemalloc.stop()
     return seconds, len(queries), peak / 2**20, result.rows
 
 
-def cells_of(name: str, user: Any) -> tuple[list[str], list[list[Any]]]:
+def cells_of(name: str, user: Any, term_id: str | None = None) -> tuple[list[str], list[list[Any]]]:
     """The header and the cells the report writes for ``user``, held in memory for the floor."""
     from casefiles.reports import REPORTS, _cell_values, columns_for, report_term
     from pairing.models import Term
 
     report = REPORTS[name]
-    term: Term = report_term(user, None)
+    term: Term = report_term(user, term_id)
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
     selected = report.selector(report.filter_of(user, {}, term), term)
@@ -96,6 +98,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--as", dest="username", help="the account to export as (default: the first county account)")
     parser.add_argument("--report", action="append", help="a report's name (repeatable; default: every report)")
+    parser.add_argument("--term", help="a term's id (default: the current term)")
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor (it holds every cell in memory first: at 200,000 talks with their text, gigabytes)",
+    )
     options = parser.parse_args()
     setup_django()
 
@@ -112,13 +120,20 @@ def main() -> None:
         f"{connection.vendor}, as {user.get_username()}, {options.runs} runs each, median;"
         f" RSS at start {peak_rss_mb():.0f} MB"
     )
+    data = {"term": options.term} if options.term else {}
     for name in options.report or list(REPORTS):
-        timed_export(name, user)  # warm-up: connection, caches, the first term lookup
-        runs = [timed_export(name, user) for _ in range(options.runs)]
+        timed_export(name, user, data=data)  # warm-up: connection, caches, the first term lookup
+        runs = [timed_export(name, user, data=data) for _ in range(options.runs)]
         seconds = statistics.median(r[0] for r in runs)
-        traced = timed_export(name, user, trace=True)[2]
+        traced = timed_export(name, user, trace=True, data=data)[2]
+        if options.no_floor:
+            print(
+                f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
+                f" peak {traced:5.1f} MB traced | process peak RSS so far {peak_rss_mb():.0f} MB"
+            )
+            continue
         start = time.perf_counter()
-        header, rows = cells_of(name, user)
+        header, rows = cells_of(name, user, options.term)
         read = time.perf_counter() - start
         floor = statistics.median(timed_floor(header, rows) for _ in range(options.runs))
         print(

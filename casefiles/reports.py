@@ -16,20 +16,29 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from guidance.dashboards import SchoolComplianceLine, compliance_by_school, school_compliance_filter
-from guidance.filters import SchoolComplianceFilter
+from guidance.dashboards import (
+    SchoolComplianceLine,
+    TeacherComplianceLine,
+    TownComplianceLine,
+    compliance_by_school,
+    compliance_by_teacher,
+    compliance_by_town,
+    school_compliance_filter,
+)
+from guidance.filters import PairingRecordReportFilter, ReminderReportFilter, SchoolComplianceFilter
+from guidance.models import HELP_FORMS, TRACKS, ExcusedWeek, HomeVisit, Reminder, TalkRecord
 from pairing.filters import PairingFilter, StudentFilter
-from pairing.models import Pairing, Student, Term
+from pairing.models import Pairing, Student, Term, grade_name
 from pairing.selectors import pairings_for_list, students_for_list, term_today
-from zaoyang_aid import audit, excel
+from zaoyang_aid import audit, calendar, excel
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.excel import CellKind, Total
 from zaoyang_aid.fields import FieldGroup, broad_access
@@ -42,6 +51,7 @@ REPORT_ROLES = (Role.OFFICER, Role.COUNTY)
 COUNTY_UNIT = "枣阳市学生资助管理中心"
 # Rows fetched per round trip while streaming (the prefetches run once per chunk).
 CHUNK_SIZE = 2000
+MAX_TEXT_WIDTH = 40  # characters: a long text column wraps in Excel rather than widening the sheet
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Report:
     rows: Callable[[Any, Term], Iterable[dict[str, Any]]]
     columns: tuple[ReportColumn, ...]
     filterset: type[django_filters.FilterSet]
+    chart: excel.Chart | None = None  # a native bar chart beside the table
 
 
 # --- 结对帮扶台账 ------------------------------------------------------------------------------------
@@ -191,6 +202,88 @@ SCHOOL_COMPLIANCE = Report(
     ),
 )
 
+# --- 五导落实情况(按乡镇、按教师) ----------------------------------------------------------------
+
+
+def _town_selector(filterset: SchoolComplianceFilter, term: Term) -> list[TownComplianceLine]:
+    return compliance_by_town(filterset, term=term, as_of=_as_of(term))
+
+
+def _totals_row(t: Any) -> dict[str, Any]:
+    return {
+        "pairings": t.pairings,
+        "expected_weeks": t.expected_weeks,
+        "done_weeks": t.done_weeks,
+        "missed_weeks": t.missed_weeks,
+        "rate": t.term_rate,
+        "behind_this_week": t.behind_this_week,
+        "behind_this_term": t.behind_this_term,
+        "visited": t.visited,
+        "visit_rate": t.visit_rate,
+    }
+
+
+def _town_rows(lines: list[TownComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        yield {"town": line.town, "schools": line.schools} | _totals_row(line.totals)
+
+
+_FIGURES = (
+    ReportColumn("pairings", "结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("expected_weeks", "应记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("done_weeks", "已记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("missed_weeks", "漏记周次", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("rate", "完成率", None, CellKind.PERCENT, ratio_of=("done_weeks", "expected_weeks")),
+    ReportColumn("behind_this_week", "本周未记录结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("behind_this_term", "本学期有漏记的结对数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("visited", "已家访学生数", None, CellKind.INTEGER, total=Total.SUM),
+    ReportColumn("visit_rate", "家访率", None, CellKind.PERCENT, ratio_of=("visited", "pairings")),
+)
+
+TOWN_COMPLIANCE = Report(
+    name="compliance_by_town",
+    label="五导落实情况(按乡镇)",
+    description="每个乡镇本学期截至今日(往学期至学期末):学校数、结对数、应记/已记/漏记周次、完成率、"
+    "本周未记录与本学期有漏记的结对数、家访;附各乡镇完成率柱状图。与县级看板的乡镇页相同。",
+    filter_of=_compliance_filter,
+    selector=_town_selector,
+    rows=_town_rows,
+    filterset=SchoolComplianceFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("schools", "学校数", None, CellKind.INTEGER, total=Total.SUM),
+        *_FIGURES,
+    ),
+    chart=excel.Chart(title="各乡镇五导落实完成率", category="town", value="rate"),
+)
+
+
+def _teacher_selector(filterset: SchoolComplianceFilter, term: Term) -> list[TeacherComplianceLine]:
+    return compliance_by_teacher(filterset, term=term, as_of=_as_of(term))
+
+
+def _teacher_rows(lines: list[TeacherComplianceLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        yield {"town": line.town, "school": line.school, "teacher": line.teacher} | _totals_row(line.totals)
+
+
+TEACHER_COMPLIANCE = Report(
+    name="compliance_by_teacher",
+    label="五导落实情况(按教师)",
+    description="每位帮扶教师本学期截至今日(往学期至学期末)所包保结对的应记/已记/漏记周次、完成率、"
+    "本周未记录与本学期有漏记的结对数、家访;与县级看板学校页的教师数字相同。",
+    filter_of=_compliance_filter,
+    selector=_teacher_selector,
+    rows=_teacher_rows,
+    filterset=SchoolComplianceFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY, total=Total.COUNT),
+        *_FIGURES,
+    ),
+)
+
 # --- 认定名册 -----------------------------------------------------------------------------------------
 
 
@@ -249,7 +342,279 @@ ROSTER = Report(
     ),
 )
 
-REPORTS: dict[str, Report] = {r.name: r for r in (PAIRINGS, SCHOOL_COMPLIANCE, ROSTER)}
+# --- 谈心谈话记录明细 ---------------------------------------------------------------------------------
+
+# Rows fetched per round trip for the county's 600,000 talks: plain tuples (values_list), no model
+# objects, so memory stays flat however many rows stream through.
+TALK_CHUNK_SIZE = 5000
+_TALK_FIELDS = (
+    "date",
+    "week_monday",
+    "pairing__student__school__town__name",
+    "pairing__student__school__name",
+    "pairing__student__school__stage",
+    "pairing__student__grade",
+    "pairing__student__class_name",
+    "pairing__student__name",
+    "pairing__teacher__user__full_name",
+    *(t.field for t in TRACKS),
+    *(f.field for f in HELP_FORMS),
+    "duration_minutes",
+    "late_permission_id",
+    "created_at",
+    "content",
+    "student_state",
+    "problems",
+    "measures",
+    "next_steps",
+)
+
+
+def _talk_filter(user: Any, data: Any, term: Term) -> PairingRecordReportFilter:
+    talks = TalkRecord.objects.visible_to(user).filter(term=term)
+    return PairingRecordReportFilter(data, queryset=talks, request_user=user)
+
+
+def _talk_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[TalkRecord]:
+    # Town, school, then the talks in date order: as an office reads a school's ledger.
+    return cast(QuerySet[TalkRecord], filterset.qs).order_by(
+        "pairing__student__school__town__code", "pairing__student__school__name", "date", "pk"
+    )
+
+
+def _talk_rows(talks: QuerySet[TalkRecord], term: Term) -> Iterator[dict[str, Any]]:
+    """One dict per talk from plain tuples: one query (a server-side cursor on PostgreSQL), read
+    TALK_CHUNK_SIZE rows at a time."""
+    first_monday = calendar.monday_of(term.start_date)
+    tracks = len(TRACKS)
+    forms_at = 9 + tracks
+    after = forms_at + len(HELP_FORMS)
+    for row in talks.values_list(*_TALK_FIELDS).iterator(chunk_size=TALK_CHUNK_SIZE):
+        yield {
+            "date": row[0],
+            "week": row[1],
+            "week_number": (row[1] - first_monday).days // 7 + 1,  # 第N周, counted from the term's first week
+            "town": row[2],
+            "school": row[3],
+            "class": f"{grade_name(row[4], row[5])}{row[6]}",
+            "student": row[7],
+            "teacher": row[8],
+            "tracks": "、".join(t.label for t, on in zip(TRACKS, row[9:forms_at], strict=True) if on),
+            "forms": "、".join(f.label for f, on in zip(HELP_FORMS, row[forms_at:after], strict=True) if on),
+            "duration": row[after],
+            "late": "补录" if row[after + 1] is not None else "",
+            "created_at": row[after + 2],
+            "content": row[after + 3],
+            "student_state": row[after + 4],
+            "problems": row[after + 5],
+            "measures": row[after + 6],
+            "next_steps": row[after + 7],
+        }
+
+
+TALK_DETAIL = Report(
+    name="talk_detail",
+    label="谈心谈话记录明细",
+    description="所选学期每一条谈心谈话与学业辅导记录:日期、所在周、学校、班级、学生、帮扶教师、"
+    "“五导”内容、帮扶形式、时长、是否补录、记录时间及谈话内容;可按乡镇、学校筛选。",
+    filter_of=_talk_filter,
+    selector=_talk_selector,
+    rows=_talk_rows,
+    filterset=PairingRecordReportFilter,
+    columns=(
+        ReportColumn("date", "日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("week_number", "周次", G.RECORDS, CellKind.INTEGER, width=6),
+        ReportColumn("week", "所在周(周一)", G.RECORDS, CellKind.DATE, width=14),
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+        ReportColumn("tracks", "五导内容", G.RECORDS),
+        ReportColumn("forms", "帮扶形式", G.RECORDS),
+        ReportColumn("duration", "时长(分钟)", G.RECORDS, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("late", "补录", G.RECORDS, width=6),
+        ReportColumn("created_at", "记录时间", G.RECORDS, CellKind.DATETIME, width=17),
+        ReportColumn("content", "谈心谈话与辅导内容", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("student_state", "学生状态", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("problems", "发现的问题", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("measures", "采取的措施", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("next_steps", "下一步打算", G.RECORDS, width=MAX_TEXT_WIDTH),
+    ),
+)
+
+# --- 家访记录明细, 免记周明细, 提醒与上报记录 ---------------------------------------------------------
+
+# Who and where, as named columns of a values() query over a record hanging off a pairing.
+_WHO = {
+    "town": F("pairing__student__school__town__name"),
+    "school": F("pairing__student__school__name"),
+    "stage": F("pairing__student__school__stage"),
+    "grade": F("pairing__student__grade"),
+    "class_name": F("pairing__student__class_name"),
+    "student": F("pairing__student__name"),
+    "teacher": F("pairing__teacher__user__full_name"),
+}
+_WHERE_ORDER = ("pairing__student__school__town__code", "pairing__student__school__name")
+_WHO_COLUMNS = (
+    ReportColumn("town", "乡镇", None),
+    ReportColumn("school", "学校", None),
+    ReportColumn("class", "年级班级", G.IDENTITY),
+    ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+    ReportColumn("teacher", "帮扶教师", G.IDENTITY),
+)
+
+
+def _with_class(row: dict[str, Any]) -> dict[str, Any]:
+    row["class"] = f"{grade_name(row['stage'], row['grade'])}{row['class_name']}"
+    return row
+
+
+def _record_filter(model: type[Any], in_term: Callable[[Term], dict[str, Any]], filterset: type[Any]) -> Any:
+    def filter_of(user: Any, data: Any, term: Term) -> Any:
+        return filterset(data, queryset=model.objects.visible_to(user).filter(**in_term(term)), request_user=user)
+
+    return filter_of
+
+
+def _visit_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[HomeVisit]:
+    visits = cast(QuerySet[HomeVisit], filterset.qs)
+    return visits.order_by(*_WHERE_ORDER, "date", "pk")
+
+
+def _visit_rows(visits: QuerySet[HomeVisit], term: Term) -> Iterator[dict[str, Any]]:
+    """One dict per visit: one query for the visits (plain values) and one for their policies'
+    names (a term's visits are about one per pairing: some 20,000 in the county)."""
+    fields: tuple[str, ...] = ("pk", "date", "visitors", "members_met", "living_conditions", "study_conditions")
+    fields += ("needs_found", "family_feedback", "created_at", *(t.field for t in TRACKS))
+    policies: dict[int, list[str]] = {}
+    through = HomeVisit.policies.through.objects.filter(homevisit__in=visits.order_by().values("pk"))
+    for visit_id, name in through.order_by("aidpolicy__name").values_list("homevisit_id", "aidpolicy__name"):
+        policies.setdefault(visit_id, []).append(name)
+    for row in visits.values(*fields, **_WHO).iterator(chunk_size=TALK_CHUNK_SIZE):
+        row["tracks"] = "、".join(t.label for t in TRACKS if row[t.field])
+        row["policies"] = "、".join(policies.get(row["pk"], ()))
+        yield _with_class(row)
+
+
+VISIT_DETAIL = Report(
+    name="visit_detail",
+    label="家访记录明细",
+    description="所选学期每一次家访:日期、学校、班级、学生、帮扶教师、走访人员、见到的家庭成员、"
+    "“五导”内容、宣讲的资助政策、生活与学习条件、发现的需求、家庭反馈;可按乡镇、学校筛选。",
+    filter_of=_record_filter(HomeVisit, lambda term: {"term": term}, PairingRecordReportFilter),
+    selector=_visit_selector,
+    rows=_visit_rows,
+    filterset=PairingRecordReportFilter,
+    columns=(
+        ReportColumn("date", "家访日期", G.RECORDS, CellKind.DATE, width=12),
+        *_WHO_COLUMNS,
+        ReportColumn("visitors", "走访人员", G.RECORDS),
+        ReportColumn("members_met", "见到的家庭成员", G.RECORDS),
+        ReportColumn("tracks", "五导内容", G.RECORDS),
+        ReportColumn("policies", "宣讲的资助政策", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("living_conditions", "生活条件", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("study_conditions", "学习条件", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("needs_found", "发现的需求", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("family_feedback", "家庭反馈意见", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("created_at", "记录时间", G.RECORDS, CellKind.DATETIME, width=17),
+    ),
+)
+
+
+def _excused_selector(filterset: PairingRecordReportFilter, term: Term) -> QuerySet[ExcusedWeek]:
+    return cast(QuerySet[ExcusedWeek], filterset.qs).order_by(*_WHERE_ORDER, "week_monday", "pk")
+
+
+def _excused_rows(weeks: QuerySet[ExcusedWeek], term: Term) -> Iterator[dict[str, Any]]:
+    reasons = dict(ExcusedWeek._meta.get_field("reason").choices or ())
+    fields = ("week_monday", "reason", "note", "created_at")
+    for row in weeks.values(*fields, excused_by_name=F("excused_by__full_name"), **_WHO).iterator(
+        chunk_size=TALK_CHUNK_SIZE
+    ):
+        row["reason"] = reasons.get(row["reason"], row["reason"])
+        yield _with_class(row)
+
+
+EXCUSED_WEEKS = Report(
+    name="excused_weeks",
+    label="免记周明细",
+    description="所选学期学校资助专干批准免记的每一个结对周次:周一日期、学生、帮扶教师、原因、说明、批准人与时间。",
+    filter_of=_record_filter(
+        ExcusedWeek,
+        lambda term: {"week_monday__gte": calendar.monday_of(term.start_date), "week_monday__lte": term.end_date},
+        PairingRecordReportFilter,
+    ),
+    selector=_excused_selector,
+    rows=_excused_rows,
+    filterset=PairingRecordReportFilter,
+    columns=(
+        ReportColumn("week_monday", "周一日期", G.RECORDS, CellKind.DATE, width=12),
+        *_WHO_COLUMNS,
+        ReportColumn("reason", "原因", G.RECORDS),
+        ReportColumn("note", "说明", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("excused_by_name", "批准人", G.STAFF),
+        ReportColumn("created_at", "批准时间", G.RECORDS, CellKind.DATETIME, width=17),
+    ),
+)
+
+
+def _reminder_selector(filterset: ReminderReportFilter, term: Term) -> QuerySet[Reminder]:
+    return cast(QuerySet[Reminder], filterset.qs).order_by(*_WHERE_ORDER, "period", "kind", "pk")
+
+
+def _reminder_rows(reminders: QuerySet[Reminder], term: Term) -> Iterator[dict[str, Any]]:
+    kinds = dict(Reminder._meta.get_field("kind").choices or ())
+    levels = dict(Reminder._meta.get_field("level").choices or ())
+    fields = ("period", "kind", "level", "streak", "created_at", "acknowledged_at", "acknowledgement", "resolved_at")
+    for row in reminders.values(*fields, acknowledged_by_name=F("acknowledged_by__full_name"), **_WHO).iterator(
+        chunk_size=TALK_CHUNK_SIZE
+    ):
+        row["kind"] = kinds.get(row["kind"], row["kind"])
+        row["level"] = levels.get(row["level"], row["level"])
+        row["state"] = "已补记" if row["resolved_at"] else "已确认" if row["acknowledged_at"] else "未处理"
+        yield _with_class(row)
+
+
+REMINDERS = Report(
+    name="reminders",
+    label="提醒与上报记录",
+    description="所选学期系统发出的每一条提醒(上周未记录谈心谈话、本学期尚未家访):所属周、学生、帮扶教师、"
+    "升级到的级别(提醒教师、告知学校资助专干、上报市资助中心)、连续周数、确认与补记情况;"
+    "可按乡镇、学校、类型、级别、处理情况筛选。",
+    filter_of=_record_filter(Reminder, lambda term: {"term": term}, ReminderReportFilter),
+    selector=_reminder_selector,
+    rows=_reminder_rows,
+    filterset=ReminderReportFilter,
+    columns=(
+        ReportColumn("period", "所属周(周一)", None, CellKind.DATE, width=14),
+        ReportColumn("kind", "类型", None),
+        *_WHO_COLUMNS,
+        ReportColumn("level", "级别", None),
+        ReportColumn("streak", "连续周数", None, CellKind.INTEGER),
+        ReportColumn("state", "处理情况", None),
+        ReportColumn("created_at", "生成时间", None, CellKind.DATETIME, width=17),
+        ReportColumn("acknowledged_at", "确认时间", None, CellKind.DATETIME, width=17),
+        ReportColumn("acknowledged_by_name", "确认人", G.STAFF),
+        ReportColumn("acknowledgement", "确认说明", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("resolved_at", "补记时间", None, CellKind.DATETIME, width=17),
+    ),
+)
+
+REPORTS: dict[str, Report] = {
+    r.name: r
+    for r in (
+        PAIRINGS,
+        SCHOOL_COMPLIANCE,
+        TOWN_COMPLIANCE,
+        TEACHER_COMPLIANCE,
+        ROSTER,
+        TALK_DETAIL,
+        VISIT_DETAIL,
+        EXCUSED_WEEKS,
+        REMINDERS,
+    )
+}
 
 
 # --- Columns per reader, the filter in words, the file ----------------------------------------------
@@ -406,6 +771,9 @@ def report_export(
         columns=[c.excel() for c in columns],
         rows=rows,
         sheet_title=report.label,
+        chart=report.chart
+        if report.chart and all(k in {c.key for c in columns} for k in _chart_keys(report))
+        else None,
     )
     if on_progress is not None:
         on_progress(count)
@@ -436,6 +804,10 @@ def _reporting(rows: Iterable[list[Any]], on_progress: Callable[[int], None]) ->
         yield row
         if n % PROGRESS_EVERY == 0:
             on_progress(n)
+
+
+def _chart_keys(report: Report) -> tuple[str, ...]:
+    return (report.chart.category, report.chart.value) if report.chart else ()
 
 
 def _role_label(user: Any) -> str:

@@ -324,3 +324,64 @@ def compliance_by_school(
         SchoolComplianceLine(pk, name, town, by_school[pk], late.get(pk, 0))
         for pk, name, town in names.values_list("pk", "name", "town__name")
     ]
+
+
+# --- The 五导 compliance report per town and per teacher (casefiles.reports reads them) -------------
+
+
+@dataclass
+class TownComplianceLine:
+    town_id: int
+    town: str
+    schools: int  # schools with a counted pairing
+    totals: Totals
+
+
+def compliance_by_town(filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date) -> list[TownComplianceLine]:
+    """Per town (its teachers' schools, as on the county dashboard and its town pages): the engine's
+    totals, towns in code order. Queries: the engine's six, the towns' names (1)."""
+    rows = list(compliance_for(cast(PairingQuerySet, filterset.qs), term=term, as_of=as_of).values())
+    by_town = totals_by(rows, "town_id")
+    schools: dict[int, set[int]] = {}
+    for row in rows:
+        schools.setdefault(row.town_id, set()).add(row.school_id)
+    names = Town.objects.filter(pk__in=list(by_town)).order_by("code").values_list("pk", "name")
+    return [TownComplianceLine(pk, name, len(schools[pk]), by_town[pk]) for pk, name in names]
+
+
+@dataclass
+class TeacherComplianceLine:
+    teacher_id: int
+    teacher: str
+    school: str
+    town: str
+    totals: Totals
+    town_code: str = ""
+
+
+def compliance_by_teacher(
+    filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date
+) -> list[TeacherComplianceLine]:
+    """Per 包保 teacher (the figures of the school page's teacher rows): the engine's totals over
+    their pairings, in town, school and name order. Queries: the engine's six, the pairings'
+    teachers with school and town (1)."""
+    pairings = cast(PairingQuerySet, filterset.qs)
+    rows = compliance_for(pairings, term=term, as_of=as_of)
+    lines: dict[int, TeacherComplianceLine] = {}
+    teachers = pairings.order_by().values_list(
+        "pk",
+        "teacher_id",
+        "teacher__user__full_name",
+        "teacher__school__name",
+        "teacher__school__town__name",
+        "teacher__school__town__code",
+    )
+    for pairing_id, teacher_id, name, school, town, town_code in teachers:
+        compliance = rows.get(pairing_id)
+        if compliance is None:  # paired after as_of
+            continue
+        line = lines.get(teacher_id)
+        if line is None:
+            line = lines[teacher_id] = TeacherComplianceLine(teacher_id, name, school, town, Totals(), town_code)
+        line.totals.add(compliance)
+    return sorted(lines.values(), key=lambda line: (line.town_code, line.school, line.teacher, line.teacher_id))

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from pairing.models import Pairing, School, Stage, Town
 from zaoyang_aid.access import scope_of
 
-from .models import FlagKind, FlagStatus, TalkRecordFlag
+from .models import FlagKind, FlagStatus, ReminderKind, ReminderLevel, TalkRecord, TalkRecordFlag
 
 
 class TalkRecordFlagFilter(django_filters.FilterSet):
@@ -71,3 +71,56 @@ class SchoolComplianceFilter(django_filters.FilterSet):
         else:
             for name in ("town", "school", "stage"):
                 del self.filters[name]
+
+
+class PairingRecordReportFilter(django_filters.FilterSet):
+    """The detail reports' filters (talks, home visits, excused weeks, reminders: rows hanging off a
+    pairing): by the student's town and school (a record belongs to its student's school, as a
+    school's officer reads it). The term is the report's own. Only the viewer's schools are offered;
+    an officer's file is her school's already, so the town and school filters are dropped for her."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇",
+        field_name="pairing__student__school__town",
+        queryset=Town.objects.order_by("code"),
+        empty_label="全部乡镇",
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="pairing__student__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+
+    class Meta:
+        model = TalkRecord  # the filters' paths are alike on HomeVisit, ExcusedWeek and Reminder
+        fields: list[str] = []
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        if scope_of(request_user).is_county_wide:
+            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+        else:
+            for name in ("town", "school"):
+                del self.filters[name]
+
+
+class ReminderReportFilter(PairingRecordReportFilter):
+    """The reminder record's filters: besides town and school, the kind, the level reached and
+    whether it is still open."""
+
+    kind = django_filters.ChoiceFilter(label="类型", choices=ReminderKind.choices, empty_label="全部类型")
+    level = django_filters.ChoiceFilter(  # keys as the query string carries them, so the file names the level
+        label="级别", choices=[(str(value), label) for value, label in ReminderLevel.choices], empty_label="全部级别"
+    )
+    state = django_filters.ChoiceFilter(
+        label="处理情况",
+        choices=(("open", "未处理"), ("acknowledged", "已确认"), ("resolved", "已补记")),
+        empty_label="全部",
+        method="filter_state",
+    )
+
+    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "open":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+        if value == "acknowledged":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=False)
+        return queryset.filter(resolved_at__isnull=False)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -38,6 +39,7 @@ MAX_WIDTH = 60  # characters; longer text wraps in Excel rather than widening th
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 INTEGER_FORMAT = "0"
 DECIMAL_FORMAT = "#,##0.00"
@@ -48,6 +50,7 @@ class CellKind(StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     DATE = "date"
+    DATETIME = "datetime"  # an aware moment, written as Asia/Shanghai wall time
     PERCENT = "percent"  # a share 0..1, shown as 87.5%
 
 
@@ -79,6 +82,17 @@ class Heading:
     exported_by: str
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A native Excel bar chart beside the table: one bar per data row, labelled by the ``category``
+    column, as high as the ``value`` column (a PERCENT column gives a 0-100% axis). It reads the
+    sheet's own cells, so it redraws when an office sorts or corrects them."""
+
+    title: str
+    category: str  # a column key
+    value: str  # a column key
+
+
 def display_width(text: str) -> int:
     """Columns a text takes in Excel's default font: a CJK or full-width character counts two."""
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
@@ -101,6 +115,7 @@ _BOLD = Font(bold=True)
 _TITLE_FONT = Font(bold=True, size=16)
 _FORMATS = {
     CellKind.DATE: DATE_FORMAT,
+    CellKind.DATETIME: DATETIME_FORMAT,
     CellKind.PERCENT: PERCENT_FORMAT,
     CellKind.INTEGER: INTEGER_FORMAT,
     CellKind.DECIMAL: DECIMAL_FORMAT,
@@ -114,6 +129,10 @@ def _value(column: Column, value: Any) -> Any:
         if isinstance(value, dt.datetime):
             return value.replace(tzinfo=None)
         return value if isinstance(value, dt.date) else safe_text(str(value))
+    if column.kind == CellKind.DATETIME:
+        if isinstance(value, dt.datetime):
+            return (timezone.localtime(value) if timezone.is_aware(value) else value).replace(tzinfo=None)
+        return safe_text(str(value))
     if column.kind in (CellKind.INTEGER, CellKind.DECIMAL, CellKind.PERCENT):
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return float(value) if isinstance(value, Decimal) else value
@@ -164,7 +183,9 @@ def _widths(columns: Sequence[Column], sample: Sequence[Sequence[Any]]) -> list[
         longest = display_width(column.label)
         for row in sample:
             value = row[i]
-            if isinstance(value, dt.date):
+            if isinstance(value, dt.datetime):
+                longest = max(longest, 16)
+            elif isinstance(value, dt.date):
                 longest = max(longest, 10)
             elif value is not None:
                 longest = max(longest, display_width(str(value)))
@@ -203,6 +224,7 @@ def write_sheet(
     columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
     sheet_title: str = "",
+    chart: Chart | None = None,
 ) -> int:
     """Write ``rows`` (each a sequence of raw values in ``columns``' order) to ``target`` (a path or
     a binary file). Returns the number of data rows written."""
@@ -253,5 +275,34 @@ def write_sheet(
             total_cells.append(cell)
         ws.append(total_cells)
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(count, 1)}"
+    if chart is not None and count:
+        _add_chart(ws, chart, columns, count)
     wb.save(target)
     return count
+
+
+def _add_chart(ws: WriteOnlyWorksheet, chart: Chart, columns: Sequence[Column], count: int) -> None:
+    """The bar chart, anchored right of the table at the header row (write-only sheets take charts:
+    openpyxl writes them when the workbook is saved)."""
+    keys = [c.key for c in columns]
+    value_column = columns[keys.index(chart.value)]
+    bars = BarChart()
+    bars.type = "col"
+    bars.title = chart.title
+    bars.legend = None
+    bars.y_axis.title = value_column.label
+    bars.y_axis.scaling.min = 0
+    if value_column.kind == CellKind.PERCENT:
+        bars.y_axis.scaling.max = 1
+        bars.y_axis.number_format = "0%"
+    bars.y_axis.delete = False
+    bars.x_axis.delete = False
+    value_at = keys.index(chart.value) + 1
+    category_at = keys.index(chart.category) + 1
+    last_row = HEADER_ROW + count
+    bars.add_data(Reference(ws, min_col=value_at, min_row=HEADER_ROW, max_row=last_row), titles_from_data=True)
+    bars.set_categories(Reference(ws, min_col=category_at, min_row=HEADER_ROW + 1, max_row=last_row))
+    bars.width = max(16, round(1.2 * count))  # centimetres: a bar's label stays readable for 20 towns
+    bars.height = 9
+    anchor = f"{get_column_letter(len(columns) + 2)}{HEADER_ROW}"
+    ws.add_chart(bars, anchor)  # type: ignore[misc]  # the stubs type it for Worksheet; openpyxl shares it

@@ -17,6 +17,8 @@ from casefiles import report_exports, reports
 from casefiles.models import ExportStatus, ReportExport
 from casefiles.report_exports import report_export_build, report_exports_delete_old
 from casefiles.tests.test_reports import table
+from guidance.models import TalkRecord
+from guidance.tests.factories import TalkRecordFactory
 from pairing.models import Pairing
 from zaoyang_aid.excel import HEADER_ROW
 from zaoyang_aid.models import AuditAction, AuditEvent
@@ -85,6 +87,26 @@ def test_a_large_report_becomes_a_queued_export_audited_with_filter_and_row_coun
     assert line.actor_id == world.county.pk
     assert line.changes["行数"] == [None, rows]
     assert line.changes["筛选条件"] == [None, export.filter_words]
+
+
+def test_a_large_talk_detail_is_built_in_the_background_and_its_file_holds_every_talk(
+    client, world, media, small_threshold, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The record details (the county's 谈心谈话记录明细 runs to 240,000 rows a term) are counted by
+    their selector like the lists, so a big one never runs inside the web request."""
+    for pairing in Pairing.objects.filter(student__in=[world.student_a1, world.student_a2]):
+        TalkRecordFactory(pairing=pairing)
+    monkeypatch.setattr("casefiles.tasks.build_report_export.delay", lambda pk: None)
+    client.force_login(world.county)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reverse("casefiles:report_download"), {"report": "talk_detail"})
+
+    export = ReportExport.objects.get()
+    assert response.status_code == 302 and export.total == TalkRecord.objects.count() == 2
+    report_export_build(export.pk)
+    export.refresh_from_db()
+    assert (export.status, export.done) == (ExportStatus.DONE, 2)
 
 
 def test_the_compliance_report_one_row_per_school_always_downloads_at_once(client, world, media, small_threshold):
