@@ -28,6 +28,8 @@ from zaoyang_aid import audit
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.models import AuditAction
 
+from . import claims
+from .claims import STALE_AFTER, ClaimLost
 from .document import Document
 from .models import UNFINISHED, CaseFileExport, ExportStatus
 from .pdf import render_pdf
@@ -35,11 +37,9 @@ from .pdf import render_pdf
 logger = logging.getLogger(__name__)
 
 EXPORT_DIR = "case-file-exports"
-# A run that has written no progress for this long is taken for dead: another run may claim the row.
-STALE_AFTER = dt.timedelta(minutes=10)
 # A queued export no worker has started for this long (its message lost, no worker running) no longer
 # blocks a new request for its school and term: the request marks it failed and queues anew.
-QUEUED_STALE_AFTER = dt.timedelta(minutes=30)
+QUEUED_STALE_AFTER = dt.timedelta(minutes=30)  # (a running one: claims.STALE_AFTER)
 KEEP_FOR = dt.timedelta(days=7)
 RUNNING_MESSAGE = "该校该学期的档案正在生成,请等待完成后再导出。"
 
@@ -118,10 +118,6 @@ def _enqueue(export_id: int) -> None:
     build_case_file_export.delay(export_id)
 
 
-class _ClaimLost(Exception):
-    """Another run claimed the row (this one was taken for dead): stop, leave no file."""
-
-
 def case_file_export_build(export_id: int, *, source: DocumentSource | None = None) -> bool:
     """Build the export's zip; True when this run finished it (done or failed).
 
@@ -151,7 +147,7 @@ def case_file_export_build(export_id: int, *, source: DocumentSource | None = No
                 archive.writestr(_entry_name(student, names), render_pdf(document))
                 _progress(export_id, claim, done=done)
         _finish(export_id, claim, tmp)
-    except _ClaimLost:
+    except ClaimLost:
         tmp.unlink(missing_ok=True)
         return False
     except Exception as exc:
@@ -162,31 +158,15 @@ def case_file_export_build(export_id: int, *, source: DocumentSource | None = No
 
 
 def _claim(export_id: int, claim: uuid.UUID) -> bool:
-    now = timezone.now()
-    claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    changed = CaseFileExport.objects.filter(claimable, pk=export_id).update(
-        status=ExportStatus.RUNNING, claim=claim, heartbeat_at=now, started_at=now, done=0, total=0, error=""
-    )
-    return changed == 1
+    return claims.claim_row(CaseFileExport, export_id, claim, done=0, total=0, error="")
 
 
 def _progress(export_id: int, claim: uuid.UUID, **counts: int) -> None:
-    if not CaseFileExport.objects.filter(pk=export_id, claim=claim).update(heartbeat_at=timezone.now(), **counts):
-        raise _ClaimLost
+    claims.progress(CaseFileExport, export_id, claim, **counts)
 
 
 def _finish(export_id: int, claim: uuid.UUID, tmp: Path) -> None:
-    name = f"{EXPORT_DIR}/{export_id}.zip"
-    with transaction.atomic():
-        # Locked so that no other run claims the row between the check and the rename.
-        export = CaseFileExport.objects.select_for_update().filter(pk=export_id, claim=claim).first()
-        if export is None:
-            raise _ClaimLost
-        final = Path(private_storage.path(name))
-        tmp.replace(final)
-        export.status, export.file.name, export.size = ExportStatus.DONE, name, final.stat().st_size
-        export.finished_at = export.heartbeat_at = timezone.now()
-        export.save(update_fields=["status", "file", "size", "finished_at", "heartbeat_at"])
+    claims.finish(CaseFileExport, export_id, claim, tmp, f"{EXPORT_DIR}/{export_id}.zip")
 
 
 def _fail(export_id: int, claim: uuid.UUID, exc: Exception) -> None:

@@ -33,16 +33,16 @@ from django.utils import timezone
 
 from guidance.models import private_storage
 
+from . import claims
+from .claims import STALE_AFTER, ClaimLost
 from .models import UNFINISHED, ExportStatus, ReportExport
 from .reports import PreparedReport, report_audit, report_export, report_filename
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DIR = "report-exports"
-# A run that has written no progress for this long is taken for dead: another run may claim the row.
-STALE_AFTER = dt.timedelta(minutes=10)
 # A queued export no worker started for this long no longer blocks a new request of the same filter.
-QUEUED_STALE_AFTER = dt.timedelta(minutes=30)
+QUEUED_STALE_AFTER = dt.timedelta(minutes=30)  # (a running one: claims.STALE_AFTER)
 
 
 def keep_for() -> dt.timedelta:
@@ -133,10 +133,6 @@ def _enqueue(export_id: int) -> None:
     build_report_export.delay(export_id)
 
 
-class _ClaimLost(Exception):
-    """Another run claimed the row (this one was taken for dead): stop, leave no file."""
-
-
 def report_export_build(export_id: int) -> bool:
     """Write the export's file; True when this run finished it (done or failed).
 
@@ -170,7 +166,7 @@ def report_export_build(export_id: int) -> bool:
             audited=False,
         )
         _finish(export_id, claim, tmp)
-    except _ClaimLost:
+    except ClaimLost:
         tmp.unlink(missing_ok=True)
         return False
     except Exception as exc:
@@ -181,32 +177,19 @@ def report_export_build(export_id: int) -> bool:
 
 
 def _claim(export_id: int, claim: uuid.UUID) -> bool:
-    now = timezone.now()
-    claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    changed = ReportExport.objects.filter(claimable, pk=export_id).update(
-        status=ExportStatus.RUNNING, claim=claim, heartbeat_at=now, started_at=now, done=0, error=""
-    )
-    return changed == 1
+    return claims.claim_row(ReportExport, export_id, claim, done=0, error="")
 
 
 def _progress(export_id: int, claim: uuid.UUID, **counts: int) -> None:
-    if not ReportExport.objects.filter(pk=export_id, claim=claim).update(heartbeat_at=timezone.now(), **counts):
-        raise _ClaimLost
+    claims.progress(ReportExport, export_id, claim, **counts)
 
 
 def _finish(export_id: int, claim: uuid.UUID, tmp: Path) -> None:
-    name = f"{EXPORT_DIR}/{export_id}.xlsx"
-    with transaction.atomic():
-        # Locked so that no other run claims the row between the check and the rename.
-        export = ReportExport.objects.select_for_update().filter(pk=export_id, claim=claim).first()
-        if export is None:
-            raise _ClaimLost
-        final = Path(private_storage.path(name))
-        tmp.replace(final)
-        export.status, export.file.name, export.size = ExportStatus.DONE, name, final.stat().st_size
+    def rows_held(export: ReportExport) -> list[str]:
         export.total = export.done  # the rows the file holds (rows ended or added since the count)
-        export.finished_at = export.heartbeat_at = timezone.now()
-        export.save(update_fields=["status", "file", "size", "total", "finished_at", "heartbeat_at"])
+        return ["total"]
+
+    claims.finish(ReportExport, export_id, claim, tmp, f"{EXPORT_DIR}/{export_id}.xlsx", also=rows_held)
 
 
 def _fail(export_id: int, claim: uuid.UUID, exc: Exception) -> None:

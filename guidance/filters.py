@@ -43,7 +43,23 @@ class TalkRecordFlagFilter(django_filters.FilterSet):
             del self.filters["school"]
 
 
-class SchoolComplianceFilter(django_filters.FilterSet):
+class CountyPlacesFilterSet(django_filters.FilterSet):
+    """Reports' place filters: county staff pick among the schools they may see; for an officer, whose
+    file is her school's already, the filters named in ``county_only`` are dropped."""
+
+    county_only: tuple[str, ...] = ("town", "school")
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        if scope_of(request_user).is_county_wide:
+            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+        else:
+            for name in self.county_only:
+                del self.filters[name]
+
+
+class SchoolComplianceFilter(CountyPlacesFilterSet):
     """The 五导 compliance report's filters (per school): by town, school and stage. A pairing
     belongs to its teacher's school and that school's town, as on the county dashboard, so the
     report's lines add up to the dashboard's. Only the viewer's schools are offered; an officer's
@@ -63,17 +79,10 @@ class SchoolComplianceFilter(django_filters.FilterSet):
         model = Pairing
         fields: list[str] = []
 
-    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        if scope_of(request_user).is_county_wide:
-            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
-            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
-        else:
-            for name in ("town", "school", "stage"):
-                del self.filters[name]
+    county_only = ("town", "school", "stage")
 
 
-class PairingRecordReportFilter(django_filters.FilterSet):
+class PairingRecordReportFilter(CountyPlacesFilterSet):
     """The detail reports' filters (talks, home visits, excused weeks, reminders: rows hanging off a
     pairing): by the student's town and school (a record belongs to its student's school, as a
     school's officer reads it). The term is the report's own. Only the viewer's schools are offered;
@@ -93,14 +102,7 @@ class PairingRecordReportFilter(django_filters.FilterSet):
         model = TalkRecord  # the filters' paths are alike on HomeVisit, ExcusedWeek and Reminder
         fields: list[str] = []
 
-    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        if scope_of(request_user).is_county_wide:
-            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
-            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
-        else:
-            for name in ("town", "school"):
-                del self.filters[name]
+    county_only = ("town", "school")
 
 
 class ReminderReportFilter(PairingRecordReportFilter):
