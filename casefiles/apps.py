@@ -33,3 +33,9 @@ class CasefilesConfig(AppConfig):
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )
+        navigation.register_export(
+            "casefiles:review_county",
+            url_name="casefiles:report_download",
+            report="review_progress",
+            roles={Role.COUNTY},
+        )

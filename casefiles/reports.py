@@ -45,6 +45,9 @@ from zaoyang_aid.fields import FieldGroup, broad_access
 from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction
 
+from .filters import ReviewProgressFilter
+from .selectors import Progress, progress_of, review_progress_filter
+
 # Who may export: the school's 资助专干 (her school's rows) and the county centre's staff. Teachers
 # and counsellors read single records; the 系统管理员 keeps accounts and sees no family's data.
 REPORT_ROLES = (Role.OFFICER, Role.COUNTY)
@@ -601,6 +604,50 @@ REMINDERS = Report(
     ),
 )
 
+# --- 帮扶档案审核进度 ---------------------------------------------------------------------------------
+
+
+def _review_filter(user: Any, data: Any, term: Term) -> ReviewProgressFilter:
+    return review_progress_filter(user, data, term=term, as_of=_as_of(term))  # the progress page's own
+
+
+def _review_selector(filterset: ReviewProgressFilter, term: Term) -> list[Progress]:
+    _total, towns = progress_of(filterset.qs, term=term)
+    return [school for town in towns for school in town.schools]
+
+
+def _review_rows(schools: list[Progress], term: Term) -> Iterator[dict[str, Any]]:
+    for school in schools:
+        yield {
+            "town": school.town,
+            "school": school.name,
+            "students": school.students,
+            "not_started": school.not_started,
+            "in_progress": school.in_progress,
+            "signed_off": school.signed_off,
+            "rate": school.rate,
+        }
+
+
+REVIEW_PROGRESS = Report(
+    name="review_progress",
+    label="帮扶档案审核进度",
+    description="每所学校本学期有结对的学生中,档案审核未开始、审核中、已签结的人数与签结率;与“档案审核进度”页的筛选相同。",
+    filter_of=_review_filter,
+    selector=_review_selector,
+    rows=_review_rows,
+    filterset=ReviewProgressFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("students", "结对学生数", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("not_started", "未开始", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("in_progress", "审核中", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("signed_off", "已签结", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("rate", "签结率", None, CellKind.PERCENT, ratio_of=("signed_off", "students")),
+    ),
+)
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -613,6 +660,7 @@ REPORTS: dict[str, Report] = {
         VISIT_DETAIL,
         EXCUSED_WEEKS,
         REMINDERS,
+        REVIEW_PROGRESS,
     )
 }
 

@@ -21,6 +21,7 @@ from pairing.models import EnrollmentChange, HardshipAssessment, Pairing, School
 from zaoyang_aid.fields import FieldAccess, FieldGroup, Relation, field_access
 
 from .checklist import Checklist, checklists_for
+from .filters import ReviewProgressFilter
 from .models import ATTACHMENT_GROUPS, AidReceipt, Attachment, CaseFileReview, Referral, ReviewStatus, TermResult
 
 G = FieldGroup
@@ -319,6 +320,7 @@ class Progress:
     students: int = 0
     in_progress: int = 0
     signed_off: int = 0
+    town: str = ""  # a school's
     schools: list[Progress] = field(default_factory=list)
 
     @property
@@ -335,11 +337,22 @@ class Progress:
         self.signed_off += other.signed_off
 
 
+def review_progress_filter(user: Any, params: Any, *, term: Term, as_of: dt.date) -> ReviewProgressFilter:
+    """档案审核进度's bound FilterSet over the reader's students with a pairing in the term (nothing is
+    read until its .qs is): the page and its report both start here."""
+    return ReviewProgressFilter(params, queryset=students_in_term(user, term=term, as_of=as_of), request_user=user)
+
+
 def county_progress(user: Any, *, term: Term, as_of: dt.date) -> tuple[Progress, list[Progress]]:
     """The county's total and, per town, its schools' counts of 未开始 / 审核中 / 已签结 among the
-    students with a pairing in the term. Three queries: students per school, reviews per school and
-    status, the schools with their towns."""
-    students = students_in_term(user, term=term, as_of=as_of)
+    reader's students with a pairing in the term."""
+    return progress_of(students_in_term(user, term=term, as_of=as_of), term=term)
+
+
+def progress_of(students: QuerySet[Student], *, term: Term) -> tuple[Progress, list[Progress]]:
+    """The review progress of ``students`` (the reader's students of the term, as filtered by
+    review_progress_filter): the total and, per town, its schools. Three queries: students per
+    school, reviews per school and status, the schools with their towns."""
     counts = dict(students.order_by().values("school_id").annotate(n=Count("pk")).values_list("school_id", "n"))
     by_status: dict[int, dict[str, int]] = defaultdict(dict)
     reviews = (
@@ -361,6 +374,7 @@ def county_progress(user: Any, *, term: Term, as_of: dt.date) -> tuple[Progress,
             counts[school.pk],
             by_status[school.pk].get(ReviewStatus.IN_PROGRESS, 0),
             by_status[school.pk].get(ReviewStatus.SIGNED_OFF, 0),
+            town=school.town.name,
         )
         town: Town = school.town
         group = towns.setdefault(town.pk, Progress(town.pk, town.name))

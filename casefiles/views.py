@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, Student, Term
 from pairing.selectors import term_today
-from zaoyang_aid import audit
+from zaoyang_aid import audit, navigation
 from zaoyang_aid.access import SCHOOL_ROLES, Role, role_required, scope_of
 from zaoyang_aid.fields import FieldGroup, field_access
 from zaoyang_aid.models import AuditAction
@@ -445,7 +445,16 @@ def review_county(request: HttpRequest) -> HttpResponse:
     """The county's review progress of a term: per town, and the schools of each."""
     term = _term(request)
     today = timezone.localdate()
-    total, towns = selectors.county_progress(request.user, term=term, as_of=today)
-    return render(
-        request, "casefiles/review_county.html", {"term": term, "terms": _terms(), "total": total, "towns": towns}
-    )
+    filterset = selectors.review_progress_filter(request.user, request.GET, term=term, as_of=today)
+    total, towns = selectors.progress_of(filterset.qs, term=term)
+    context = {
+        "term": term,
+        "terms": _terms(),
+        "filter": filterset,
+        "total": total,
+        "towns": towns,
+        "export_url": navigation.export_link(
+            "casefiles:review_county", scope_of(request.user).role, request.GET.urlencode()
+        ),
+    }
+    return render(request, "casefiles/review_county.html", context)

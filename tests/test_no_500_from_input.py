@@ -57,6 +57,8 @@ LISTS = {
     "guidance:county_dashboard": ["town", "page"],
     "guidance:school_reminders": ["page"],
     "guidance:notifications": ["page"],
+    "casefiles:review_county": ["term", "town", "school", "stage"],
+    "casefiles:report_list": ["report", "term", "town", "school", "stage"],
 }
 ADMIN_LISTS = [
     "admin:pairing_student_changelist",

@@ -325,3 +325,68 @@ def test_the_teachers_page_links_to_her_review_comments(client, world):
     body = as_role(client, world, "teacher_a1").get(reverse("guidance:my_students")).content.decode()
 
     assert f'href="{reverse("casefiles:my_review_comments")}" data-review-comments-link' in body
+
+
+# --- 档案审核进度: the page's filters and its report (issue 10: the review-progress report) ----------
+
+
+def _report_rows(world, user, data=None):
+    import io
+
+    import openpyxl
+
+    from casefiles.reports import report_export
+    from zaoyang_aid.excel import HEADER_ROW
+
+    buffer = io.BytesIO()
+    result = report_export(name="review_progress", user=user, data=data or {}, target=buffer)
+    buffer.seek(0)
+    ws = openpyxl.load_workbook(buffer).active
+    header = [c.value for c in ws[HEADER_ROW]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=HEADER_ROW + 1)]
+    return ws, result, rows
+
+
+def test_the_review_progress_report_lists_each_school_as_the_page_counts_it(world):
+    sign_off(world)
+    services.review_comment_create(
+        student=world.student_a2, term=world.term, by=world.officer_a, body="意见", version=0
+    )
+
+    ws, result, rows = _report_rows(world, world.county)
+
+    body, total = rows[:-1], rows[-1]
+    by_school = {r["学校"]: (r["结对学生数"], r["未开始"], r["审核中"], r["已签结"]) for r in body}
+    assert by_school == {"枣阳市第一中学": (2, 0, 1, 1), "枣阳市吴店镇中学": (1, 1, 0, 0)}
+    assert result.rows == 2 and ws["A1"].value.startswith("帮扶档案审核进度")
+    assert total["学校"] is None and total["乡镇"] == "合计"
+    assert (total["结对学生数"], total["已签结"], total["未开始"]) == (3, 1, 1)
+    rate = next(r for r in body if r["学校"] == "枣阳市第一中学")["签结率"]
+    assert rate == pytest.approx(0.5)
+
+
+def test_the_review_progress_page_and_report_filter_by_town_alike(client, world):
+    from pairing.models import Town
+
+    sign_off(world)
+    town = Town.objects.exclude(pk=world.school_a.town_id).order_by("code").first()
+    world.school_b.town = town
+    world.school_b.save(update_fields=["town"])
+    client = as_role(client, world, "county")
+
+    page = client.get(reverse("casefiles:review_county"), {"term": world.term.pk, "town": town.pk})
+
+    html = page.content.decode()
+    assert f'data-school="{world.school_b.pk}"' in html and f'data-school="{world.school_a.pk}"' not in html
+    assert page.context["total"].students == 1
+    link = page.context["export_url"]
+    assert f"town={town.pk}" in link and f"term={world.term.pk}" in link and link.endswith("report=review_progress")
+    _ws, result, rows = _report_rows(world, world.county, {"term": world.term.pk, "town": town.pk})
+    assert [r["学校"] for r in rows[:-1]] == [world.school_b.name] and result.rows == 1
+    assert "乡镇" in result.filters
+
+
+def test_the_officer_gets_her_schools_review_progress_only(world):
+    _ws, _result, rows = _report_rows(world, world.officer_a)
+
+    assert [r["学校"] for r in rows[:-1]] == [world.school_a.name]
