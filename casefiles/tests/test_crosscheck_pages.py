@@ -299,3 +299,9 @@ def test_the_upload_pages_list_runs_the_same_queries_for_1_or_5_checks(world: An
     with CaptureQueriesContext(connection) as five:
         client.get(LIST_URL)
     assert len(one) == len(five)
+
+
+def test_the_navbar_offers_the_page_to_officers_and_county_staff_only(world: Any) -> None:
+    for who, shown in (("officer_a", True), ("county", True), ("teacher_a1", False), ("counsellor_a", False)):
+        html = client_for(getattr(world, who)).get(reverse("home"), follow=True).content.decode()
+        assert (f'href="{LIST_URL}"' in html) is shown, who
