@@ -21,6 +21,9 @@ from .models import (
     Attachment,
     CaseFileExport,
     CaseFileReview,
+    CheckMissed,
+    CheckProposal,
+    DepartmentCheck,
     Referral,
     ReviewComment,
     ReviewReopening,
@@ -122,3 +125,28 @@ class CaseFileExportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["school", "term__school_year", "requested_by"]
     date_hierarchy = "created_at"
     exclude = ["file", "claim"]
+
+
+# --- 部门名单比对 -----------------------------------------------------------------------------------------
+
+
+class CheckProposalInline(_ReadOnlyInline):
+    model = CheckProposal
+    fields = readonly_fields = ("student", "action", "category", "decision", "decided_by", "decided_at", "note")
+
+
+class CheckMissedInline(_ReadOnlyInline):
+    model = CheckMissed
+    fields = readonly_fields = ("student",)
+
+
+@admin.register(DepartmentCheck)
+class DepartmentCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the comparisons made on the 部门名单比对 page (scoped, audited there), with their
+    proposals and possibly-missed students, shown as far as the field policy shows 认定."""
+
+    list_display = ["kind", "school", "term", "uploaded_by", "created_at", "rows_read", "matched_count", "status"]
+    list_filter = ["kind", "status", "complete"]
+    list_select_related = ["school", "term__school_year", "uploaded_by"]
+    date_hierarchy = "created_at"
+    inlines = [CheckProposalInline, CheckMissedInline]

@@ -30,6 +30,10 @@ class CasefilesConfig(AppConfig):
         navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)
         # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
         navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49)
+        # 部门名单比对 (issue 10, point 8): whoever sees 认定 for every student of their scope (fields.py).
+        from .crosscheck_services import CROSS_CHECK_ROLES
+
+        navigation.register("名单比对", "casefiles:crosscheck_list", set(CROSS_CHECK_ROLES), order=48)
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )

@@ -579,3 +579,173 @@ class ReportExport(models.Model):
     @property
     def percent(self) -> int:
         return min(round(100 * self.done / self.total), 100) if self.total else 0
+
+
+# --- 部门名单比对 (issue 10, point 8) ------------------------------------------------------------------
+# A department's list (低保, 特困, …) is read in the request and never kept: only the comparison with
+# our students is (casefiles/crosscheck.py reads, crosscheck_services.py compares and decides).
+
+
+class DepartmentList(models.TextChoices):
+    DIBAO = "dibao", "低保(民政)"
+    TEKUN = "tekun", "特困(民政)"
+    DISABLED = "disabled", "持证残疾人(残联)"
+    MONITORED = "monitored", "防返贫监测对象(乡村振兴)"
+    ORPHAN = "orphan", "孤儿及事实无人抚养儿童(民政)"
+    LIFTED = "lifted", "脱贫户(乡村振兴)"
+
+
+# Each list's SpecialCategory (pairing/migrations/0002_reference_data.py), looked up by name.
+DEPARTMENT_CATEGORY_NAMES: dict[str, str] = {
+    DepartmentList.DIBAO: "最低生活保障家庭",
+    DepartmentList.TEKUN: "特困供养",
+    DepartmentList.DISABLED: "残疾学生及残疾人子女",
+    DepartmentList.MONITORED: "防止返贫监测对象",
+    DepartmentList.ORPHAN: "孤儿及事实无人抚养儿童",
+    DepartmentList.LIFTED: "脱贫家庭学生(原建档立卡)",
+}
+
+
+class CheckStatus(models.TextChoices):
+    PENDING = "pending", "待处理"
+    DONE = "done", "已处理完毕"
+
+
+class DepartmentCheckQuerySet(ScopedQuerySet):
+    """A comparison shows which students are on a department's list and proposes 认定 changes: seen
+    by whoever sees 认定 for every student of their scope (fields.py: the school's 资助专干 her
+    school's checks, county staff all); a county-wide check (no school) only by county staff."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if FieldGroup.ASSESSMENT not in broad_access(scope):
+            return None
+        if scope.is_county_wide:
+            return Q()
+        return Q(school_id=scope.school_id) if scope.school_id else None
+
+
+class DepartmentCheck(models.Model):
+    """One upload of a department's list compared with our students. Holds no row of the list: only
+    counts, and (in its proposals and possibly-missed rows) our own students."""
+
+    kind = models.CharField("名单", max_length=12, choices=DepartmentList.choices)
+    school = models.ForeignKey(
+        School,
+        verbose_name="学校",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="留空表示全市",
+    )
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    file_name = models.CharField("文件名", max_length=200)
+    rows_read = models.PositiveIntegerField("读取行数", default=0)
+    matched_count = models.PositiveIntegerField("匹配学生数", default=0)
+    complete = models.BooleanField("完整名单", default=False)
+    status = models.CharField("状态", max_length=10, choices=CheckStatus.choices, default=CheckStatus.PENDING)
+
+    objects = DepartmentCheckQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "部门名单比对"
+        verbose_name_plural = "部门名单比对"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The upload page's list of recent checks of a school (county staff: all, by date).
+            models.Index(fields=["school", "-created_at"], name="department_check_recent"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.school.name if self.school_id and self.school else "全市"
+        return f"{where} {self.get_kind_display()} 名单比对"
+
+
+class ProposalAction(models.TextChoices):
+    ADD = "add", "增加类别"
+    REMOVE = "remove", "取消类别"
+
+
+class ProposalDecision(models.TextChoices):
+    PENDING = "pending", "待处理"
+    CONFIRMED = "confirmed", "已确认"
+    REJECTED = "rejected", "已驳回"
+
+
+class CheckRowQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        condition = DepartmentCheck.objects.scope_filter(scope)
+        if condition is None:
+            return None
+        return Q() if scope.is_county_wide else Q(department_check__school_id=scope.school_id)
+
+
+class CheckProposal(models.Model):
+    """A proposed 认定 change for one of our students: add the list's category (newly on the list)
+    or remove it (left a complete list). Decided once, by whom and when, with a note."""
+
+    department_check = models.ForeignKey(
+        DepartmentCheck, verbose_name="比对", on_delete=models.CASCADE, related_name="proposals"
+    )
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        "pairing.SpecialCategory", verbose_name="特殊群体类别", on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField("建议", max_length=8, choices=ProposalAction.choices)
+    decision = models.CharField(
+        "处理结果", max_length=10, choices=ProposalDecision.choices, default=ProposalDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    note = models.CharField("处理说明", max_length=200, blank=True)
+
+    objects = CheckRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "认定调整建议"
+        verbose_name_plural = "认定调整建议"
+        ordering = ["department_check", "action", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["department_check", "student"], name="one_proposal_per_check_student"),
+            models.CheckConstraint(
+                condition=Q(decision="pending", decided_at__isnull=True)
+                | (~Q(decision="pending") & Q(decided_at__isnull=False)),
+                name="proposal_decided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_action_display()} {self.category}"
+
+
+class CheckMissed(models.Model):
+    """One of our students on the list and in no active pairing: possibly missed (可能漏帮扶)."""
+
+    department_check = models.ForeignKey(
+        DepartmentCheck, verbose_name="比对", on_delete=models.CASCADE, related_name="missed"
+    )
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="+")
+
+    objects = CheckRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "可能漏帮扶学生"
+        verbose_name_plural = "可能漏帮扶学生"
+        ordering = ["department_check", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["department_check", "student"], name="one_missed_per_check_student")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} 可能漏帮扶"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, report_views, views
+from . import crosscheck_views, export_views, report_views, views
 
 app_name = "casefiles"
 
@@ -33,4 +33,14 @@ urlpatterns: list = [
     path("reports/exports/", report_views.report_export_list, name="report_export_list"),
     path("reports/exports/<int:pk>/", report_views.report_export_detail, name="report_export_detail"),
     path("reports/exports/<int:pk>/download/", report_views.report_export_download, name="report_export_download"),
+    # --- 部门名单比对 (issue 10, point 8) ---------------------------------------------------------------
+    path("department-checks/", crosscheck_views.crosscheck_list, name="crosscheck_list"),
+    path("department-checks/<int:pk>/", crosscheck_views.crosscheck_detail, name="crosscheck_detail"),
+    path(
+        "department-checks/<int:pk>/confirm-all/",
+        crosscheck_views.crosscheck_confirm_all,
+        name="crosscheck_confirm_all",
+    ),
+    path("department-checks/proposals/<int:pk>/confirm/", crosscheck_views.proposal_confirm, name="proposal_confirm"),
+    path("department-checks/proposals/<int:pk>/reject/", crosscheck_views.proposal_reject, name="proposal_reject"),
 ]

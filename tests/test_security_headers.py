@@ -28,7 +28,15 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from casefiles.models import CaseFileExport, ReportExport
+from casefiles.models import (
+    CaseFileExport,
+    CheckMissed,
+    CheckProposal,
+    DepartmentCheck,
+    DepartmentList,
+    ProposalAction,
+    ReportExport,
+)
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import (
     FlagKind,
@@ -48,6 +56,7 @@ from guidance.tests.factories import (
     TalkRecordFactory,
 )
 from guidance.tests.photo_files import jpeg_bytes
+from pairing.models import SpecialCategory
 from pairing.tests.factories import GuardianConsentFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +116,10 @@ PAGE_ARGS = {
     "casefiles:export_download": "export",
     "casefiles:report_export_detail": "report_export",
     "casefiles:report_export_download": "report_export",
+    "casefiles:crosscheck_detail": "department_check",
+    "casefiles:crosscheck_confirm_all": "department_check",
+    "casefiles:proposal_confirm": "check_proposal",
+    "casefiles:proposal_reject": "check_proposal",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -153,6 +166,8 @@ class Objects:
     attachment: Any
     export: Any
     report_export: Any
+    department_check: Any
+    check_proposal: Any
     session: Any
     counselling_request: Any
     flag: Any
@@ -181,6 +196,15 @@ def objects(world: Any) -> Objects:
         recipient=world.officer_a, reminder=reminder, level=ReminderLevel.OFFICER, title="上周未记录谈心谈话"
     )
     talk = TalkRecordFactory(pairing=pairing)
+    # A 低保 list compared at school A: one proposal (pending: its form shows), one possibly missed.
+    check = DepartmentCheck.objects.create(
+        kind=DepartmentList.DIBAO,
+        school=world.school_a,
+        term=world.term,
+        uploaded_by=world.officer_a,
+        file_name="低保.xlsx",
+    )
+    CheckMissed.objects.create(department_check=check, student=world.student_a2)
     return Objects(
         student=world.student_a1,
         teacher=pairing.teacher,
@@ -202,6 +226,13 @@ def objects(world: Any) -> Objects:
         # Queued, asked by officer_a: its progress page reloads itself; only she sees it.
         report_export=ReportExport.objects.create(
             requested_by=world.officer_a, report="pairings", label="结对帮扶台账", filter_key="k"
+        ),
+        department_check=check,
+        check_proposal=CheckProposal.objects.create(
+            department_check=check,
+            student=world.student_a1,
+            category=SpecialCategory.objects.get(name="最低生活保障家庭"),
+            action=ProposalAction.ADD,
         ),
         session=CounsellingRecordFactory(
             school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]

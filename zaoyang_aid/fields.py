@@ -315,6 +315,10 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     },
     **{f"casefiles.AidReceipt.{f}": G.ASSESSMENT for f in ("student", "term", "item", "amount", "paid_on", "source")},
     **{f"casefiles.Attachment.{f}": G.ASSESSMENT for f in ("student", "kind", "title", "file")},
+    # 部门名单比对 (casefiles): that one of our students is on a department's list (低保, 残疾 …) and the
+    # 认定 change proposed for it go with the 认定.
+    **{f"casefiles.CheckProposal.{f}": G.ASSESSMENT for f in ("student", "category", "action", "note")},
+    "casefiles.CheckMissed.student": G.ASSESSMENT,
     # 心理健康档案 (guidance/counselling.py): every word a counsellor, a designated county reader or a
     # requesting teacher wrote about a child's mind, and the risk level with its history.
     **{
@@ -451,6 +455,11 @@ NOT_PERSONAL: dict[str, str] = {
         f"casefiles.Attachment.{f}": "which term the file belongs to, its file metadata, who uploaded it when"
         for f in ("term", "content_type", "size", "uploaded_by", "uploaded_at")
     },
+    **{
+        f"casefiles.CheckProposal.{f}": "which comparison, the decision's bookkeeping (who, when)"
+        for f in ("department_check", "decision", "decided_by", "decided_at")
+    },
+    "casefiles.CheckMissed.department_check": "which comparison",
     "casefiles.Referral.referred_by": "which staff member made the referral",
     "casefiles.Referral.created_at": "bookkeeping",
     "casefiles.AidReceipt.created_at": "bookkeeping",
@@ -517,6 +526,8 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "guidance.ReminderPreference": "a user's own setting, read only by that user",
     "casefiles.CaseFileExport": "an export's bookkeeping (school, term, who asked, progress); its zip is "
     "streamed only to the school's 资助专干 and county staff (CaseFileExport.visible_to), audited",
+    "casefiles.DepartmentCheck": "a comparison's bookkeeping (which department's list, whose scope, who "
+    "uploaded it, counts): no row of the list is kept; its students are in CheckProposal/CheckMissed",
     "casefiles.ReportExport": "a report export's bookkeeping (who asked, which report, the list's filter as "
     "plain values, progress): row, filter (a search word the requester typed, at most) and file are read "
     "only by the requester (report_exports.mine), each request and download audited",

@@ -423,6 +423,10 @@ REMINDER_SITE_URL = _str("REMINDER_SITE_URL", default="").rstrip("/")
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.
 PAIRING_TEACHER_LOAD_LIMIT = _int("PAIRING_TEACHER_LOAD_LIMIT", default=1)
 
+# --- 部门名单比对 (casefiles/crosscheck.py) ------------------------------------------------------------
+# The largest department list accepted (read in the request, never kept): a county 低保 list is ~2 MB.
+DEPARTMENT_LIST_MAX_BYTES = _int("DEPARTMENT_LIST_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Logging: ID numbers never reach a log line ---------------------------------------------------
 LOGGING = {
     "version": 1,
