@@ -146,16 +146,26 @@ def _resolve_towns(rows: list[RosterRow]) -> None:
 
 
 def student_rows_write(clean: list[RosterRow], user: Any) -> Counter[str]:
-    """Each clean row created or updated through the services, or left as it is; per CHUNK rows
-    the stored students and schools are read at once (four queries)."""
+    """The clean rows of new students through services.students_create (student_create's rules, a
+    constant number of queries per batch); a stored student through student_update when a cell
+    changes something, else left as it is. Per CHUNK rows the stored students are read at once."""
     outcomes: Counter[str] = Counter()
     for start in range(0, len(clean), CHUNK):
         chunk = clean[start : start + CHUNK]
         stored = _stored_students(chunk)
         schools = {s.pk: s for s in School.objects.filter(pk__in={r.values["school_id"] for r in chunk})}
+        new: list[tuple[RosterRow, services.NewStudent]] = []
         for row in chunk:
+            school = schools[row.values["school_id"]]
             student = stored.get(row.values["id_number"])
-            outcomes[_write_row(row, student=student, school=schools[row.values["school_id"]], user=user)] += 1
+            if student is None:
+                new.append((row, services.NewStudent(school=school, **_create_arguments(row))))
+            else:
+                outcomes[_update_row(row, student=student, school=school, user=user)] += 1
+        for (row, _item), errors in zip(new, services.students_create(by=user, new=[n for _r, n in new]), strict=True):
+            if errors:
+                _add_service_errors(row, ValidationError(errors), guardian_index=0)
+            outcomes["bad" if errors else "created"] += 1
     return outcomes
 
 
@@ -170,40 +180,33 @@ def _stored_students(rows: Sequence[RosterRow]) -> dict[str, Student]:
     return {s.id_number: s for s in students}
 
 
-def _write_row(row: RosterRow, *, student: Student | None, school: School, user: Any) -> str:
-    """'created', 'updated', 'unchanged', or 'bad' (the row's errors added)."""
-    if student is None:
-        call = _create_arguments(row, school=school)
-        guardian_index = 0
-    else:
-        if student.school_id != school.pk:
-            row.add_error("school", "系统中该学生登记在另一所学校;转学请在学生页面办理学籍变动。")
-            return "bad"
-        prepared = _update_arguments(row, student=student)
-        if prepared is None:
-            return "unchanged"
-        call, guardian_index = prepared
+def _update_row(row: RosterRow, *, student: Student, school: School, user: Any) -> str:
+    """'updated', 'unchanged', or 'bad' (the row's errors added)."""
+    if student.school_id != school.pk:
+        row.add_error("school", "系统中该学生登记在另一所学校;转学请在学生页面办理学籍变动。")
+        return "bad"
+    prepared = _update_arguments(row, student=student)
+    if prepared is None:
+        return "bad" if row.errors else "unchanged"
+    call, guardian_index = prepared
     try:
-        if student is None:
-            services.student_create(by=user, school=school, **call)
-        else:
-            services.student_update(student=student, by=user, **call)
+        services.student_update(student=student, by=user, **call)
     except ValidationError as exc:
         _add_service_errors(row, exc, guardian_index=guardian_index)
         return "bad"
-    return "created" if student is None else "updated"
+    return "updated"
 
 
 def _given(row: RosterRow, key: str) -> bool:
     return row.values.get(key) not in (None, "")
 
 
-def _create_arguments(row: RosterRow, *, school: School) -> dict[str, Any]:
+def _create_arguments(row: RosterRow) -> dict[str, Any]:
     values = {key: row.values.get(key, "") for key in STUDENT_VALUE_KEYS}
     values["birth_date"] = row.values.get("birth_date")
     guardian = {name: row.values.get(key, "") for name, key in GUARDIAN_KEYS.items()}
     return {
-        **values,
+        "values": values,
         "household": {
             "town": row.values.get("town_obj"),
             "village": row.values.get("village", ""),
