@@ -30,6 +30,7 @@ class CasefilesConfig(AppConfig):
         navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)
         # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
         navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49)
+        navigation.register("名单导入", "casefiles:import_upload", {Role.OFFICER, Role.COUNTY}, order=48)
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, report_views, views
+from . import export_views, import_views, report_views, views
 
 app_name = "casefiles"
 
@@ -33,4 +33,10 @@ urlpatterns: list = [
     path("reports/exports/", report_views.report_export_list, name="report_export_list"),
     path("reports/exports/<int:pk>/", report_views.report_export_detail, name="report_export_detail"),
     path("reports/exports/<int:pk>/download/", report_views.report_export_download, name="report_export_download"),
+    # --- Roster imports (issue 10, point 6) --------------------------------------------------------
+    path("imports/", import_views.import_upload, name="import_upload"),
+    path("imports/template/<slug:kind>/", import_views.import_template, name="import_template"),
+    path("imports/<int:pk>/", import_views.import_preview, name="import_preview"),
+    path("imports/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
+    path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),
 ]
