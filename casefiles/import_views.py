@@ -60,9 +60,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 @role_required(*IMPORT_ROLES)  # type: ignore[arg-type]  # a FileResponse streams
 @require_GET
-def import_template(request: HttpRequest, kind: str) -> FileResponse:
-    """The empty template of a kind: title, a note row, the header, drop-down lists."""
-    roster_kind = ROSTER_KINDS.get(kind)
+def import_template(request: HttpRequest) -> FileResponse:
+    """The empty template of a kind (?kind=students): title, a note row, the header, drop-down lists."""
+    roster_kind = ROSTER_KINDS.get(request.GET.get("kind", ""))
     if roster_kind is None:
         raise Http404("没有这种名单。")
     out = io.BytesIO()

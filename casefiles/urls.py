@@ -35,7 +35,7 @@ urlpatterns: list = [
     path("reports/exports/<int:pk>/download/", report_views.report_export_download, name="report_export_download"),
     # --- Roster imports (issue 10, point 6) --------------------------------------------------------
     path("imports/", import_views.import_upload, name="import_upload"),
-    path("imports/template/<slug:kind>/", import_views.import_template, name="import_template"),
+    path("imports/template/", import_views.import_template, name="import_template"),
     path("imports/<int:pk>/", import_views.import_preview, name="import_preview"),
     path("imports/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
     path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),

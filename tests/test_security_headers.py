@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from casefiles.models import CaseFileExport, ReportExport
+from casefiles.models import CaseFileExport, ReportExport, RosterImport
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import (
     FlagKind,
@@ -107,6 +107,9 @@ PAGE_ARGS = {
     "casefiles:export_download": "export",
     "casefiles:report_export_detail": "report_export",
     "casefiles:report_export_download": "report_export",
+    "casefiles:import_preview": "roster_import",
+    "casefiles:import_commit": "roster_import",
+    "casefiles:import_result": "roster_import",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -153,6 +156,7 @@ class Objects:
     attachment: Any
     export: Any
     report_export: Any
+    roster_import: Any
     session: Any
     counselling_request: Any
     flag: Any
@@ -202,6 +206,10 @@ def objects(world: Any) -> Objects:
         # Queued, asked by officer_a: its progress page reloads itself; only she sees it.
         report_export=ReportExport.objects.create(
             requested_by=world.officer_a, report="pairings", label="结对帮扶台账", filter_key="k"
+        ),
+        # Uploaded by officer_a, not yet committed: only she sees its preview.
+        roster_import=RosterImport.objects.create(
+            kind="students", uploaded_by=world.officer_a, filename="名单.xlsx", sha256="0" * 64
         ),
         session=CounsellingRecordFactory(
             school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]
