@@ -52,6 +52,7 @@ def read_roster(kind: RosterKind, source: Any) -> Roster:
 def _preview_of(result: ImportResult) -> dict[str, Any]:
     return {
         "counts": result.counts,
+        "header_errors": result.header_errors,
         "errors": [[e.row_number, e.column, e.message] for e in result.errors],
         "flags": {key: dict(counter) for key, counter in result.flags.items()},
     }
@@ -107,12 +108,14 @@ def roster_import_commit(*, item: RosterImport, user: Any, skip_bad_rows: bool) 
     asked). Committed: the counts kept, the file deleted, an audit line. Not committed (a bad row
     and no skipping, or the data changed since the preview): the preview is refreshed and nothing
     is written."""
-    if item.status != RosterImportStatus.UPLOADED or not item.file.name:
-        raise ValidationError("该文件已导入或已清理,请重新上传。")
-    kind = ROSTER_KINDS[item.kind]
-    with private_storage.open(item.file.name, "rb") as handle:
-        roster = read_roster(kind, UploadedFile(handle, name=item.filename, size=item.size))
     with transaction.atomic():
+        # Locked: a second click (or a second tab) waits here, then finds the upload committed.
+        item = RosterImport.objects.select_for_update().get(pk=item.pk)
+        if item.status != RosterImportStatus.UPLOADED or not item.file.name:
+            raise ValidationError("该文件已导入或已清理,请重新上传。")
+        kind = ROSTER_KINDS[item.kind]
+        with private_storage.open(item.file.name, "rb") as handle:
+            roster = read_roster(kind, UploadedFile(handle, name=item.filename, size=item.size))
         result = kind.commit(roster, user=user, skip_bad_rows=skip_bad_rows)
         if not result.committed:
             RosterImport.objects.filter(pk=item.pk).update(preview=_preview_of(result))

@@ -92,6 +92,7 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "kind": kind,
             "counts": counts,
             "clean": sum(counts.get(k, 0) for k in ("created", "updated", "unchanged")),
+            "header_errors": preview.get("header_errors", 0),
             "page": errors,
             "flags": [(flag_labels.get(k, k), v) for k, v in preview.get("flags", {}).items()],
             "earlier": import_services.already_committed(item),

@@ -45,6 +45,7 @@ class ImportResult:
     unchanged: int = 0
     skipped: int = 0  # bad rows (not written)
     committed: bool = False
+    header_errors: int = 0  # problems of the header (a missing column): nothing can be imported
     errors: list[RowError] = field(default_factory=list)
     flags: dict[str, Counter[str]] = field(default_factory=dict)  # 是否… column -> {"是": n, "否": n, "未填": n}
 
@@ -84,6 +85,7 @@ def roster_commit(
                 outcomes[k] for k in ("created", "updated", "unchanged")
             )
             result.errors = roster.errors
+            result.header_errors = len(roster.header.errors)
             result.skipped = sum(1 for row in roster.rows if not row.is_clean)
             if dry_run or roster.header.errors or (result.skipped and not skip_bad_rows):
                 raise _Rollback

@@ -204,3 +204,27 @@ def test_uploads_not_committed_are_deleted_after_the_keep_time(client: Any, offi
     assert roster_imports_delete_old(now=timezone.now()) == 0
     assert roster_imports_delete_old(now=timezone.now() + dt.timedelta(hours=25)) == 1
     assert not RosterImport.objects.exists() and stored_files(media) == []
+
+
+def test_a_missing_column_is_said_on_the_header_row_and_offers_no_commit(client: Any, officer: Any) -> None:
+    client.force_login(officer)
+    data = xlsx([student_row(1, school=SCHOOL, town=TOWN)])
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.delete_cols(9)  # 班级
+    out = io.BytesIO()
+    workbook.save(out)
+    page = client.get(upload(client, out.getvalue())["Location"]).content.decode()
+    assert "第2行" in page and "班级" in page and "缺少这一列" in page
+    assert "整个文件无法导入" in page and "确认导入" not in page
+
+
+def test_a_second_commit_of_the_same_upload_is_refused(client: Any, officer: Any) -> None:
+    client.force_login(officer)
+    upload(client, xlsx([student_row(1, school=SCHOOL, town=TOWN)]))
+    url = reverse("casefiles:import_commit", args=[RosterImport.objects.get().pk])
+    client.post(url)
+    response = client.post(url, follow=True)
+    assert "该文件已导入或已清理" in response.content.decode()
+    assert Student.objects.count() == 1
