@@ -34,6 +34,7 @@ class CasefilesConfig(AppConfig):
         from .crosscheck_services import CROSS_CHECK_ROLES
 
         navigation.register("名单比对", "casefiles:crosscheck_list", set(CROSS_CHECK_ROLES), order=48)
+        navigation.register("名单导入", "casefiles:import_upload", {Role.OFFICER, Role.COUNTY}, order=48)
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )

@@ -234,3 +234,23 @@ class CaseFileExportForm(forms.Form):
             cast(forms.ModelChoiceField, self.fields["school"]).queryset = School.objects.select_related("town")
         else:
             del self.fields["school"]
+
+
+class RosterUploadForm(forms.Form):
+    """名单导入: the kind (casefiles/imports/kinds.py ROSTER_KINDS) and the .xls/.xlsx file."""
+
+    kind = forms.ChoiceField(label="名单类型")
+    file = forms.FileField(
+        label="名单文件",
+        help_text="Excel 文件(.xls 或 .xlsx),可直接上传全国学生资助管理信息系统导出的名单。",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xls,.xlsx"}),
+    )
+
+    def __init__(self, *args: Any, kinds: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["kind"]).choices = kinds
+        self.helper = bare_helper()
+
+
+class RosterCommitForm(forms.Form):
+    skip_bad_rows = forms.BooleanField(label="跳过错误行,只导入无误的行", required=False)

@@ -749,3 +749,48 @@ class CheckMissed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} 可能漏帮扶"
+
+
+class RosterImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "待确认导入"
+    COMMITTED = "committed", "已导入"
+
+
+class RosterImport(models.Model):
+    """An uploaded roster (casefiles/imports/kinds.py ROSTER_KINDS) between its preview and its
+    commit (casefiles/import_services.py). The file is in private storage, served to no one and read
+    only by the uploader's pages (import_services.mine); it is deleted at the commit, or with the row
+    after ROSTER_IMPORT_KEEP_HOURS (the nightly cleanup). ``preview`` holds the dry run's counts and
+    every bad row's (row number, column, message) so that the preview page pages through them
+    without reading the file again; ``sha256`` tells a file already committed."""
+
+    kind = models.CharField("名单类型", max_length=20)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField("文件", storage=private_storage, max_length=200, blank=True)
+    filename = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("文件大小", default=0)
+    status = models.CharField(
+        "状态", max_length=10, choices=RosterImportStatus.choices, default=RosterImportStatus.UPLOADED
+    )
+    preview = models.JSONField("预检结果", default=dict, blank=True)
+    created = models.PositiveIntegerField("新增", default=0)
+    updated = models.PositiveIntegerField("更新", default=0)
+    unchanged = models.PositiveIntegerField("无变化", default=0)
+    skipped = models.PositiveIntegerField("跳过的错误行", default=0)
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    committed_at = models.DateTimeField("导入时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "名单导入"
+        verbose_name_plural = "名单导入"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # "This file was already imported": the preview asks for a committed row of the same file.
+            models.Index(fields=["kind", "sha256", "status"], name="roster_import_same_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename}({self.get_status_display()})"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from .attachments import orphan_attachments_delete
 from .exports import case_file_export_build, case_file_exports_delete_old
+from .import_services import roster_imports_delete_old
 from .report_exports import report_export_build, report_exports_delete_old
 
 
@@ -41,3 +42,9 @@ def build_report_export(export_id: int) -> None:
 def delete_old_report_exports() -> None:
     """Beat runs this every night: report files are kept REPORT_EXPORT_KEEP_HOURS, then deleted."""
     report_exports_delete_old(now=timezone.now())
+
+
+@shared_task(name="casefiles.delete_old_roster_imports", acks_late=True, ignore_result=True)
+def delete_old_roster_imports() -> None:
+    """Beat runs this every night: an uploaded roster not committed within ROSTER_IMPORT_KEEP_HOURS is deleted."""
+    roster_imports_delete_old(now=timezone.now())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crosscheck_views, export_views, report_views, views
+from . import crosscheck_views, export_views, import_views, report_views, views
 
 app_name = "casefiles"
 
@@ -43,4 +43,10 @@ urlpatterns: list = [
     ),
     path("department-checks/proposals/<int:pk>/confirm/", crosscheck_views.proposal_confirm, name="proposal_confirm"),
     path("department-checks/proposals/<int:pk>/reject/", crosscheck_views.proposal_reject, name="proposal_reject"),
+    # --- Roster imports (issue 10, point 6) --------------------------------------------------------
+    path("imports/", import_views.import_upload, name="import_upload"),
+    path("imports/template/", import_views.import_template, name="import_template"),
+    path("imports/<int:pk>/", import_views.import_preview, name="import_preview"),
+    path("imports/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
+    path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),
 ]

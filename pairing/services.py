@@ -14,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, Role, scope_of
 
 from . import selectors
@@ -101,19 +102,49 @@ def _rows_replace(kept: list[M], *, current: models.QuerySet[M], parent: str, ow
         obj.save()
 
 
-def _student_write(
-    student: Student, *, values: Row, household: Row, guardians: Sequence[Row], members: Sequence[Row], errors: Errors
-) -> Student:
-    """Check everything, then write everything: the household, the student, then their rows."""
+def _full_clean(obj: models.Model, *, exclude: Sequence[str], batch: bool) -> None:
+    """``obj.full_clean(exclude=...)``; in a batch (students_create) without its per-row queries:
+    the foreign keys' rows were read by the caller, so only their presence is checked here (with the
+    field's own message), uniqueness is checked once for the whole batch (_batch_unique_errors), and
+    the check constraints are left to the database's insert (Student's grade range, which
+    Student.clean's grade-of-the-stage check already implies)."""
+    if not batch:
+        obj.full_clean(exclude=exclude)
+        return
+    keys = [f for f in obj._meta.concrete_fields if f.many_to_one and f.name not in exclude]
+    errors: Errors = {
+        f.name: [str(f.error_messages["null"])] for f in keys if getattr(obj, f.attname) is None and not f.null
+    }
+    try:
+        obj.full_clean(exclude=[*exclude, *(f.name for f in keys)], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _student_check(
+    student: Student,
+    *,
+    values: Row,
+    household: Row,
+    guardians: Sequence[Row],
+    members: Sequence[Row],
+    errors: Errors,
+    batch: bool = False,
+) -> tuple[Household, list[Guardian], list[HouseholdMember]]:
+    """Every rule of a student's record, the errors added to ``errors``: the household, the
+    student, their guardian and member rows (instances, not saved)."""
     home = student.household if student.pk else Household()
     _put(home, household, HOUSEHOLD_FIELDS)
     try:
-        home.full_clean()
+        _full_clean(home, exclude=[], batch=batch)
     except ValidationError as exc:
         errors.update(_keyed(exc, "household"))
     _put(student, values, STUDENT_FIELDS)
     try:
-        student.full_clean(exclude=["household"])
+        _full_clean(student, exclude=["household"], batch=batch)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     old_guardians = {g.pk: g for g in Guardian.objects.filter(student=student)} if student.pk else {}
@@ -128,6 +159,16 @@ def _student_write(
     errors.update(problems)
     if not guardians:
         errors["guardians"] = ["请至少填写一位监护人。"]
+    return home, kept_guardians, kept_members
+
+
+def _student_write(
+    student: Student, *, values: Row, household: Row, guardians: Sequence[Row], members: Sequence[Row], errors: Errors
+) -> Student:
+    """Check everything, then write everything: the household, the student, then their rows."""
+    home, kept_guardians, kept_members = _student_check(
+        student, values=values, household=household, guardians=guardians, members=members, errors=errors
+    )
     if errors:
         raise ValidationError(errors)
     home.save()
@@ -194,6 +235,85 @@ def student_update(
     return _student_write(
         locked, values=dict(values), household=household, guardians=guardians, members=members, errors=errors
     )
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    """One student for students_create: student_create's arguments as values."""
+
+    school: School
+    values: Row  # StudentValues
+    household: Row
+    guardians: Sequence[Row]
+    members: Sequence[Row] = ()
+
+
+BATCH_SIZE = 1000
+
+
+@transaction.atomic
+def students_create(*, by: Any, new: Sequence[NewStudent]) -> list[Errors]:
+    """student_create for many students at once (a roster import): the same rules (_student_check,
+    the same scope and uniqueness messages) with a constant number of queries per BATCH_SIZE
+    students, rows inserted with bulk_create and logged with audit.record_created. Returns each
+    student's errors, keyed as student_create raises them ({} when written); the students with errors
+    are not written, the others are (the caller's transaction decides whether they stay)."""
+    visible = set(School.objects.visible_to(by).filter(pk__in={n.school.pk for n in new}).values_list("pk", flat=True))
+    results: list[Errors] = []
+    for start in range(0, len(new), BATCH_SIZE):
+        results.extend(_students_create_batch(new[start : start + BATCH_SIZE], visible=visible))
+    return results
+
+
+def _students_create_batch(new: Sequence[NewStudent], *, visible: set[int]) -> list[Errors]:
+    made: list[tuple[Student, Household, list[Guardian], list[HouseholdMember]]] = []
+    results: list[Errors] = []
+    for item in new:
+        errors: Errors = {} if item.school.pk in visible else {"school": ["只能在您管理范围内的学校登记学生。"]}
+        student = Student(school=item.school, enrollment_status=EnrollmentStatus.ENROLLED)
+        home, guardians, members = _student_check(
+            student,
+            values=item.values,
+            household=item.household,
+            guardians=item.guardians,
+            members=item.members,
+            errors=errors,
+            batch=True,
+        )
+        results.append(errors)
+        made.append((student, home, guardians, members))
+    _batch_unique_errors([m[0] for m in made], results)
+    kept = [m for m, errors in zip(made, results, strict=True) if not errors]
+    homes = Household.objects.bulk_create([home for _s, home, _g, _m in kept])
+    for (student, _home, guardian_rows, member_rows), saved in zip(kept, homes, strict=True):
+        student.household = saved
+        for guardian in guardian_rows:
+            guardian.student = student
+        for member in member_rows:
+            member.household = saved
+    students = Student.objects.bulk_create([m[0] for m in kept])
+    guardians = Guardian.objects.bulk_create([g for _s, _h, gs, _m in kept for g in gs])
+    members = HouseholdMember.objects.bulk_create([r for _s, _h, _g, ms in kept for r in ms])
+    audit.record_created([*homes, *students, *guardians, *members])
+    return results
+
+
+def _batch_unique_errors(students: Sequence[Student], results: list[Errors]) -> None:
+    """Student's unique fields (身份证号, 学籍号) against the database and within the batch, one
+    query, with the message full_clean's validate_unique gives."""
+    unique = [f.name for f in Student._meta.concrete_fields if f.unique and not f.primary_key]
+    wanted = {name: {getattr(s, name) for s in students} for name in unique}
+    taken = {
+        name: set(Student.objects.filter(**{f"{name}__in": values}).values_list(name, flat=True))
+        for name, values in wanted.items()
+    }
+    for student, errors in zip(students, results, strict=True):
+        for name in unique:
+            if getattr(student, name) in taken[name]:
+                errors.setdefault(name, []).extend(student.unique_error_message(Student, (name,)).messages)
+        if not errors:  # written: a later student of the batch with its numbers is refused
+            for name in unique:
+                taken[name].add(getattr(student, name))
 
 
 # --- 家庭经济困难认定 ------------------------------------------------------------------------------

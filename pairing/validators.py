@@ -29,8 +29,23 @@ def validate_id_number(value: str) -> None:
         raise ValidationError("身份证号中的出生日期晚于今天。", code="birth_date_future")
     if value[-1] != ric.calc_check_digit(value):
         raise ValidationError("身份证号校验位不正确,请核对是否输错。", code="checksum")
-    if not ric.is_valid(value):  # stdnum also checks the first 6 digits against the region codes
+    if not _region_is_known(value):
         raise ValidationError("身份证号前6位的地区代码不存在,请核对。", code="region")
+
+
+# stdnum's region table lookup is the slow part of the check (a 15,000-row roster asked it for every
+# number four times: 0.7 ms each); a county's numbers share a few hundred 6-digit region codes.
+_REGIONS: dict[str, bool] = {}
+
+
+def _region_is_known(value: str) -> bool:
+    """stdnum's is_valid for a number whose date and check digit are already right: its region."""
+    prefix = value[:6]
+    if prefix not in _REGIONS:
+        if len(_REGIONS) > 10_000:
+            _REGIONS.clear()
+        _REGIONS[prefix] = ric.is_valid(value)
+    return _REGIONS[prefix]
 
 
 def normalize_id_number(value: str) -> str:

@@ -23,7 +23,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 README = BASE_DIR / "README.md"
 
 # Long-running or server commands are only asked for their --help; the rest really run, in this order.
-HELP_ONLY = {"runserver"}
+HELP_ONLY = {"runserver", "import_roster"}
 RUN_AS_WRITTEN = [
     ["migrate", "--noinput"],
     ["collectstatic", "--noinput"],

@@ -36,6 +36,7 @@ from casefiles.models import (
     DepartmentList,
     ProposalAction,
     ReportExport,
+    RosterImport,
 )
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import (
@@ -120,6 +121,9 @@ PAGE_ARGS = {
     "casefiles:crosscheck_confirm_all": "department_check",
     "casefiles:proposal_confirm": "check_proposal",
     "casefiles:proposal_reject": "check_proposal",
+    "casefiles:import_preview": "roster_import",
+    "casefiles:import_commit": "roster_import",
+    "casefiles:import_result": "roster_import",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -168,6 +172,7 @@ class Objects:
     report_export: Any
     department_check: Any
     check_proposal: Any
+    roster_import: Any
     session: Any
     counselling_request: Any
     flag: Any
@@ -233,6 +238,9 @@ def objects(world: Any) -> Objects:
             student=world.student_a1,
             category=SpecialCategory.objects.get(name="最低生活保障家庭"),
             action=ProposalAction.ADD,
+        # Uploaded by officer_a, not yet committed: only she sees its preview.
+        roster_import=RosterImport.objects.create(
+            kind="students", uploaded_by=world.officer_a, filename="名单.xlsx", sha256="0" * 64
         ),
         session=CounsellingRecordFactory(
             school=world.school_a, counsellor=world.counsellor_a, students=[world.student_a1]

@@ -122,6 +122,32 @@ def record(
 ) -> Any:
     """Write one audit line. Returns the AuditEvent. An ID number anywhere in its text (a username
     typed as an ID at the login, an ID in a free-text note) is masked: the log is no place for one."""
+    event = _event(
+        action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label,
+        student_id=student_id,
+        changes=changes,
+        context=context,
+    )
+    event.save()
+    return event
+
+
+def _event(
+    action: str,
+    *,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_label: str = "",
+    student_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    context: AuditContext | None = None,
+) -> Any:
+    """An unsaved AuditEvent, as ``record`` writes it."""
     from .models import AuditEvent
 
     ctx = context or current_context()
@@ -129,7 +155,7 @@ def record(
         object_type = object_type or str(obj._meta.verbose_name)
         object_id = object_id or str(obj.pk)
         object_label = object_label or str(obj)[:200]
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor_id=ctx.actor_id,
         actor_username=ctx.actor_username[:150],
         actor_name=ctx.actor_name[:150],
@@ -149,6 +175,24 @@ def record(
         user_agent=ctx.user_agent,
         path=ctx.path,
     )
+
+
+def record_created(objs: Iterable[models.Model], *, batch_size: int = 1000) -> int:
+    """The lines ``_post_save`` writes for a new row of a tracked model, for rows inserted with
+    ``bulk_create`` (which sends no signals): a batch service calls this in its transaction so that
+    its rows are logged as one by one. Returns how many lines were written."""
+    from .models import AuditAction, AuditEvent
+
+    context = current_context()
+    events = []
+    for obj in objs:
+        spec = _tracked[type(obj)]
+        changes = _changes(None, _field_values(obj, spec), obj, spec)
+        events.append(
+            _event(AuditAction.CREATE, obj=obj, student_id=spec.student_of(obj), changes=changes, context=context)
+        )
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)
 
 
 def record_view(request: HttpRequest, obj: models.Model, *, student_id: int | None, detail: str = "") -> Any:

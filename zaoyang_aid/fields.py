@@ -531,6 +531,9 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "casefiles.ReportExport": "a report export's bookkeeping (who asked, which report, the list's filter as "
     "plain values, progress): row, filter (a search word the requester typed, at most) and file are read "
     "only by the requester (report_exports.mine), each request and download audited",
+    "casefiles.RosterImport": "an uploaded roster between preview and commit: its file and preview (the bad "
+    "rows' messages) are read only by the uploader (import_services.mine), deleted at the commit or after "
+    "ROSTER_IMPORT_KEEP_HOURS; upload and commit audited",
 }
 
 

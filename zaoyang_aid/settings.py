@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "orphan-attachments": {"task": "casefiles.delete_orphan_attachments", "schedule": crontab(hour=3, minute=40)},
     # Large Excel reports written in the background (casefiles/report_exports.py): kept REPORT_EXPORT_KEEP_HOURS.
     "old-report-exports": {"task": "casefiles.delete_old_report_exports", "schedule": crontab(hour=4, minute=10)},
+    # Uploaded rosters not committed (casefiles/import_services.py): kept ROSTER_IMPORT_KEEP_HOURS.
+    "old-roster-imports": {"task": "casefiles.delete_old_roster_imports", "schedule": crontab(hour=4, minute=20)},
     # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
 }
@@ -418,6 +420,11 @@ REMINDER_WEBHOOK_TIMEOUT = _int("REMINDER_WEBHOOK_TIMEOUT", default=5)
 REPORT_EXPORT_INLINE_ROWS = _int("REPORT_EXPORT_INLINE_ROWS", default=5000)
 # A report file written in the background is kept this many hours for its requester, then deleted.
 REPORT_EXPORT_KEEP_HOURS = _int("REPORT_EXPORT_KEEP_HOURS", default=72)
+# --- Roster imports (casefiles/imports/, casefiles/import_views.py) ------------------------------
+# An uploaded roster larger than this (MB) is refused before any parser opens it.
+ROSTER_IMPORT_MAX_MB = _int("ROSTER_IMPORT_MAX_MB", default=20)
+# An uploaded roster not committed is deleted (file and preview) after this many hours; a committed one at once.
+ROSTER_IMPORT_KEEP_HOURS = _int("ROSTER_IMPORT_KEEP_HOURS", default=24)
 # Prefix for the links in digests ("https://zizhu.example.cn"); empty leaves them site-relative.
 REMINDER_SITE_URL = _str("REMINDER_SITE_URL", default="").rstrip("/")
 # The mechanism's one-to-one rule: a teacher above this many active pairings needs a confirmation.

@@ -27,34 +27,51 @@ class Column:
     label: str  # how errors and the template name it
     aliases: tuple[str, ...]
     required: bool = False
+    note: str = ""  # what the cell takes, on the template's note row (above the header: no column's name in it)
 
+
+FLAG_NOTE = "是/否;不清楚请留空(留空不是“否”)"
 
 STUDENT_COLUMNS: tuple[Column, ...] = (
-    Column("name", "姓名", ("姓名", "学生姓名"), required=True),
-    Column("gender", "性别", ("性别", "学生性别")),
-    Column("birth_date", "出生日期", ("出生日期", "出生年月日", "生日")),
+    Column("name", "姓名", ("姓名", "学生姓名"), required=True, note="必填"),
+    Column("gender", "性别", ("性别", "学生性别"), note="男/女;可空,由证号推算"),
+    Column("birth_date", "出生日期", ("出生日期", "出生年月日", "生日"), note="如20121014;可空,由证号推算"),
     Column(
         "id_number",
         "身份证件号",
         ("身份证件号", "身份证件号码", "身份证号", "身份证号码", "公民身份号码", "证件号码", "学生身份证号"),
         required=True,
+        note="必填,18位,末位可为X",
     ),
-    Column("student_number", "全国学籍号", ("全国学籍号", "学籍号", "学生学籍号", "全国学籍号码"), required=True),
-    Column("school", "学校名称", ("学校名称", "学校", "就读学校", "所在学校")),
-    Column("school_code", "学校标识码", ("学校标识码", "学校代码")),
-    Column("grade", "年级", ("年级", "所在年级", "就读年级"), required=True),
-    Column("class_name", "班级", ("班级", "班级名称", "班号", "所在班级"), required=True),
-    Column("hukou_type", "户口性质", ("户口性质", "户口类型", "户籍性质")),
-    Column("town", "乡镇(街道)", ("乡镇", "乡镇街道", "所在乡镇", "乡镇(街道)")),
-    Column("village", "村(社区)", ("村", "村社区", "所在村", "村(社区)")),
-    Column("guardian_name", "监护人姓名", ("监护人姓名", "监护人")),
-    Column("guardian_relation", "监护人关系", ("监护人关系", "与监护人关系", "监护人与学生关系")),
-    Column("guardian_phone", "监护人联系电话", ("监护人联系电话", "监护人电话", "监护人手机号", "联系电话")),
-    Column("lifted_household", "是否脱贫家庭学生", ("是否脱贫家庭学生", "是否脱贫户", "是否建档立卡")),
-    Column("subsistence", "是否最低生活保障家庭", ("是否最低生活保障家庭", "是否低保", "是否低保家庭")),
-    Column("destitute", "是否特困供养", ("是否特困供养", "是否特困", "是否特困供养人员")),
-    Column("orphan", "是否孤儿", ("是否孤儿",)),
-    Column("disabled", "是否残疾", ("是否残疾", "是否残疾学生", "是否持证残疾")),
+    Column(
+        "student_number",
+        "全国学籍号",
+        ("全国学籍号", "学籍号", "学生学籍号", "全国学籍号码"),
+        required=True,
+        note="必填,G加18位或J/L开头共19位",
+    ),
+    Column("school", "学校名称", ("学校名称", "学校", "就读学校", "所在学校"), note="与标识码二选一,须为系统中的名称"),
+    Column("school_code", "学校标识码", ("学校标识码", "学校代码"), note="与名称二选一"),
+    Column("grade", "年级", ("年级", "所在年级", "就读年级"), required=True, note="必填,如七年级、初一、高二"),
+    Column("class_name", "班级", ("班级", "班级名称", "班号", "所在班级"), required=True, note="必填,如3班或3"),
+    Column("hukou_type", "户口性质", ("户口性质", "户口类型", "户籍性质"), note="城镇/农村(新学生必填)"),
+    Column("town", "乡镇(街道)", ("乡镇", "乡镇街道", "所在乡镇", "乡镇(街道)"), note="如琚湾镇(新学生必填)"),
+    Column("village", "村(社区)", ("村", "村社区", "所在村", "村(社区)"), note="新学生必填"),
+    Column("guardian_name", "监护人姓名", ("监护人姓名", "监护人"), note="新学生必填"),
+    Column(
+        "guardian_relation", "监护人关系", ("监护人关系", "与监护人关系", "监护人与学生关系"), note="如父亲、母亲、祖父"
+    ),
+    Column(
+        "guardian_phone",
+        "监护人联系电话",
+        ("监护人联系电话", "监护人电话", "监护人手机号", "联系电话"),
+        note="11位手机号",
+    ),
+    Column("lifted_household", "是否脱贫家庭学生", ("是否脱贫家庭学生", "是否脱贫户", "是否建档立卡"), note=FLAG_NOTE),
+    Column("subsistence", "是否最低生活保障家庭", ("是否最低生活保障家庭", "是否低保", "是否低保家庭"), note=FLAG_NOTE),
+    Column("destitute", "是否特困供养", ("是否特困供养", "是否特困", "是否特困供养人员"), note=FLAG_NOTE),
+    Column("orphan", "是否孤儿", ("是否孤儿",), note=FLAG_NOTE),
+    Column("disabled", "是否残疾", ("是否残疾", "是否残疾学生", "是否持证残疾"), note=FLAG_NOTE),
 )
 
 DATE_KEYS = frozenset({"birth_date"})

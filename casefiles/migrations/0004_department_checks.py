@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casefiles', '0002_report_export'),
+        ('casefiles', '0003_roster_import'),
         ('pairing', '0008_guardian_consent'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
