@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# The county office's files in and out, one dropdown in the navbar (the officer has fifteen entries).
+DATA_MENU = "报表与名单"
+
 
 class CasefilesConfig(AppConfig):
     """帮扶档案, status history, 控辍保学, referrals, review, reports and imports (later issues)."""
@@ -27,14 +30,16 @@ class CasefilesConfig(AppConfig):
         # change is audited there. Term results and attachments are audited by their services.
         audit.track(models.Referral, student_of=models.student_of)
         audit.track(models.AidReceipt, student_of=models.student_of)
-        navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50)
+        navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50, group=DATA_MENU)
         # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
-        navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49)
+        navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49, group=DATA_MENU)
         # 部门名单比对 (issue 10, point 8): whoever sees 认定 for every student of their scope (fields.py).
         from .crosscheck_services import CROSS_CHECK_ROLES
 
-        navigation.register("名单比对", "casefiles:crosscheck_list", set(CROSS_CHECK_ROLES), order=48)
-        navigation.register("名单导入", "casefiles:import_upload", {Role.OFFICER, Role.COUNTY}, order=48)
+        navigation.register("名单比对", "casefiles:crosscheck_list", set(CROSS_CHECK_ROLES), order=48, group=DATA_MENU)
+        navigation.register(
+            "名单导入", "casefiles:import_upload", {Role.OFFICER, Role.COUNTY}, order=48, group=DATA_MENU
+        )
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )

@@ -238,6 +238,7 @@ def objects(world: Any) -> Objects:
             student=world.student_a1,
             category=SpecialCategory.objects.get(name="最低生活保障家庭"),
             action=ProposalAction.ADD,
+        ),
         # Uploaded by officer_a, not yet committed: only she sees its preview.
         roster_import=RosterImport.objects.create(
             kind="students", uploaded_by=world.officer_a, filename="名单.xlsx", sha256="0" * 64

@@ -11,4 +11,4 @@ from .access import scope_of
 def site(request: HttpRequest) -> dict[str, Any]:
     """The viewer's scope and the navbar entries of their role, for base.html."""
     scope = scope_of(getattr(request, "user", None))
-    return {"nav_items": navigation.items_for(scope.role, scope), "scope": scope}
+    return {"nav_items": navigation.menu_for(scope.role, scope), "scope": scope}

@@ -20,6 +20,18 @@ class NavItem:
     order: int = 100
     # Within those roles, whom else it asks (county staff designated to read 心理健康档案).
     shown: Callable[[Scope], bool] | None = None
+    # A dropdown it is folded into (entries of one group sit together, where the first of them would).
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: tuple[NavItem, ...]
+
+    @property
+    def url_names(self) -> tuple[str, ...]:
+        return tuple(item.url_name for item in self.items)
 
 
 _items: dict[str, NavItem] = {}
@@ -33,8 +45,11 @@ def register(
     roles: set[Role] | frozenset[Role],
     order: int = 100,
     shown: Callable[[Scope], bool] | None = None,
+    group: str = "",
 ) -> None:
-    _items[url_name] = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order, shown=shown)
+    _items[url_name] = NavItem(
+        label=label, url_name=url_name, roles=frozenset(roles), order=order, shown=shown, group=group
+    )
 
 
 # A list page's "导出Excel" link: list URL name -> (the export's URL name, its report, who may use it).
@@ -70,3 +85,20 @@ def items_for(role: Role | None, scope: Scope | None = None) -> list[NavItem]:
 
 def role_home(role: Role | None) -> str | None:
     return _role_homes.get(role) if role is not None else None
+
+
+def menu_for(role: Role | None, scope: Scope | None = None) -> list[NavItem | NavGroup]:
+    """The navbar's entries: items_for, with the entries of a group folded into one dropdown (a
+    group of one stays a plain link)."""
+    items = items_for(role, scope)
+    members: dict[str, list[NavItem]] = {}
+    for item in items:
+        if item.group:
+            members.setdefault(item.group, []).append(item)
+    menu: list[NavItem | NavGroup] = []
+    for item in items:
+        if not item.group or len(members[item.group]) == 1:
+            menu.append(item)
+        elif members[item.group][0] is item:
+            menu.append(NavGroup(label=item.group, items=tuple(members[item.group])))
+    return menu
