@@ -266,6 +266,8 @@ def test_the_commit_pairs_and_a_re_import_writes_nothing(world: World, settings:
     with CaptureQueriesContext(connection) as queries:
         assert commit_all(again, world.officer_a) == ["unchanged"] * 3
     assert [q["sql"] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}] == []
+    # The savepoint and its release; then per row the student with their active pairing, the teacher.
+    assert len(queries) == 2 + 2 * 3
 
 
 def test_a_backdated_pairing_keeps_its_reason(world: World, teacher: Teacher) -> None:
