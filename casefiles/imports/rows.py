@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +45,12 @@ class RosterRow:
     row_number: int  # Excel's
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    # The column labels errors are named by: the student roster's unless a roster of another kind
+    # (teachers, pairings) gives its own.
+    labels: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     def add_error(self, key: str, message: str) -> None:
-        self.errors.append(RowError(self.row_number, _LABELS.get(key, key), message))
+        self.errors.append(RowError(self.row_number, (self.labels or _LABELS).get(key, key), message))
 
     @property
     def is_clean(self) -> bool:
