@@ -115,6 +115,12 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     if not result.committed:
         messages.error(request, "名单中有错误行,未导入任何数据。请改正后重新上传,或勾选“跳过错误行”。")
         return redirect("casefiles:import_preview", item.pk)
+    if result.accounts:
+        # New accounts' one-time passwords: shown in this answer only (no redirect, nothing stored;
+        # every page is Cache-Control: no-store), as the account page shows a reset password.
+        item.refresh_from_db()
+        context = {"item": item, "kind": ROSTER_KINDS.get(item.kind), "accounts": result.accounts}
+        return render(request, "casefiles/import_result.html", context)
     return redirect("casefiles:import_result", item.pk)
 
 

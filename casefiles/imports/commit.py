@@ -48,6 +48,8 @@ class ImportResult:
     header_errors: int = 0  # problems of the header (a missing column): nothing can be imported
     errors: list[RowError] = field(default_factory=list)
     flags: dict[str, Counter[str]] = field(default_factory=dict)  # 是否… column -> {"是": n, "否": n, "未填": n}
+    # New accounts with their one-time passwords (教师名单), for the result page once; never stored.
+    accounts: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def clean(self) -> int:

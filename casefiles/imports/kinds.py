@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from zaoyang_aid.spreadsheets import Sheet
 
+from . import pairings, teachers
 from .columns import STUDENT_COLUMNS, Column
 from .commit import ImportResult, roster_commit, student_rows_check, student_rows_write
+from .headers import HeaderMap
+from .pairings import PAIRING_COLUMNS, check_pairing_roster, commit_pairing_row, read_pairing_roster
 from .rows import Roster, RosterRow, read_student_roster
+from .tables import add_errors
+from .teachers import TEACHER_COLUMNS, check_teacher_roster, commit_teacher_row, new_accounts, read_teacher_roster
 
 
 @dataclass(frozen=True)
@@ -30,11 +38,50 @@ class RosterKind:
     check: Callable[[list[RosterRow], Any], None]
     write: Callable[[list[RosterRow], Any], Counter[str]]
     description: str = ""
+    # The accounts a commit made, with their one-time passwords (教师名单): handed to the result once.
+    accounts: Callable[[list[RosterRow]], list[Any]] | None = None
 
     def commit(self, roster: Roster, *, user: Any, skip_bad_rows: bool = False, dry_run: bool = False) -> ImportResult:
-        return roster_commit(
+        result = roster_commit(
             roster, user=user, check=self.check, write=self.write, skip_bad_rows=skip_bad_rows, dry_run=dry_run
         )
+        made = self.accounts(roster.rows) if self.accounts else []  # taken off the rows either way
+        if result.committed:
+            result.accounts = made
+        return result
+
+
+def noted(columns: tuple[Column, ...], notes: dict[str, str]) -> tuple[Column, ...]:
+    """The columns with the template's note of each (the kind's ``template_notes``)."""
+    return tuple(replace(c, note=notes.get(c.key, c.note)) for c in columns)
+
+
+def rows_checked(check: Callable[..., None]) -> Callable[[list[RosterRow], Any], None]:
+    """A kind's ``check(roster, by=...)`` as roster_commit calls it: on the rows, as the user."""
+
+    def run(rows: list[RosterRow], user: Any) -> None:
+        check(Roster(header=HeaderMap(row_number=0), rows=rows), by=user)
+
+    return run
+
+
+def rows_written(commit_row: Callable[..., str]) -> Callable[[list[RosterRow], Any], Counter[str]]:
+    """A kind's ``commit_row(row, by=...)`` over the clean rows, each in a savepoint: a row the
+    services refuse gets the refusal at its column and is counted bad (so the whole import is then
+    rolled back unless the bad rows are skipped), the rows before and after it go on."""
+
+    def run(rows: list[RosterRow], user: Any) -> Counter[str]:
+        outcomes: Counter[str] = Counter()
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    outcomes[commit_row(row, by=user)] += 1
+            except ValidationError as exc:
+                add_errors(row, exc)
+                outcomes["bad"] += 1
+        return outcomes
+
+    return run
 
 
 ROSTER_KINDS: dict[str, RosterKind] = {}
@@ -53,5 +100,28 @@ roster_kind_register(
         check=student_rows_check,
         write=student_rows_write,
         description="新学生登记,已有学生(按身份证件号)更正信息;空白单元格不改动已有信息。",
+    )
+)
+roster_kind_register(
+    RosterKind(
+        name="teachers",
+        label="教师名单",
+        columns=noted(TEACHER_COLUMNS, teachers.template_notes),
+        read=read_teacher_roster,
+        check=rows_checked(check_teacher_roster),
+        write=rows_written(commit_teacher_row),
+        description="新教职工开通账号(一次性密码只在导入完成页显示一次),已有教职工(按学校与手机号)更正信息。",
+        accounts=new_accounts,
+    )
+)
+roster_kind_register(
+    RosterKind(
+        name="pairings",
+        label="结对名单",
+        columns=noted(PAIRING_COLUMNS, pairings.template_notes),
+        read=read_pairing_roster,
+        check=rows_checked(check_pairing_roster),
+        write=rows_written(commit_pairing_row),
+        description="按全国学籍号与教师手机号(或登录账号)建立结对;已有的同一结对不变,不更换帮扶教师。",
     )
 )

@@ -69,6 +69,12 @@ class Command(BaseCommand):
         counts = f"新增{result.created}、更新{result.updated}、无变化{result.unchanged}、错误行{result.skipped}"
         if result.committed:
             self.stdout.write(f"已导入{kind.label}({path.name}):{counts}。")
+            if result.accounts:  # shown once, here: nothing keeps them
+                self.stdout.write("新开通账号(一次性密码,首次登录须修改):")
+                for account in result.accounts:
+                    self.stdout.write(
+                        f"  第{account.row_number}行 {account.name} {account.username} {account.password}"
+                    )
             return
         if options["dry_run"] and not result.errors:
             self.stdout.write(f"检查通过,未写入(--dry-run):{counts}。")
