@@ -33,3 +33,5 @@ class CasefilesConfig(AppConfig):
         navigation.register_export(
             "pairing:pairing_list", url_name="casefiles:report_download", report="pairings", roles=set(REPORT_ROLES)
         )
+        # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
+        navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

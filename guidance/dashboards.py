@@ -6,6 +6,8 @@ Each runs a constant number of queries: the engine's six, plus a few for the nam
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -14,11 +16,12 @@ from django.utils import timezone
 
 from pairing.models import Pairing, PairingQuerySet, School, Student, Term, Town
 from pairing.selectors import students_without_consent
+from zaoyang_aid import calendar
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
 from .filters import SchoolComplianceFilter
-from .models import FiveThreeCard, TalkRecord, review_opens_on
+from .models import FiveThreeCard, Reminder, ReminderLevel, TalkRecord, review_opens_on
 
 # Overdue first: the officer's eye goes to who needs a nudge.
 _STATE_ORDER = {
@@ -161,6 +164,77 @@ class Line:
     name: str
     totals: Totals
     extra: str = ""
+    escalated: int = 0  # the county dashboard's towns: open reminders escalated to the county
+
+
+@dataclass(frozen=True)
+class TrendWeek:
+    """A school week of the term's trend: its Monday and 第N周 (counted from the term's first week,
+    as the talk detail report counts them)."""
+
+    monday: dt.date
+    number: int
+    current: bool  # this week: still running, its figure grows until Sunday
+
+
+@dataclass
+class TrendCell:
+    """One group's owed pairing-weeks in one school week (excused ones left out) and those done."""
+
+    owed: int = 0
+    done: int = 0
+    current: bool = False  # this week's cell
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.owed if self.owed else None
+
+
+@dataclass
+class Trend:
+    weeks: list[TrendWeek]
+    cells: dict[int, list[TrendCell]]  # group id -> one cell per week of ``weeks``
+
+    def of(self, group_id: int) -> list[TrendCell]:
+        return self.cells.get(group_id) or [TrendCell(current=week.current) for week in self.weeks]
+
+
+def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.date, key: str = "town_id") -> Trend:
+    """The term's completion week by week per group (``town_id`` or ``school_id``), from the engine's
+    own week bits: a pairing-week is owed when the engine says the pairing owed it (its school's
+    school weeks, its span, the student 在校) and it was not excused; done when it had a talk. The
+    elapsed weeks of a group add up to its Totals' expected and done weeks, the current week to its
+    this-week figures. The weeks shown are those some pairing owed (vacations drop out).
+
+    No query: pairings share few (owed, done) patterns, so they are counted first and each pattern's
+    bits are spread once."""
+    first_monday = calendar.monday_of(term.start_date)
+    this_index = (calendar.monday_of(as_of) - first_monday).days // 7
+    so_far = (1 << (this_index + 1)) - 1 if this_index >= 0 else 0  # up to and including this week
+    patterns: Counter[tuple[int, int, int]] = Counter()
+    for row in rows:
+        owed = row.owed_bits & ~row.excused_bits & so_far
+        patterns[(getattr(row, key), owed, owed & row.talk_bits)] += 1
+    any_owed = 0
+    owed_by: dict[int, Counter[int]] = {}
+    done_by: dict[int, Counter[int]] = {}
+    for (group, owed, done), n in patterns.items():
+        any_owed |= owed
+        _spread(owed_by.setdefault(group, Counter()), owed, n)
+        _spread(done_by.setdefault(group, Counter()), done, n)
+    indexes = [i for i in range(any_owed.bit_length()) if any_owed >> i & 1]
+    weeks = [TrendWeek(first_monday + dt.timedelta(weeks=i), i + 1, i == this_index) for i in indexes]
+    cells = {
+        group: [TrendCell(owed_by[group][i], done_by[group][i], i == this_index) for i in indexes] for group in owed_by
+    }
+    return Trend(weeks=weeks, cells=cells)
+
+
+def _spread(counts: Counter[int], bits: int, n: int) -> None:
+    while bits:
+        low = bits & -bits
+        counts[low.bit_length() - 1] += n
+        bits ^= low
 
 
 @dataclass
@@ -170,6 +244,50 @@ class CountyDashboard:
     totals: Totals
     towns: list[Line]
     schools: list[Line]
+    trend: Trend = field(default_factory=lambda: Trend([], {}))
+    # Reminders of the term escalated to the county (上报市资助中心) and still open, per town of the
+    # student's school (as the 提醒与上报记录 report files and filters them).
+    escalated: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def escalated_total(self) -> int:
+        return sum(self.escalated.values())
+
+    @property
+    def town_trends(self) -> list[TownTrend]:
+        """Each town with its week cells, in the towns' order (the trend table's rows)."""
+        return [TownTrend(line, self.trend.of(line.pk)) for line in self.towns]
+
+
+# The sparkline's box in SVG user units (the page scales it with a class).
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 100, 24, 2
+
+
+@dataclass
+class TownTrend:
+    line: Line
+    cells: list[TrendCell]
+
+    @property
+    def points(self) -> str:
+        """The sparkline's polyline points: x by week, y by rate (100% at the top); weeks the town
+        owed nothing are left out."""
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self._xy())
+
+    @property
+    def last(self) -> tuple[str, str] | None:
+        """The latest week's point (a dot: a line of one week draws nothing)."""
+        xy = self._xy()
+        return (f"{xy[-1][0]:.1f}", f"{xy[-1][1]:.1f}") if xy else None
+
+    def _xy(self) -> list[tuple[float, float]]:
+        step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(self.cells) - 1, 1)
+        span = SPARK_HEIGHT - 2 * SPARK_PAD
+        return [
+            (SPARK_PAD + i * step, SPARK_PAD + (1 - rate) * span)
+            for i, cell in enumerate(self.cells)
+            if (rate := cell.rate) is not None
+        ]
 
 
 def county_dashboard(
@@ -187,11 +305,30 @@ def county_dashboard(
         totals.add(row)
     by_town = totals_by(rows, "town_id")
     by_school = totals_by((r for r in rows if town_id is None or r.town_id == town_id), "school_id")
-    towns = [Line(t.pk, t.name, by_town.get(t.pk, Totals())) for t in Town.objects.order_by("code")]
+    escalated = _escalated_by_town(user, term)
+    towns = [
+        Line(t.pk, t.name, by_town.get(t.pk, Totals()), escalated=escalated.get(t.pk, 0))
+        for t in Town.objects.order_by("code")
+    ]
     school_names = School.objects.filter(pk__in=list(by_school)).values_list("pk", "name", "town__name")
     schools = [Line(pk, name, by_school[pk], extra=town) for pk, name, town in school_names]
     schools.sort(key=lambda line: (line.totals.term_rate if line.totals.term_rate is not None else 2, line.name))
-    return CountyDashboard(term=term, as_of=as_of, totals=totals, towns=towns, schools=schools)
+    return CountyDashboard(
+        term=term,
+        as_of=as_of,
+        totals=totals,
+        towns=towns,
+        schools=schools,
+        trend=weekly_trend(rows, term=term, as_of=as_of),
+        escalated=escalated,
+    )
+
+
+def _escalated_by_town(user: Any, term: Term) -> dict[int, int]:
+    """One query: the term's open reminders at the county's level, per town."""
+    town = "pairing__student__school__town"
+    reminders = Reminder.objects.visible_to(user).filter(term=term, level=ReminderLevel.COUNTY).open()
+    return dict(reminders.order_by().values(town).annotate(n=Count("pk")).values_list(town, "n"))
 
 
 # --- The county's drill-down: town -> its schools -> a school's teachers and students behind ------
