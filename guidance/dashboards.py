@@ -6,9 +6,12 @@ Each runs a constant number of queries: the engine's six, plus a few for the nam
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import sys
+from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, cast
 
 from django.db.models import Count
@@ -199,6 +202,9 @@ class Trend:
         return self.cells.get(group_id) or [TrendCell(current=week.current) for week in self.weeks]
 
 
+_TREND_BITS = ("owed_bits", "excused_bits", "talk_bits")
+
+
 def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.date, key: str = "town_id") -> Trend:
     """The term's completion week by week per group (``town_id`` or ``school_id``), from the engine's
     own week bits: a pairing-week is owed when the engine says the pairing owed it (its school's
@@ -206,35 +212,42 @@ def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.dat
     elapsed weeks of a group add up to its Totals' expected and done weeks, the current week to its
     this-week figures. The weeks shown are those some pairing owed (vacations drop out).
 
-    No query: pairings share few (owed, done) patterns, so they are counted first and each pattern's
-    bits are spread once."""
+    No query, and no Python loop per pairing and week: each group's masks are counted column by
+    column in C (_bit_counts), so the county's 12,000 pairings cost a few milliseconds."""
     first_monday = calendar.monday_of(term.start_date)
     this_index = (calendar.monday_of(as_of) - first_monday).days // 7
     so_far = (1 << (this_index + 1)) - 1 if this_index >= 0 else 0  # up to and including this week
-    patterns: Counter[tuple[int, int, int]] = Counter()
-    for row in rows:
-        owed = row.owed_bits & ~row.excused_bits & so_far
-        patterns[(getattr(row, key), owed, owed & row.talk_bits)] += 1
+    owed_by: dict[int, list[int]] = defaultdict(list)
+    done_by: dict[int, list[int]] = defaultdict(list)
+    for group, owed_bits, excused_bits, talk_bits in map(attrgetter(key, *_TREND_BITS), rows):
+        owed = owed_bits & ~excused_bits & so_far
+        owed_by[group].append(owed)
+        done_by[group].append(owed & talk_bits)
     any_owed = 0
-    owed_by: dict[int, Counter[int]] = {}
-    done_by: dict[int, Counter[int]] = {}
-    for (group, owed, done), n in patterns.items():
-        any_owed |= owed
-        _spread(owed_by.setdefault(group, Counter()), owed, n)
-        _spread(done_by.setdefault(group, Counter()), done, n)
-    indexes = [i for i in range(any_owed.bit_length()) if any_owed >> i & 1]
+    for masks in owed_by.values():
+        for mask in set(masks):
+            any_owed |= mask
+    width = any_owed.bit_length()
+    indexes = [i for i in range(width) if any_owed >> i & 1]
+    cells: dict[int, list[TrendCell]] = {}
+    for group, masks in owed_by.items():
+        owed_counts, done_counts = _bit_counts(masks, width), _bit_counts(done_by[group], width)
+        cells[group] = [TrendCell(owed_counts[i], done_counts[i], i == this_index) for i in indexes]
     weeks = [TrendWeek(first_monday + dt.timedelta(weeks=i), i + 1, i == this_index) for i in indexes]
-    cells = {
-        group: [TrendCell(owed_by[group][i], done_by[group][i], i == this_index) for i in indexes] for group in owed_by
-    }
     return Trend(weeks=weeks, cells=cells)
 
 
-def _spread(counts: Counter[int], bits: int, n: int) -> None:
-    while bits:
-        low = bits & -bits
-        counts[low.bit_length() - 1] += n
-        bits ^= low
+def _bit_counts(masks: list[int], width: int) -> list[int]:
+    """For each bit i < width, how many masks have it set. The masks are laid side by side in one
+    big integer, 64 bits apart, so each bit is a shift, an AND and a popcount over all of them at
+    once (done in C); a term has far fewer than 64 calendar weeks."""
+    if not masks or width == 0:
+        return [0] * width
+    if width > 64:  # not a term: counted plainly rather than refused
+        return [sum(mask >> i & 1 for mask in masks) for i in range(width)]
+    packed = int.from_bytes(array("Q", masks).tobytes(), sys.byteorder)
+    ones = int.from_bytes(array("Q", [1]).tobytes() * len(masks), sys.byteorder)
+    return [(packed >> i & ones).bit_count() for i in range(width)]
 
 
 @dataclass
