@@ -274,6 +274,7 @@ class CountyDashboard:
 
 # The sparkline's box in SVG user units (the page scales it with a class).
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 100, 24, 2
+SPARK_FLOOR = 0.5  # the sparkline's bottom: rates below it are drawn at it
 
 
 @dataclass
@@ -283,8 +284,8 @@ class TownTrend:
 
     @property
     def points(self) -> str:
-        """The sparkline's polyline points: x by week, y by rate (100% at the top); weeks the town
-        owed nothing are left out."""
+        """The sparkline's polyline points: x by ended week, y by rate (100% at the top, 50% at the
+        bottom); weeks the town owed nothing are left out."""
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in self._xy())
 
     @property
@@ -294,11 +295,14 @@ class TownTrend:
         return (f"{xy[-1][0]:.1f}", f"{xy[-1][1]:.1f}") if xy else None
 
     def _xy(self) -> list[tuple[float, float]]:
-        step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(self.cells) - 1, 1)
+        """The ended weeks only (this week's rate climbs until Sunday: it would end every line in a
+        drop), on a 50%-100% scale (the weeks that matter differ by a few points; lower is clamped)."""
+        ended = [cell for cell in self.cells if not cell.current]
+        step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(ended) - 1, 1)
         span = SPARK_HEIGHT - 2 * SPARK_PAD
         return [
-            (SPARK_PAD + i * step, SPARK_PAD + (1 - rate) * span)
-            for i, cell in enumerate(self.cells)
+            (SPARK_PAD + i * step, SPARK_PAD + (1 - max(rate, SPARK_FLOOR)) / (1 - SPARK_FLOOR) * span)
+            for i, cell in enumerate(ended)
             if (rate := cell.rate) is not None
         ]
 
