@@ -46,9 +46,9 @@ def county_world(world: Any) -> Any:
     return world
 
 
-def _figures(client: Any, user: Any) -> list[tuple[str, str, str]]:
+def _figures(client: Any, user: Any, page: str = "guidance:county_dashboard") -> list[tuple[str, str, str]]:
     client.force_login(user)
-    html = client.get(reverse("guidance:county_dashboard")).content.decode()
+    html = client.get(reverse(page)).content.decode()
     return [(href.replace("&amp;", "&"), kind, text) for href, kind, text in FIGURE.findall(html) + PLAIN.findall(html)]
 
 
@@ -99,3 +99,14 @@ def test_a_reader_who_may_not_export_sees_the_figures_without_links(client, coun
     html = client.get(reverse("guidance:county_dashboard")).content.decode()
     assert "data-figure" not in html and reverse("casefiles:report_list") not in html
     assert "各乡镇每周记录完成率" in html
+
+
+def test_the_officers_dashboard_links_its_figures_to_her_schools_reports(client, county_world):
+    figures = _figures(client, county_world.officer_a, "guidance:school_dashboard")
+    assert {kind for _, kind, _ in figures} == {"pairings", "term-rate"}
+    for href, kind, text in figures:
+        rows, total = _report(client, href)
+        if kind == "pairings":
+            assert int(text) == len(rows) == 2  # her school's two pairings
+        else:  # 五导落实情况(按教师) of her school: its totals are the dashboard's term rate
+            assert text == _percent(total["已记周次"], total["应记周次"])
