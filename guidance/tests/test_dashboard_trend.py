@@ -11,12 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from guidance.compliance import compliance_for, totals_by
+from guidance.compliance import Totals, compliance_for, totals_by
 from guidance.dashboards import county_dashboard, weekly_trend
 from pairing.models import Closure, ClosureKind, Pairing
 from pairing.tests import factories as pf
 
-from .factories import ExcusedWeekFactory, TalkRecordFactory
+from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +116,17 @@ def test_the_page_queries_do_not_grow_with_towns_or_weeks(client, world, time_ma
     client.force_login(world.county)  # the session ended while idle
     many = _page_queries(client, world.county)
     assert few == many
+
+
+def test_the_county_totals_are_the_towns_added_up(world):
+    """county_dashboard sums its towns rather than recounting every pairing: the same figures."""
+    a1 = world.student_a1.pairings.get()
+    _talks(a1, [dt.date(2026, 11, 2), THIS_MONDAY])
+    HomeVisitFactory(pairing=a1)
+    other = pf.SchoolFactory(town=pf.TownFactory(code="420683109", name="吴店镇"))
+    _talks(pf.PairingFactory(teacher__school=other), [dt.date(2026, 11, 9)])
+    board = county_dashboard(world.county, term=world.term, as_of=THIS_MONDAY)
+    recounted = Totals()
+    for row in compliance_for(Pairing.objects.active(), term=world.term, as_of=THIS_MONDAY).values():
+        recounted.add(row)
+    assert board.totals == recounted and board.totals.pairings == 4
