@@ -143,6 +143,26 @@ def _value(column: Column, value: Any) -> Any:
     return safe_text(str(value))
 
 
+def _number(value: Any) -> Any:
+    """A number column's cell: ints and floats as they are (the common case, asked first)."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return float(value) if isinstance(value, Decimal) else value
+    return safe_text(str(value))
+
+
+def _converter(column: Column) -> Any:
+    """The column's cell conversion (``_value`` for it), chosen once per file rather than per cell:
+    the 10,000-row teacher report converts 120,000 cells."""
+    if column.kind in (CellKind.INTEGER, CellKind.DECIMAL, CellKind.PERCENT):
+        return _number
+    return lambda value: _value(column, value)
+
+
 class _Totals:
     def __init__(self, columns: Sequence[Column]) -> None:
         self.columns = columns
@@ -234,7 +254,8 @@ def write_sheet(
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=safe_text(sheet_title or heading.title)[:31].replace("'", "") or "Sheet1")
     iterator: Iterator[Sequence[Any]] = iter(rows)
-    sample = [[_value(c, v) for c, v in zip(columns, row, strict=True)] for row in islice(iterator, WIDTH_SAMPLE)]
+    convert = [_converter(c) for c in columns]
+    sample = [[f(v) for f, v in zip(convert, row, strict=True)] for row in islice(iterator, WIDTH_SAMPLE)]
     for i, width in enumerate(_widths(columns, sample), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     last = get_column_letter(len(columns))
@@ -274,7 +295,7 @@ def write_sheet(
         totals.add(values)
         count += 1
     for row in iterator:
-        values = [_value(c, v) for c, v in zip(columns, row, strict=True)]
+        values = [f(v) for f, v in zip(convert, row, strict=True)]
         ws.append(data_row(values))
         totals.add(values)
         count += 1
