@@ -22,6 +22,7 @@ The audit lines the runs write are left in the database (they are real exports).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import resource
 import statistics
@@ -78,7 +79,7 @@ def cells_of(name: str, user: Any, term_id: str | None = None) -> tuple[list[str
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
     selected = report.selector(report.filter_of(user, {}, term), term)
-    return [c.label for c in columns], [values(row) for row in report.rows(selected, term)]
+    return [c.label for c in columns], [_plain(values(row)) for row in report.rows(selected, term)]
 
 
 def timed_floor(header: list[str], rows: list[list[Any]]) -> float:
@@ -102,6 +103,14 @@ def timed_floor(header: list[str], rows: list[list[Any]]) -> float:
 STREAMED_FLOOR_ROWS = 50_000
 
 
+def _plain(row: list[Any]) -> list[Any]:
+    """The cells as the writer writes them: an aware moment as Asia/Shanghai wall time (openpyxl
+    refuses time zones)."""
+    from django.utils import timezone
+
+    return [timezone.localtime(v).replace(tzinfo=None) if isinstance(v, dt.datetime) and v.tzinfo else v for v in row]
+
+
 def _streamed_cells(name: str, user: Any, term_id: str | None) -> tuple[list[str], Any]:
     from casefiles.reports import REPORTS, _cell_values, columns_for, report_term
 
@@ -110,7 +119,7 @@ def _streamed_cells(name: str, user: Any, term_id: str | None) -> tuple[list[str
     columns = columns_for(report, user)
     values = _cell_values(columns, user)
     selected = report.selector(report.filter_of(user, {}, term), term)
-    return [c.label for c in columns], (values(row) for row in report.rows(selected, term))
+    return [c.label for c in columns], (_plain(values(row)) for row in report.rows(selected, term))
 
 
 def timed_streamed_floor(name: str, user: Any, term_id: str | None) -> tuple[float, float, float]:
@@ -179,6 +188,11 @@ def main() -> None:
             )
             continue
         if runs[-1][3] > STREAMED_FLOOR_ROWS:
+            print(  # before the floor, which takes as long again
+                f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
+                f" peak {traced:5.1f} MB traced | process peak RSS so far {peak_rss_mb():.0f} MB",
+                flush=True,
+            )
             read, both, floor_peak = timed_streamed_floor(name, user, options.term)
             print(
                 f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
