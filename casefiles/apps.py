@@ -49,3 +49,5 @@ class CasefilesConfig(AppConfig):
             report="review_progress",
             roles={Role.COUNTY},
         )
+        # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
+        navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

@@ -5,8 +5,14 @@ Each runs a constant number of queries: the engine's six, plus a few for the nam
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import sys
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, cast
 
 from django.db.models import Count
@@ -14,11 +20,12 @@ from django.utils import timezone
 
 from pairing.models import Pairing, PairingQuerySet, School, Student, Term, Town
 from pairing.selectors import students_without_consent
+from zaoyang_aid import calendar
 from zaoyang_aid.access import scope_of
 
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
 from .filters import SchoolComplianceFilter
-from .models import FiveThreeCard, TalkRecord, review_opens_on
+from .models import FiveThreeCard, Reminder, ReminderLevel, TalkRecord, review_opens_on
 
 # Overdue first: the officer's eye goes to who needs a nudge.
 _STATE_ORDER = {
@@ -161,6 +168,87 @@ class Line:
     name: str
     totals: Totals
     extra: str = ""
+    escalated: int = 0  # the county dashboard's towns: open reminders escalated to the county
+
+
+@dataclass(frozen=True)
+class TrendWeek:
+    """A school week of the term's trend: its Monday and 第N周 (counted from the term's first week,
+    as the talk detail report counts them)."""
+
+    monday: dt.date
+    number: int
+    current: bool  # this week: still running, its figure grows until Sunday
+
+
+@dataclass
+class TrendCell:
+    """One group's owed pairing-weeks in one school week (excused ones left out) and those done."""
+
+    owed: int = 0
+    done: int = 0
+    current: bool = False  # this week's cell
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.owed if self.owed else None
+
+
+@dataclass
+class Trend:
+    weeks: list[TrendWeek]
+    cells: dict[int, list[TrendCell]]  # group id -> one cell per week of ``weeks``
+
+    def of(self, group_id: int) -> list[TrendCell]:
+        return self.cells.get(group_id) or [TrendCell(current=week.current) for week in self.weeks]
+
+
+_TREND_BITS = ("owed_bits", "excused_bits", "talk_bits")
+
+
+def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.date, key: str = "town_id") -> Trend:
+    """The term's completion week by week per group (``town_id`` or ``school_id``), from the engine's
+    own week bits: a pairing-week is owed when the engine says the pairing owed it (its school's
+    school weeks, its span, the student 在校) and it was not excused; done when it had a talk. The
+    elapsed weeks of a group add up to its Totals' expected and done weeks, the current week to its
+    this-week figures. The weeks shown are those some pairing owed (vacations drop out).
+
+    No query, and no Python loop per pairing and week: each group's masks are counted column by
+    column in C (_bit_counts), so the county's 12,000 pairings cost a few milliseconds."""
+    first_monday = calendar.monday_of(term.start_date)
+    this_index = (calendar.monday_of(as_of) - first_monday).days // 7
+    so_far = (1 << (this_index + 1)) - 1 if this_index >= 0 else 0  # up to and including this week
+    owed_by: dict[int, list[int]] = defaultdict(list)
+    done_by: dict[int, list[int]] = defaultdict(list)
+    for group, owed_bits, excused_bits, talk_bits in map(attrgetter(key, *_TREND_BITS), rows):
+        owed = owed_bits & ~excused_bits & so_far
+        owed_by[group].append(owed)
+        done_by[group].append(owed & talk_bits)
+    any_owed = 0
+    for masks in owed_by.values():
+        for mask in set(masks):
+            any_owed |= mask
+    width = any_owed.bit_length()
+    indexes = [i for i in range(width) if any_owed >> i & 1]
+    cells: dict[int, list[TrendCell]] = {}
+    for group, masks in owed_by.items():
+        owed_counts, done_counts = _bit_counts(masks, width), _bit_counts(done_by[group], width)
+        cells[group] = [TrendCell(owed_counts[i], done_counts[i], i == this_index) for i in indexes]
+    weeks = [TrendWeek(first_monday + dt.timedelta(weeks=i), i + 1, i == this_index) for i in indexes]
+    return Trend(weeks=weeks, cells=cells)
+
+
+def _bit_counts(masks: list[int], width: int) -> list[int]:
+    """For each bit i < width, how many masks have it set. The masks are laid side by side in one
+    big integer, 64 bits apart, so each bit is a shift, an AND and a popcount over all of them at
+    once (done in C); a term has far fewer than 64 calendar weeks."""
+    if not masks or width == 0:
+        return [0] * width
+    if width > 64:  # not a term: counted plainly rather than refused
+        return [sum(mask >> i & 1 for mask in masks) for i in range(width)]
+    packed = int.from_bytes(array("Q", masks).tobytes(), sys.byteorder)
+    ones = int.from_bytes(array("Q", [1]).tobytes() * len(masks), sys.byteorder)
+    return [(packed >> i & ones).bit_count() for i in range(width)]
 
 
 @dataclass
@@ -170,6 +258,54 @@ class CountyDashboard:
     totals: Totals
     towns: list[Line]
     schools: list[Line]
+    trend: Trend = field(default_factory=lambda: Trend([], {}))
+    # Reminders of the term escalated to the county (上报市资助中心) and still open, per town of the
+    # student's school (as the 提醒与上报记录 report files and filters them).
+    escalated: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def escalated_total(self) -> int:
+        return sum(self.escalated.values())
+
+    @property
+    def town_trends(self) -> list[TownTrend]:
+        """Each town with its week cells, in the towns' order (the trend table's rows)."""
+        return [TownTrend(line, self.trend.of(line.pk)) for line in self.towns]
+
+
+# The sparkline's box in SVG user units (the page scales it with a class).
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 100, 24, 2
+SPARK_FLOOR = 0.5  # the sparkline's bottom: rates below it are drawn at it
+
+
+@dataclass
+class TownTrend:
+    line: Line
+    cells: list[TrendCell]
+
+    @property
+    def points(self) -> str:
+        """The sparkline's polyline points: x by ended week, y by rate (100% at the top, 50% at the
+        bottom); weeks the town owed nothing are left out."""
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self._xy())
+
+    @property
+    def last(self) -> tuple[str, str] | None:
+        """The latest week's point (a dot: a line of one week draws nothing)."""
+        xy = self._xy()
+        return (f"{xy[-1][0]:.1f}", f"{xy[-1][1]:.1f}") if xy else None
+
+    def _xy(self) -> list[tuple[float, float]]:
+        """The ended weeks only (this week's rate climbs until Sunday: it would end every line in a
+        drop), on a 50%-100% scale (the weeks that matter differ by a few points; lower is clamped)."""
+        ended = [cell for cell in self.cells if not cell.current]
+        step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(ended) - 1, 1)
+        span = SPARK_HEIGHT - 2 * SPARK_PAD
+        return [
+            (SPARK_PAD + i * step, SPARK_PAD + (1 - max(rate, SPARK_FLOOR)) / (1 - SPARK_FLOOR) * span)
+            for i, cell in enumerate(ended)
+            if (rate := cell.rate) is not None
+        ]
 
 
 def county_dashboard(
@@ -182,16 +318,43 @@ def county_dashboard(
     """
     as_of = as_of or timezone.localdate()
     rows = list(compliance_for(_active_pairings(user), term=term, as_of=as_of).values())
-    totals = Totals()
-    for row in rows:
-        totals.add(row)
     by_town = totals_by(rows, "town_id")
+    totals = _summed(by_town.values())  # every row has a town: no third pass over the rows
     by_school = totals_by((r for r in rows if town_id is None or r.town_id == town_id), "school_id")
-    towns = [Line(t.pk, t.name, by_town.get(t.pk, Totals())) for t in Town.objects.order_by("code")]
+    escalated = _escalated_by_town(user, term)
+    towns = [
+        Line(t.pk, t.name, by_town.get(t.pk, Totals()), escalated=escalated.get(t.pk, 0))
+        for t in Town.objects.order_by("code")
+    ]
     school_names = School.objects.filter(pk__in=list(by_school)).values_list("pk", "name", "town__name")
     schools = [Line(pk, name, by_school[pk], extra=town) for pk, name, town in school_names]
     schools.sort(key=lambda line: (line.totals.term_rate if line.totals.term_rate is not None else 2, line.name))
-    return CountyDashboard(term=term, as_of=as_of, totals=totals, towns=towns, schools=schools)
+    return CountyDashboard(
+        term=term,
+        as_of=as_of,
+        totals=totals,
+        towns=towns,
+        schools=schools,
+        trend=weekly_trend(rows, term=term, as_of=as_of),
+        escalated=escalated,
+    )
+
+
+def _summed(groups: Iterable[Totals]) -> Totals:
+    """Groups' totals added up (every figure of Totals is a count)."""
+    total = Totals()
+    names = [f.name for f in dataclasses.fields(Totals)]
+    for group in groups:
+        for name in names:
+            setattr(total, name, getattr(total, name) + getattr(group, name))
+    return total
+
+
+def _escalated_by_town(user: Any, term: Term) -> dict[int, int]:
+    """One query: the term's open reminders at the county's level, per town."""
+    town = "pairing__student__school__town"
+    reminders = Reminder.objects.visible_to(user).filter(term=term, level=ReminderLevel.COUNTY).open()
+    return dict(reminders.order_by().values(town).annotate(n=Count("pk")).values_list(town, "n"))
 
 
 # --- The county's drill-down: town -> its schools -> a school's teachers and students behind ------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -69,6 +70,25 @@ def export_link(list_url_name: str, role: Role | None, query: str) -> str | None
     url_name, report, _roles = entry
     # The report last: a "report" in the list's query cannot choose another one (QueryDict.get: the last).
     return f"{reverse(url_name)}?" + (f"{query}&" if query else "") + urlencode({"report": report})
+
+
+# The reports page (registered by casefiles, which owns the reports): a dashboard's figure links to
+# the report that lists its rows, with the report's own filter parameters.
+_reports_page: dict[str, tuple[str, frozenset[Role]]] = {}
+
+
+def register_reports_page(url_name: str, *, roles: set[Role] | frozenset[Role]) -> None:
+    _reports_page["page"] = (url_name, frozenset(roles))
+
+
+def report_link(role: Role | None, report: str, params: dict[str, Any]) -> str | None:
+    """The reports page with ``report`` chosen and its filter set to ``params`` (None values left
+    out), or None for a role that may not export (the figure is then shown without a link)."""
+    entry = _reports_page.get("page")
+    if entry is None or role not in entry[1]:
+        return None
+    query = {"report": report} | {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{reverse(entry[0])}?{urlencode(query)}"
 
 
 def set_role_home(role: Role, url_name: str) -> None:

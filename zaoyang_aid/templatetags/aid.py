@@ -35,6 +35,18 @@ def bar_width(part: Any, whole: Any) -> str:
     return f"pct-{min(max(round(share * 100), 0), 100)}"
 
 
+# A trend cell's colour (static/css/app.css .heat-*): from 95% up, 85%, 70%, 50%, below.
+_HEAT_STEPS = (0.95, 0.85, 0.70, 0.50)
+
+
+@register.filter
+def heat(rate: float | None) -> str:
+    """``heat-4`` … ``heat-0`` for a completion rate, ``heat-none`` when nothing was owed."""
+    if rate is None:
+        return "heat-none"
+    return f"heat-{sum(rate >= step for step in _HEAT_STEPS)}"
+
+
 @register.filter
 def first_or_none(items: Any) -> Any:
     return items[0] if items else None
@@ -59,6 +71,16 @@ def reader_sees(context: Any, group: str) -> bool:
     from zaoyang_aid.fields import FieldGroup, sees_anywhere
 
     return sees_anywhere(context["request"].user, FieldGroup(group))
+
+
+@register.simple_tag(takes_context=True)
+def report_url(context: Any, report: str, **params: Any) -> str:
+    """The reports page of ``report`` filtered by ``params`` (``{% report_url "reminders" town=t.pk
+    level=3 as url %}``), or "" for a reader who may not export: the figure then stands unlinked."""
+    from zaoyang_aid.access import scope_of
+    from zaoyang_aid.navigation import report_link
+
+    return report_link(scope_of(context["request"].user).role, report, params) or ""
 
 
 @register.filter

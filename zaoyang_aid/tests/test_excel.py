@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from zaoyang_aid.excel import HEADER_ROW, CellKind, Column, Heading, Total, display_width, safe_text, write_sheet
+from zaoyang_aid.excel import (
+    HEADER_ROW,
+    CellKind,
+    Chart,
+    Column,
+    Heading,
+    Total,
+    display_width,
+    safe_text,
+    write_sheet,
+)
 
 HEADING = Heading(
     title="测试报表(2026-2027学年第一学期)",
@@ -141,3 +152,31 @@ def test_an_aware_export_time_in_another_zone_is_written_in_zaoyang_time():
     buffer.seek(0)
 
     assert "2026-11-16 19:00" in openpyxl.load_workbook(buffer).active["A4"].value
+
+
+def test_the_title_row_is_tall_enough_and_the_sheet_prints_landscape_one_page_wide():
+    """LibreOffice's PDF of the town report cut the 16 pt title in half and split the table and its
+    chart over four pages."""
+    ws, _ = written([["张三", dt.date(2026, 9, 1), 3, 4, 0.75]])
+    assert ws.row_dimensions[1].height >= 24
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0  # as many pages long as it takes
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+
+
+def test_the_chart_labels_each_bar_with_its_value():
+    """The towns' rates differ by a few points: bars from 0 to 100% alone do not show it."""
+    buffer = io.BytesIO()
+    chart = Chart(title="各乡镇完成率", category="name", value="rate")
+    write_sheet(
+        buffer,
+        heading=HEADING,
+        columns=COLUMNS,
+        rows=iter([["甲镇", None, 9, 10, 0.9], ["乙镇", None, 9, 9, 1.0]]),
+        chart=chart,
+    )
+    buffer.seek(0)
+    with zipfile.ZipFile(buffer) as xlsx:
+        xml = next(xlsx.read(n).decode() for n in xlsx.namelist() if n.startswith("xl/charts/chart"))
+    assert "<dLbls>" in xml and '<showVal val="1" />' in xml

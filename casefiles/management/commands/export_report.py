@@ -1,5 +1,11 @@
-"""python manage.py export_report NAME [--term ID] [--town ID] [--school ID] [--as USERNAME] -o FILE.xlsx
-and export_report --list: any report of the registry (casefiles.reports.REPORTS), for cron and scripts.
+"""python manage.py export_report NAME [--term ID] [--town ID] [--school ID] [--filter KEY=VALUE ...]
+[--as USERNAME] -o FILE.xlsx and export_report --list: any report of the registry
+(casefiles.reports.REPORTS), for cron and scripts.
+
+Filters: every filter of the report's FilterSet (its web list's) is reachable as ``--filter
+KEY=VALUE`` (repeatable; ``--town``/``--school``/``--term`` are shorthands), checked by that FilterSet:
+a value the list would ignore, or a key the report does not offer its reader, is refused with the
+reason and a non-zero exit, and no file is written. ``--list`` names each report's filters.
 
 Which reader: a report's columns and rows follow its reader's scope and field policy, and its audit
 line names who exported. So the file is written as an account: ``--as USERNAME`` (a county centre's
@@ -12,11 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from casefiles.reports import REPORTS, report_export
+from casefiles.reports import REPORTS, Report, report_export
 from zaoyang_aid import audit
 from zaoyang_aid.access import Role, scope_of
 
@@ -36,6 +43,33 @@ def _reader(username: str | None) -> Any:
     return county[0]
 
 
+def _parsed_filters(pairs: list[str]) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(
+                f"筛选条件“{pair}”的格式不对:应为 KEY=VALUE,例如 --filter level=3(--list 查看各报表的筛选)。"
+            )
+        data[key.strip()] = value.strip()
+    return data
+
+
+def filters_in_words(report: Report) -> str:
+    """Each filter of the report's FilterSet: its key, its label and, for a choice, the values it takes."""
+    parts = ["term 学期(学期的编号,默认本学期)"]
+    for key, spec in report.filterset.base_filters.items():
+        label = spec.label or key
+        if isinstance(spec, django_filters.ModelChoiceFilter):  # a ChoiceFilter too: asked first
+            parts.append(f"{key} {label}(编号)")
+        elif isinstance(spec, django_filters.ChoiceFilter):
+            choices = "/".join(f"{value}={text}" for value, text in spec.extra.get("choices", ()))
+            parts.append(f"{key} {label}({choices})")
+        else:
+            parts.append(f"{key} {label}")
+    return ";".join(parts)
+
+
 class Command(BaseCommand):
     help = "Write a report of the registry to an .xlsx file, filtered as its web list; --list names the reports."
 
@@ -45,6 +79,14 @@ class Command(BaseCommand):
         parser.add_argument("--term", type=int, help="the term's id (default: the current term)")
         parser.add_argument("--town", type=int, help="a town's id")
         parser.add_argument("--school", type=int, help="a school's id")
+        parser.add_argument(
+            "--filter",
+            dest="filters",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="one of the report's filters (repeatable; --list names them), e.g. --filter level=3",
+        )
         parser.add_argument("--as", dest="username", help="the account to export as (default: the one county account)")
         parser.add_argument("-o", "--output", help="the .xlsx file to write")
 
@@ -52,6 +94,7 @@ class Command(BaseCommand):
         if options["list"]:
             for report in REPORTS.values():
                 self.stdout.write(f"{report.name}\t{report.label}\t{report.description}")
+                self.stdout.write(f"  筛选(--filter KEY=VALUE):{filters_in_words(report)}")
             return
         name, output = options["name"], options["output"]
         if not name or name not in REPORTS:
@@ -60,6 +103,7 @@ class Command(BaseCommand):
             raise CommandError("请用 -o FILE.xlsx 指定输出文件。")
         user = _reader(options["username"])
         data = {key: str(options[key]) for key in ("term", "town", "school") if options[key] is not None}
+        data |= _parsed_filters(options["filters"])
         target = Path(output)
         context = audit.AuditContext(
             actor_id=user.pk,
