@@ -497,54 +497,103 @@ def _lock_teacher(teacher_id: int) -> None:
     Teacher.objects.select_for_update().filter(pk=teacher_id).values_list("pk").get()
 
 
-def _new_pairing_errors(
-    *, teacher: Teacher, student: Student, started_on: dt.date, confirmed_over_limit: bool, backdated_reason: str = ""
+@dataclass(frozen=True)
+class PairingFacts:
+    """What the rules of a new pairing read besides the student and teacher rows: found one pairing
+    at a time (pairing_create) or for many at once (pairings_create, the roster import's check)."""
+
+    has_active: bool  # the student has an active pairing
+    arrived: dt.date | None  # the student's last arrival at their school (EnrollmentChange)
+    last_end: dt.date | None  # the end of the student's last pairing
+    term_start: dt.date | None  # the start of the current (latest started) term
+    load: int  # the teacher's active pairings
+
+
+def _facts_of(*, teacher: Teacher, student: Student, today: dt.date) -> PairingFacts:
+    term = Term.objects.latest_started(today)
+    return PairingFacts(
+        has_active=Pairing.objects.filter(student=student, ended_on__isnull=True).exists(),
+        arrived=EnrollmentChange.objects.filter(student=student, to_school_id=student.school_id).aggregate(
+            last=Max("effective_on")
+        )["last"],
+        last_end=Pairing.objects.filter(student=student).aggregate(last=Max("ended_on"))["last"],
+        term_start=term.start_date if term is not None else None,
+        load=selectors.teacher_active_load(teacher.pk),
+    )
+
+
+def pairing_problems(
+    *,
+    teacher: Teacher,
+    student: Student,
+    started_on: dt.date,
+    confirmed_over_limit: bool,
+    backdated_reason: str,
+    facts: PairingFacts,
+    today: dt.date,
 ) -> dict[str, str]:
-    """What stops ``teacher`` from starting to 包保 ``student`` on ``started_on`` (locked rows)."""
+    """What stops ``teacher`` from starting to 包保 ``student`` on ``started_on``, keyed as
+    pairing_create's arguments: the one definition of the rules, on facts found by the caller."""
     errors: dict[str, str] = {}
     if student.enrollment_status != EnrollmentStatus.ENROLLED:
         status = student.get_enrollment_status_display()
         errors["student"] = f"该学生学籍状态为“{status}”,不在校,不能新建结对。"
-    elif Pairing.objects.filter(student=student, ended_on__isnull=True).exists():
+    elif facts.has_active:
         errors["student"] = ACTIVE_PAIRING_EXISTS
     if teacher.school_id != student.school_id:
         errors["teacher"] = "帮扶教师必须与学生在同一所学校。"
     elif not teacher.user.is_active or teacher.user.role not in SCHOOL_ROLES:
         errors["teacher"] = "该教师的账号已停用或不是学校教职工账号,不能结对。"
-    problem = _start_date_problem(student=student, started_on=started_on, backdated_reason=backdated_reason)
+    problem = start_date_problem(
+        student=student, started_on=started_on, backdated_reason=backdated_reason, facts=facts, today=today
+    )
     if problem:
         errors["backdated_reason" if problem == BACKDATE_NEEDS_REASON else "started_on"] = problem
     if not errors and not confirmed_over_limit:
-        load, limit = selectors.teacher_active_load(teacher.pk), settings.PAIRING_TEACHER_LOAD_LIMIT
-        if load + 1 > limit:
-            errors["confirmed_over_limit"] = over_limit_warning(load, limit)
+        limit = settings.PAIRING_TEACHER_LOAD_LIMIT
+        if facts.load + 1 > limit:
+            errors["confirmed_over_limit"] = over_limit_warning(facts.load, limit)
+    if len(backdated_reason) > 200:
+        errors["backdated_reason"] = "补录原因不能超过200字。"
     return errors
 
 
 BACKDATE_NEEDS_REASON = "结对日期早于本学期开学日期。如确是补录以前的结对,请填写补录原因。"
 
 
-def _start_date_problem(*, student: Student, started_on: dt.date, backdated_reason: str) -> str | None:
+def start_date_problem(
+    *, student: Student, started_on: dt.date, backdated_reason: str, facts: PairingFacts, today: dt.date
+) -> str | None:
     """Why a pairing of ``student`` may not start on ``started_on``: never in the future, before the
     student was born or came to the school, or before their last pairing ended; before the
     current term only with the officer's reason (a pairing is otherwise overdue at once)."""
-    today = timezone.localdate()
     if started_on > today:
         return "结对日期不能晚于今天。"
     if started_on < student.birth_date:
         return f"结对日期不能早于学生的出生日期({student.birth_date:%Y-%m-%d})。"
-    arrived = EnrollmentChange.objects.filter(student=student, to_school_id=student.school_id).aggregate(
-        last=Max("effective_on")
-    )["last"]
-    if arrived is not None and started_on < arrived:
-        return f"结对日期不能早于学生转入本校的日期({arrived:%Y-%m-%d})。"
-    last_end = Pairing.objects.filter(student=student).aggregate(last=Max("ended_on"))["last"]
-    if last_end is not None and started_on < last_end:
-        return f"结对日期不能早于该学生上一次结对的结束日期({last_end:%Y-%m-%d})。"
-    term = Term.objects.latest_started(today)
-    if term is not None and started_on < term.start_date and not backdated_reason.strip():
+    if facts.arrived is not None and started_on < facts.arrived:
+        return f"结对日期不能早于学生转入本校的日期({facts.arrived:%Y-%m-%d})。"
+    if facts.last_end is not None and started_on < facts.last_end:
+        return f"结对日期不能早于该学生上一次结对的结束日期({facts.last_end:%Y-%m-%d})。"
+    if facts.term_start is not None and started_on < facts.term_start and not backdated_reason.strip():
         return BACKDATE_NEEDS_REASON
     return None
+
+
+def _new_pairing_errors(
+    *, teacher: Teacher, student: Student, started_on: dt.date, confirmed_over_limit: bool, backdated_reason: str = ""
+) -> dict[str, str]:
+    """pairing_problems on the facts of one pairing (locked rows)."""
+    today = timezone.localdate()
+    return pairing_problems(
+        teacher=teacher,
+        student=student,
+        started_on=started_on,
+        confirmed_over_limit=confirmed_over_limit,
+        backdated_reason=backdated_reason,
+        facts=_facts_of(teacher=teacher, student=student, today=today),
+        today=today,
+    )
 
 
 def _end_errors(*, pairing: Pairing, ended_on: dt.date, reason: str, note: str) -> dict[str, str]:
@@ -596,8 +645,6 @@ def pairing_create(
         confirmed_over_limit=confirmed_over_limit,
         backdated_reason=backdated_reason,
     )
-    if len(backdated_reason) > 200:
-        errors["backdated_reason"] = "补录原因不能超过200字。"
     if errors:
         raise ValidationError(errors)
     pairing = _insert(teacher=teacher, student=student, started_on=started_on)
@@ -606,6 +653,99 @@ def pairing_create(
         pairing.backdated_reason = backdated_reason
         pairing.save(update_fields=["backdated_reason"])
     return pairing
+
+
+@dataclass(frozen=True)
+class NewPairing:
+    """One pairing for pairings_create: pairing_create's arguments (the teacher with its user)."""
+
+    teacher: Teacher
+    student: Student
+    started_on: dt.date
+    confirmed_over_limit: bool = False
+    backdated_reason: str = ""
+
+
+@transaction.atomic
+def pairings_create(*, new: Sequence[NewPairing]) -> list[dict[str, str]]:
+    """pairing_create for many pairings at once (a roster import): the same rules (pairing_problems)
+    on facts found for every student and teacher together, a constant number of queries per
+    BATCH_SIZE pairings; the students' rows locked, then the teachers', in id order, as pairing_create
+    locks them; the pairings inserted with bulk_create and logged with audit.record_created. Returns
+    each pairing's errors keyed as pairing_create raises them ({} when written); a teacher's load and
+    a student's active pairing count the batch's earlier pairings. The pairings with errors are not
+    written, the others are (the caller's transaction decides whether they stay)."""
+    results: list[dict[str, str]] = []
+    today = timezone.localdate()
+    term = Term.objects.latest_started(today)
+    for start in range(0, len(new), BATCH_SIZE):
+        results.extend(_pairings_create_batch(new[start : start + BATCH_SIZE], today=today, term=term))
+    return results
+
+
+def _pairings_create_batch(new: Sequence[NewPairing], *, today: dt.date, term: Term | None) -> list[dict[str, str]]:
+    student_ids = sorted({n.student.pk for n in new})
+    teacher_ids = sorted({n.teacher.pk for n in new})
+    students = {s.pk: s for s in Student.objects.select_for_update().filter(pk__in=student_ids).order_by("pk")}
+    list(Teacher.objects.select_for_update().filter(pk__in=teacher_ids).order_by("pk").values_list("pk"))
+    active = set(
+        Pairing.objects.filter(student_id__in=student_ids, ended_on__isnull=True).values_list("student_id", flat=True)
+    )
+    arrived = dict(
+        EnrollmentChange.objects.filter(student_id__in=student_ids, to_school_id=models.F("student__school_id"))
+        .values("student_id")
+        .annotate(last=Max("effective_on"))
+        .values_list("student_id", "last")
+    )
+    last_end = dict(
+        Pairing.objects.filter(student_id__in=student_ids, ended_on__isnull=False)
+        .values("student_id")
+        .annotate(last=Max("ended_on"))
+        .values_list("student_id", "last")
+    )
+    load = dict(
+        Pairing.objects.filter(teacher_id__in=teacher_ids, ended_on__isnull=True)
+        .values("teacher_id")
+        .annotate(n=models.Count("pk"))
+        .values_list("teacher_id", "n")
+    )
+    results: list[dict[str, str]] = []
+    made: list[Pairing] = []
+    for item in new:
+        student = students[item.student.pk]  # as read under the lock
+        reason = item.backdated_reason.strip()
+        facts = PairingFacts(
+            has_active=student.pk in active,
+            arrived=arrived.get(student.pk),
+            last_end=last_end.get(student.pk),
+            term_start=term.start_date if term is not None else None,
+            load=load.get(item.teacher.pk, 0),
+        )
+        errors = pairing_problems(
+            teacher=item.teacher,
+            student=student,
+            started_on=item.started_on,
+            confirmed_over_limit=item.confirmed_over_limit,
+            backdated_reason=reason,
+            facts=facts,
+            today=today,
+        )
+        results.append(errors)
+        if errors:
+            continue
+        backdated = bool(reason) and term is not None and item.started_on < term.start_date
+        made.append(
+            Pairing(
+                teacher=item.teacher,
+                student=student,
+                started_on=item.started_on,
+                backdated_reason=reason if backdated else "",
+            )
+        )
+        active.add(student.pk)
+        load[item.teacher.pk] = load.get(item.teacher.pk, 0) + 1
+    audit.record_created(Pairing.objects.bulk_create(made))
+    return results
 
 
 @transaction.atomic

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from zaoyang_aid import audit, navigation
-from zaoyang_aid.access import Role, role_required, scope_of
+from zaoyang_aid.access import STAFF_ROLES_GIVEN_BY, Role, role_required, scope_of
 from zaoyang_aid.fields import field_access
 from zaoyang_aid.paging import page_of, query_without_page
 
@@ -250,10 +250,9 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _teacher_roles(request: HttpRequest) -> list[tuple[str, str]]:
-    """Officers add teachers and counsellors; county staff may also appoint a school's officer."""
-    roles = [Role.TEACHER, Role.COUNSELLOR]
-    if scope_of(request.user).role == Role.COUNTY:
-        roles.append(Role.OFFICER)
+    """The roles the editor may give (zaoyang_aid.access.STAFF_ROLES_GIVEN_BY)."""
+    role = scope_of(request.user).role
+    roles = STAFF_ROLES_GIVEN_BY.get(role, ()) if role is not None else ()
     return [(r.value, r.label) for r in roles]
 
 

@@ -46,6 +46,15 @@ ACCOUNT_MANAGERS: dict[Role, frozenset[Role]] = {
 }
 
 
+# Which roles a member of staff may be given (added with, or changed to) by each role: officers add
+# teachers and counsellors; county staff may also appoint a school's officer. Asked by the teacher
+# form (pairing/views.py) and the 教师名单 import (casefiles/imports/teachers.py).
+STAFF_ROLES_GIVEN_BY: dict[Role, tuple[Role, ...]] = {
+    Role.OFFICER: (Role.TEACHER, Role.COUNSELLOR),
+    Role.COUNTY: (Role.TEACHER, Role.COUNSELLOR, Role.OFFICER),
+}
+
+
 def account_helper(role: str | None) -> str:
     """Whom a user of ``role`` asks to reset a password, unlock the login or record an email: the
     nearest of ACCOUNT_MANAGERS, named as the texts of the login, lockout and settings pages need."""

@@ -23,7 +23,7 @@ from . import pairings, teachers
 from .columns import STUDENT_COLUMNS, Column
 from .commit import ImportResult, roster_commit, student_rows_check, student_rows_write
 from .headers import HeaderMap
-from .pairings import PAIRING_COLUMNS, check_pairing_roster, commit_pairing_row, read_pairing_roster
+from .pairings import PAIRING_COLUMNS, check_pairing_roster, pairing_rows_write, read_pairing_roster
 from .rows import Roster, RosterRow, read_student_roster
 from .tables import add_errors
 from .teachers import TEACHER_COLUMNS, check_teacher_roster, commit_teacher_row, new_accounts, read_teacher_roster
@@ -121,7 +121,7 @@ roster_kind_register(
         columns=noted(PAIRING_COLUMNS, pairings.template_notes),
         read=read_pairing_roster,
         check=rows_checked(check_pairing_roster),
-        write=rows_written(commit_pairing_row),
+        write=pairing_rows_write,
         description="按全国学籍号与教师手机号(或登录账号)建立结对;已有的同一结对不变,不更换帮扶教师。",
     )
 )

@@ -38,7 +38,16 @@ from zaoyang_aid.spreadsheets import Sheet, clean_code, clean_text, parse_date, 
 
 from .columns import Column
 from .rows import Roster, RosterRow, normalize_student_number
-from .tables import CHUNK, bad_value, check_duplicates_in_file, chunks, read_table, require_one_of, service_error
+from .tables import (
+    CHUNK,
+    add_errors,
+    bad_value,
+    check_duplicates_in_file,
+    chunks,
+    read_table,
+    require_one_of,
+    service_error,
+)
 
 PAIRING_COLUMNS: tuple[Column, ...] = (
     Column("student_number", "全国学籍号", ("全国学籍号", "学籍号", "学生学籍号", "全国学籍号码"), required=True),
@@ -267,18 +276,25 @@ def _check_same_pairing(row: RosterRow, started: dt.date) -> None:
 
 
 def _check_date(row: RosterRow, student: Student, found: _Found, term: Term | None) -> None:
-    """pairing_create's date rules (services._start_date_problem) on what the queries found."""
-    started = started_on_of(row.values)
+    """pairing_create's date rules (services.start_date_problem) on what the queries found; a future
+    date is told by _check_row already."""
+    started, today = started_on_of(row.values), timezone.localdate()
+    if started > today:
+        return
     ends = [p[2] for p in found.pairings.get(student.pk, []) if p[2] is not None]
-    arrived = found.arrivals.get(student.pk)
-    if started < student.birth_date:
-        row.add_error("started_on", f"结对日期不能早于学生的出生日期({student.birth_date:%Y-%m-%d})。")
-    elif arrived is not None and started < arrived:
-        row.add_error("started_on", f"结对日期不能早于学生转入本校的日期({arrived:%Y-%m-%d})。")
-    elif ends and started < max(ends):
-        row.add_error("started_on", f"结对日期不能早于该学生上一次结对的结束日期({max(ends):%Y-%m-%d})。")
-    elif term is not None and started < term.start_date and not (row.values.get("backdated_reason") or "").strip():
-        row.add_error("backdated_reason", services.BACKDATE_NEEDS_REASON)
+    facts = services.PairingFacts(
+        has_active=False,
+        arrived=found.arrivals.get(student.pk),
+        last_end=max(ends) if ends else None,
+        term_start=term.start_date if term is not None else None,
+        load=0,
+    )
+    reason = (row.values.get("backdated_reason") or "").strip()
+    problem = services.start_date_problem(
+        student=student, started_on=started, backdated_reason=reason, facts=facts, today=today
+    )
+    if problem:
+        row.add_error("backdated_reason" if problem == services.BACKDATE_NEEDS_REASON else "started_on", problem)
 
 
 def _check_loads(rows: list[RosterRow]) -> None:
@@ -343,3 +359,37 @@ def commit_pairing_row(row: RosterRow, *, by: Any) -> str:
     except ValidationError as exc:
         raise service_error(exc, names) from exc
     return "created"
+
+
+def pairing_rows_write(rows: list[RosterRow], user: Any) -> Counter[str]:
+    """The clean rows of a checked roster written at once through services.pairings_create
+    (pairing_create's rules, in sets): the rows the check found already paired are "unchanged" and
+    not written; a row the service refuses gets the refusal at its column and is counted "bad"."""
+    outcomes: Counter[str] = Counter()
+    new = []
+    for row in rows:
+        if row.values.get("unchanged"):
+            outcomes["unchanged"] += 1
+        else:
+            new.append(row)
+    students = Student.objects.visible_to(user).in_bulk([r.values["student_id"] for r in new])
+    teachers = Teacher.objects.visible_to(user).select_related("user").in_bulk([r.values["teacher_id"] for r in new])
+    items = [
+        services.NewPairing(
+            teacher=teachers[row.values["teacher_id"]],
+            student=students[row.values["student_id"]],
+            started_on=started_on_of(row.values),
+            confirmed_over_limit=bool(row.values.get("confirmed_over_limit")),
+            backdated_reason=row.values.get("backdated_reason") or "",
+        )
+        for row in new
+    ]
+    for row, errors in zip(new, services.pairings_create(new=items), strict=True):
+        if errors:
+            add_errors(
+                row, service_error(ValidationError(errors), {**_SERVICE_COLUMNS, "teacher": _teacher_key(row.values)})
+            )
+            outcomes["bad"] += 1
+        else:
+            outcomes["created"] += 1
+    return outcomes

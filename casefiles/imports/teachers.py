@@ -29,7 +29,7 @@ from django.db.models.functions import Lower
 from pairing import services
 from pairing.models import School, Teacher
 from pairing.validators import validate_phone, validate_username
-from zaoyang_aid.access import Role, scope_of
+from zaoyang_aid.access import STAFF_ROLES_GIVEN_BY, Role, scope_of
 from zaoyang_aid.passwords import one_time_password
 from zaoyang_aid.spreadsheets import Sheet, clean_code, clean_text, parse_flag
 
@@ -79,12 +79,11 @@ _ROLES = {
     "心理健康老师": Role.COUNSELLOR,
 }
 
-# Whose accounts an importer may add or change, as the teacher pages let them (pairing.views
-# _teacher_roles and teacher_edit): an officer her school's teachers and counsellors, the county
-# also officers. Restated here because the import may not ask a view; keep the two alike.
+# Whose accounts an importer may add or change: the roles the teacher form lets them give, one rule
+# (zaoyang_aid.access.STAFF_ROLES_GIVEN_BY): an officer her school's teachers and counsellors, the
+# county also officers.
 _ROLES_BY_IMPORTER: dict[str, frozenset[str]] = {
-    Role.OFFICER: frozenset({Role.TEACHER, Role.COUNSELLOR}),
-    Role.COUNTY: frozenset({Role.TEACHER, Role.COUNSELLOR, Role.OFFICER}),
+    str(importer): frozenset(str(r) for r in given) for importer, given in STAFF_ROLES_GIVEN_BY.items()
 }
 
 # The services' keys (their arguments) and the columns they are at.
