@@ -12,12 +12,12 @@ query count) and the commit of every row in one transaction.atomic through the s
 teachers' commit hashes a one-time password per new account (Argon2, the project's first hasher),
 which is most of its time. Everything is rolled back at the end: the database is left as it was.
 
-Measured 2026-12-02 on the shared 2-core machine (load average 0.6 at the start, 2.5 at the end),
-``--teachers 300 --pairings 15000``: teachers read 0.04 s, check 0.05 s (3 queries), commit 76 s
-(0.25 s a new account, nearly all Argon2; 3,000 new accounts would take about 13 minutes);
-pairings read 4.5 s, check 1.8 s (14 queries), commit 417 s (15 queries a row through
-pairing_create, 225,002 in all). Far from the 60 s target: the commit is per row through the
-service, by design; see the helper's report for what would make it faster.
+Measured 2026-12-02 on the shared 2-core machine (load average 2-4, a CI run beside it),
+``--teachers 100 --pairings 15000``: teachers read 0.02 s, check 0.02 s (3 queries), commit 31 s
+(0.31 s a new account, nearly all Argon2 hashing its one-time password: 3,000 new accounts would
+take about 15 minutes); pairings read 3.8 s, check 1.7 s (14 queries), commit 10.2 s (127 queries,
+through services.pairings_create), 15.7 s in all. Before pairings_create, the same 15,000 pairings
+took 417 s (225,002 queries, one pairing_create a row).
 """
 
 from __future__ import annotations
@@ -123,28 +123,32 @@ def show(label: str, rows: int, seconds: float, queries: int) -> None:
     print(f"  {label:<8} {seconds:8.2f} s  {rows / seconds:9.0f} rows/s  {queries:7d} queries")
 
 
-def import_roster(name: str, data: bytes, by: Any, read: Any, check: Any, commit: Any) -> None:
+def import_roster(name: str, data: bytes, by: Any) -> None:
+    """One kind of casefiles.imports.kinds.ROSTER_KINDS, as the page's commit runs it: read, check,
+    then write the rows in one transaction (rolled back with the rest at the end)."""
     from django.db import transaction
 
+    from casefiles.imports.kinds import ROSTER_KINDS
     from zaoyang_aid.spreadsheets import open_bytes
 
-    roster, seconds, queries = timed(lambda: read(open_bytes(data)))
+    kind = ROSTER_KINDS[name]
+    roster, seconds, queries = timed(lambda: kind.read(open_bytes(data)))
     rows, total = len(roster.rows), seconds
     print(f"{name}: {rows} rows, file {len(data) / 2**20:.1f} MB")
     show("read", rows, seconds, queries)
-    _, seconds, queries = timed(lambda: check(roster, by=by))
+    _, seconds, queries = timed(lambda: kind.check(roster.rows, by))
     total += seconds
     show("check", rows, seconds, queries)
     if roster.errors:
         raise SystemExit(f"{len(roster.errors)} errors, first: {roster.errors[0]}")
 
-    def commit_all() -> list[str]:
+    def write_all() -> Any:
         with transaction.atomic():
-            return [commit(row, by=by) for row in roster.rows]
+            return kind.write(roster.rows, by)
 
-    outcomes, seconds, queries = timed(commit_all)
+    outcomes, seconds, queries = timed(write_all)
     show("commit", rows, seconds, queries)
-    print(f"  total    {total + seconds:8.2f} s  ({outcomes.count('created')} created)")
+    print(f"  total    {total + seconds:8.2f} s  ({outcomes['created']} created, {outcomes['bad']} refused)")
 
 
 def main() -> None:
@@ -158,7 +162,6 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from casefiles.imports import pairings, teachers
     from pairing.models import Teacher
 
     if connection.vendor != "postgresql":
@@ -175,14 +178,7 @@ def main() -> None:
             for i in range(args.teachers)
         ]
         data = xlsx(["姓名", "手机号", "学校名称", "角色", "职称", "是否班主任"], teacher_rows)
-        import_roster(
-            "teachers",
-            data,
-            county,
-            teachers.read_teacher_roster,
-            teachers.check_teacher_roster,
-            teachers.commit_teacher_row,
-        )
+        import_roster("teachers", data, county)
         by_school: dict[int, list[str]] = {}
         for school_id, phone in Teacher.objects.filter(school__in=schools).values_list("school_id", "phone"):
             by_school.setdefault(school_id, []).append(phone)
@@ -197,14 +193,7 @@ def main() -> None:
             pairing_rows.append([number, name, phones[i // SCHOOLS % len(phones)], today, "", "是"])
         header = ["全国学籍号", "学生姓名", "教师手机号", "结对日期", "补录原因", "确认超出结对上限"]
         data = xlsx(header, pairing_rows)
-        import_roster(
-            "pairings",
-            data,
-            county,
-            pairings.read_pairing_roster,
-            pairings.check_pairing_roster,
-            pairings.commit_pairing_row,
-        )
+        import_roster("pairings", data, county)
         transaction.set_rollback(True)
     print("rolled back: the database is as it was")
 
