@@ -93,7 +93,9 @@ def test_the_batch_counts_its_own_earlier_pairings_and_logs_each_as_one_by_one(w
     assert list(results[2]) == ["confirmed_over_limit"]
     made = Pairing.objects.filter(teacher=teacher).order_by("pk")
     assert [p.student for p in made] == [first, second]
-    lines = AuditEvent.objects.filter(action=AuditAction.CREATE, object_type="结对", student_id__in=[first.pk, second.pk])
+    lines = AuditEvent.objects.filter(
+        action=AuditAction.CREATE, object_type="结对", student_id__in=[first.pk, second.pk]
+    )
     assert lines.count() == 2
 
 
