@@ -9,7 +9,6 @@ import datetime as dt
 import io
 from typing import Any
 
-import openpyxl
 import pytest
 import xlwt
 from django.core.exceptions import ValidationError
@@ -31,19 +30,10 @@ from pairing.tests.factories import make_id_number
 from pairing.tests.world import World
 from zaoyang_aid.spreadsheets import open_bytes
 
+from .crosscheck_files import xlsx_bytes as xlsx
+
 TITLE = [["枣阳市第一中学结对帮扶名单"], []]
 HEADER = ["序号", "学籍号", "姓名", "帮扶教师", "教师手机号", "结对日期", "补录原因", "确认超出结对上限"]
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def xls(rows: list[list[Any]]) -> bytes:

@@ -5,12 +5,9 @@ shown once), re-imported without a write, all or nothing inside the caller's tra
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import openpyxl
 import pytest
-import xlwt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -33,31 +30,11 @@ from pairing.tests.world import World
 from zaoyang_aid.access import Role
 from zaoyang_aid.spreadsheets import open_bytes
 
+from .crosscheck_files import xls_bytes as xls
+from .crosscheck_files import xlsx_bytes as xlsx
+
 TITLE = [["枣阳市第一中学教职工名单"], ["填报单位:枣阳市第一中学"]]
 HEADER = ["序号", "教师姓名", "手机号码", "学校", "岗位", "职称", "班主任", "账号"]
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def xls(rows: list[list[Any]]) -> bytes:
-    workbook = xlwt.Workbook(encoding="utf-8")
-    sheet = workbook.add_sheet("Sheet1")
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            if value is not None:
-                sheet.write(r, c, value)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def read(rows: list[list[Any]], build: Any = xlsx) -> Roster:
