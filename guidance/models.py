@@ -545,6 +545,9 @@ class Notification(models.Model):
         null=True,
         blank=True,
     )
+    # A notice from outside the sweep (an overdue 劝返 step, an overdue 转介 …): its writer's key, such
+    # as "referral-overdue:17:2026-12-01", so that a job run twice notifies each person once.
+    source_key = models.CharField("来源标识", max_length=100, blank=True, default="")
     created_at = models.DateTimeField("时间", auto_now_add=True)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
 
@@ -562,6 +565,12 @@ class Notification(models.Model):
             # One notice per teacher per returned flag: a second return updates it (quality.py).
             models.UniqueConstraint(
                 fields=["recipient", "flag"], condition=Q(flag__isnull=False), name="one_notification_per_flag"
+            ),
+            # One notice per person per source key: a job that dies halfway and runs again sends none twice.
+            models.UniqueConstraint(
+                fields=["recipient", "source_key"],
+                condition=~Q(source_key=""),
+                name="one_notification_per_source_key",
             ),
         ]
         indexes = [

@@ -129,3 +129,16 @@ def test_a_reminder_already_answered_offers_to_look_not_to_act(client, swept):
     client.force_login(swept.teacher_a1)
     html = client.get(reverse("guidance:notifications")).content.decode()
     assert "已补记" in html and "查看" in html and "去处理" not in html
+
+
+def test_a_source_key_notifies_each_person_once(world):
+    """Notices written outside the sweep (an overdue 劝返 step, an overdue 转介) carry their writer's
+    key: written again by a job run twice, the database refuses the second."""
+    from django.db import IntegrityError, transaction
+
+    Notification.objects.create(recipient=world.officer_a, title="转介逾期", source_key="referral-overdue:1")
+    Notification.objects.create(recipient=world.teacher_a1, title="转介逾期", source_key="referral-overdue:2")
+    Notification.objects.create(recipient=world.teacher_a1, title="无来源")
+    Notification.objects.create(recipient=world.teacher_a1, title="无来源")  # no key: no limit
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(recipient=world.officer_a, title="再次", source_key="referral-overdue:1")
