@@ -11,8 +11,10 @@ the number of queries, the peak of Python's allocations above the start (tracema
 and the workbook in memory, not the database driver's C buffers) and the process's peak resident
 size (one extra traced run: tracemalloc slows the code it watches); then the time to read the same
 rows alone (the selector, no file), and the floor: those cells, held in a list beforehand, written
-by a bare openpyxl write-only workbook (no styles, no heading), timed alike. Ratios: report / floor,
-and report / (read + floor), what the writer adds over reading and bare writing. A report of more
+by a bare openpyxl write-only workbook (no styles, no heading), timed alike (the issue's floor), and by
+bare XlsxWriter constant-memory mode, the library zaoyang_aid/excel.py writes with. Ratios: report /
+floor, report / (read + floor), and report / (read + bare XlsxWriter): what our layout, cell checks and
+totals add over reading and the bare library. A report of more
 than STREAMED_FLOOR_ROWS rows (the talk detail) is too large to hold: its floor streams the same
 cells from the selector into the bare workbook, beside the read alone, so it prints read + floor
 and the ratio to it.
@@ -82,6 +84,22 @@ def cells_of(name: str, user: Any, term_id: str | None = None) -> tuple[list[str
     return [c.label for c in columns], [_plain(values(row)) for row in report.rows(selected, term)]
 
 
+def timed_xlsxwriter_floor(header: list[str], rows: list[list[Any]]) -> float:
+    """Seconds of bare XlsxWriter constant-memory mode (the writer zaoyang_aid/excel.py uses) writing
+    the same cells: what the report's own layout, checks and totals add over the library it writes with."""
+    import xlsxwriter
+
+    with tempfile.TemporaryFile() as target:
+        start = time.perf_counter()
+        wb = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
+        ws = wb.add_worksheet()
+        ws.write_row(0, 0, header)
+        for i, row in enumerate(rows, start=1):
+            ws.write_row(i, 0, row)
+        wb.close()
+        return time.perf_counter() - start
+
+
 def timed_floor(header: list[str], rows: list[list[Any]]) -> float:
     """Seconds of bare openpyxl write-only mode writing the same cells (held in memory already)."""
     from openpyxl import Workbook
@@ -122,7 +140,9 @@ def _streamed_cells(name: str, user: Any, term_id: str | None) -> tuple[list[str
     return [c.label for c in columns], (_plain(values(row)) for row in report.rows(selected, term))
 
 
-def timed_streamed_floor(name: str, user: Any, term_id: str | None) -> tuple[float, float, float]:
+def timed_streamed_floor(
+    name: str, user: Any, term_id: str | None, *, trace: bool = True
+) -> tuple[float, float, float]:
     """(read alone, read + bare write, peak MB traced of the bare streamed write) for a report too
     large to hold: the selector's rows, streamed, counted (read) or written by bare openpyxl."""
     from openpyxl import Workbook
@@ -134,7 +154,8 @@ def timed_streamed_floor(name: str, user: Any, term_id: str | None) -> tuple[flo
     read = time.perf_counter() - start
     header, rows = _streamed_cells(name, user, term_id)
     with tempfile.TemporaryFile() as target:
-        tracemalloc.start()
+        if trace:
+            tracemalloc.start()
         start = time.perf_counter()
         wb = Workbook(write_only=True)
         ws = wb.create_sheet()
@@ -143,9 +164,55 @@ def timed_streamed_floor(name: str, user: Any, term_id: str | None) -> tuple[flo
             ws.append(row)
         wb.save(target)
         both = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
         tracemalloc.stop()
     return read, both, peak
+
+
+def _rss_now_mb() -> float:
+    with Path("/proc/self/statm").open() as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def streamed(name: str, user: Any, data: dict[str, str], options: argparse.Namespace) -> None:
+    """A report too large to hold (the talk detail): each run's time with the resident memory at
+    every 100,000 rows written (flat, or it is not streaming), then the read alone and the read +
+    bare openpyxl write of the same cells, streamed. Not traced: tracemalloc slows 600,000 rows of
+    openpyxl several-fold, and the resident size at each step says what it would."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casefiles.reports import report_export
+
+    def sampling(marks: list[str]) -> Any:
+        def on_progress(rows: int) -> None:
+            if rows % 100_000 == 0:
+                marks.append(f"{rows // 1000}k:{_rss_now_mb():.0f}")
+
+        return on_progress
+
+    times = []
+    for _ in range(options.runs):
+        marks: list[str] = []
+        with tempfile.TemporaryFile() as target, CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            result = report_export(name=name, user=user, data=data, target=target, on_progress=sampling(marks))
+            times.append(time.perf_counter() - start)
+        print(
+            f"{name:22} {result.rows:>6} rows {times[-1] * 1000:7.0f} ms {len(queries):>3} queries"
+            f" | resident MB at rows written {' '.join(marks)} | process peak RSS {peak_rss_mb():.0f} MB",
+            flush=True,
+        )
+    if options.no_floor:
+        return
+    read, both, _peak = timed_streamed_floor(name, user, options.term, trace=False)
+    seconds = statistics.median(times)
+    print(
+        f"{name:22} median {seconds * 1000:7.0f} ms | the rows read alone (streamed) {read * 1000:6.0f} ms |"
+        f" read + floor (bare openpyxl write-only, streamed) {both * 1000:6.0f} ms"
+        f" | ratio to read+floor {seconds / both:4.2f}x",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -177,39 +244,32 @@ def main() -> None:
     )
     data = {"term": options.term} if options.term else {}
     for name in options.report or list(REPORTS):
-        timed_export(name, user, data=data)  # warm-up: connection, caches, the first term lookup
-        runs = [timed_export(name, user, data=data) for _ in range(options.runs)]
+        rss_before = peak_rss_mb()
+        warm_up = timed_export(name, user, data=data)  # connection, caches, the first term lookup
+        if options.no_floor or warm_up[3] > STREAMED_FLOOR_ROWS:
+            streamed(name, user, data, options)
+            continue
+        # Report, read, floors interleaved run by run, so that a machine busy for a moment slows
+        # each of them alike rather than one of them only.
+        runs, reads, floors, ours = [], [], [], []
+        for _ in range(options.runs):
+            runs.append(timed_export(name, user, data=data))
+            start = time.perf_counter()
+            header, rows = cells_of(name, user, options.term)
+            reads.append(time.perf_counter() - start)
+            floors.append(timed_floor(header, rows))
+            ours.append(timed_xlsxwriter_floor(header, rows))
         seconds = statistics.median(r[0] for r in runs)
+        read, floor, xw = statistics.median(reads), statistics.median(floors), statistics.median(ours)
         traced = timed_export(name, user, trace=True, data=data)[2]
-        if options.no_floor:
-            print(
-                f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
-                f" peak {traced:5.1f} MB traced | process peak RSS so far {peak_rss_mb():.0f} MB"
-            )
-            continue
-        if runs[-1][3] > STREAMED_FLOOR_ROWS:
-            print(  # before the floor, which takes as long again
-                f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
-                f" peak {traced:5.1f} MB traced | process peak RSS so far {peak_rss_mb():.0f} MB",
-                flush=True,
-            )
-            read, both, floor_peak = timed_streamed_floor(name, user, options.term)
-            print(
-                f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
-                f" peak {traced:5.1f} MB traced | the rows read alone (streamed) {read * 1000:6.0f} ms |"
-                f" read + floor (bare write, streamed; traced peak {floor_peak:5.1f} MB) {both * 1000:6.0f} ms"
-                f" | floor alone ~{(both - read) * 1000:6.0f} ms | ratio to read+floor {seconds / both:4.2f}x"
-            )
-            continue
-        start = time.perf_counter()
-        header, rows = cells_of(name, user, options.term)
-        read = time.perf_counter() - start
-        floor = statistics.median(timed_floor(header, rows) for _ in range(options.runs))
         print(
             f"{name:22} {runs[-1][3]:>6} rows {seconds * 1000:7.0f} ms {runs[-1][1]:>3} queries"
-            f" peak {traced:5.1f} MB traced | the rows read alone {read * 1000:6.0f} ms | floor (bare write)"
+            f" peak {traced:5.1f} MB traced, process peak RSS {peak_rss_mb():.0f} MB (before {rss_before:.0f})"
+            f" | the rows read alone {read * 1000:6.0f} ms | floor (bare openpyxl write-only)"
             f" {floor * 1000:6.0f} ms | ratio {seconds / floor if floor else 0:4.2f}x, to read+floor"
-            f" {seconds / (read + floor) if floor else 0:4.2f}x"
+            f" {seconds / (read + floor) if floor else 0:4.2f}x | bare XlsxWriter {xw * 1000:6.0f} ms,"
+            f" to read+it {seconds / (read + xw) if xw else 0:4.2f}x",
+            flush=True,
         )
     print(f"process peak RSS {peak_rss_mb():.0f} MB")
 

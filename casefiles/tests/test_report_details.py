@@ -187,7 +187,11 @@ def test_the_town_report_agrees_with_the_county_town_pages_and_carries_a_bar_cha
     rate_column = get_column_letter([c.value for c in ws[HEADER_ROW]].index("完成率") + 1)
     last = HEADER_ROW + len(rows)
     assert chart.series[0].val.numRef.f.endswith(f"!${rate_column}${HEADER_ROW + 1}:${rate_column}${last}")
-    assert chart.series[0].cat.numRef.f.endswith(f"!$A${HEADER_ROW + 1}:$A${last}")
+    # The towns are text: the categories refer to them as text, with their names cached for viewers
+    # that do not recalculate charts.
+    categories = chart.series[0].cat.strRef
+    assert categories.f.endswith(f"!$A${HEADER_ROW + 1}:$A${last}")
+    assert [p.v for p in categories.strCache.pt] == [c.value for c in ws["A"][HEADER_ROW:last]]
     assert "xl/charts/chart1.xml" in zipfile.ZipFile(io.BytesIO(buffer.getvalue())).namelist()
 
 
