@@ -11,7 +11,7 @@ class CasefilesConfig(AppConfig):
     verbose_name = "帮扶档案"
 
     def ready(self) -> None:
-        from zaoyang_aid import audit, navigation
+        from zaoyang_aid import audit, marks, navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
         from zaoyang_aid.locks import term_lock_register
 
@@ -49,5 +49,17 @@ class CasefilesConfig(AppConfig):
             report="review_progress",
             roles={Role.COUNTY},
         )
+        # 预警 (issue 11, point 5): the officer's and the county's list, its report, the marks on the
+        # teacher's cards and the officer's dashboard rows (zaoyang_aid.marks).
+        from . import early_warning
+
+        navigation.register("预警学生", "casefiles:warning_list", {Role.OFFICER, Role.COUNTY}, order=8)
+        navigation.register_export(
+            "casefiles:warning_list",
+            url_name="casefiles:report_download",
+            report="warnings",
+            roles={Role.OFFICER, Role.COUNTY},
+        )
+        marks.register(early_warning.student_marks)
         # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
         navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

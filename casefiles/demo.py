@@ -38,17 +38,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from guidance.models import Notification, ReminderLevel, private_storage
+from guidance.models import Notification, ReminderLevel, TalkRecord, private_storage
 from pairing.demo import GroundFloor
 from pairing.models import HardshipAssessment, Pairing, Stage, Term
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import DemoContext, raw_delete
 
 from .checklist import checklists_for
+from .early_warning import warnings_refresh
 from .models import (
     SUBJECTS,
     AidReceipt,
@@ -58,12 +60,17 @@ from .models import (
     CaseFileExport,
     CaseFileReview,
     Department,
+    FamilyEvent,
+    FamilyEventKind,
     Referral,
     ReferralStatus,
     ReviewComment,
     ReviewReopening,
     ReviewStatus,
     TermResult,
+    WarningFlag,
+    WarningSettings,
+    WarningSign,
 )
 
 SHARED = Attachment.SHARED_DIR
@@ -466,18 +473,70 @@ def _notify(ctx: DemoContext, ground: GroundFloor, comments: list[ReviewComment]
 
 
 def holds_records() -> bool:
-    return _records_exist() or _reviews_exist()
+    return _records_exist() or _reviews_exist() or WarningFlag.objects.exists() or FamilyEvent.objects.exists()
 
 
 def seed(ctx: DemoContext) -> None:
     _seed_records(ctx)
     _seed_reviews(ctx)
+    _seed_warnings(ctx)
 
 
 def flush(ctx: DemoContext) -> None:
     _flush_exports(ctx)
     _flush_reviews(ctx)
+    for model in (WarningFlag, FamilyEvent, WarningSettings):
+        raw_delete(ctx, model.objects.all())
     _flush_records(ctx)
+
+
+def _seed_warnings(ctx: DemoContext) -> None:
+    """预警 at the demo school: past each threshold beside the weeks some teachers missed (those come
+    from the seeded talks): a family event for one of demo_teacher's students, 厌学 noted in another's
+    latest talk, a third's results fallen this term; then tonight's check, and one flag handled."""
+    ground: GroundFloor = ctx.shared["pairing"]
+    term = next((t for t in ground.terms if t.start_date <= ctx.today <= t.end_date), None)
+    officer = next(
+        t.user for t in ground.teachers if t.school_id == ground.demo_school.pk and t.user.role == Role.OFFICER
+    )
+    mine = sorted(
+        (p for p in ground.pairings if p.teacher_id == ground.demo_teacher.pk and p.ended_on is None),
+        key=lambda p: p.student_id,
+    )
+    if term is None or len(mine) < 2:
+        return
+    family, moody = mine[0], mine[1]
+    ctx.insert(
+        FamilyEvent,
+        [
+            FamilyEvent(
+                student_id=family.student_id,
+                kind=FamilyEventKind.INCOME,
+                occurred_on=ctx.today - dt.timedelta(days=18),
+                note="父亲在外务工受伤,家中暂无收入,母亲照顾老人。",
+                recorded_by=ground.demo_teacher.user,
+            )
+        ],
+    )
+    latest = TalkRecord.objects.filter(pairing=moody).order_by("-date", "-pk").first()
+    if latest is not None:
+        TalkRecord.objects.filter(pk=latest.pk).update(
+            student_state="近两周上课常走神,说不想上学,想跟表哥去广东打工。", problems="厌学情绪明显,作业多次未交。"
+        )
+    # A student of the school (not demo_teacher's) whose results fell this term: each subject 20% lower.
+    others = [p.student_id for p in ground.pairings if p.student.school_id == ground.demo_school.pk]
+    fallen = next((s for s in others if s not in {p.student_id for p in mine}), None)
+    if fallen is not None:
+        TermResult.objects.filter(student_id=fallen, term=term).update(score=F("score") * Decimal("0.78"))
+    result = warnings_refresh(on=ctx.today)
+    handled = WarningFlag.objects.open().filter(student_id=family.student_id, sign=WarningSign.FAMILY_EVENT).first()
+    if handled is not None:
+        WarningFlag.objects.filter(pk=handled.pk).update(
+            handled_at=_moment(ctx.today),
+            handled_by=officer,
+            action="已与包保教师家访,协助申请临时救助,本学期生活补助优先发放。",
+        )
+    ctx.log(f"预警: {result.raised} 条(其中已处理 1 条),通知资助专干 {result.notified} 人")
 
 
 def _flush_exports(ctx: DemoContext) -> None:

@@ -794,3 +794,164 @@ class RosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename}({self.get_status_display()})"
+
+
+# --- 预警 (issue 11, point 5) ------------------------------------------------------------------------
+
+
+class FamilyEventKind(models.TextChoices):
+    ILLNESS = "illness", "家庭成员重病"
+    DEATH = "death", "家庭成员亡故"
+    INCOME = "income", "失业或收入骤减"
+    DISASTER = "disaster", "灾害或意外"
+    SEPARATION = "separation", "父母离异或离家"
+    OTHER = "other", "其他变故"
+
+
+class FamilyEventQuerySet(ScopedQuerySet):
+    group = FieldGroup.HOUSEHOLD
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        return _student_scope(scope, self.group)
+
+
+class FamilyEvent(models.Model):
+    """家庭变故: an event in the student's family that often precedes dropping out (an illness, a death,
+    a lost income …), recorded by the 包保 teacher or the officer. An early-warning sign for
+    WarningSettings.family_event_days after it happened."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="family_events")
+    kind = models.CharField("变故类型", max_length=12, choices=FamilyEventKind.choices)
+    occurred_on = models.DateField("发生日期")
+    note = models.CharField("情况说明", max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    objects = FamilyEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "家庭变故"
+        verbose_name_plural = "家庭变故"
+        ordering = ["-occurred_on", "-pk"]
+        indexes = [models.Index(fields=["occurred_on", "student"], name="family_event_day")]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_kind_display()} {self.occurred_on}"
+
+
+class WarningSign(models.TextChoices):
+    """The signs that precede dropping out (issue 11, point 5), each with its county threshold."""
+
+    ABSENCE = "absence", "本月缺勤"
+    RESULT_DROP = "result_drop", "成绩下滑"
+    MOOD = "mood", "谈心记录显示厌学或情绪低落"
+    MISSED_TALKS = "missed_talks", "漏记谈心"
+    MISSED_VISIT = "missed_visit", "未按期家访"
+    FAMILY_EVENT = "family_event", "家庭变故"
+
+
+DEFAULT_MOOD_KEYWORDS = (
+    "厌学\n不想上学\n不想读书\n逃学\n辍学\n打工\n情绪低落\n心情低落\n闷闷不乐\n孤僻\n自卑\n失眠\n哭泣"
+)
+
+
+class WarningSettings(models.Model):
+    """The county's thresholds for early warning: one row (pk 1), edited by county staff. A sign is
+    raised when its value reaches its threshold."""
+
+    absence_days = models.PositiveSmallIntegerField("本月无故缺勤天数达到", default=3)
+    result_drop_points = models.DecimalField(
+        "平均成绩较上学期下降(分,百分制)达到", max_digits=4, decimal_places=1, default=Decimal(10)
+    )
+    mood_keywords = models.TextField(
+        "厌学、情绪低落关键词(每行一个)",
+        default=DEFAULT_MOOD_KEYWORDS,
+        help_text="在最近几次谈心谈话记录的“学生状态”“发现的问题”“谈话内容”中查找;不读取心理辅导记录。",
+    )
+    mood_talks = models.PositiveSmallIntegerField("查找最近几次谈心记录", default=3)
+    missed_weeks = models.PositiveSmallIntegerField("本学期漏记谈心周数达到", default=2)
+    family_event_days = models.PositiveSmallIntegerField("家庭变故后多少天内预警", default=90)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="修改人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "预警阈值"
+        verbose_name_plural = "预警阈值"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="warning_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(absence_days__gte=1) & Q(mood_talks__gte=1) & Q(missed_weeks__gte=1),
+                name="warning_settings_thresholds_positive",
+                violation_error_message="阈值应至少为1。",
+            ),
+            models.CheckConstraint(
+                condition=Q(result_drop_points__gt=0),
+                name="warning_settings_drop_positive",
+                violation_error_message="成绩下降分数应大于0。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "预警阈值"
+
+    @property
+    def keywords(self) -> list[str]:
+        return [k.strip() for k in self.mood_keywords.splitlines() if k.strip()]
+
+
+class WarningFlagQuerySet(RecordsQuerySet):
+    def current(self) -> WarningFlagQuerySet:
+        return self.filter(ended_on__isnull=True)
+
+    def open(self) -> WarningFlagQuerySet:
+        """Shown as a flag: the sign is present and nobody has recorded what was done."""
+        return self.filter(ended_on__isnull=True, handled_at__isnull=True)
+
+
+class WarningFlag(models.Model):
+    """One episode of an early-warning sign for a student: raised by the nightly check the first day
+    the sign reaches its threshold, its value kept current while it lasts, ended the day it falls
+    below. The officer's 处理 (what was done) clears the flag for the rest of the episode; the sign
+    coming back after it ended is a new episode, a new flag."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="warning_flags")
+    sign = models.CharField("预警信号", max_length=14, choices=WarningSign.choices)
+    value = models.CharField("当前值", max_length=100)  # in words: "本月无故缺勤4天(阈值3天)"
+    raised_on = models.DateField("预警日期")
+    seen_on = models.DateField("最近检出日期")
+    ended_on = models.DateField("信号消失日期", null=True, blank=True)
+    handled_at = models.DateTimeField("处理时间", null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField("采取的措施", max_length=500, blank=True)
+
+    objects = WarningFlagQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "预警"
+        verbose_name_plural = "预警"
+        ordering = ["-raised_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "sign"], condition=Q(ended_on__isnull=True), name="one_current_warning_per_sign"
+            ),
+        ]
+        indexes = [models.Index(fields=["ended_on", "handled_at", "student"], name="warning_open")]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_sign_display()}"

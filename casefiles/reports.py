@@ -45,8 +45,11 @@ from zaoyang_aid.fields import FieldGroup, broad_access
 from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction
 
+from . import early_warning
 from .filters import ReviewProgressFilter
+from .models import WarningFlag, WarningSign
 from .selectors import Progress, progress_of, review_progress_filter
+from .warning_forms import WarningFlagFilter
 
 # Who may export: the school's 资助专干 (her school's rows) and the county centre's staff. Teachers
 # and counsellors read single records; the 系统管理员 keeps accounts and sees no family's data.
@@ -648,6 +651,62 @@ REVIEW_PROGRESS = Report(
     ),
 )
 
+# --- 预警学生 (issue 11, point 5) ----------------------------------------------------------------------
+
+
+def _warning_filter(user: Any, data: Any, term: Term) -> WarningFlagFilter:
+    return early_warning.warning_flags_filter(user, data)  # the 预警学生 page's own selector
+
+
+def _warning_selector(filterset: WarningFlagFilter, term: Term) -> QuerySet[WarningFlag]:
+    return cast(QuerySet[WarningFlag], filterset.qs)
+
+
+def _warning_rows(flags: QuerySet[WarningFlag], term: Term) -> Iterator[dict[str, Any]]:
+    signs = dict(WarningSign.choices)
+    for row in flags.values(
+        "raised_on",
+        "ended_on",
+        "value",
+        "sign",
+        "handled_at",
+        "action",
+        student_name=F("student__name"),
+        id_number=F("student__id_number"),
+        school=F("student__school__name"),
+        town=F("student__school__town__name"),
+        handled_by_name=F("handled_by__full_name"),
+    ).iterator(chunk_size=CHUNK_SIZE):
+        state = "信号已消失" if row["ended_on"] else "已处理" if row["handled_at"] else "待处理"
+        yield {**row, "sign": signs.get(row["sign"], row["sign"]), "state": state}
+
+
+WARNINGS = Report(
+    name="warnings",
+    label="预警学生名单",
+    description="导出时的辍学预警(默认为当前预警,可按状态选往期):学生、学校、预警信号及其数值与阈值、预警日期、"
+    "处理状态、处理人与措施。",
+    filter_of=_warning_filter,
+    selector=_warning_selector,
+    rows=_warning_rows,
+    filterset=WarningFlagFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student_name", "学生", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("sign", "预警信号", G.RECORDS),
+        ReportColumn("value", "数值与阈值", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("raised_on", "预警日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("ended_on", "信号消失日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("state", "状态", G.RECORDS),
+        ReportColumn("handled_by_name", "处理人", G.STAFF),
+        ReportColumn("handled_at", "处理时间", G.RECORDS, CellKind.DATETIME, width=17),
+        ReportColumn("action", "采取的措施", G.RECORDS, width=MAX_TEXT_WIDTH),
+    ),
+)
+
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -661,6 +720,7 @@ REPORTS: dict[str, Report] = {
         EXCUSED_WEEKS,
         REMINDERS,
         REVIEW_PROGRESS,
+        WARNINGS,
     )
 }
 

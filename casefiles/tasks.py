@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .attachments import orphan_attachments_delete
+from .early_warning import warnings_refresh
 from .exports import case_file_export_build, case_file_exports_delete_old
 from .import_services import roster_imports_delete_old
 from .report_exports import report_export_build, report_exports_delete_old
@@ -48,3 +49,10 @@ def delete_old_report_exports() -> None:
 def delete_old_roster_imports() -> None:
     """Beat runs this every night: an uploaded roster not committed within ROSTER_IMPORT_KEEP_HOURS is deleted."""
     roster_imports_delete_old(now=timezone.now())
+
+
+@shared_task(name="casefiles.refresh_warnings", acks_late=True, ignore_result=True)
+def refresh_warnings() -> None:
+    """Beat runs this every night: the county's early-warning flags for today. Safe to run again (one
+    transaction; each officer's notice of the day has its source key)."""
+    warnings_refresh(on=timezone.localdate())

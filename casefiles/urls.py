@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crosscheck_views, export_views, import_views, report_views, views
+from . import crosscheck_views, export_views, import_views, report_views, views, warning_views
 
 app_name = "casefiles"
 
@@ -49,4 +49,9 @@ urlpatterns: list = [
     path("imports/<int:pk>/", import_views.import_preview, name="import_preview"),
     path("imports/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
     path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),
+    # --- 预警 (issue 11, point 5) ------------------------------------------------------------------------
+    path("warnings/", warning_views.warning_list, name="warning_list"),
+    path("warnings/<int:pk>/handle/", warning_views.warning_handle, name="warning_handle"),
+    path("warnings/settings/", warning_views.warning_settings, name="warning_settings"),
+    path("students/<int:pk>/family-events/new/", warning_views.family_event_create, name="family_event_create"),
 ]

@@ -42,6 +42,7 @@ _STATE_ORDER = {
 class StudentRow:
     pairing: Pairing
     compliance: PairingCompliance
+    marks: list[Any] = field(default_factory=list)  # other apps' marks (zaoyang_aid.marks), set by the page
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
@@ -75,6 +76,7 @@ class SchoolDashboard:
     cards: CardBoard
     # Students under 14 without the guardian's 知情同意 (pairing.selectors.students_without_consent).
     consent_missing: list[Student] = field(default_factory=list)
+    flagged: int = 0  # students with a mark (the early warning), counted by the page
 
 
 @dataclass

@@ -239,10 +239,8 @@ def find_due(*, on: dt.date) -> SweepResult:
     streaks = _missed_streaks(missed, term, on)
     visit_due: dict[int, ReminderLevel] = {}  # pairing -> level
     for row in rows.values():
-        weeks = weeks_of[row.school_id].weeks
-        left = sum(1 for w in weeks if w.monday >= calendar.monday_of(on))  # this week and the rest
-        if not row.home_visit_done and 0 < left <= VISIT_REMINDER_WEEKS:
-            visit_due[row.pairing_id] = ReminderLevel.OFFICER if left <= VISIT_OFFICER_WEEKS else ReminderLevel.TEACHER
+        if (level := visit_due_level(row, weeks_of[row.school_id].weeks, on)) is not None:
+            visit_due[row.pairing_id] = level
     wanted = set(streaks) | set(visit_due)
     info = {
         p[0]: p
@@ -275,6 +273,21 @@ def find_due(*, on: dt.date) -> SweepResult:
         due.append(_due(info[pairing_id], ReminderKind.VISIT_DUE, this_monday, term, 1, level))
     due.sort(key=lambda d: (d.school_id, d.teacher_name, d.student_name, d.kind))
     return SweepResult(on=on, term=term, reason="" if due else "没有需要提醒的结对。", due=due)
+
+
+def school_weeks_left(weeks: list[calendar.SchoolWeek], on: dt.date) -> int:
+    """The term's school weeks from ``on``'s week to the end, this week included."""
+    return sum(1 for w in weeks if w.monday >= calendar.monday_of(on))
+
+
+def visit_due_level(row: PairingCompliance, weeks: list[calendar.SchoolWeek], on: dt.date) -> ReminderLevel | None:
+    """THE rule of a home visit falling due: none yet this term, and VISIT_REMINDER_WEEKS school weeks
+    or fewer left (the teacher is told); VISIT_OFFICER_WEEKS or fewer, the officer too. The reminders
+    and the early warning (a missed visit, casefiles/early_warning.py) both ask it."""
+    left = school_weeks_left(weeks, on)
+    if row.home_visit_done or not 0 < left <= VISIT_REMINDER_WEEKS:
+        return None
+    return ReminderLevel.OFFICER if left <= VISIT_OFFICER_WEEKS else ReminderLevel.TEACHER
 
 
 def _due(info: tuple[Any, ...], kind: str, period: dt.date, term: Term, streak: int, level: int) -> Due:

@@ -44,6 +44,8 @@ class TeacherWeekRow:
     unread: list[Notification] = field(default_factory=list)  # the teacher's unread reminders about it
     # What the teacher sees of the student's 心理健康档案 (counselling.TeacherPsychState), set by the page.
     psych: Any = None
+    # Other apps' marks on the student (zaoyang_aid.marks: the early warning's signs), set by the page.
+    marks: list[Any] = field(default_factory=list)
 
     @property
     def badge_class(self) -> str:

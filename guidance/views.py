@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, School, Student, Town
 from pairing.selectors import term_today
-from zaoyang_aid import audit
+from zaoyang_aid import audit, marks
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.locks import term_lock_reason
 from zaoyang_aid.paging import page_of, query_without_page
@@ -62,8 +62,14 @@ def my_students(request: HttpRequest) -> HttpResponse:
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
     unread = selectors.unread_reminders_by_pairing(request.user)
     psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows], paired=True)
+    signs = marks.student_marks(request.user, [row.pairing.student_id for row in rows])
     rows = [
-        dataclasses.replace(row, unread=unread.get(row.pairing.pk, []), psych=psych.get(row.pairing.student_id))
+        dataclasses.replace(
+            row,
+            unread=unread.get(row.pairing.pk, []),
+            psych=psych.get(row.pairing.student_id),
+            marks=signs.get(row.pairing.student_id, []),
+        )
         for row in rows
     ]
     unread_count = sum(len(row.unread) for row in rows)
@@ -416,6 +422,11 @@ def school_dashboard(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request.user)
     today = term_today(school_id=scope.school_id)
     board = dashboards.school_dashboard(request.user, term=today.term, as_of=today.today) if today.term else None
+    if board is not None:
+        signs = marks.student_marks(request.user, [row.pairing.student_id for row in board.students])
+        for row in board.students:
+            row.marks = signs.get(row.pairing.student_id, [])
+        board.flagged = sum(1 for row in board.students if row.marks)
     return render(request, "guidance/school_dashboard.html", {"today": today, "board": board})
 
 

@@ -37,6 +37,8 @@ from casefiles.models import (
     ProposalAction,
     ReportExport,
     RosterImport,
+    WarningFlag,
+    WarningSign,
 )
 from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
 from guidance.models import (
@@ -133,6 +135,8 @@ PAGE_ARGS = {
     "guidance:flag_detail": "flag",
     "guidance:flag_return": "flag",
     "guidance:flag_clear": "flag",
+    "casefiles:warning_handle": "warning_flag",
+    "casefiles:family_event_create": "student",
 }
 # Not pages: the health probe answers JSON to load balancers (it has its own no-cache test).
 NOT_PAGES = {"healthz"}
@@ -176,6 +180,7 @@ class Objects:
     session: Any
     counselling_request: Any
     flag: Any
+    warning_flag: Any
 
 
 @pytest.fixture
@@ -249,6 +254,14 @@ def objects(world: Any) -> Objects:
         counselling_request=CounsellingRequestFactory(student=world.student_a1, requested_by=world.teacher_a1),
         flag=TalkRecordFlag.objects.create(
             talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
+        ),
+        # Open: its 处理 form shows to school A's officer.
+        warning_flag=WarningFlag.objects.create(
+            student=world.student_a1,
+            sign=WarningSign.MISSED_TALKS,
+            value="本学期漏记谈心3周(阈值2周)",
+            raised_on=dt.date(2026, 11, 16),
+            seen_on=dt.date(2026, 11, 16),
         ),
     )
 

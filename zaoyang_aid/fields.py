@@ -318,6 +318,10 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     # 部门名单比对 (casefiles): that one of our students is on a department's list (低保, 残疾 …) and the
     # 认定 change proposed for it go with the 认定.
     **{f"casefiles.CheckProposal.{f}": G.ASSESSMENT for f in ("student", "category", "action", "note")},
+    # 预警 (issue 11, point 5): a family's misfortune is its situation; a sign and what was done about
+    # it are records of the help, read as the talk records are (never a counsellor's note).
+    **{f"casefiles.FamilyEvent.{f}": G.HOUSEHOLD for f in ("student", "kind", "occurred_on", "note")},
+    **{f"casefiles.WarningFlag.{f}": G.RECORDS for f in ("student", "sign", "value", "action")},
     "casefiles.CheckMissed.student": G.ASSESSMENT,
     # 心理健康档案 (guidance/counselling.py): every word a counsellor, a designated county reader or a
     # requesting teacher wrote about a child's mind, and the risk level with its history.
@@ -460,6 +464,11 @@ NOT_PERSONAL: dict[str, str] = {
         for f in ("department_check", "decision", "decided_by", "decided_at")
     },
     "casefiles.CheckMissed.department_check": "which comparison",
+    **{f"casefiles.FamilyEvent.{f}": "who recorded the event when" for f in ("recorded_by", "created_at")},
+    **{
+        f"casefiles.WarningFlag.{f}": "the episode's dates, who recorded the action when"
+        for f in ("raised_on", "seen_on", "ended_on", "handled_at", "handled_by")
+    },
     "casefiles.Referral.referred_by": "which staff member made the referral",
     "casefiles.Referral.created_at": "bookkeeping",
     "casefiles.AidReceipt.created_at": "bookkeeping",
@@ -510,6 +519,7 @@ NOT_PERSONAL: dict[str, str] = {
 }
 
 NOT_PERSONAL_MODELS: dict[str, str] = {
+    "casefiles.WarningSettings": "the county's early-warning thresholds and keywords",
     "zaoyang_aid.AuditEvent": "the audit log: read on the audit page by county staff only, never edited",
     "pairing.Town": "reference data",
     "pairing.School": "reference data",

@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "old-roster-imports": {"task": "casefiles.delete_old_roster_imports", "schedule": crontab(hour=4, minute=20)},
     # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
+    # 预警: every student's dropping-out signs against the county's thresholds (casefiles/early_warning.py).
+    "early-warning": {"task": "casefiles.refresh_warnings", "schedule": crontab(hour=2, minute=50)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

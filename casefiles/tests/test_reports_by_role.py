@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from casefiles.early_warning import warnings_refresh
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
@@ -57,6 +58,7 @@ def filled(world: Any) -> Any:
     Reminder.objects.create(
         pairing=a2, kind="missed_talk", period=dt.date(2026, 10, 26), term=world.term, level=ReminderLevel.OFFICER
     )
+    warnings_refresh(on=dt.date(2026, 11, 16))  # 预警: the weeks missed so far, at both schools
     return world
 
 
