@@ -55,9 +55,11 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Referral
 
+    reference = factory.Sequence(lambda n: f"ZY-2026-转-{n + 1:04d}")
     student = factory.SubFactory(StudentFactory)
-    department = models.Department.CIVIL_AFFAIRS
+    department = factory.LazyFunction(lambda: models.ReferralDepartment.objects.get(code="civil"))
     referred_on = dt.date(2026, 10, 20)
+    due_on = dt.date(2026, 11, 19)
     reason = "父亲重病住院,家庭收入骤降,申请临时救助。"
     referred_by = factory.SubFactory(UserFactory, role="officer")
 
