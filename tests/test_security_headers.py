@@ -38,7 +38,7 @@ from casefiles.models import (
     ReportExport,
     RosterImport,
 )
-from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
+from casefiles.tests.factories import AttachmentFactory, ReferralFactory, ReviewCommentFactory
 from guidance.models import (
     FlagKind,
     HomeVisitPhoto,
@@ -124,6 +124,10 @@ PAGE_ARGS = {
     "casefiles:import_preview": "roster_import",
     "casefiles:import_commit": "roster_import",
     "casefiles:import_result": "roster_import",
+    "casefiles:referral_detail": "referral",
+    "casefiles:referral_update": "referral",
+    "casefiles:referral_slip": "referral",
+    "casefiles:referral_slip_pdf": "referral",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -176,6 +180,7 @@ class Objects:
     session: Any
     counselling_request: Any
     flag: Any
+    referral: Any
 
 
 @pytest.fixture
@@ -250,6 +255,8 @@ def objects(world: Any) -> Objects:
         flag=TalkRecordFlag.objects.create(
             talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
         ),
+        # Sent by officer_a, still open: its update form shows.
+        referral=ReferralFactory(student=world.student_a1, referred_by=world.officer_a),
     )
 
 
