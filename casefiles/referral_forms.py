@@ -4,7 +4,7 @@ service's ValidationError at its field)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -20,7 +20,12 @@ DATE_MESSAGES = {"invalid": "日期格式应为 2026-11-16。"}
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker, which reads and writes 2026-11-16 whatever the locale."""
+
     input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class ReferralForm(forms.Form):
@@ -59,7 +64,9 @@ class ReferralForm(forms.Form):
         students = Student.objects.filter(school_id=school_id).exclude(
             enrollment_status__in=(EnrollmentStatus.TRANSFERRED, EnrollmentStatus.GRADUATED)
         )
-        self.fields["student"].queryset = students.order_by("grade", "class_name", "name")  # type: ignore[attr-defined]
+        student = cast(forms.ModelChoiceField, self.fields["student"])
+        student.queryset = students.order_by("grade", "class_name", "name")
+        student.label_from_instance = lambda s: f"{s.name}({s.class_label})"  # type: ignore[method-assign,assignment]
         self.fields["contact_teacher"].queryset = (  # type: ignore[attr-defined]
             Teacher.objects.filter(school_id=school_id, user__is_active=True)
             .select_related("user")
