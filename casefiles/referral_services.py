@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import IntegerField, Max
+from django.db.models.functions import Cast, Substr
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,12 +52,13 @@ def reference_for(year: int, number: int) -> str:
 
 
 def _next_reference(year: int) -> str:
-    """The year's next number: one more than the highest given (the numbers of a year sort as text,
-    being zero-padded). Two officers at once may pick the same one: the unique index refuses the
-    second, and referral_create tries again."""
+    """The year's next number: one more than the highest given (compared as numbers, so that 10000
+    follows 9999). Two officers at once may pick the same one: the unique index refuses the second,
+    and referral_create tries again."""
     prefix = reference_for(year, 0)[:-4]
-    highest = Referral.objects.filter(reference__startswith=prefix).aggregate(m=Max("reference"))["m"]
-    return reference_for(year, int(highest[len(prefix) :]) + 1 if highest else 1)
+    number = Cast(Substr("reference", len(prefix) + 1), IntegerField())
+    highest = Referral.objects.filter(reference__startswith=prefix).aggregate(m=Max(number))["m"]
+    return reference_for(year, (highest or 0) + 1)
 
 
 def _refer_problems(

@@ -130,6 +130,9 @@ def referral_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     referral = _referral(request, pk)
     if not services.may_refer(request.user, referral.student):
         raise Http404("该转介不存在或不在您的管理范围内。")
+    if not services.NEXT_STATUSES.get(referral.status):
+        messages.info(request, f"该转介已{referral.get_status_display()},不再登记办理情况。")
+        return redirect("casefiles:referral_detail", pk=referral.pk)
     form = ReferralUpdateForm(request.POST or None, referral=referral)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

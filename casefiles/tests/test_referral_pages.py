@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
+import openpyxl
 import pytest
 from django.urls import reverse
 from pypdf import PdfReader
@@ -259,3 +261,25 @@ def test_the_referral_page_runs_the_same_number_of_queries_for_1_or_8_updates(cl
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_declined_referral_sends_the_officer_back_to_its_page(client, world, referral):
+    Referral.objects.filter(pk=referral.pk).update(status="declined", closed_on=dt.date(2026, 11, 12))
+    client.force_login(world.officer_a)
+    response = client.get(reverse("casefiles:referral_update", args=[referral.pk]))
+    assert response.status_code == 302 and response.url == reverse("casefiles:referral_detail", args=[referral.pk])
+
+
+def test_the_lists_export_link_writes_the_ledger_with_the_lists_filters(client, world, referral):
+    ReferralFactory(student=world.student_a2, referred_by=world.officer_a, due_on=dt.date(2026, 12, 20))
+    client.force_login(world.officer_a)
+    page = client.get(reverse("casefiles:referral_list"), {"overdue": "1"}).content.decode()
+    link = re.search(r'href="([^"]+)" data-export', page).group(1).replace("&amp;", "&")
+    assert "overdue=1" in link and "report=referrals" in link
+    response = client.get(link)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    references = [c.value for c in sheet["A"] if isinstance(c.value, str) and c.value.startswith("ZY-")]
+    assert references == [referral.reference]
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT, object_id="referrals").exists()

@@ -51,6 +51,12 @@ def test_a_referral_gets_the_years_next_reference_and_is_due_after_the_default_d
     assert first.contact_teacher.user == world.teacher_a1
 
 
+def test_the_numbers_follow_on_past_four_digits(world):
+    ReferralFactory(student=world.student_a1, referred_by=world.officer_a, reference="ZY-2026-转-9999")
+    assert _refer(world).reference == "ZY-2026-转-10000"
+    assert _refer(world, student_id=world.student_a2.pk).reference == "ZY-2026-转-10001"
+
+
 def test_the_reference_is_unique_in_the_database(world):
     referral = ReferralFactory(student=world.student_a1, referred_by=world.officer_a)
     with pytest.raises(IntegrityError), transaction.atomic():
