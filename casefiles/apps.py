@@ -31,10 +31,9 @@ class CasefilesConfig(AppConfig):
         audit.track(models.Referral, student_of=models.student_of)
         audit.track(models.ReferralUpdate, student_of=lambda update: update.referral.student_id)
         audit.track(models.AidReceipt, student_of=models.student_of)
-        # 部门联动 (issue 11, point 4): the officer's referrals, the county's view of all of them.
-        from .referral_views import READERS as REFERRAL_READERS
-
-        navigation.register("部门联动", "casefiles:referral_list", set(REFERRAL_READERS), order=8)
+        # 部门联动 (issue 11, point 4): the officer's referrals, the county's view of all of them. A
+        # teacher reads those of her students from their case files (the list opens for her too).
+        navigation.register("部门联动", "casefiles:referral_list", {Role.OFFICER, Role.COUNTY}, order=8)
         navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50, group=DATA_MENU)
         # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
         navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49, group=DATA_MENU)

@@ -283,3 +283,11 @@ def test_the_lists_export_link_writes_the_ledger_with_the_lists_filters(client, 
     references = [c.value for c in sheet["A"] if isinstance(c.value, str) and c.value.startswith("ZY-")]
     assert references == [referral.reference]
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT, object_id="referrals").exists()
+
+
+def test_the_navbar_offers_referrals_to_the_officer_and_the_county(client, world):
+    url = reverse("casefiles:referral_list")
+    for user, shown in ((world.officer_a, True), (world.county, True), (world.teacher_a1, False), (world.admin, False)):
+        client.force_login(user)
+        home = client.get("/", follow=True).content.decode()  # the role's home page, with the navbar
+        assert (f'href="{url}"' in home) == shown, user.username

@@ -57,6 +57,13 @@ def test_the_numbers_follow_on_past_four_digits(world):
     assert _refer(world, student_id=world.student_a2.pk).reference == "ZY-2026-转-10001"
 
 
+def test_a_number_taken_meanwhile_by_another_officer_is_skipped(world, monkeypatch):
+    taken = ReferralFactory(student=world.student_a2, referred_by=world.officer_a, reference="ZY-2026-转-0007")
+    answers = iter([taken.reference, "ZY-2026-转-0008"])
+    monkeypatch.setattr(services, "_next_reference", lambda year: next(answers))
+    assert _refer(world).reference == "ZY-2026-转-0008"
+
+
 def test_the_reference_is_unique_in_the_database(world):
     referral = ReferralFactory(student=world.student_a1, referred_by=world.officer_a)
     with pytest.raises(IntegrityError), transaction.atomic():
