@@ -213,3 +213,17 @@ def test_the_overdue_notice_goes_to_the_schools_officer_once_however_often_the_j
     Referral.objects.filter(pk=overdue.pk).update(due_on=dt.date(2026, 11, 14))
     assert services.overdue_referrals_notify(today=TODAY) == 1
     assert not Notification.objects.filter(recipient=world.officer_b).exists()
+
+
+def test_the_overdue_notice_is_in_the_officers_email_digest(world, settings):
+    from guidance.deliveries import deliveries_prepare
+    from guidance.models import Delivery
+
+    settings.REMINDER_CHANNELS = ["email"]
+    world.officer_a.email = "officer_a@example.cn"
+    world.officer_a.save(update_fields=["email"])
+    overdue = ReferralFactory(student=world.student_a1, referred_by=world.officer_a, due_on=dt.date(2026, 11, 10))
+    services.overdue_referrals_notify(today=TODAY)
+    deliveries_prepare(day=TODAY)
+    delivery = Delivery.objects.get(recipient=world.officer_a)
+    assert "转介逾期未答复" in delivery.body and overdue.reference in delivery.body
