@@ -25,6 +25,7 @@ from .models import (
     CheckProposal,
     DepartmentCheck,
     Referral,
+    ReferralDepartment,
     ReviewComment,
     ReviewReopening,
     TermResult,
@@ -43,17 +44,33 @@ class StudentRowAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, admin.ModelA
 
 
 @admin.register(Referral)
-class ReferralAdmin(StudentRowAdmin):
+class ReferralAdmin(ReadOnlyAdminMixin, StudentRowAdmin):
+    """Looked up only: referrals and their updates are written on the officer's pages, through
+    casefiles.referral_services (the reference number, the dates, the aid paid)."""
+
     audit_detail = "转介"
-    list_display = ["student", "department", "referred_on", "status", "referred_by"]
+    list_display = ["reference", "student", "department", "referred_on", "due_on", "status", "referred_by"]
     list_filter = ["department", "status"]
-    raw_id_fields = ["student", "referred_by"]
+    list_select_related = ["student__school", "department", "referred_by"]
+    raw_id_fields = ["student", "referred_by", "contact_teacher"]
+    search_fields = [*STUDENT_SEARCH, "reference"]
     date_hierarchy = "referred_on"
+
+
+@admin.register(ReferralDepartment)
+class ReferralDepartmentAdmin(admin.ModelAdmin):
+    """转介部门: the list the referral form offers, kept by county staff and the 系统管理员. A department
+    with referrals is switched off (启用), not deleted (its referrals keep it)."""
+
+    list_display = ["name", "code", "contact", "is_active", "order"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["name", "code"]
 
 
 @admin.register(AidReceipt)
 class AidReceiptAdmin(StudentRowAdmin):
     audit_detail = "资助发放"
+    raw_id_fields = ["student", "referral"]
     list_display = ["student", "term", "item", "amount", "paid_on", "source"]
     list_filter = ["source", "term"]
     list_select_related = ["student__school", "term__school_year"]

@@ -26,10 +26,14 @@ class CasefilesConfig(AppConfig):
         # The 包保 teacher's list of the officer's comments (also linked from 我的帮扶学生).
         navigation.register("审核意见", "casefiles:my_review_comments", SCHOOL_ROLES - {Role.OFFICER}, order=12)
 
-        # 转介 and 资助发放 are entered in the Django admin for now (issue 11 brings the pages): every
-        # change is audited there. Term results and attachments are audited by their services.
+        # 转介 (with its updates) is written by casefiles.referral_services, 资助发放 there or in the
+        # Django admin: every change is audited. Term results and attachments by their services.
         audit.track(models.Referral, student_of=models.student_of)
+        audit.track(models.ReferralUpdate, student_of=lambda update: update.referral.student_id)
         audit.track(models.AidReceipt, student_of=models.student_of)
+        # 部门联动 (issue 11, point 4): the officer's referrals, the county's view of all of them. A
+        # teacher reads those of her students from their case files (the list opens for her too).
+        navigation.register("部门联动", "casefiles:referral_list", {Role.OFFICER, Role.COUNTY}, order=8)
         navigation.register("档案导出", "casefiles:export_list", {Role.OFFICER, Role.COUNTY}, order=50, group=DATA_MENU)
         # Excel reports (issue 10): the page, and the pairing list's 导出Excel with its own filters.
         navigation.register("报表导出", "casefiles:report_list", set(REPORT_ROLES), order=49, group=DATA_MENU)
@@ -61,5 +65,8 @@ class CasefilesConfig(AppConfig):
             roles={Role.OFFICER, Role.COUNTY},
         )
         marks.register(early_warning.student_marks)
+        navigation.register_export(
+            "casefiles:referral_list", url_name="casefiles:report_download", report="referrals", roles=set(REPORT_ROLES)
+        )
         # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
         navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

@@ -295,9 +295,11 @@ def _referrals_section(file: CaseFile) -> Section:
         return _withheld("转介", "referrals")
     blocks = [
         Block(
-            title=f"{r.referred_on:%Y-%m-%d} 转介{r.get_department_display()}",
-            meta=f"{r.get_status_display()} · 转介人 {r.referred_by.get_full_name()}",
-            rows=[Row("转介事由", r.reason)] + ([Row("办理结果", r.outcome)] if r.outcome else []),
+            title=f"{r.referred_on:%Y-%m-%d} 转介{r.department.name}",
+            meta=f"{r.reference} · {r.get_status_display()} · 转介人 {r.referred_by.get_full_name()}",
+            rows=[Row("转介事由", r.reason)]
+            + ([Row("办理结果", r.outcome)] if r.outcome else [])
+            + ([Row("获得的帮扶", r.help_text)] if r.help_text else []),
         )
         for r in file.referrals
     ]
@@ -307,11 +309,17 @@ def _referrals_section(file: CaseFile) -> Section:
 def _aid_section(file: CaseFile) -> Section:
     if file.aid is None:
         return _withheld("资助发放", "aid")
-    rows = [[a.term.name, a.item, f"{a.amount:.2f}", f"{a.paid_on:%Y-%m-%d}", a.get_source_display()] for a in file.aid]
+    rows = [[a.term.name, a.item, f"{a.amount:.2f}", f"{a.paid_on:%Y-%m-%d}", _aid_source(a)] for a in file.aid]
     total = sum((a.amount for a in file.aid), start=0)
     headers = ["学期", "项目", "金额(元)", "发放日期", "来源"]
     blocks = [Block(title="资助发放明细", meta=f"合计 {total:.2f} 元", tables=[Table(headers, rows)])] if rows else []
     return Section(title="资助发放", blocks=blocks, empty_text="暂无发放记录", page_break_before=False, key="aid")
+
+
+def _aid_source(aid: Any) -> str:
+    """The source, and the referral it came by (部门联动: aid a department gave on a referral)."""
+    source = aid.get_source_display()
+    return f"{source}(转介{aid.referral.department.name})" if aid.referral_id else source
 
 
 def _attachments_section(file: CaseFile) -> Section:

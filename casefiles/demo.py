@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from zaoyang_aid.demo import DemoContext, raw_delete
 from .checklist import checklists_for
 from .early_warning import warnings_refresh
 from .models import (
+    REFERRAL_CLOSED_STATUSES,
     SUBJECTS,
     AidReceipt,
     AidSource,
@@ -59,11 +61,12 @@ from .models import (
     AttachmentKind,
     CaseFileExport,
     CaseFileReview,
-    Department,
     FamilyEvent,
     FamilyEventKind,
     Referral,
+    ReferralDepartment,
     ReferralStatus,
+    ReferralUpdate,
     ReviewComment,
     ReviewReopening,
     ReviewStatus,
@@ -72,6 +75,7 @@ from .models import (
     WarningSettings,
     WarningSign,
 )
+from .referral_services import overdue_referrals_notify, reference_for
 
 SHARED = Attachment.SHARED_DIR
 FILES = {
@@ -112,7 +116,7 @@ def _seed_records(ctx: DemoContext) -> None:
     ctx.insert(TermResult, _results(rng, pairings, terms, mine, ground.demo_school.stage, ctx.today))
     _write_files(rng)
     ctx.insert(Attachment, _attachments(pairings, terms, officer, mine, ctx))
-    ctx.insert(Referral, _referrals(pairings, officer, mine, ctx))
+    _referrals(pairings, officer, mine, terms, ctx)
     ctx.insert(AidReceipt, _aid(ground, terms, ctx))
 
 
@@ -228,35 +232,112 @@ def _attachments(
     return rows
 
 
-def _referrals(pairings: list[Pairing], officer: Any, mine: set[int], ctx: DemoContext) -> list[Referral]:
-    students = sorted(mine) or sorted({p.student_id for p in pairings})
-    if not students:
-        return []
-    first = students[0]
-    rows = [
-        Referral(
-            student_id=first,
-            department=Department.CIVIL_AFFAIRS,
-            referred_on=ctx.today.replace(day=1),
-            reason="父亲外出务工受伤,家庭收入骤减,申请纳入低保并给予临时救助。",
-            status=ReferralStatus.IN_PROGRESS,
-            outcome="民政办已入户核查,正在公示。",
+@dataclass(frozen=True)
+class _DemoReferral:
+    department: str  # ReferralDepartment.code (seeded by migration 0006)
+    days_ago: int  # sent so many days before the demo's today
+    due_days: int
+    reason: str
+    # (days after sending, status, note, help text, (aid item, amount) or None)
+    updates: tuple[tuple[int, str, str, str, tuple[str, str] | None], ...] = ()
+
+
+# One referral in each state, with updates: 已发送 (due later), 已受理 and overdue, 已办结 with aid paid
+# (in the case file's aid list), 已办结 with help in kind, 未受理 with its reason.
+DEMO_REFERRALS = (
+    _DemoReferral("civil", 6, 30, "父亲外出务工受伤,家庭收入骤减,申请纳入低保并给予临时救助。"),
+    _DemoReferral(
+        "disabled",
+        50,
+        30,
+        "祖母肢体残疾未办残疾证,协助办理残疾证并申请残疾人两项补贴。",
+        ((5, ReferralStatus.ACCEPTED, "残联已受理,待安排评残。", "", None),),
+    ),
+    _DemoReferral(
+        "women",
+        40,
+        30,
+        "母亲重病住院,家中无人照料,申请“春蕾计划”助学与临时帮扶。",
+        (
+            (4, ReferralStatus.ACCEPTED, "妇联已受理,入户了解情况。", "", None),
+            (18, ReferralStatus.RESOLVED, "已纳入春蕾计划资助。", "", ("春蕾计划助学金", "1000.00")),
+        ),
+    ),
+    _DemoReferral(
+        "youth",
+        30,
+        30,
+        "学生数学、英语基础薄弱,家中无人辅导,申请志愿者结对辅导。",
+        ((12, ReferralStatus.RESOLVED, "团委已安排大学生志愿者每周辅导。", "大学生志愿者每周六上门辅导2小时", None),),
+    ),
+    _DemoReferral(
+        "union",
+        25,
+        30,
+        "父亲为某企业职工,申请工会困难职工子女助学。",
+        ((7, ReferralStatus.DECLINED, "父亲所在企业未建工会,不符合申请条件,建议改向民政申请。", "", None),),
+    ),
+)
+
+
+def _referrals(pairings: list[Pairing], officer: Any, mine: set[int], terms: list[Term], ctx: DemoContext) -> None:
+    """The demo's referrals in each state (demo_teacher's students first, so she reads some), their
+    updates and the aid one paid, and the officer's notice of the overdue one."""
+    students = sorted(mine) + sorted({p.student_id for p in pairings} - mine)
+    teachers = {p.student_id: p.teacher_id for p in pairings if p.ended_on is None}
+    departments = {d.code: d for d in ReferralDepartment.objects.all()}
+    plans = [(s, plan) for s, plan in zip(students, DEMO_REFERRALS, strict=False) if plan.department in departments]
+    referrals, updates, aid = [], [], []
+    for number, (student_id, plan) in enumerate(plans, start=1):
+        sent = ctx.today - dt.timedelta(days=plan.days_ago)
+        referral = Referral(
+            reference=reference_for(sent.year, number),
+            student_id=student_id,
+            department=departments[plan.department],
+            referred_on=sent,
+            due_on=sent + dt.timedelta(days=plan.due_days),
+            reason=plan.reason,
+            contact_teacher_id=teachers.get(student_id),
             referred_by=officer,
         )
-    ]
-    if len(students) > 1:
-        rows.append(
-            Referral(
-                student_id=students[1],
-                department=Department.DISABLED,
-                referred_on=ctx.today.replace(day=1),
-                reason="祖母肢体残疾未办残疾证,协助办理并申请残疾人两项补贴。",
-                status=ReferralStatus.DONE,
-                outcome="已办理残疾证(肢体三级),两项补贴自次月起发放。",
-                referred_by=officer,
+        for after, status, note, help_text, paid in plan.updates:
+            on = sent + dt.timedelta(days=after)
+            referral.status, referral.outcome = status, note
+            referral.accepted_on = referral.accepted_on or (on if status == ReferralStatus.ACCEPTED else None)
+            referral.closed_on = on if status in REFERRAL_CLOSED_STATUSES else None
+            referral.help_text = help_text or referral.help_text
+            receipt = None
+            term = next(
+                (t for t in sorted(terms, key=lambda t: t.start_date, reverse=True) if t.start_date <= on), None
             )
-        )
-    return rows
+            if paid is not None and term is not None:
+                receipt = AidReceipt(
+                    student_id=student_id,
+                    term=term,
+                    item=paid[0],
+                    amount=Decimal(paid[1]),
+                    paid_on=on,
+                    source=AidSource.SOCIAL,
+                    referral=referral,
+                )
+                aid.append(receipt)
+            updates.append(
+                ReferralUpdate(
+                    referral=referral,
+                    on=on,
+                    status=status,
+                    note=note,
+                    help_text=help_text,
+                    aid=receipt,
+                    recorded_by=officer,
+                )
+            )
+        referrals.append(referral)
+    # Inserted in order: bulk_create sets each row's pk, and Django takes a saved related row's pk.
+    ctx.insert(Referral, referrals)
+    ctx.insert(AidReceipt, aid, label="转介获得的资助")
+    ctx.insert(ReferralUpdate, updates)
+    ctx.log(f"转介逾期通知: {overdue_referrals_notify(today=ctx.today)}")
 
 
 def _aid(ground: GroundFloor, terms: list[Term], ctx: DemoContext) -> list[AidReceipt]:
@@ -282,7 +363,8 @@ def _aid(ground: GroundFloor, terms: list[Term], ctx: DemoContext) -> list[AidRe
 
 
 def _flush_records(ctx: DemoContext) -> None:
-    for model in (AidReceipt, Referral, Attachment, TermResult):
+    raw_delete(ctx, Notification.objects.filter(source_key__startswith="referral-overdue:"))
+    for model in (ReferralUpdate, AidReceipt, Referral, Attachment, TermResult):
         raw_delete(ctx, model.objects.all())
     for name, _type in FILES.values():
         Path(private_storage.path(name)).unlink(missing_ok=True)

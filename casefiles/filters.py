@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from guidance.filters import CountyPlacesFilterSet
 from pairing.models import School, Stage, Student, Town
+
+from .models import Referral, ReferralDepartment, ReferralQuerySet, ReferralStatus
 
 
 class ReviewProgressFilter(CountyPlacesFilterSet):
@@ -28,3 +34,32 @@ class ReviewProgressFilter(CountyPlacesFilterSet):
         fields: list[str] = []
 
     county_only = ("town", "school", "stage")
+
+
+class ReferralFilter(CountyPlacesFilterSet):
+    """转介's list and its ledger (转介台账): the student's town and school (county staff only), the
+    department, the status, 逾期 (ReferralQuerySet.overdue) and a student's name."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="student__school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="student__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    department = django_filters.ModelChoiceFilter(
+        label="部门", queryset=ReferralDepartment.objects.order_by("order", "name"), empty_label="全部部门"
+    )
+    status = django_filters.ChoiceFilter(label="状态", choices=ReferralStatus.choices, empty_label="全部状态")
+    overdue = django_filters.ChoiceFilter(
+        label="逾期", choices=(("1", "仅逾期未答复"),), empty_label="全部", method="filter_overdue"
+    )
+    q = django_filters.CharFilter(label="学生姓名", field_name="student__name", lookup_expr="contains", max_length=30)
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "1":
+            return cast(ReferralQuerySet, queryset).overdue(timezone.localdate())
+        return queryset

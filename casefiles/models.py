@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from guidance.models import private_storage
@@ -201,49 +201,91 @@ class Attachment(models.Model):
         return bool(self.file.name) and not self.file.name.startswith(self.SHARED_DIR + "/")
 
 
-# --- 转介 and 资助发放 (entered in the admin until issue 11 brings the officer's pages) --------------
-
-
-class Department(models.TextChoices):
-    CIVIL_AFFAIRS = "civil", "民政"
-    DISABLED = "disabled", "残联"
-    YOUTH_LEAGUE = "youth", "团委"
-    WOMEN = "women", "妇联"
-    UNION = "union", "工会"
-    RURAL = "rural", "乡村振兴"
-    OTHER = "other", "其他"
+# --- 转介 and 资助发放 -----------------------------------------------------------------------------
+# 转介 (部门联动, issue 11 point 4): the departments, the update history and the rules are in the
+# section "部门联动" at the end of this file; 资助发放 is entered in the admin, or by a referral's update.
 
 
 class ReferralStatus(models.TextChoices):
-    OPEN = "open", "已转介"
-    IN_PROGRESS = "in_progress", "办理中"
-    DONE = "done", "已办结"
+    SENT = "sent", "已发送"
+    ACCEPTED = "accepted", "已受理"
+    RESOLVED = "resolved", "已办结"
     DECLINED = "declined", "未受理"
 
 
-class Referral(models.Model):
-    """转介: the school hands a family's need to a department (民政 for 低保, 残联 for a disability …)."""
+# A referral waits on its department while it is sent or accepted; resolved and declined close it.
+REFERRAL_OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+REFERRAL_CLOSED_STATUSES = (ReferralStatus.RESOLVED, ReferralStatus.DECLINED)
 
+
+class ReferralQuerySet(RecordsQuerySet):
+    def overdue(self, on: Any) -> ReferralQuerySet:
+        """逾期, the one rule (pages, filter, report, the daily notice): still waiting on the
+        department (sent or accepted) and its answer due before ``on``."""
+        return self.filter(status__in=REFERRAL_OPEN_STATUSES, due_on__lt=on)
+
+
+class Referral(models.Model):
+    """转介: the school hands a family's need to a department (民政 for 低保, 残联 for a disability …).
+    The department has no account: the school prints a 转介单 and records its answers on its behalf
+    (ReferralUpdate); ``accepted_on``/``closed_on`` are kept by casefiles.referrals with each update."""
+
+    reference = models.CharField("转介单编号", max_length=24, unique=True)
     student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="referrals")
-    department = models.CharField("转介部门", max_length=12, choices=Department.choices)
+    department = models.ForeignKey(
+        "ReferralDepartment", verbose_name="转介部门", on_delete=models.PROTECT, related_name="referrals"
+    )
     referred_on = models.DateField("转介日期")
+    due_on = models.DateField("答复期限")
     reason = models.TextField("转介事由")
-    status = models.CharField("办理状态", max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.OPEN)
+    status = models.CharField("办理状态", max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.SENT)
+    accepted_on = models.DateField("受理日期", null=True, blank=True)
+    closed_on = models.DateField("办结日期", null=True, blank=True)
     outcome = models.TextField("办理结果", blank=True)
+    help_text = models.TextField("获得的帮扶(非资金)", blank=True)
+    contact_teacher = models.ForeignKey(
+        "pairing.Teacher",
+        verbose_name="联系教师",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     referred_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="转介人", on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
-    objects = RecordsQuerySet.as_manager()
+    objects = ReferralQuerySet.as_manager()
 
     class Meta:
         verbose_name = "转介"
         verbose_name_plural = "转介"
         ordering = ["-referred_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_on__gte=F("referred_on")),
+                name="referral_due_after_referred",
+                violation_error_message="答复期限不能早于转介日期。",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=REFERRAL_CLOSED_STATUSES, closed_on__isnull=False)
+                | Q(status__in=REFERRAL_OPEN_STATUSES, closed_on__isnull=True),
+                name="referral_closed_has_date",
+                violation_error_message="已办结或未受理的转介应有办结日期。",
+            ),
+        ]
+        indexes = [
+            # The daily overdue notice and the 逾期 filter: open referrals by due date.
+            models.Index(fields=["status", "due_on"], name="referral_open_due"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.student} 转介{self.get_department_display()} {self.referred_on:%Y-%m-%d}"
+        return f"{self.reference} {self.student} 转介{self.department}"
+
+    def is_overdue(self, on: Any) -> bool:
+        """The row's side of ReferralQuerySet.overdue (the same two conditions)."""
+        return self.status in REFERRAL_OPEN_STATUSES and self.due_on < on
 
 
 class AidSource(models.TextChoices):
@@ -263,6 +305,10 @@ class AidReceipt(models.Model):
     amount = models.DecimalField("金额(元)", max_digits=8, decimal_places=2)
     paid_on = models.DateField("发放日期")
     source = models.CharField("资金来源", max_length=12, choices=AidSource.choices)
+    # Help a department gave on a referral (casefiles.referrals.referral_update_record writes both).
+    referral = models.ForeignKey(
+        Referral, verbose_name="转介", on_delete=models.PROTECT, related_name="aid_receipts", null=True, blank=True
+    )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
     objects = AssessmentQuerySet.as_manager()
@@ -955,3 +1001,56 @@ class WarningFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} {self.get_sign_display()}"
+
+
+# --- 部门联动: the departments a school refers to, and their answers (issue 11, point 4) -------------
+
+
+class ReferralDepartment(models.Model):
+    """A department a school refers a family's need to (民政, 残联, 团委 …): reference data kept by the
+    county or the 系统管理员 in the Django admin; the referral form offers the active ones in order."""
+
+    name = models.CharField("部门名称", max_length=30, unique=True)
+    code = models.SlugField("代码", max_length=20, unique=True)
+    contact = models.CharField("联系方式", max_length=200, blank=True, help_text="地址、电话等,印在转介单上")
+    is_active = models.BooleanField("启用", default=True)
+    order = models.PositiveSmallIntegerField("排序", default=100)
+
+    class Meta:
+        verbose_name = "转介部门"
+        verbose_name_plural = "转介部门"
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferralUpdate(models.Model):
+    """One answer of the department, recorded by school staff on its behalf: the status it moved the
+    referral to (or the same status with a note), on which day, what it said, and the help given."""
+
+    referral = models.ForeignKey(Referral, verbose_name="转介", on_delete=models.PROTECT, related_name="updates")
+    on = models.DateField("日期")
+    status = models.CharField("办理状态", max_length=12, choices=ReferralStatus.choices)
+    note = models.TextField("办理情况", blank=True)
+    help_text = models.TextField("获得的帮扶(非资金)", blank=True)
+    aid = models.OneToOneField(
+        AidReceipt,
+        verbose_name="资助发放",
+        on_delete=models.PROTECT,
+        related_name="referral_update",
+        null=True,
+        blank=True,
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "转介办理记录"
+        verbose_name_plural = "转介办理记录"
+        ordering = ["on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.referral.reference} {self.on:%Y-%m-%d} {self.get_status_display()}"

@@ -46,8 +46,9 @@ from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction
 
 from . import early_warning
-from .filters import ReviewProgressFilter
-from .models import WarningFlag, WarningSign
+from .filters import ReferralFilter, ReviewProgressFilter
+from .models import Referral, WarningFlag, WarningSign
+from .referral_selectors import referral_rows, referrals_for_list
 from .selectors import Progress, progress_of, review_progress_filter
 from .warning_forms import WarningFlagFilter
 
@@ -707,6 +708,70 @@ WARNINGS = Report(
 )
 
 
+# --- 转介台账 (部门联动, issue 11 point 4) -----------------------------------------------------------
+
+
+def _referral_filter(user: Any, data: Any, term: Term) -> ReferralFilter:
+    return referrals_for_list(user, data)  # the referral list page's own selector
+
+
+def _referral_rows(referrals: QuerySet[Referral], term: Term) -> Iterator[dict[str, Any]]:
+    today = timezone.localdate()
+    referral: Referral
+    for referral in referrals.iterator(chunk_size=CHUNK_SIZE):
+        student = referral.student
+        aid_total = getattr(referral, "aid_total", None) or None
+        yield {
+            "reference": referral.reference,
+            "referred_on": referral.referred_on,
+            "department": referral.department.name,
+            "town": student.school.town.name,
+            "school": student.school.name,
+            "student": student.name,
+            "id_number": student.id_number,
+            "class": student.class_label,
+            "reason": referral.reason,
+            "status": referral.get_status_display(),
+            "due_on": referral.due_on,
+            "accepted_on": referral.accepted_on,
+            "closed_on": referral.closed_on,
+            "outcome": referral.outcome,
+            "aid_total": aid_total,
+            "help_text": referral.help_text,
+            "overdue": "逾期" if referral.is_overdue(today) else "",
+        }
+
+
+REFERRALS = Report(
+    name="referrals",
+    label="转介台账",
+    description="每一条部门联动转介(不分学期):编号、转介日期、部门、学生、学校、需要帮助解决的问题、办理状态与各环节日期、"
+    "办理结果、获得的资助与其他帮扶、是否逾期;与“部门联动”列表的筛选相同。",
+    filter_of=_referral_filter,
+    selector=lambda filterset, term: referral_rows(filterset),
+    rows=_referral_rows,
+    filterset=ReferralFilter,
+    columns=(
+        ReportColumn("reference", "转介单编号", None, width=18),
+        ReportColumn("referred_on", "转介日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("department", "转介部门", G.RECORDS),
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("reason", "需要帮助解决的问题", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("status", "办理状态", G.RECORDS),
+        ReportColumn("due_on", "答复期限", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("accepted_on", "受理日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("closed_on", "办结日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("outcome", "办理结果", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("aid_total", "获得资助(元)", G.ASSESSMENT, CellKind.DECIMAL, total=Total.SUM),
+        ReportColumn("help_text", "其他帮扶", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("overdue", "逾期", G.RECORDS),
+    ),
+)
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -721,6 +786,7 @@ REPORTS: dict[str, Report] = {
         REMINDERS,
         REVIEW_PROGRESS,
         WARNINGS,
+        REFERRALS,
     )
 }
 

@@ -192,7 +192,7 @@ def _records(file: CaseFile, reader: Any) -> None:
     if term is not None:
         results = results.filter(term__start_date__lte=term.start_date)
     file.results = results_by_term(results.order_by("term__start_date", "pk"), only=term)
-    referrals = Referral.objects.visible_to(reader).filter(student=student).select_related("referred_by")
+    referrals = Referral.objects.visible_to(reader).filter(student=student).select_related("referred_by", "department")
     file.referrals = list(_in_term(referrals, term, on="referred_on").order_by("referred_on", "pk"))
 
 
@@ -217,7 +217,11 @@ def _extras(file: CaseFile, reader: Any) -> None:
     """Aid received (ASSESSMENT) and attachments (each kind by its group)."""
     student, term = file.student, file.term
     if not _withhold(file, G.ASSESSMENT):
-        aid = AidReceipt.objects.visible_to(reader).filter(student=student).select_related("term__school_year")
+        aid = (
+            AidReceipt.objects.visible_to(reader)
+            .filter(student=student)
+            .select_related("term__school_year", "referral__department")
+        )
         file.aid = list(_in_term(aid, term).order_by("paid_on", "pk"))
     if any(group in file.access for group in ATTACHMENT_GROUPS.values()):
         attachments = (

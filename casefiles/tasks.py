@@ -9,6 +9,7 @@ from .attachments import orphan_attachments_delete
 from .early_warning import warnings_refresh
 from .exports import case_file_export_build, case_file_exports_delete_old
 from .import_services import roster_imports_delete_old
+from .referral_services import overdue_referrals_notify
 from .report_exports import report_export_build, report_exports_delete_old
 
 
@@ -56,3 +57,11 @@ def refresh_warnings() -> None:
     """Beat runs this every night: the county's early-warning flags for today. Safe to run again (one
     transaction; each officer's notice of the day has its source key)."""
     warnings_refresh(on=timezone.localdate())
+
+
+@shared_task(name="casefiles.notify_overdue_referrals", acks_late=True, ignore_result=True)
+def notify_overdue_referrals() -> None:
+    """Beat runs this every morning: a notice to the officer for each referral past its due date (in
+    her digest with the other unread notices). At-least-once is safe: the notice's source_key makes
+    a second run, or a redelivery, add nothing."""
+    overdue_referrals_notify(today=timezone.localdate())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crosscheck_views, export_views, import_views, report_views, views, warning_views
+from . import crosscheck_views, export_views, import_views, referral_views, report_views, views, warning_views
 
 app_name = "casefiles"
 
@@ -43,6 +43,13 @@ urlpatterns: list = [
     ),
     path("department-checks/proposals/<int:pk>/confirm/", crosscheck_views.proposal_confirm, name="proposal_confirm"),
     path("department-checks/proposals/<int:pk>/reject/", crosscheck_views.proposal_reject, name="proposal_reject"),
+    # --- 部门联动 referrals (issue 11, point 4) ------------------------------------------------------
+    path("referrals/", referral_views.referral_list, name="referral_list"),
+    path("referrals/new/", referral_views.referral_create, name="referral_create"),
+    path("referrals/<int:pk>/", referral_views.referral_detail, name="referral_detail"),
+    path("referrals/<int:pk>/update/", referral_views.referral_update, name="referral_update"),
+    path("referrals/<int:pk>/slip/", referral_views.referral_slip, name="referral_slip"),
+    path("referrals/<int:pk>/slip/pdf/", referral_views.referral_slip_pdf, name="referral_slip_pdf"),
     # --- Roster imports (issue 10, point 6) --------------------------------------------------------
     path("imports/", import_views.import_upload, name="import_upload"),
     path("imports/template/", import_views.import_template, name="import_template"),

@@ -32,6 +32,7 @@ from .document import Block, Document, Section
 from .forms import AnswerForm, AttachmentForm, CommentForm, ReopenForm, ReviewFilterForm, SignOffForm, TermResultsForm
 from .models import Attachment, CaseFileReview, ReviewComment, ReviewReopening, ReviewStatus, TermResult
 from .pdf import render_pdf
+from .referral_services import may_refer
 from .selectors import CaseFile, case_file, case_file_terms
 
 # Who reads case files: the school's staff and the county (the 系统管理员 keeps accounts, not files).
@@ -77,6 +78,8 @@ def case_file_page(request: HttpRequest, pk: int) -> HttpResponse:
         "sections": _with_links(document, file),
         "terms": terms,
         "can_enter": services.may_enter(request.user, file.student),
+        # 部门联动: the officer refers the student from here (the student page has no extension point).
+        "can_refer": may_refer(request.user, file.student),
         # The term review is about the help records: whoever reads them opens it (the officer signs).
         "can_review": FieldGroup.RECORDS in file.access,
         "attachments": file.attachments or [],
@@ -91,6 +94,7 @@ def _with_links(document: Document, file: CaseFile) -> list[tuple[Section, list[
         "talks": [reverse("guidance:talk_detail", args=[t.pk]) for t in file.talks or []],
         "visits": [reverse("guidance:visit_detail", args=[v.pk]) for v in file.visits or []],
         "cards": [reverse("guidance:card_detail", args=[c.pk]) for c in file.cards or []],
+        "referrals": [reverse("casefiles:referral_detail", args=[r.pk]) for r in file.referrals or []],
     }
     out = []
     for section in document.sections:

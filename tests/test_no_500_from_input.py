@@ -59,6 +59,7 @@ LISTS = {
     "guidance:notifications": ["page"],
     "casefiles:review_county": ["term", "town", "school", "stage"],
     "casefiles:report_list": ["report", "term", "town", "school", "stage"],
+    "casefiles:referral_list": ["town", "school", "department", "status", "overdue", "q", "page"],
 }
 ADMIN_LISTS = [
     "admin:pairing_student_changelist",
@@ -109,6 +110,7 @@ def test_the_pages_with_a_query_parameter_answer_hostile_values_without_a_server
         reverse("guidance:visit_create"): ["pairing"],
         reverse("guidance:timeline", args=[world.student_a1.pk]): ["page"],
         reverse("pairing:pairing_create"): ["student", "school"],
+        reverse("casefiles:referral_create"): ["student"],
     }
     failures = []
     for user in (world.teacher_a1, world.officer_a, world.county):

@@ -40,7 +40,7 @@ from casefiles.models import (
     WarningFlag,
     WarningSign,
 )
-from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
+from casefiles.tests.factories import AttachmentFactory, ReferralFactory, ReviewCommentFactory
 from guidance.models import (
     FlagKind,
     HomeVisitPhoto,
@@ -126,6 +126,10 @@ PAGE_ARGS = {
     "casefiles:import_preview": "roster_import",
     "casefiles:import_commit": "roster_import",
     "casefiles:import_result": "roster_import",
+    "casefiles:referral_detail": "referral",
+    "casefiles:referral_update": "referral",
+    "casefiles:referral_slip": "referral",
+    "casefiles:referral_slip_pdf": "referral",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -181,6 +185,7 @@ class Objects:
     counselling_request: Any
     flag: Any
     warning_flag: Any
+    referral: Any
 
 
 @pytest.fixture
@@ -263,6 +268,8 @@ def objects(world: Any) -> Objects:
             raised_on=dt.date(2026, 11, 16),
             seen_on=dt.date(2026, 11, 16),
         ),
+        # Sent by officer_a, still open: its update form shows.
+        referral=ReferralFactory(student=world.student_a1, referred_by=world.officer_a),
     )
 
 

@@ -311,8 +311,24 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     **{f"casefiles.TermResult.{f}": G.RECORDS for f in ("subject", "score", "full_marks", "class_rank")},
     **{
         f"casefiles.Referral.{f}": G.RECORDS
-        for f in ("student", "department", "referred_on", "reason", "status", "outcome")
+        for f in (
+            "student",
+            "department",
+            "referred_on",
+            "due_on",
+            "reason",
+            "status",
+            "accepted_on",
+            "closed_on",
+            "outcome",
+            "help_text",
+        )
     },
+    # 部门联动: a department's answer recorded on its behalf is a help record; the aid it paid goes
+    # with the 认定, as all aid does (AidReceipt).
+    **{f"casefiles.ReferralUpdate.{f}": G.RECORDS for f in ("on", "status", "note", "help_text")},
+    "casefiles.ReferralUpdate.aid": G.ASSESSMENT,
+    "casefiles.AidReceipt.referral": G.ASSESSMENT,
     **{f"casefiles.AidReceipt.{f}": G.ASSESSMENT for f in ("student", "term", "item", "amount", "paid_on", "source")},
     **{f"casefiles.Attachment.{f}": G.ASSESSMENT for f in ("student", "kind", "title", "file")},
     # 部门名单比对 (casefiles): that one of our students is on a department's list (低保, 残疾 …) and the
@@ -470,6 +486,12 @@ NOT_PERSONAL: dict[str, str] = {
         for f in ("raised_on", "seen_on", "ended_on", "handled_at", "handled_by")
     },
     "casefiles.Referral.referred_by": "which staff member made the referral",
+    "casefiles.Referral.reference": "the 转介单's number (ZY-2026-转-0001), assigned by the service",
+    "casefiles.Referral.contact_teacher": "which staff member the department may call (a colleague's name)",
+    **{
+        f"casefiles.ReferralUpdate.{f}": "which referral, who recorded the answer when"
+        for f in ("referral", "recorded_by", "created_at")
+    },
     "casefiles.Referral.created_at": "bookkeeping",
     "casefiles.AidReceipt.created_at": "bookkeeping",
     **{
@@ -529,6 +551,7 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "pairing.SpecialCategory": "reference list",
     "pairing.HardshipLevel": "reference list",
     "guidance.AidPolicy": "reference list",
+    "casefiles.ReferralDepartment": "reference list (the departments a school refers to)",
     "guidance.PairingTermTally": "derived counts, recomputed from the records",
     "guidance.SweepRun": "the reminder job's bookkeeping",
     "guidance.Notification": "a message read only by its recipient (Notification.visible_to)",

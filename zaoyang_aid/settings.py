@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
     # 预警: every student's dropping-out signs against the county's thresholds (casefiles/early_warning.py).
     "early-warning": {"task": "casefiles.refresh_warnings", "schedule": crontab(hour=2, minute=50)},
+    # Overdue 转介 (casefiles/referrals.py): a notice to the school's officer, before the morning digest.
+    "overdue-referrals": {"task": "casefiles.notify_overdue_referrals", "schedule": crontab(hour=6, minute=40)},
 }
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -422,6 +424,8 @@ REMINDER_WEBHOOK_TIMEOUT = _int("REMINDER_WEBHOOK_TIMEOUT", default=5)
 REPORT_EXPORT_INLINE_ROWS = _int("REPORT_EXPORT_INLINE_ROWS", default=5000)
 # A report file written in the background is kept this many hours for its requester, then deleted.
 REPORT_EXPORT_KEEP_HOURS = _int("REPORT_EXPORT_KEEP_HOURS", default=72)
+# 部门联动 (casefiles/referrals.py): days a department has to answer a referral (editable per referral).
+REFERRAL_DUE_DAYS = _int("REFERRAL_DUE_DAYS", default=30)
 # --- Roster imports (casefiles/imports/, casefiles/import_views.py) ------------------------------
 # An uploaded roster larger than this (MB) is refused before any parser opens it.
 ROSTER_IMPORT_MAX_MB = _int("ROSTER_IMPORT_MAX_MB", default=20)

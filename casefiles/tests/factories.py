@@ -55,9 +55,14 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Referral
 
+    reference = factory.Sequence(lambda n: f"ZY-2026-转-{n + 1:04d}")
     student = factory.SubFactory(StudentFactory)
-    department = models.Department.CIVIL_AFFAIRS
+    # Seeded by migration 0006; a transactional test's flush empties the table, so made again then.
+    department = factory.LazyFunction(
+        lambda: models.ReferralDepartment.objects.get_or_create(code="civil", defaults={"name": "民政"})[0]
+    )
     referred_on = dt.date(2026, 10, 20)
+    due_on = dt.date(2026, 11, 19)
     reason = "父亲重病住院,家庭收入骤降,申请临时救助。"
     referred_by = factory.SubFactory(UserFactory, role="officer")
 

@@ -109,3 +109,19 @@ def test_the_demo_has_reviews_not_started_in_progress_and_signed_off(seeded):
     assert term_lock_reason(student_id=signed[0].student_id, term_id=previous.pk)
     assert term_lock_reason(student_id=first.pk, term_id=current.pk) is None  # the teacher can still record
     assert ReviewReopening.objects.count() == 1
+
+
+def test_the_demo_has_referrals_in_each_state_one_overdue_and_one_with_aid_in_the_aid_list(seeded, client):
+    """部门联动 (issue 11, point 8): each status with its updates, one overdue (noticed to the officer),
+    one whose aid shows in the case file's aid list."""
+    today = WEDNESDAY.date()
+    assert set(Referral.objects.values_list("status", flat=True)) == {"sent", "accepted", "resolved", "declined"}
+    overdue = list(Referral.objects.overdue(today))
+    assert len(overdue) == 1
+    officer = get_user_model().objects.get(username="demo_officer")
+    assert Notification.objects.filter(recipient=officer, source_key__startswith="referral-overdue:").count() == 1
+    assert Referral.objects.filter(updates__isnull=False).distinct().count() == 4
+    aid = AidReceipt.objects.get(referral__isnull=False)
+    client.force_login(officer)
+    page = client.get(reverse("casefiles:case_file", args=[aid.referral.student_id])).content.decode()
+    assert aid.item in page and f"转介{aid.referral.department.name}" in page

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import openpyxl
@@ -16,7 +17,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from casefiles.early_warning import warnings_refresh
+from casefiles.referral_services import referral_update_record
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
+from casefiles.tests.factories import ReferralFactory
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.models import Student, Town
@@ -59,6 +62,18 @@ def filled(world: Any) -> Any:
         pairing=a2, kind="missed_talk", period=dt.date(2026, 10, 26), term=world.term, level=ReminderLevel.OFFICER
     )
     warnings_refresh(on=dt.date(2026, 11, 16))  # 预警: the weeks missed so far, at both schools
+    # 转介台账: one referral resolved with aid paid, one overdue.
+    paid = ReferralFactory(student=world.student_a2, referred_by=world.officer_a)
+    referral_update_record(
+        by=world.officer_a,
+        referral_id=paid.pk,
+        on=dt.date(2026, 11, 10),
+        status="resolved",
+        note="已发放临时救助金。",
+        aid_item="临时救助金",
+        aid_amount=Decimal("800.00"),
+    )
+    ReferralFactory(student=world.student_a1, referred_by=world.officer_a, due_on=dt.date(2026, 11, 1))
     return world
 
 

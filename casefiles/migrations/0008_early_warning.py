@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casefiles', '0004_department_checks'),
+        ('casefiles', '0007_referrals_required'),
         ('pairing', '0008_guardian_consent'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
