@@ -308,3 +308,47 @@ def test_the_teachers_card_and_the_officers_dashboard_show_each_sign_with_its_va
     assert "名学生有待处理的辍学预警" in html and "预警·漏记谈心" in html
     flag = WarningFlag.objects.get(student=flagged.student_a1, sign=WarningSign.MISSED_TALKS)
     assert reverse("casefiles:warning_handle", args=[flag.pk]) in html
+
+
+# Every 预警 URL for every role: who may open it (200), who is refused (403, or 404 for a row outside
+# the reader's scope) and the anonymous visitor sent to the login page (302).
+WALK = {
+    "list": {"officer_a": 200, "officer_b": 200, "county": 200, "teacher_a1": 403, "counsellor_a": 403, "admin": 403},
+    "handle": {"officer_a": 200, "officer_b": 404, "county": 403, "teacher_a1": 403, "counsellor_a": 403, "admin": 403},
+    "settings": {
+        "officer_a": 403,
+        "officer_b": 403,
+        "county": 200,
+        "teacher_a1": 403,
+        "counsellor_a": 403,
+        "admin": 403,
+    },
+    "family_event": {
+        "officer_a": 200,
+        "officer_b": 404,
+        "county": 403,
+        "teacher_a1": 200,
+        "teacher_a2": 404,
+        "counsellor_a": 403,
+        "admin": 403,
+    },
+}
+
+
+def _walk_url(kind, world):
+    flag = WarningFlag.objects.filter(student=world.student_a1).first()
+    return {
+        "list": reverse("casefiles:warning_list"),
+        "handle": reverse("casefiles:warning_handle", args=[flag.pk]),
+        "settings": reverse("casefiles:warning_settings"),
+        "family_event": reverse("casefiles:family_event_create", args=[world.student_a1.pk]),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", list(WALK))
+def test_every_url_for_every_role(client, flagged, kind):
+    url = _walk_url(kind, flagged)
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    for who, status in WALK[kind].items():
+        client.force_login(getattr(flagged, who))
+        assert client.get(url).status_code == status, (kind, who)
