@@ -59,6 +59,7 @@ LISTS = {
     "guidance:notifications": ["page"],
     "casefiles:review_county": ["term", "town", "school", "stage"],
     "casefiles:report_list": ["report", "term", "town", "school", "stage"],
+    "casefiles:recovery_ledger": ["town", "school", "state", "overdue", "page"],
 }
 ADMIN_LISTS = [
     "admin:pairing_student_changelist",
@@ -148,6 +149,7 @@ FILTERED_LISTS = [
     "pairing:teacher_list",
     "pairing:school_list",
     "audit_log",
+    "casefiles:recovery_ledger",
 ]
 
 

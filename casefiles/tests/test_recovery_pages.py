@@ -284,3 +284,34 @@ def test_the_ledger_is_in_the_navbar_of_officers_and_county_staff(dropouts):
 def test_the_ledger_links_to_its_report_with_its_filters(dropouts):
     html = client_for(dropouts.county).get(LEDGER, {"state": "open"}).content.decode()
     assert "report=dropouts" in html and "state=open" in html
+
+
+def _attempts(world: Any, n: int) -> None:
+    for i in range(n):
+        recovery.recovery_attempt_create(
+            case=world.case.pk,
+            by=world.officer_a,
+            date=dt.date(2026, 11, 1 + i),
+            with_whom="parents",
+            method="phone",
+            outcome=f"第{i + 1}次电话",
+        )
+
+
+# The case page's own queries, after the session's and the navbar's: the case (annotated due date)
+# with its student, school, town, teacher, officer and opener; its attempts with their recorders
+# (one prefetch); the audit line; the overdue check; whether the reader may add an attempt.
+DETAIL_QUERIES = 12
+
+
+def test_the_case_page_runs_the_same_queries_for_1_or_6_attempts(dropouts, django_assert_num_queries):
+    client = client_for(dropouts.officer_a)
+    url = reverse("casefiles:recovery_detail", args=[dropouts.case.pk])
+    _attempts(dropouts, 1)
+    client.get(url)  # warm the session
+    with django_assert_num_queries(DETAIL_QUERIES):
+        client.get(url)
+    _attempts(dropouts, 5)
+    with django_assert_num_queries(DETAIL_QUERIES):
+        html = client.get(url).content.decode()
+    assert html.count("data-attempt=") == 6
