@@ -179,7 +179,7 @@ def recovery_case_open(
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            return RecoveryCase.objects.create(
+            case = RecoveryCase.objects.create(
                 student=locked,
                 opened_on=opened_on,
                 leave_reason=leave_reason,
@@ -193,6 +193,35 @@ def recovery_case_open(
             )
     except IntegrityError as exc:
         raise ValidationError({NON_FIELD_ERRORS: "该学生已有进行中的劝返方案。"}) from exc
+    _tell_teacher(case, by)
+    return case
+
+
+def _tell_teacher(case: RecoveryCase, by: Any) -> None:
+    """The teacher named responsible learns of the plan in her notices (and digest), with the link
+    where she records attempts: once per case and teacher (a new teacher named later is told too)."""
+    if case.teacher_id is None:
+        return
+    teacher = Teacher.objects.select_related("user").get(pk=case.teacher_id)
+    if teacher.user_id == by.pk:
+        return
+    student = case.student
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=teacher.user,
+                level=ReminderLevel.TEACHER,
+                title=f"{student.name}:请参与劝返"[:100],
+                body=(
+                    f"学校已为辍学学生{student.name}建立劝返方案(一人一案),您是方案中的帮扶教师。"
+                    "请与家长、班主任和村干部保持联系,每次劝返后及时记录劝返情况。"
+                ),
+                link=reverse("casefiles:recovery_detail", args=[case.pk]),
+                source_key=f"recovery-teacher:{case.pk}:{teacher.pk}",
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _locked_case(case: int, by: Any) -> RecoveryCase:
@@ -238,6 +267,7 @@ def recovery_case_update(
     locked.head_teacher, locked.village_cadre = head_teacher.strip()[:50], village_cadre.strip()[:60]
     locked.next_step, locked.next_step_due = next_step, next_step_due
     locked.save()
+    _tell_teacher(locked, by)
     return locked
 
 

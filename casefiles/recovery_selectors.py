@@ -105,6 +105,36 @@ def recovery_ledger_filter(user: Any, params: Any, *, today: dt.date) -> Recover
 
 
 @dataclass(frozen=True)
+class LedgerCounts:
+    by_state: dict[str, int]
+    overdue: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def states(self) -> list[tuple[str, str, int]]:
+        """(state, label, count) in the ledger's order, for the page's summary line."""
+        return [(s.value, s.label, self.by_state.get(s.value, 0)) for s in STATE_RANK]
+
+
+def ledger_counts(students: QuerySet[Any]) -> LedgerCounts:  # annotated by ledger_students
+    """The filtered ledger's rows per state and how many are overdue (one query)."""
+    rows = (
+        students.prefetch_related(None)
+        .order_by()
+        .values("recovery_state")
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(recovery_overdue=True)))
+    )
+    by_state, overdue = {}, 0
+    for row in rows:
+        by_state[row["recovery_state"]] = row["n"]
+        overdue += row["late"]
+    return LedgerCounts(by_state=by_state, overdue=overdue)
+
+
+@dataclass(frozen=True)
 class LedgerLine:
     """One row of the ledger, as the page and the report show it."""
 

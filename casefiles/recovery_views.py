@@ -39,6 +39,7 @@ def recovery_ledger(request: AuthenticatedHttpRequest) -> HttpResponse:
         "page": page,
         "query": query_without_page(request),
         "lines": lines,
+        "counts": selectors.ledger_counts(filterset.qs),
         "county_wide": scope.is_county_wide,
         "may_open": scope.role == Role.OFFICER,
         "overdue_days": settings.RECOVERY_OVERDUE_DAYS,

@@ -35,6 +35,7 @@ def test_the_case_file_shows_the_plan_and_every_attempt(client, world, case):
     client.force_login(world.teacher_a1)
     html = client.get(reverse("casefiles:case_file", args=[world.student_a1.pk])).content.decode()
     assert "劝返(控辍保学)" in html and "2026-10-14家访劝返" in html and "王建国(村委会主任)" in html
+    assert reverse("casefiles:recovery_detail", args=[case.pk]) in html  # where she records the next attempt
 
 
 def test_the_pdf_holds_the_attempts_too(client, world, case):

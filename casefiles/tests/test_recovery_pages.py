@@ -115,6 +115,7 @@ def test_the_officer_sees_her_schools_dropouts_with_their_case_or_a_plan_to_make
     assert "待建方案" in html and "劝返中" in html
     assert reverse("casefiles:recovery_open", args=[dropouts.student_a2.pk]) in html
     assert "逾期" in html  # opened 10-12 with no attempt since
+    assert "本校2人:待建方案 1 · 劝返中 1 · 学籍已复学,待销号 0 · 已返校销号 0 · 其他销号 0 · " in html
 
 
 def test_county_staff_see_every_schools_dropouts_and_filter_them(dropouts):
@@ -160,10 +161,11 @@ def _more_dropouts(world: Any, n: int) -> None:
         )
 
 
-# The ledger's queries as the officer opens it: session, user, staff row (scope), the navbar's unread
-# count and the term banner (base.html) …, then the page's own: COUNT of the filtered ledger, the page
-# of students (annotated state, overdue, 辍学 date), their cases with the last attempt (one prefetch).
-LEDGER_QUERIES = 10
+# The ledger's queries as the officer opens it: the session, the user, her staff row (scope); the
+# page's own: COUNT of the filtered ledger, the page of students (annotated state, overdue, 辍学 date),
+# their cases with the last attempt and attempt count (one prefetch), the counts per state (one
+# GROUP BY); the navbar's unread notices; the session's save in a savepoint (3).
+LEDGER_QUERIES = 11
 
 
 def test_the_ledger_runs_the_same_queries_for_2_or_8_rows(dropouts, django_assert_num_queries):
@@ -298,9 +300,10 @@ def _attempts(world: Any, n: int) -> None:
         )
 
 
-# The case page's own queries, after the session's and the navbar's: the case (annotated due date)
-# with its student, school, town, teacher, officer and opener; its attempts with their recorders
-# (one prefetch); the audit line; the overdue check; whether the reader may add an attempt.
+# The case page's queries: the session, the user, her staff row; the case (annotated due date) with its
+# student, school, town, teacher, officer and opener; its attempts with their recorders (one
+# prefetch); the audit line; the overdue check; whether the reader may add an attempt; the navbar's
+# unread notices; the session's save in a savepoint (3).
 DETAIL_QUERIES = 12
 
 

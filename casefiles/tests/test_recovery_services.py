@@ -34,6 +34,25 @@ def test_a_case_opens_for_a_dropout_with_the_dropout_date_the_paired_teacher_and
     assert AuditEvent.objects.filter(action=AuditAction.CREATE, student_id=world.student_a1.pk).exists()
 
 
+def test_the_teacher_named_in_the_plan_is_told_once_with_the_link(world):
+    drop_out(world.student_a1, world.officer_a)
+    case = open_case(world, teacher=recovery.paired_teacher_id(world.student_a1.pk))
+    notice = Notification.objects.get(recipient=world.teacher_a1)
+    assert notice.title == "张小明:请参与劝返" and notice.link.endswith(f"/recovery/{case.pk}/")
+    recovery.recovery_case_update(
+        case=case.pk,
+        by=world.officer_a,
+        leave_reason="厌学",
+        teacher=case.teacher_id,
+        head_teacher="",
+        village_cadre="",
+        officer=world.officer_a.pk,
+        next_step="",
+        next_step_due=None,
+    )
+    assert Notification.objects.filter(recipient=world.teacher_a1).count() == 1
+
+
 def test_a_student_at_school_gets_no_case(world):
     with pytest.raises(ValidationError, match="不是“辍学”"):
         open_case(world)
