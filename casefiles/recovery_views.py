@@ -48,9 +48,11 @@ def recovery_ledger(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "casefiles/recovery/ledger.html", context)
 
 
-def _service_errors(form: Any, exc: ValidationError) -> None:
+def _service_errors(form: Any, exc: ValidationError, renamed: dict[str, str] | None = None) -> None:
+    """A service's refusal at the form's fields (``renamed``: a service argument named otherwise here)."""
     errors = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
     for field, found in errors.items():
+        field = (renamed or {}).get(field, field)
         form.add_error(field if field in form.fields else None, found)
 
 
@@ -188,7 +190,7 @@ def recovery_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, f"{case.student.name}的劝返方案已销号。")
         except ValidationError as exc:
-            _service_errors(form, exc)
+            _service_errors(form, exc, renamed={"note": "reason"})
         else:
             return redirect("casefiles:recovery_detail", pk=case.pk)
     return render(request, "casefiles/recovery/close_form.html", {"form": form, "case": case})

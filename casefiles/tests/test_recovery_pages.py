@@ -318,3 +318,24 @@ def test_the_case_page_runs_the_same_queries_for_1_or_6_attempts(dropouts, djang
     with django_assert_num_queries(DETAIL_QUERIES):
         html = client.get(url).content.decode()
     assert html.count("data-attempt=") == 6
+
+
+def test_a_return_before_the_dropout_is_told_at_the_return_date(dropouts):
+    client = client_for(dropouts.officer_a)
+    url = reverse("casefiles:recovery_close", args=[dropouts.case.pk])
+    response = client.post(url, {"kind": "returned", "returned_on": "2026-10-01", "returned_class": "3班"})
+    assert response.status_code == 200
+    assert "返校日期不能早于建案日期" in str(response.context["form"].errors["returned_on"])
+
+
+@pytest.mark.parametrize("who", ["teacher_a1", "county", "officer_b", "admin"])
+def test_only_the_schools_officer_writes_the_plan_and_closes_it(dropouts, who):
+    client = client_for(getattr(dropouts, who))
+    for name in ("recovery_edit", "recovery_close"):
+        response = client.post(reverse(f"casefiles:{name}", args=[dropouts.case.pk]), {"kind": "other", "reason": "x"})
+        assert response.status_code in (403, 404)
+    response = client.post(reverse("casefiles:recovery_open", args=[dropouts.student_a2.pk]), {"leave_reason": "x"})
+    assert response.status_code in (403, 404)
+    dropouts.case.refresh_from_db()
+    assert dropouts.case.status == RecoveryStatus.OPEN
+    assert not RecoveryCase.objects.filter(student=dropouts.student_a2).exists()
