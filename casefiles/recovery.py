@@ -76,6 +76,17 @@ def dropped_out_on(student_id: int) -> dt.date | None:
     )
 
 
+def returned_on(student_id: int) -> dt.date | None:
+    """The day of the student's latest return to 在校 (the 销号 form's date when the status form
+    already recorded it)."""
+    return (
+        EnrollmentChange.objects.filter(student_id=student_id, status=EnrollmentStatus.ENROLLED, to_school__isnull=True)
+        .order_by("-effective_on", "-pk")
+        .values_list("effective_on", flat=True)
+        .first()
+    )
+
+
 def paired_teacher_id(student_id: int) -> int | None:
     """The teacher who 包保 the student now, else the last one who did (a dropout's pairing may have
     been ended since): the plan's responsible teacher by default."""

@@ -165,10 +165,10 @@ def recovery_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "该劝返方案已销号。")
         return redirect("casefiles:recovery_detail", pk=case.pk)
     today = timezone.localdate()
-    form = RecoveryCloseForm(
-        request.POST or None,
-        initial={"returned_on": today, "closed_on": today, "returned_class": case.student.class_label},
-    )
+    # A student already set back 在校 on the status form: her return is that change's date.
+    back_on = recovery.returned_on(case.student_id) if case.student.enrollment_status == "enrolled" else None
+    initial = {"returned_on": back_on or today, "closed_on": today, "returned_class": case.student.class_label}
+    form = RecoveryCloseForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -141,6 +141,8 @@ def test_a_student_back_at_school_by_the_status_form_shows_as_to_close(dropouts)
     assert "学籍已复学,待销号" in html and "张小明" in html
     detail = client_for(dropouts.officer_a).get(reverse("casefiles:recovery_detail", args=[dropouts.case.pk]))
     assert "学籍已恢复“在校”,方案待销号" in detail.content.decode()
+    form = client_for(dropouts.officer_a).get(reverse("casefiles:recovery_close", args=[dropouts.case.pk]))
+    assert 'name="returned_on" value="2026-11-09"' in form.content.decode()  # the status form's date
 
 
 def test_a_returned_student_stays_on_the_ledger_as_closed(dropouts):
