@@ -341,3 +341,11 @@ def test_only_the_schools_officer_writes_the_plan_and_closes_it(dropouts, who):
     dropouts.case.refresh_from_db()
     assert dropouts.case.status == RecoveryStatus.OPEN
     assert not RecoveryCase.objects.filter(student=dropouts.student_a2).exists()
+
+
+def test_a_case_closed_otherwise_for_a_student_still_away_may_be_opened_again_from_the_ledger(dropouts):
+    recovery.recovery_case_close_other(
+        case=dropouts.case.pk, by=dropouts.officer_a, closed_on=dt.date(2026, 11, 16), reason="联系不上,暂时销号"
+    )
+    html = client_for(dropouts.officer_a).get(LEDGER, {"state": "other"}).content.decode()
+    assert "其他销号" in html and reverse("casefiles:recovery_open", args=[dropouts.student_a1.pk]) in html
