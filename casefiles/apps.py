@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+# 控辍保学: the dropout pages (辍学与劝返 here; the lead reconciles the group with 疑似辍学's entry).
+DROPOUT_MENU = "控辍保学"
 # The county office's files in and out, one dropdown in the navbar (the officer has fifteen entries).
 DATA_MENU = "报表与名单"
 
@@ -52,6 +54,18 @@ class CasefilesConfig(AppConfig):
             url_name="casefiles:report_download",
             report="review_progress",
             roles={Role.COUNTY},
+        )
+        # 辍学学生台账 and 劝返 一人一案 (issue 11, point 3): every create, change and 销号 audited.
+        audit.track(models.RecoveryCase, student_of=models.student_of)
+        audit.track(models.RecoveryAttempt, student_of=lambda attempt: attempt.case.student_id)
+        navigation.register(
+            "辍学与劝返", "casefiles:recovery_ledger", {Role.OFFICER, Role.COUNTY}, order=27, group=DROPOUT_MENU
+        )
+        navigation.register_export(
+            "casefiles:recovery_ledger",
+            url_name="casefiles:report_download",
+            report="dropouts",
+            roles=set(REPORT_ROLES),
         )
         # 预警 (issue 11, point 5): the officer's and the county's list, its report, the marks on the
         # teacher's cards and the officer's dashboard rows (zaoyang_aid.marks).

@@ -42,6 +42,7 @@ def document_of(file: CaseFile, *, reader: Any) -> Document:
             _cards_section(file),
             _results_section(file),
             _referrals_section(file),
+            *_recovery_sections(file),
             _aid_section(file),
             _attachments_section(file),
             _psych_section(file),
@@ -304,6 +305,45 @@ def _referrals_section(file: CaseFile) -> Section:
         for r in file.referrals
     ]
     return Section(title="转介", blocks=blocks, empty_text="暂无转介", page_break_before=False, key="referrals")
+
+
+def _recovery_sections(file: CaseFile) -> list[Section]:
+    """劝返(控辍保学): shown only for a student with a case (the others' files stay as they were)."""
+    if not file.recovery:
+        return []
+    blocks = [_recovery_block(case) for case in file.recovery]
+    return [Section(title="劝返(控辍保学)", blocks=blocks, page_break_before=False, key="recovery")]
+
+
+def _recovery_block(case: Any) -> Block:
+    if case.status == "returned":
+        ending = f" · {case.returned_on:%Y-%m-%d}返校({case.returned_class})"
+    elif case.closed_on:
+        ending = f" · {case.closed_on:%Y-%m-%d}销号"
+    else:
+        ending = ""
+    rows = [
+        Row("辍学原因", case.leave_reason),
+        Row("帮扶教师", case.teacher.name if case.teacher else "未指定"),
+        Row("班主任", case.head_teacher or "未填写"),
+        Row("村(社区)干部", case.village_cadre or "未填写"),
+        Row("负责资助专干", case.officer.get_full_name() if case.officer else "未指定"),
+    ]
+    if case.is_open and case.next_step:
+        rows.append(Row("下一步措施", f"{case.next_step}(应于{case.next_step_due:%Y-%m-%d}前完成)"))
+    if case.close_reason:
+        rows.append(Row("销号说明", case.close_reason))
+    attempts = [
+        [f"{a.date:%Y-%m-%d}", a.get_method_display(), a.get_with_whom_display(), a.who, a.outcome]
+        for a in case.attempts.all()
+    ]
+    tables = [Table(["日期", "方式", "对象", "劝返人员", "情况与结果"], attempts)] if attempts else []
+    return Block(
+        title=f"{case.opened_on:%Y-%m-%d} 建立劝返方案",
+        meta=f"{case.get_status_display()}{ending} · 劝返{len(attempts)}次",
+        rows=rows,
+        tables=tables,
+    )
 
 
 def _aid_section(file: CaseFile) -> Section:

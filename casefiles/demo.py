@@ -39,14 +39,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from guidance.models import Notification, ReminderLevel, TalkRecord, private_storage
-from pairing.demo import GroundFloor
-from pairing.models import HardshipAssessment, Pairing, Stage, Term
+from guidance.models import (
+    Notification,
+    ReminderLevel,
+    TalkRecord,
+    TalkRecordFlag,
+    TalkRecordRevision,
+    private_storage,
+)
+from guidance.tallies import tally_refresh
+from pairing import services as pairing_services
+from pairing.demo import GroundFloor, case_weeks, weeks_back
+from pairing.models import EnrollmentChange, EnrollmentStatus, HardshipAssessment, Pairing, Stage, Term
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import DemoContext, raw_delete
 
@@ -63,6 +72,9 @@ from .models import (
     CaseFileReview,
     FamilyEvent,
     FamilyEventKind,
+    RecoveryAttempt,
+    RecoveryCase,
+    RecoveryStatus,
     Referral,
     ReferralDepartment,
     ReferralStatus,
@@ -75,6 +87,7 @@ from .models import (
     WarningSettings,
     WarningSign,
 )
+from .recovery import recovery_overdue_notify
 from .referral_services import overdue_referrals_notify, reference_for
 
 SHARED = Attachment.SHARED_DIR
@@ -555,16 +568,20 @@ def _notify(ctx: DemoContext, ground: GroundFloor, comments: list[ReviewComment]
 
 
 def holds_records() -> bool:
+    return _records_exist() or _reviews_exist() or RecoveryCase.objects.exists()
     return _records_exist() or _reviews_exist() or WarningFlag.objects.exists() or FamilyEvent.objects.exists()
 
 
 def seed(ctx: DemoContext) -> None:
     _seed_records(ctx)
     _seed_reviews(ctx)
+    _seed_recovery(ctx)
     _seed_warnings(ctx)
 
 
 def flush(ctx: DemoContext) -> None:
+    raw_delete(ctx, RecoveryAttempt.objects.all())
+    raw_delete(ctx, RecoveryCase.objects.all())
     _flush_exports(ctx)
     _flush_reviews(ctx)
     for model in (WarningFlag, FamilyEvent, WarningSettings):
@@ -630,3 +647,151 @@ def _flush_exports(ctx: DemoContext) -> None:
 def _delete_files(names: list[str]) -> None:
     for name in names:
         private_storage.delete(name)
+
+
+# --- 辍学 and 劝返 一人一案 (issue 11, point 3) -----------------------------------------------------------
+# Three colleagues' students at the demo school drop out (through student_status_change, as the
+# officer's status form would): one returned and closed after three attempts (back 在校 through the
+# same service, so his pairing owes again), one long open with several attempts and a next step long
+# past (overdue: its officer's notice is written as the morning job would), one without a plan yet
+# (待建方案 on the ledger). The talks the guidance seeder wrote for the weeks away are removed (and
+# their tallies recounted), since no talk is owed or held while a student is away.
+
+LEAVE_REASONS = (
+    "家庭经济困难,随父母外出务工",
+    "学习跟不上,厌学情绪严重,长期不到校",
+    "沉迷网络游戏,与家长冲突后离家",
+)
+
+
+def _recovery_pairings(ctx: DemoContext, ground: GroundFloor) -> list[Pairing]:
+    """Three demo-school pairings of colleagues (not demo_teacher's), active from before the term,
+    whose student has no 学籍 history, no case of the demo cases and no review this term."""
+    cases = ground.cases
+    taken = (
+        {p.student_id for p in (cases.suspended, cases.returned, cases.handed_over, cases.taken_over)}
+        if cases
+        else set()
+    )
+    changed = set(EnrollmentChange.objects.values_list("student_id", flat=True))
+    reviewed = set(CaseFileReview.objects.filter(term=ground.terms[-1]).values_list("student_id", flat=True))
+    pool = sorted(
+        (
+            p
+            for p in ground.pairings
+            if p.ended_on is None
+            and p.student.school_id == ground.demo_school.pk
+            and p.teacher_id != ground.demo_teacher.pk
+            and p.student_id not in taken | changed | reviewed
+        ),
+        key=lambda p: p.student_id,
+    )
+    rng = random.Random(f"recovery-{ctx.seed}")
+    return rng.sample(pool, 3) if len(pool) >= 3 else []
+
+
+def _seed_recovery(ctx: DemoContext) -> None:
+    ground: GroundFloor = ctx.shared["pairing"]
+    chosen = _recovery_pairings(ctx, ground)
+    if not chosen:
+        return
+    weeks = case_weeks(ground.terms, ctx.today)
+
+    def day(back: int, plus: int = 0) -> dt.date:
+        return weeks_back(weeks, back).school_days[0] + dt.timedelta(days=plus)
+
+    officer = next(
+        t.user for t in ground.teachers if t.school_id == ground.demo_school.pk and t.user.role == Role.OFFICER
+    )
+    returned, overdue, no_plan = chosen
+    spans = [(returned, day(7), day(3)), (overdue, day(9), None), (no_plan, day(1), None)]
+    for pairing, left_on, _back in spans:
+        pairing_services.student_status_change(
+            student=pairing.student_id,
+            status=EnrollmentStatus.DROPPED_OUT,
+            on=left_on,
+            reason="未到校,经核实已辍学",
+            by=officer,
+        )
+    pairing_services.student_status_change(
+        student=returned.student_id, status=EnrollmentStatus.ENROLLED, on=day(3), reason="劝返复学,返回原班", by=officer
+    )
+    _talks_away_removed(ctx, spans)
+    teachers = {t.pk: t for t in ground.teachers}
+    closed = RecoveryCase(
+        student_id=returned.student_id,
+        opened_on=day(7, 1),
+        leave_reason=LEAVE_REASONS[0],
+        teacher_id=returned.teacher_id,
+        head_teacher=teachers[returned.teacher_id].user.full_name,
+        village_cadre="张德明(村党支部书记)",
+        officer=officer,
+        status=RecoveryStatus.RETURNED,
+        returned_on=day(3),
+        returned_class=returned.student.class_label,
+        closed_on=day(3),
+        close_reason="家长承诺不再让孩子外出,学校减免住宿费",
+        opened_by=officer,
+    )
+    open_case = RecoveryCase(
+        student_id=overdue.student_id,
+        opened_on=day(9, 1),
+        leave_reason=LEAVE_REASONS[1],
+        teacher_id=overdue.teacher_id,
+        head_teacher=teachers[overdue.teacher_id].user.full_name,
+        village_cadre="李春华(村委会妇女主任)",
+        officer=officer,
+        next_step="请镇教育组与村委会联合上门,送达《劝返复学通知书》",
+        next_step_due=day(3, 4),
+        opened_by=officer,
+    )
+    ctx.insert(RecoveryCase, [closed, open_case], label="劝返方案")
+    teacher_of = {closed.pk: teachers[returned.teacher_id].user, open_case.pk: teachers[overdue.teacher_id].user}
+    attempts = [
+        (closed, day(7, 2), "parents", "visit", "父母在外务工,由祖父母照看;说明义务教育法规定,祖父母同意联系父母。"),
+        (closed, day(6, 1), "parents", "phone", "与父亲通话,父亲同意下周回乡送孩子返校。"),
+        (closed, day(5, 2), "both", "interview", "学生与父亲到校约谈,学生表示愿意返校,学校安排结对教师补课。"),
+        (open_case, day(9, 2), "parents", "visit", "家长认为读书无用,态度消极;已宣讲控辍保学政策和资助政策。"),
+        (open_case, day(8, 1), "student", "phone", "学生本人接听,称不想上学,想学手艺。"),
+        (open_case, day(6, 3), "parents", "visit", "与村干部一同上门,家长口头同意劝说,但学生仍未到校。"),
+        (open_case, day(4, 1), "relatives", "video", "与在外务工的母亲视频,母亲答应春节前回家处理。"),
+    ]
+    ctx.insert(
+        RecoveryAttempt,
+        [
+            RecoveryAttempt(
+                case=case,
+                date=on,
+                who=f"{teacher_of[case.pk].full_name}、{officer.full_name}",
+                with_whom=whom,
+                method=method,
+                outcome=outcome,
+                recorded_by=teacher_of[case.pk],
+            )
+            for case, on, whom, method, outcome in attempts
+        ],
+        label="劝返记录",
+    )
+    recovery_overdue_notify(today=ctx.today)
+    ctx.log(
+        f"劝返: 已返校销号 {returned.student.name}; 劝返中(逾期) {overdue.student.name}; "
+        f"待建方案 {no_plan.student.name}"
+    )
+
+
+def _talks_away_removed(ctx: DemoContext, spans: list[tuple[Pairing, dt.date, dt.date | None]]) -> None:
+    """The seeded talks dated while the student was away, with what hangs off them; tallies recounted."""
+    away = Q()
+    for pairing, left_on, back_on in spans:
+        until = Q(date__lt=back_on) if back_on else Q()
+        away |= Q(pairing_id=pairing.pk, date__gte=left_on) & until
+    talks = TalkRecord.objects.filter(away)
+    touched = set(talks.values_list("pairing_id", "term_id"))
+    flags = TalkRecordFlag.objects.filter(talk__in=talks)
+    raw_delete(ctx, Notification.objects.filter(flag__in=flags))
+    TalkRecordFlag.objects.filter(related_talk__in=talks).update(related_talk=None)
+    raw_delete(ctx, flags)
+    raw_delete(ctx, TalkRecordRevision.objects.filter(talk__in=talks))
+    raw_delete(ctx, talks, label="辍学期间的谈心谈话记录")
+    for pairing_id, term_id in touched:
+        tally_refresh(pairing_id=pairing_id, term_id=term_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 import django_filters
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from guidance.filters import CountyPlacesFilterSet
@@ -34,6 +35,41 @@ class ReviewProgressFilter(CountyPlacesFilterSet):
         fields: list[str] = []
 
     county_only = ("town", "school", "stage")
+
+
+class LedgerState(models.TextChoices):
+    """A row of the 辍学学生台账 (casefiles/recovery_selectors.py annotates it as ``recovery_state``)."""
+
+    NO_PLAN = "no_plan", "待建方案"
+    OPEN = "open", "劝返中"
+    TO_CLOSE = "to_close", "学籍已复学,待销号"
+    RETURNED = "returned", "已返校销号"
+    OTHER = "other", "其他销号"
+
+
+class RecoveryLedgerFilter(CountyPlacesFilterSet):
+    """辍学学生台账's filters (the page and its report): town and school for county staff, the row's
+    state, overdue or not (RecoveryCaseQuerySet.overdue, annotated ``recovery_overdue``)."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    state = django_filters.ChoiceFilter(
+        label="状态", field_name="recovery_state", choices=LedgerState.choices, empty_label="全部状态"
+    )
+    overdue = django_filters.ChoiceFilter(
+        label="是否逾期", choices=(("yes", "已逾期"), ("no", "未逾期")), empty_label="全部", method="filter_overdue"
+    )
+
+    class Meta:
+        model = Student
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset: QuerySet[Student], name: str, value: str) -> QuerySet[Student]:
+        return queryset.filter(Q(recovery_overdue=value == "yes"))  # annotated by recovery_selectors.ledger_students
 
 
 class ReferralFilter(CountyPlacesFilterSet):

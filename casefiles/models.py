@@ -15,6 +15,7 @@ the student (casefiles.apps registers the check with zaoyang_aid.locks).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +23,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from guidance.models import private_storage
-from pairing.models import Pairing, School, Stage, Student, Term
+from pairing.models import Pairing, School, Stage, Student, Teacher, Term
 from zaoyang_aid.access import Role, Scope, ScopedQuerySet
 from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
 
@@ -1054,3 +1056,167 @@ class ReferralUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral.reference} {self.on:%Y-%m-%d} {self.get_status_display()}"
+
+
+# --- 劝返 一人一案 (issue 11, point 3) -----------------------------------------------------------------
+# A dropout's plan for bringing them back: who is responsible, each attempt, the next step and its
+# date; closed (动态销号) when the student returns (casefiles/recovery.py writes both, through
+# pairing.services.student_status_change, so the pairing owes again from the return date).
+
+
+class RecoveryStatus(models.TextChoices):
+    OPEN = "open", "劝返中"
+    RETURNED = "returned", "已返校销号"
+    OTHER = "other", "其他销号"
+
+
+class RecoveryCaseQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope: Scope) -> Q | None:
+        """As far as the field policy shows help records (RECORDS): the school's cases to its officer,
+        the county's to county staff, a student's to whoever 包保 them now; and the case to the teacher
+        named responsible in it (she adds attempts from her phone). None to the 系统管理员 role."""
+        condition = _student_scope(scope, FieldGroup.RECORDS)
+        if scope.teacher_id is not None and scope.role != Role.ADMIN:
+            mine = Q(teacher_id=scope.teacher_id)
+            return mine if condition is None else condition | mine
+        return condition
+
+    def with_due(self) -> RecoveryCaseQuerySet:
+        """Each case's ``last_attempt_on`` and ``due_on``: the next step's date, or with none set the
+        last attempt, or with none yet the day the case was opened (the overdue rule's date)."""
+        last = RecoveryAttempt.objects.filter(case_id=OuterRef("pk")).order_by("-date", "-pk").values("date")[:1]
+        return self.annotate(last_attempt_on=Subquery(last)).annotate(
+            due_on=Coalesce("next_step_due", "last_attempt_on", "opened_on")
+        )
+
+    def overdue(self, today: dt.date) -> RecoveryCaseQuerySet:
+        """THE overdue rule: an open case whose ``due_on`` is more than RECOVERY_OVERDUE_DAYS days past.
+        The ledger's filter, its report and the reminder job all ask this."""
+        limit = today - dt.timedelta(days=settings.RECOVERY_OVERDUE_DAYS)
+        return self.filter(status=RecoveryStatus.OPEN).with_due().filter(due_on__lt=limit)
+
+
+class RecoveryCase(models.Model):
+    """劝返方案 (一人一案): one dropout's plan. One open case per student, held by the database; a
+    closed case is kept (a student may drop out again: a new case is opened then)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="recovery_cases")
+    opened_on = models.DateField("建案日期")
+    leave_reason = models.CharField("辍学原因", max_length=500)
+    teacher = models.ForeignKey(
+        Teacher,
+        verbose_name="帮扶教师",
+        on_delete=models.PROTECT,
+        related_name="recovery_cases",
+        null=True,
+        blank=True,
+    )
+    head_teacher = models.CharField("班主任", max_length=50, blank=True)
+    village_cadre = models.CharField(
+        "村(社区)干部", max_length=60, blank=True, help_text="姓名及职务,如:王建国(村委会主任)"
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="负责资助专干",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    next_step = models.CharField("下一步措施", max_length=200, blank=True)
+    next_step_due = models.DateField("下一步完成日期", null=True, blank=True)
+    status = models.CharField("状态", max_length=10, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN)
+    closed_on = models.DateField("销号日期", null=True, blank=True)
+    returned_on = models.DateField("返校日期", null=True, blank=True)
+    returned_class = models.CharField("返回班级", max_length=30, blank=True)
+    close_reason = models.CharField("销号说明", max_length=200, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="建案人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = RecoveryCaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "劝返方案"
+        verbose_name_plural = "劝返方案"
+        ordering = ["-opened_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=Q(status="open"),
+                name="one_open_recovery_case_per_student",
+                violation_error_message="该学生已有进行中的劝返方案。",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_on__isnull=True))
+                | (~Q(status="open") & Q(closed_on__isnull=False) & Q(closed_on__gte=models.F("opened_on"))),
+                name="recovery_case_closed_on_when_closed",
+                violation_error_message="销号的方案须有销号日期(不早于建案日期);劝返中的方案不能有销号日期。",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | (Q(returned_on__isnull=False) & ~Q(returned_class="")),
+                name="recovery_case_return_has_date_and_class",
+                violation_error_message="返校销号须填写返校日期和返回班级。",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="other") | ~Q(close_reason=""),
+                name="recovery_case_other_close_has_reason",
+                violation_error_message="其他销号须填写说明。",
+            ),
+        ]
+        indexes = [
+            # The overdue job (casefiles/recovery.py recovery_overdue_notify): the open cases by due date.
+            models.Index(fields=["status", "next_step_due"], name="recovery_case_open_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} 劝返方案({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RecoveryStatus.OPEN
+
+
+class RecoveryMethod(models.TextChoices):
+    VISIT = "visit", "上门家访"
+    PHONE = "phone", "电话"
+    VIDEO = "video", "视频"
+    INTERVIEW = "interview", "约谈"
+    OTHER = "other", "其他"
+
+
+class RecoveryParty(models.TextChoices):
+    PARENTS = "parents", "家长(监护人)"
+    STUDENT = "student", "学生本人"
+    BOTH = "both", "学生及家长"
+    RELATIVES = "relatives", "其他亲属"
+    OTHER = "other", "其他"
+
+
+class RecoveryAttempt(models.Model):
+    """One 劝返 attempt of a case: when, who went, with whom they spoke, how, and what came of it."""
+
+    case = models.ForeignKey(RecoveryCase, verbose_name="劝返方案", on_delete=models.CASCADE, related_name="attempts")
+    date = models.DateField("劝返日期")
+    who = models.CharField("劝返人员", max_length=100)
+    with_whom = models.CharField("劝返对象", max_length=12, choices=RecoveryParty.choices)
+    method = models.CharField("劝返方式", max_length=12, choices=RecoveryMethod.choices)
+    outcome = models.CharField("劝返情况与结果", max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="记录人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "劝返记录"
+        verbose_name_plural = "劝返记录"
+        ordering = ["-date", "-pk"]
+        indexes = [
+            # A case's timeline and the ledger's "last attempt" (RecoveryCaseQuerySet.with_due).
+            models.Index(fields=["case", "date"], name="recovery_attempt_case_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.student} {self.date:%Y-%m-%d} {self.get_method_display()}"

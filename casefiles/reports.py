@@ -46,8 +46,9 @@ from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction
 
 from . import early_warning
-from .filters import ReferralFilter, ReviewProgressFilter
+from .filters import RecoveryLedgerFilter, ReferralFilter, ReviewProgressFilter
 from .models import Referral, WarningFlag, WarningSign
+from .recovery_selectors import ledger_line, recovery_ledger_filter
 from .referral_selectors import referral_rows, referrals_for_list
 from .selectors import Progress, progress_of, review_progress_filter
 from .warning_forms import WarningFlagFilter
@@ -652,6 +653,91 @@ REVIEW_PROGRESS = Report(
     ),
 )
 
+# --- 辍学学生台账 (issue 11, points 2, 3 and 6) -----------------------------------------------------------
+
+
+def _dropout_filter(user: Any, data: Any, term: Term) -> RecoveryLedgerFilter:
+    return recovery_ledger_filter(user, data, today=timezone.localdate())  # the ledger page's own
+
+
+def _dropout_rows(students: QuerySet[Student], term: Term) -> Iterator[dict[str, Any]]:
+    """The ledger's rows, streamed (the cases' prefetch runs once per chunk)."""
+    today = timezone.localdate()
+    for student in students.iterator(chunk_size=CHUNK_SIZE):
+        line = ledger_line(student, today=today)
+        case = line.case
+        yield {
+            "town": student.school.town.name,
+            "school": student.school.name,
+            "student": student.name,
+            "gender": student.get_gender_display(),
+            "id_number": student.id_number,
+            "student_number": student.student_number,
+            "class": student.class_label,
+            "state": line.state_label,
+            "overdue": "是" if line.overdue else "",
+            "dropped_on": line.dropped_on,
+            "leave_reason": case.leave_reason if case else "",
+            "opened_on": case.opened_on if case else None,
+            "days_open": line.days_open,
+            "teacher": case.teacher.name if case and case.teacher else "",
+            "head_teacher": case.head_teacher if case else "",
+            "village_cadre": case.village_cadre if case else "",
+            "officer": case.officer.get_full_name() if case and case.officer else "",
+            "attempts": getattr(case, "attempt_count", None) or 0 if case else None,
+            "last_attempt_on": getattr(case, "last_attempt_on", None),
+            "last_method": line.last_method_label,
+            "last_outcome": getattr(case, "last_outcome", None) or "",
+            "next_step": case.next_step if case else "",
+            "next_step_due": case.next_step_due if case else None,
+            "returned_on": case.returned_on if case else None,
+            "returned_class": case.returned_class if case else "",
+            "closed_on": case.closed_on if case else None,
+            "close_reason": case.close_reason if case else "",
+        }
+
+
+DROPOUTS = Report(
+    name="dropouts",
+    label="辍学学生台账",
+    description="每一名辍学学生(及有劝返方案的学生):劝返状态(待建方案、劝返中、学籍已复学待销号、已返校销号、"
+    "其他销号)、是否逾期、辍学与建案日期、建案天数、责任人、劝返次数、最近一次劝返、下一步措施、返校情况;"
+    "与“辍学与劝返”台账的筛选相同。",
+    filter_of=_dropout_filter,
+    selector=lambda filterset, term: filterset.qs,
+    rows=_dropout_rows,
+    filterset=RecoveryLedgerFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("gender", "性别", G.IDENTITY),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("student_number", "学籍号", G.IDENTITY, width=23, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("state", "劝返状态", G.IDENTITY, width=18),
+        ReportColumn("overdue", "是否逾期", G.RECORDS),
+        ReportColumn("dropped_on", "辍学日期", G.IDENTITY, CellKind.DATE, width=12),
+        ReportColumn("leave_reason", "辍学原因", G.ENROLLMENT, width=MAX_TEXT_WIDTH),
+        ReportColumn("opened_on", "建案日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("days_open", "建案天数", G.RECORDS, CellKind.INTEGER),
+        ReportColumn("teacher", "帮扶教师", G.RECORDS),
+        ReportColumn("head_teacher", "班主任", G.RECORDS),
+        ReportColumn("village_cadre", "村(社区)干部", G.RECORDS, width=20),
+        ReportColumn("officer", "负责资助专干", G.RECORDS),
+        ReportColumn("attempts", "劝返次数", G.RECORDS, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("last_attempt_on", "最近劝返日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("last_method", "最近劝返方式", G.RECORDS),
+        ReportColumn("last_outcome", "最近劝返结果", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("next_step", "下一步措施", G.RECORDS, width=MAX_TEXT_WIDTH),
+        ReportColumn("next_step_due", "下一步完成日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("returned_on", "返校日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("returned_class", "返回班级", G.RECORDS),
+        ReportColumn("closed_on", "销号日期", G.RECORDS, CellKind.DATE, width=12),
+        ReportColumn("close_reason", "销号说明", G.RECORDS, width=MAX_TEXT_WIDTH),
+    ),
+)
+
 # --- 预警学生 (issue 11, point 5) ----------------------------------------------------------------------
 
 
@@ -785,6 +871,7 @@ REPORTS: dict[str, Report] = {
         EXCUSED_WEEKS,
         REMINDERS,
         REVIEW_PROGRESS,
+        DROPOUTS,
         WARNINGS,
         REFERRALS,
     )

@@ -17,12 +17,22 @@ from django.utils import timezone
 
 from guidance.counselling import psych_summary
 from guidance.models import FiveThreeCard, HomeVisit, TalkRecord
-from pairing.models import EnrollmentChange, HardshipAssessment, Pairing, School, Student, Term, Town
+from pairing.models import EnrollmentChange, EnrollmentStatus, HardshipAssessment, Pairing, School, Student, Term, Town
 from zaoyang_aid.fields import FieldAccess, FieldGroup, Relation, field_access
 
 from .checklist import Checklist, checklists_for
 from .filters import ReviewProgressFilter
-from .models import ATTACHMENT_GROUPS, AidReceipt, Attachment, CaseFileReview, Referral, ReviewStatus, TermResult
+from .models import (
+    ATTACHMENT_GROUPS,
+    AidReceipt,
+    Attachment,
+    CaseFileReview,
+    RecoveryAttempt,
+    RecoveryCase,
+    Referral,
+    ReviewStatus,
+    TermResult,
+)
 
 G = FieldGroup
 
@@ -61,6 +71,8 @@ class CaseFile:
     results: list[TermResults] | None = None
     referrals: list[Referral] | None = None
     aid: list[AidReceipt] | None = None
+    # 劝返 一人一案 (casefiles/recovery.py): the cases of a student who dropped out, with their attempts.
+    recovery: list[RecoveryCase] | None = None
     attachments: list[Attachment] | None = None
     # 心理健康档案: guidance.counselling.psych_summary's answer (None: the reader sees none of it).
     psych: Any = None
@@ -194,6 +206,28 @@ def _records(file: CaseFile, reader: Any) -> None:
     file.results = results_by_term(results.order_by("term__start_date", "pk"), only=term)
     referrals = Referral.objects.visible_to(reader).filter(student=student).select_related("referred_by", "department")
     file.referrals = list(_in_term(referrals, term, on="referred_on").order_by("referred_on", "pk"))
+    file.recovery = _recovery_cases(file, reader)
+
+
+def _recovery_cases(file: CaseFile, reader: Any) -> list[RecoveryCase]:
+    """The student's 劝返 cases with their attempts (2 queries), of the term when one is chosen; asked
+    only of a student whose history holds a 辍学 (a case is opened for no one else), so the case
+    file of every other student reads nothing more."""
+    if not any(c.status == EnrollmentStatus.DROPPED_OUT for c in file.status_changes):
+        return []
+    cases = (
+        RecoveryCase.objects.visible_to(reader)
+        .filter(student=file.student)
+        .select_related("teacher__user", "officer")
+        .prefetch_related(Prefetch("attempts", queryset=RecoveryAttempt.objects.order_by("date", "pk")))
+        .order_by("opened_on", "pk")
+    )
+    term = file.term
+    if term is not None:
+        cases = cases.filter(opened_on__lte=term.end_date).filter(
+            Q(closed_on__isnull=True) | Q(closed_on__gte=term.start_date)
+        )
+    return list(cases)
 
 
 def results_by_term(results: Any, *, only: Term | None = None) -> list[TermResults]:

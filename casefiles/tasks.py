@@ -9,6 +9,7 @@ from .attachments import orphan_attachments_delete
 from .early_warning import warnings_refresh
 from .exports import case_file_export_build, case_file_exports_delete_old
 from .import_services import roster_imports_delete_old
+from .recovery import recovery_overdue_notify
 from .referral_services import overdue_referrals_notify
 from .report_exports import report_export_build, report_exports_delete_old
 
@@ -50,6 +51,13 @@ def delete_old_report_exports() -> None:
 def delete_old_roster_imports() -> None:
     """Beat runs this every night: an uploaded roster not committed within ROSTER_IMPORT_KEEP_HOURS is deleted."""
     roster_imports_delete_old(now=timezone.now())
+
+
+@shared_task(name="casefiles.notify_overdue_recovery", acks_late=True, ignore_result=True)
+def notify_overdue_recovery() -> None:
+    """Beat runs this every morning: an overdue 劝返 step reminds the responsible officer. Safe to run
+    twice: one notice per officer, case and due date (see recovery_overdue_notify)."""
+    recovery_overdue_notify(today=timezone.localdate())
 
 
 @shared_task(name="casefiles.refresh_warnings", acks_late=True, ignore_result=True)

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from . import crosscheck_views, export_views, import_views, referral_views, report_views, views, warning_views
+from . import (
+    crosscheck_views,
+    export_views,
+    import_views,
+    recovery_views,
+    referral_views,
+    report_views,
+    views,
+    warning_views,
+)
 
 app_name = "casefiles"
 
@@ -43,6 +52,13 @@ urlpatterns: list = [
     ),
     path("department-checks/proposals/<int:pk>/confirm/", crosscheck_views.proposal_confirm, name="proposal_confirm"),
     path("department-checks/proposals/<int:pk>/reject/", crosscheck_views.proposal_reject, name="proposal_reject"),
+    # --- 辍学学生台账 and 劝返 一人一案 (issue 11, point 3) ---------------------------------------------
+    path("recovery/", recovery_views.recovery_ledger, name="recovery_ledger"),
+    path("students/<int:pk>/recovery/new/", recovery_views.recovery_case_open, name="recovery_open"),
+    path("recovery/<int:pk>/", recovery_views.recovery_detail, name="recovery_detail"),
+    path("recovery/<int:pk>/edit/", recovery_views.recovery_edit, name="recovery_edit"),
+    path("recovery/<int:pk>/attempts/new/", recovery_views.recovery_attempt, name="recovery_attempt"),
+    path("recovery/<int:pk>/close/", recovery_views.recovery_close, name="recovery_close"),
     # --- 部门联动 referrals (issue 11, point 4) ------------------------------------------------------
     path("referrals/", referral_views.referral_list, name="referral_list"),
     path("referrals/new/", referral_views.referral_create, name="referral_create"),

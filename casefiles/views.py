@@ -94,6 +94,7 @@ def _with_links(document: Document, file: CaseFile) -> list[tuple[Section, list[
         "talks": [reverse("guidance:talk_detail", args=[t.pk]) for t in file.talks or []],
         "visits": [reverse("guidance:visit_detail", args=[v.pk]) for v in file.visits or []],
         "cards": [reverse("guidance:card_detail", args=[c.pk]) for c in file.cards or []],
+        "recovery": [reverse("casefiles:recovery_detail", args=[c.pk]) for c in file.recovery or []],
         "referrals": [reverse("casefiles:referral_detail", args=[r.pk]) for r in file.referrals or []],
     }
     out = []

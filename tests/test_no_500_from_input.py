@@ -59,6 +59,7 @@ LISTS = {
     "guidance:notifications": ["page"],
     "casefiles:review_county": ["term", "town", "school", "stage"],
     "casefiles:report_list": ["report", "term", "town", "school", "stage"],
+    "casefiles:recovery_ledger": ["town", "school", "state", "overdue", "page"],
     "casefiles:referral_list": ["town", "school", "department", "status", "overdue", "q", "page"],
 }
 ADMIN_LISTS = [
@@ -150,6 +151,7 @@ FILTERED_LISTS = [
     "pairing:teacher_list",
     "pairing:school_list",
     "audit_log",
+    "casefiles:recovery_ledger",
 ]
 
 

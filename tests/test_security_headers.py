@@ -35,6 +35,7 @@ from casefiles.models import (
     DepartmentCheck,
     DepartmentList,
     ProposalAction,
+    RecoveryCase,
     ReportExport,
     RosterImport,
     WarningFlag,
@@ -60,7 +61,8 @@ from guidance.tests.factories import (
 )
 from guidance.tests.photo_files import jpeg_bytes
 from pairing.models import SpecialCategory
-from pairing.tests.factories import GuardianConsentFactory
+from pairing.services import student_status_change
+from pairing.tests.factories import GuardianConsentFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +128,11 @@ PAGE_ARGS = {
     "casefiles:import_preview": "roster_import",
     "casefiles:import_commit": "roster_import",
     "casefiles:import_result": "roster_import",
+    "casefiles:recovery_open": "dropout",
+    "casefiles:recovery_detail": "recovery_case",
+    "casefiles:recovery_edit": "recovery_case",
+    "casefiles:recovery_attempt": "recovery_case",
+    "casefiles:recovery_close": "recovery_case",
     "casefiles:referral_detail": "referral",
     "casefiles:referral_update": "referral",
     "casefiles:referral_slip": "referral",
@@ -184,6 +191,8 @@ class Objects:
     session: Any
     counselling_request: Any
     flag: Any
+    dropout: Any
+    recovery_case: Any
     warning_flag: Any
     referral: Any
 
@@ -260,6 +269,14 @@ def objects(world: Any) -> Objects:
         flag=TalkRecordFlag.objects.create(
             talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
         ),
+        # 辍学 at school A without a plan (its 建立方案 form), and teacher_a1's student's open case.
+        dropout=_dropout(world),
+        recovery_case=RecoveryCase.objects.create(
+            student=world.student_a1,
+            opened_on=dt.date(2026, 10, 12),
+            leave_reason="外出打工",
+            opened_by=world.officer_a,
+        ),
         # Open: its 处理 form shows to school A's officer.
         warning_flag=WarningFlag.objects.create(
             student=world.student_a1,
@@ -271,6 +288,12 @@ def objects(world: Any) -> Objects:
         # Sent by officer_a, still open: its update form shows.
         referral=ReferralFactory(student=world.student_a1, referred_by=world.officer_a),
     )
+
+
+def _dropout(world: Any) -> Any:
+    student = StudentFactory(school=world.school_a)
+    student_status_change(student=student.pk, status="dropped_out", on=dt.date(2026, 10, 12), reason="辍学", by=None)
+    return student
 
 
 def app_urls(objects: Objects) -> list[str]:

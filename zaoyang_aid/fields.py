@@ -339,6 +339,15 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     **{f"casefiles.FamilyEvent.{f}": G.HOUSEHOLD for f in ("student", "kind", "occurred_on", "note")},
     **{f"casefiles.WarningFlag.{f}": G.RECORDS for f in ("student", "sign", "value", "action")},
     "casefiles.CheckMissed.student": G.ASSESSMENT,
+    # 劝返 一人一案 (casefiles/recovery.py): why the child left goes with the 学籍变动 reasons; the plan,
+    # the people named in it (a 班主任, a village cadre) and every attempt are help records.
+    "casefiles.RecoveryCase.student": G.IDENTITY,
+    "casefiles.RecoveryCase.leave_reason": G.ENROLLMENT,
+    **{
+        f"casefiles.RecoveryCase.{f}": G.RECORDS
+        for f in ("head_teacher", "village_cadre", "next_step", "next_step_due", "close_reason")
+    },
+    **{f"casefiles.RecoveryAttempt.{f}": G.RECORDS for f in ("date", "who", "with_whom", "method", "outcome")},
     # 心理健康档案 (guidance/counselling.py): every word a counsellor, a designated county reader or a
     # requesting teacher wrote about a child's mind, and the risk level with its history.
     **{
@@ -494,6 +503,26 @@ NOT_PERSONAL: dict[str, str] = {
     },
     "casefiles.Referral.created_at": "bookkeeping",
     "casefiles.AidReceipt.created_at": "bookkeeping",
+    **{
+        f"casefiles.RecoveryCase.{f}": "the case's bookkeeping: its dates and status (a 销号 and the return "
+        "date and class are what the 学籍 history says too), the staff responsible, who opened it when"
+        for f in (
+            "opened_on",
+            "teacher",
+            "officer",
+            "status",
+            "closed_on",
+            "returned_on",
+            "returned_class",
+            "opened_by",
+            "created_at",
+            "updated_at",
+        )
+    },
+    **{
+        f"casefiles.RecoveryAttempt.{f}": "which case, who recorded it when"
+        for f in ("case", "recorded_by", "created_at")
+    },
     **{
         f"guidance.CounsellingRecord.{f}": "who saved the session when, its edit version"
         for f in ("created_at", "updated_at", "version")

@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "old-roster-imports": {"task": "casefiles.delete_old_roster_imports", "schedule": crontab(hour=4, minute=20)},
     # Record quality: suspect talk records flagged for the officers' review queue (guidance/quality.py).
     "quality-flags": {"task": "guidance.detect_flags", "schedule": crontab(hour=2, minute=30)},
+    # 劝返 cases whose next step is overdue remind their officer (casefiles/recovery.py); once per due date.
+    "recovery-overdue": {"task": "casefiles.notify_overdue_recovery", "schedule": crontab(hour=7, minute=30)},
     # 预警: every student's dropping-out signs against the county's thresholds (casefiles/early_warning.py).
     "early-warning": {"task": "casefiles.refresh_warnings", "schedule": crontab(hour=2, minute=50)},
     # Overdue 转介 (casefiles/referrals.py): a notice to the school's officer, before the morning digest.
@@ -439,6 +441,13 @@ PAIRING_TEACHER_LOAD_LIMIT = _int("PAIRING_TEACHER_LOAD_LIMIT", default=1)
 # --- 部门名单比对 (casefiles/crosscheck.py) ------------------------------------------------------------
 # The largest department list accepted (read in the request, never kept): a county 低保 list is ~2 MB.
 DEPARTMENT_LIST_MAX_BYTES = _int("DEPARTMENT_LIST_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- 劝返 一人一案 (casefiles/recovery.py) ------------------------------------------------------------
+# An open case whose next step (or, with none set, last attempt or opening) is more than this many
+# days past reminds its responsible officer (the nightly recovery-overdue job).
+RECOVERY_OVERDUE_DAYS = _int("RECOVERY_OVERDUE_DAYS", default=7)
+if RECOVERY_OVERDUE_DAYS < 0:
+    raise ImproperlyConfigured(f"RECOVERY_OVERDUE_DAYS must be 0 or more; got {RECOVERY_OVERDUE_DAYS}")
 
 # --- Logging: ID numbers never reach a log line ---------------------------------------------------
 LOGGING = {

@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from casefiles.models import (
     AidReceipt,
@@ -109,6 +110,26 @@ def test_the_demo_has_reviews_not_started_in_progress_and_signed_off(seeded):
     assert term_lock_reason(student_id=signed[0].student_id, term_id=previous.pk)
     assert term_lock_reason(student_id=first.pk, term_id=current.pk) is None  # the teacher can still record
     assert ReviewReopening.objects.count() == 1
+
+
+def test_the_demo_has_dropouts_returned_overdue_and_without_a_plan(seeded, client):
+    from casefiles.models import RecoveryCase, RecoveryStatus
+    from pairing.models import EnrollmentStatus, Student
+
+    officer = get_user_model().objects.select_related("teacher").get(username="demo_officer")
+    school = officer.teacher.school_id
+    returned = RecoveryCase.objects.get(status=RecoveryStatus.RETURNED)
+    assert returned.attempts.count() >= 2 and returned.student.enrollment_status == EnrollmentStatus.ENROLLED
+    (open_case,) = RecoveryCase.objects.overdue(timezone.localdate())
+    assert open_case.attempts.count() >= 3 and open_case.student.school_id == school
+    assert (timezone.localdate() - open_case.opened_on).days > 30
+    without = Student.objects.filter(enrollment_status=EnrollmentStatus.DROPPED_OUT, recovery_cases__isnull=True)
+    assert without.filter(school_id=school).count() == 1
+    notice = Notification.objects.get(source_key__startswith="recovery-overdue:")
+    assert notice.recipient == officer
+    client.force_login(officer)
+    html = client.get(reverse("casefiles:recovery_ledger")).content.decode()
+    assert all(label in html for label in ("已返校销号", "劝返中", "待建方案", "逾期"))
 
 
 def test_the_demo_has_referrals_in_each_state_one_overdue_and_one_with_aid_in_the_aid_list(seeded, client):

@@ -17,12 +17,15 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from casefiles.early_warning import warnings_refresh
+from casefiles.recovery import recovery_attempt_create, recovery_case_open
 from casefiles.referral_services import referral_update_record
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
 from casefiles.tests.factories import ReferralFactory
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.models import Student, Town
+from pairing.services import student_status_change
+from pairing.tests.factories import StudentFactory
 from zaoyang_aid.access import Role
 from zaoyang_aid.excel import FORMULA_TRIGGERS, HEADER_ROW, CellKind, Total
 from zaoyang_aid.fields import broad_access
@@ -58,6 +61,13 @@ def filled(world: Any) -> Any:
     TalkRecordFactory(pairing=b1, date=dt.date(2026, 11, 9))
     HomeVisitFactory(pairing=a1)
     ExcusedWeekFactory(pairing=a2, week_monday=dt.date(2026, 11, 9), excused_by=world.officer_a)
+    # A dropout at school_a with a 劝返 case and an attempt (辍学学生台账).
+    dropout = StudentFactory(school=world.school_a, name="赵辍学")
+    student_status_change(student=dropout.pk, status="dropped_out", on=dt.date(2026, 10, 12), reason="外出", by=None)
+    case = recovery_case_open(student=dropout.pk, by=world.officer_a, leave_reason="厌学")
+    recovery_attempt_create(
+        case=case.pk, by=world.officer_a, date=dt.date(2026, 11, 2), with_whom="parents", method="visit", outcome="家访"
+    )
     Reminder.objects.create(
         pairing=a2, kind="missed_talk", period=dt.date(2026, 10, 26), term=world.term, level=ReminderLevel.OFFICER
     )

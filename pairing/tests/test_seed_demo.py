@@ -206,8 +206,11 @@ class TestTheSmallDemo:
 
     def test_a_student_of_the_demo_school_came_back_from_leave(self, seeded):
         officer = User.objects.select_related("teacher").get(username="demo_officer")
+        # (The 劝返 demo's student back from 辍学 has a return too: the one back from 休学 is meant.)
         back = EnrollmentChange.objects.select_related("student").get(
-            status=EnrollmentStatus.ENROLLED, to_school__isnull=True
+            status=EnrollmentStatus.ENROLLED,
+            to_school__isnull=True,
+            student__status_changes__status=EnrollmentStatus.SUSPENDED,
         )
         history = list(back.student.status_changes.values_list("status", "recorded_by"))
         assert history == [(EnrollmentStatus.SUSPENDED, officer.pk), (EnrollmentStatus.ENROLLED, officer.pk)]
