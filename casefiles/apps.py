@@ -71,7 +71,9 @@ class CasefilesConfig(AppConfig):
         # teacher's cards and the officer's dashboard rows (zaoyang_aid.marks).
         from . import early_warning
 
-        navigation.register("预警学生", "casefiles:warning_list", {Role.OFFICER, Role.COUNTY}, order=8)
+        navigation.register(
+            "预警学生", "casefiles:warning_list", {Role.OFFICER, Role.COUNTY}, order=26, group=DROPOUT_MENU
+        )
         navigation.register_export(
             "casefiles:warning_list",
             url_name="casefiles:report_download",
