@@ -448,14 +448,22 @@ def _notice(case: RecoveryCase, user: Any, key: str, today: dt.date) -> Notifica
     else:
         what = f"方案自{due_on:%Y-%m-%d}建立以来尚无劝返记录"
     days = (today - due_on).days
+    who = f"{student.school.name}{student.class_label}{student.name}"
+    if student.enrollment_status == EnrollmentStatus.ENROLLED:
+        # Set back 在校 on the status form with the plan left open: the plan wants its 销号.
+        title = f"劝返待销号:{student.name}"
+        body = f"{who}的学籍已恢复在校,劝返方案仍未销号({what})。请核实后办理销号,记录返校日期与班级。"
+    else:
+        title = f"劝返逾期:{student.name}"
+        body = (
+            f"{who}的劝返方案已逾期:{what},"
+            f"已过{days}天(超过{settings.RECOVERY_OVERDUE_DAYS}天即提醒)。请尽快开展劝返并记录。"
+        )
     return Notification(
         recipient=user,
         level=ReminderLevel.OFFICER,
-        title=f"劝返逾期:{student.name}"[:100],
-        body=(
-            f"{student.school.name}{student.class_label}{student.name}的劝返方案已逾期:{what},"
-            f"已过{days}天(超过{settings.RECOVERY_OVERDUE_DAYS}天即提醒)。请尽快开展劝返并记录。"
-        )[:500],
+        title=title[:100],
+        body=body[:500],
         link=reverse("casefiles:recovery_detail", args=[case.pk]),
         source_key=key,
     )

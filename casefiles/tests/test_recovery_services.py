@@ -288,3 +288,23 @@ def test_the_beat_runs_the_overdue_job(settings):
     from casefiles import tasks
 
     assert settings.CELERY_BEAT_SCHEDULE["recovery-overdue"]["task"] == tasks.notify_overdue_recovery.name
+
+
+def test_an_overdue_case_of_a_student_already_back_asks_for_the_closing_not_for_persuasion(world, settings):
+    """The student was set back 在校 on the status form and the plan was left open: the notice asks
+    the officer to close it (销号), not to go on persuading a child who is at school."""
+    settings.RECOVERY_OVERDUE_DAYS = 7
+    drop_out(world.student_a1, world.officer_a)
+    open_case(world)
+    pairing_services.student_status_change(
+        student=world.student_a1,
+        status=EnrollmentStatus.ENROLLED,
+        on=dt.date(2026, 11, 2),
+        reason="已返校",
+        by=world.officer_a,
+    )
+    assert recovery.recovery_overdue_notify(today=dt.date(2026, 11, 16)) == 1
+    notice = Notification.objects.get()
+    assert notice.title == "劝返待销号:张小明"
+    assert "已恢复在校" in notice.body and "请核实后办理销号" in notice.body
+    assert "请尽快开展劝返" not in notice.body
