@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crosscheck_views, export_views, import_views, report_views, views
+from . import crosscheck_views, dropout_views, export_views, import_views, report_views, views
 
 app_name = "casefiles"
 
@@ -49,4 +49,15 @@ urlpatterns: list = [
     path("imports/<int:pk>/", import_views.import_preview, name="import_preview"),
     path("imports/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
     path("imports/<int:pk>/result/", import_views.import_result, name="import_result"),
+    # --- 控辍保学 ledgers (issue 11, point 2) -------------------------------------------------------
+    path("dropouts/children/", dropout_views.children_list, name="children_list"),
+    path("dropouts/children/upload/", dropout_views.children_upload, name="children_upload"),
+    path("dropouts/children/<int:pk>/verify/", dropout_views.child_verify, name="child_verify"),
+    path("dropouts/suspected/", dropout_views.suspected_list, name="suspected_list"),
+    path("dropouts/suspected/new/", dropout_views.suspected_create, name="suspected_create"),
+    path("dropouts/suspected/<int:pk>/", dropout_views.suspected_detail, name="suspected_detail"),
+    path("students/<int:pk>/absence/", dropout_views.absence_create, name="absence_create"),
+    path("dropouts/monthly/", dropout_views.monthly_reports, name="monthly_reports"),
+    path("dropouts/monthly/submit/", dropout_views.monthly_submit, name="monthly_submit"),
+    path("dropouts/rechecks/", dropout_views.rechecks, name="rechecks"),
 ]
