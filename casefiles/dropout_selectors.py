@@ -181,6 +181,18 @@ def monthly_grid(filterset: DropoutSchoolFilter, *, today: dt.date | None = None
     return MonthlyGrid(months=months, rows=rows)
 
 
+@dataclass(frozen=True)
+class MonthLine:
+    """One school's month: a row of the 月报 report."""
+
+    school: School
+    cell: MonthCell
+
+
+def monthly_lines(filterset: DropoutSchoolFilter) -> list[MonthLine]:
+    return [MonthLine(row.school, cell) for row in monthly_grid(filterset).rows for cell in row.cells]
+
+
 # --- 季度复核 --------------------------------------------------------------------------------------------
 
 

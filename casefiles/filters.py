@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import django_filters
@@ -112,6 +113,20 @@ def _recent_quarters() -> list[tuple[str, str]]:
     return choices
 
 
+class DatedChoices(Sequence[tuple[str, str]]):
+    """Choices that depend on today (the last months or quarters), computed at each read: the page's
+    select, and ``export_report --list`` which prints a filter's choices."""
+
+    def __init__(self, make: Callable[[], list[tuple[str, str]]]) -> None:
+        self.make = make
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.make()[index]
+
+    def __len__(self) -> int:
+        return len(self.make())
+
+
 class DropoutSchoolFilter(CountyPlacesFilterSet):
     """月报 and 季度复核's filters, over the compulsory-education schools: town, school, the month (the
     grid's last column) or the quarter."""
@@ -120,14 +135,21 @@ class DropoutSchoolFilter(CountyPlacesFilterSet):
         label="乡镇", field_name="town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
     )
     school = django_filters.ModelChoiceFilter(
-        label="学校", field_name="pk", queryset=School.objects.none(), empty_label="全部学校"
+        label="学校", queryset=School.objects.none(), method="filter_school", empty_label="全部学校"
     )
-    month = django_filters.ChoiceFilter(label="截至月份", choices=_recent_months, method="keep", empty_label="本月")
-    quarter = django_filters.ChoiceFilter(label="季度", choices=_recent_quarters, method="keep", empty_label="本季度")
+    month = django_filters.ChoiceFilter(
+        label="截至月份", choices=DatedChoices(_recent_months), method="keep", empty_label="本月"
+    )
+    quarter = django_filters.ChoiceFilter(
+        label="季度", choices=DatedChoices(_recent_quarters), method="keep", empty_label="本季度"
+    )
 
     class Meta:
         model = School
         fields: list[str] = []
+
+    def filter_school(self, queryset: QuerySet[Any], name: str, value: School) -> QuerySet[Any]:
+        return queryset.filter(pk=value.pk)
 
     def keep(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset  # read by the selector, not a condition on the schools

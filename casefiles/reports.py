@@ -761,23 +761,22 @@ def _monthly_filter(user: Any, data: Any, term: Term) -> DropoutSchoolFilter:
     return dropout_selectors.dropout_schools(user, data)
 
 
-def _monthly_rows(grid: dropout_selectors.MonthlyGrid, term: Term) -> Iterator[dict[str, Any]]:
-    for row in grid.rows:
-        for cell in row.cells:
-            report = cell.report
-            yield {
-                "town": row.school.town.name,
-                "school": row.school.name,
-                "month": f"{cell.month:%Y年%m月}",
-                "due_on": dropouts.monthly_due_on(cell.month),
-                "status": cell.label,
-                "submitted_on": report.submitted_on if report else None,
-                "enrolled": report.enrolled if report else None,
-                "suspected_open": report.suspected_open if report else None,
-                "dropouts_open": report.dropouts_open if report else None,
-                "returned": report.returned if report else None,
-                "note": report.note if report else "",
-            }
+def _monthly_rows(lines: list[dropout_selectors.MonthLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        cell, report = line.cell, line.cell.report
+        yield {
+            "town": line.school.town.name,
+            "school": line.school.name,
+            "month": f"{cell.month:%Y年%m月}",
+            "due_on": dropouts.monthly_due_on(cell.month),
+            "status": cell.label,
+            "submitted_on": report.submitted_on if report else None,
+            "enrolled": report.enrolled if report else None,
+            "suspected_open": report.suspected_open if report else None,
+            "dropouts_open": report.dropouts_open if report else None,
+            "returned": report.returned if report else None,
+            "note": report.note if report else "",
+        }
 
 
 DROPOUT_MONTHLY = Report(
@@ -785,7 +784,7 @@ DROPOUT_MONTHLY = Report(
     label="控辍保学月报",
     description="每所小学、初中近六个月(截至所选月份)的月报状态:未到期、待报、已报、逾期未报、逾期补报,报送日期与报送时的人数。",
     filter_of=_monthly_filter,
-    selector=lambda filterset, term: dropout_selectors.monthly_grid(filterset),
+    selector=lambda filterset, term: dropout_selectors.monthly_lines(filterset),
     rows=_monthly_rows,
     filterset=DropoutSchoolFilter,
     columns=(

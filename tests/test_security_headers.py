@@ -38,7 +38,12 @@ from casefiles.models import (
     ReportExport,
     RosterImport,
 )
-from casefiles.tests.factories import AttachmentFactory, ReviewCommentFactory
+from casefiles.tests.factories import (
+    AttachmentFactory,
+    ReviewCommentFactory,
+    SchoolAgeChildFactory,
+    SuspectedDropoutFactory,
+)
 from guidance.models import (
     FlagKind,
     HomeVisitPhoto,
@@ -124,6 +129,9 @@ PAGE_ARGS = {
     "casefiles:import_preview": "roster_import",
     "casefiles:import_commit": "roster_import",
     "casefiles:import_result": "roster_import",
+    "casefiles:child_verify": "school_age_child",
+    "casefiles:suspected_detail": "suspected_dropout",
+    "casefiles:absence_create": "student",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -176,6 +184,8 @@ class Objects:
     session: Any
     counselling_request: Any
     flag: Any
+    school_age_child: Any
+    suspected_dropout: Any
 
 
 @pytest.fixture
@@ -250,6 +260,9 @@ def objects(world: Any) -> Objects:
         flag=TalkRecordFlag.objects.create(
             talk=talk, kind=FlagKind.SHORT, reason="全文 9 字,本校记录的中位数为 120 字"
         ),
+        # Unmatched (its 核实 form shows); and a proposed 疑似辍学 entry (its confirm and dismiss forms).
+        school_age_child=SchoolAgeChildFactory(town=world.school_a.town, uploaded_by=world.county),
+        suspected_dropout=SuspectedDropoutFactory(student=world.student_a1),
     )
 
 

@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from casefiles.models import DropoutMonthlyReport, SchoolAgeChild
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
+from casefiles.tests.factories import SchoolAgeChildFactory, SuspectedDropoutFactory
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.models import Student, Town
@@ -56,6 +58,21 @@ def filled(world: Any) -> Any:
     ExcusedWeekFactory(pairing=a2, week_monday=dt.date(2026, 11, 9), excused_by=world.officer_a)
     Reminder.objects.create(
         pairing=a2, kind="missed_talk", period=dt.date(2026, 10, 26), term=world.term, level=ReminderLevel.OFFICER
+    )
+    # 控辍保学: a town's list with a child matched to school_a's student and one not in our rolls, an
+    # entry in the 疑似辍学 ledger, and a 月报 of school_a (its grid has a row per school and month).
+    SchoolAgeChildFactory(town=world.school_a.town, id_number=world.student_a1.id_number, name="张小明")
+    SchoolAgeChildFactory(town=world.school_a.town)
+    SuspectedDropoutFactory(student=world.student_a2)
+    DropoutMonthlyReport.objects.create(
+        school=world.school_a,
+        month=dt.date(2026, 10, 1),
+        submitted_on=dt.date(2026, 11, 4),
+        submitted_by=world.officer_a,
+        enrolled=2,
+        suspected_open=0,
+        dropouts_open=0,
+        returned=0,
     )
     return world
 
@@ -122,7 +139,10 @@ def _hostile() -> set[str]:
 
 def _ids(key: str) -> set[str]:
     field = {"id_number": "id_number", "student_number": "student_number"}[key]
-    return set(Student.objects.values_list(field, flat=True))
+    known = set(Student.objects.values_list(field, flat=True))
+    if key == "id_number":  # the 适龄儿童台账 also lists children who are not (yet) our students
+        known |= set(SchoolAgeChild.objects.values_list("id_number", flat=True))
+    return known
 
 
 def _check_types(kind: CellKind, cells: list[Any]) -> None:
