@@ -147,6 +147,12 @@ class AbsenceNoteForm(_Form):
         error_messages={"max_length": "情况说明不超过200字。"},
     )
 
+    def clean_date_from(self) -> dt.date:
+        day: dt.date = self.cleaned_data["date_from"]
+        if day > timezone.localdate():
+            raise ValidationError("缺勤起始日不能晚于今天。")
+        return day
+
 
 class SuspectedForm(_Form):
     student = forms.ModelChoiceField(
