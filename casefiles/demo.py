@@ -48,6 +48,7 @@ from pairing.models import HardshipAssessment, Pairing, Stage, Term
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import DemoContext, raw_delete
 
+from . import dropout_demo
 from .checklist import checklists_for
 from .models import (
     SUBJECTS,
@@ -466,15 +467,17 @@ def _notify(ctx: DemoContext, ground: GroundFloor, comments: list[ReviewComment]
 
 
 def holds_records() -> bool:
-    return _records_exist() or _reviews_exist()
+    return _records_exist() or _reviews_exist() or dropout_demo.holds_records()
 
 
 def seed(ctx: DemoContext) -> None:
     _seed_records(ctx)
     _seed_reviews(ctx)
+    dropout_demo.seed(ctx)  # 控辍保学 ledgers
 
 
 def flush(ctx: DemoContext) -> None:
+    dropout_demo.flush(ctx)
     _flush_exports(ctx)
     _flush_reviews(ctx)
     _flush_records(ctx)

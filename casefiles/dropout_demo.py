@@ -1,0 +1,245 @@
+"""Demo data for the 控辍保学 ledgers (called by casefiles/demo.py; zaoyang_aid/demo.py explains the
+protocol), written through the services so that every rule holds, at the demo school and its town:
+
+- 适龄儿童台账: the demo town's list, uploaded by demo_county: children matched to the demo school's
+  students (在校), children not in our rolls (未匹配, 待核实) and two already verified (外县就读, 送教上门);
+- 疑似辍学学生台账: one entry in each status: a proposal from demo_teacher's 缺勤登记 (待确认), one
+  entered in the week of the absence and one late (待核实), 已返校, 已补假, 确认辍学 (the student's
+  学籍 becomes 辍学) and a dismissed proposal (不予登记);
+- 月报: the demo school's three months before this one: on time, late, and missing; the other
+  compulsory-education schools each on time or late for those months;
+- 季度复核: one re-check of the demo school this quarter (需整改).
+
+A generator of its own keeps what the earlier seeders draw unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from stdnum.cn import ric
+
+from pairing.demo import GroundFloor
+from pairing.models import EnrollmentStatus, Gender, Student
+from zaoyang_aid import calendar
+from zaoyang_aid.access import Role
+from zaoyang_aid.demo import DemoContext, mobile, person_name, raw_delete
+
+from . import dropouts
+from .dropout_lists import is_compulsory_age
+from .models import (
+    AbsenceNote,
+    ChildVerification,
+    DropoutMonthlyReport,
+    DropoutRecheck,
+    DropoutSource,
+    RecheckStatus,
+    SchoolAgeChild,
+    SuspectedDropout,
+    SuspectedStatus,
+)
+
+MATCHED = 6
+UNMATCHED = 5
+
+
+def holds_records() -> bool:
+    return any(m.objects.exists() for m in (SchoolAgeChild, SuspectedDropout, DropoutMonthlyReport, DropoutRecheck))
+
+
+def flush(ctx: DemoContext) -> None:
+    for model in (SuspectedDropout, AbsenceNote, SchoolAgeChild, DropoutMonthlyReport, DropoutRecheck):
+        raw_delete(ctx, model.objects.all())
+
+
+def seed(ctx: DemoContext) -> None:
+    ground: GroundFloor = ctx.shared["pairing"]
+    rng = random.Random(f"dropouts-{ctx.seed}")  # noqa: S311 - demo data, not secrets
+    users = get_user_model()._default_manager
+    county = users.get(username="demo_county")
+    officer = next(
+        t.user for t in ground.teachers if t.school_id == ground.demo_school.pk and t.user.role == Role.OFFICER
+    )
+    students = _free_students(ground)
+    _children(ctx, rng, ground, county, students)
+    _suspected(ctx, ground, officer, students)
+    _monthly(ctx, rng, ground, officer)
+    _recheck(ctx, ground, county)
+
+
+def _free_students(ground: GroundFloor) -> list[Student]:
+    """The demo school's students 在校 now and untouched by the ground floor's cases, in a fixed order."""
+    busy: set[int] = set()
+    cases = ground.cases
+    if cases is not None:
+        busy = {p.student_id for p in (cases.suspended, cases.returned, cases.handed_over, cases.taken_over) if p}
+        if cases.moved is not None:
+            busy.add(cases.moved.student_id)
+    ids = [s.pk for s in ground.students if s.school_id == ground.demo_school.pk and s.pk not in busy]
+    return list(Student.objects.filter(pk__in=ids, enrollment_status=EnrollmentStatus.ENROLLED).order_by("pk"))
+
+
+def _children(ctx: DemoContext, rng: random.Random, ground: GroundFloor, county: Any, students: list[Student]) -> None:
+    year = calendar.school_year_start(ctx.today)
+    town = ground.demo_school.town
+    villages = ground.villages.get(town.pk) or ["清河村"]
+    matched = [s for s in students if is_compulsory_age(s.birth_date, year)][:MATCHED]
+    rows = [
+        {
+            "id_number": s.id_number,
+            "name": s.name,
+            "gender": s.gender,
+            "birth_date": s.birth_date,
+            "village": rng.choice(villages),
+            "guardian_name": person_name(rng, male=True, generation="adult"),
+            "guardian_phone": mobile(rng),
+        }
+        for s in matched
+    ]
+    for n in range(UNMATCHED):
+        born = dt.date(year - 7 - n, 3 + n, 10 + n)
+        male = n % 2 == 0
+        body = f"420683{born:%Y%m%d}{(900 + n * 2 + (1 if male else 0)):03d}"
+        rows.append(
+            {
+                "id_number": body + ric.calc_check_digit(body + "0"),
+                "name": person_name(rng, male=male),
+                "gender": Gender.MALE if male else Gender.FEMALE,
+                "birth_date": born,
+                "village": rng.choice(villages),
+                "guardian_name": person_name(rng, male=not male, generation="adult"),
+                "guardian_phone": mobile(rng),
+            }
+        )
+    result = dropouts.school_age_children_upload(
+        by=county, town_id=town.pk, year=year, rows=rows, file_name=f"{town.name}适龄儿童名单.xlsx"
+    )
+    ctx.counts["适龄儿童"] = result.created
+    unmatched = list(SchoolAgeChild.objects.filter(id_number__in=[r["id_number"] for r in rows[len(matched) :]]))
+    unmatched.sort(key=lambda c: c.id_number)
+    for child, (verification, note) in zip(
+        unmatched,
+        [
+            (ChildVerification.OTHER_COUNTY, "随父母在深圳市宝安区就读,已取得在读证明"),
+            (ChildVerification.HOME_TEACHING, "重度残疾,由枣阳市特殊教育学校送教上门"),
+        ],
+        strict=False,
+    ):
+        dropouts.school_age_child_verify(
+            child_id=child.pk, by=county, verification=verification, note=note, on=ctx.today - dt.timedelta(days=3)
+        )
+    ctx.log(f"适龄儿童台账: {result.created}(匹配{len(matched)},未匹配{UNMATCHED})")
+
+
+def _suspected(ctx: DemoContext, ground: GroundFloor, officer: Any, students: list[Student]) -> None:
+    today = ctx.today
+    monday = calendar.monday_of(today)
+    teacher_ids = {
+        p.student_id for p in ground.pairings if p.ended_on is None and p.teacher_id == ground.demo_teacher.pk
+    }
+    mine = [s for s in students if s.pk in teacher_ids]
+    others = [s for s in students if s.pk not in teacher_ids][::-1]  # not the ones the list matched first
+    if mine:  # demo_teacher's 缺勤登记 proposes an entry for demo_officer (待确认)
+        dropouts.absence_note_create(
+            by=ground.demo_teacher.user,
+            student_id=mine[0].pk,
+            date_from=monday,
+            days=3,
+            with_leave=False,
+            note="家长电话称孩子不愿上学,在家玩手机",
+        )
+    if len(others) < 6:
+        return
+    create = dropouts.suspected_dropout_create
+    create(
+        by=officer,
+        student_id=others[0].pk,
+        first_absent_on=monday,
+        days_absent=2,
+        source=DropoutSource.SCHOOL,
+        note="连续两天未到校,班主任家访未见人",
+    )
+    create(
+        by=officer,
+        student_id=others[1].pk,
+        first_absent_on=today - dt.timedelta(days=12),
+        days_absent=6,
+        source=DropoutSource.TALK,
+        note="谈心时流露不想读书,之后未到校(逾期登记)",
+    )
+    outcomes = [
+        (others[2], SuspectedStatus.RETURNED, "家访劝返,已返校上课"),
+        (others[3], SuspectedStatus.ON_LEAVE, "家长补办病假手续"),
+        (others[4], SuspectedStatus.DROPPED_OUT, "随父母外出务工,多次劝返未果"),
+    ]
+    for n, (student, status, note) in enumerate(outcomes):
+        first = today - dt.timedelta(days=30 - n * 5)
+        entry = create(
+            by=officer,
+            student_id=student.pk,
+            first_absent_on=first,
+            days_absent=3 + n,
+            source=DropoutSource.ATTENDANCE,
+            entered_on=first + dt.timedelta(days=1),
+        )
+        dropouts.suspected_dropout_resolve(
+            entry_id=entry.pk, by=officer, status=status, on=first + dt.timedelta(days=6), note=note
+        )
+    _absence, proposal = dropouts.absence_note_create(
+        by=officer, student_id=others[5].pk, date_from=monday, days=3, with_leave=False, note="未请假"
+    )
+    if proposal is not None:
+        dropouts.suspected_dropout_dismiss(entry_id=proposal.pk, by=officer, note="家长已补交病假条,属病假")
+    ctx.log(f"疑似辍学学生台账: {SuspectedDropout.objects.count()}")
+
+
+def _monthly(ctx: DemoContext, rng: random.Random, ground: GroundFloor, officer: Any) -> None:
+    """The three months before this one: at the demo school on time, late, missing; elsewhere mixed."""
+    this_month = dropouts.first_of_month(ctx.today)
+    months = [this_month]
+    for _ in range(3):
+        months.insert(0, dropouts.first_of_month(months[0] - dt.timedelta(days=1)))
+    months = months[:3]
+    reports = []
+    for school in ground.schools:
+        officer_of = officer if school.pk == ground.demo_school.pk else _officer(ground, school)
+        if school.stage not in dropouts.COMPULSORY_STAGES or officer_of is None:
+            continue
+        counts = dropouts.monthly_counts(school.pk, months[-1])
+        for n, month in enumerate(months):
+            if school.pk == ground.demo_school.pk:
+                offset = {0: -2, 1: 7, 2: None}[n]  # on time, late, missing
+            else:
+                offset = rng.choice([-3, -1, 0, 4, None] if n == 2 else [-3, -1, 0, 4])
+            if offset is None:
+                continue
+            day = dropouts.monthly_due_on(month) + dt.timedelta(days=offset)
+            if day > ctx.today:
+                continue
+            note = "本月无新增疑似辍学学生" if not counts["suspected_open"] else ""
+            reports.append(
+                DropoutMonthlyReport(
+                    school=school, month=month, submitted_on=day, submitted_by=officer_of, note=note, **counts
+                )
+            )
+    ctx.insert(DropoutMonthlyReport, reports, label="控辍保学月报")
+
+
+def _officer(ground: GroundFloor, school: Any) -> Any:
+    return next((t.user for t in ground.teachers if t.school_id == school.pk and t.user.role == Role.OFFICER), None)
+
+
+def _recheck(ctx: DemoContext, ground: GroundFloor, county: Any) -> None:
+    quarter = dropouts.quarter_of(ctx.today)
+    dropouts.recheck_save(
+        by=county,
+        school_id=ground.demo_school.pk,
+        quarter=quarter,
+        checked_on=max(quarter, ctx.today - dt.timedelta(days=2)),
+        findings="抽查考勤:一名学生连续缺勤两天未在当周登记;月报有一个月逾期补报。",
+        discrepancies=2,
+        status=RecheckStatus.NEEDS_FIX,
+    )
