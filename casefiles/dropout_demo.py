@@ -197,28 +197,29 @@ def _suspected(ctx: DemoContext, ground: GroundFloor, officer: Any, students: li
 
 
 def _monthly(ctx: DemoContext, rng: random.Random, ground: GroundFloor, officer: Any) -> None:
-    """The three months before this one: at the demo school on time, late, missing; elsewhere mixed."""
-    this_month = dropouts.first_of_month(ctx.today)
-    months = [this_month]
-    for _ in range(3):
+    """The six months before this one that touch a term: at the demo school on time but for the
+    month before last (late) and last month (missing); elsewhere on time or a few days late."""
+    months = [dropouts.first_of_month(ctx.today)]
+    for _ in range(6):
         months.insert(0, dropouts.first_of_month(months[0] - dt.timedelta(days=1)))
-    months = months[:3]
+    months = months[:-1]
+    required = dropouts.months_in_term(months[0], months[-1])
     reports = []
     for school in ground.schools:
         officer_of = officer if school.pk == ground.demo_school.pk else _officer(ground, school)
         if school.stage not in dropouts.COMPULSORY_STAGES or officer_of is None:
             continue
         counts = dropouts.monthly_counts(school.pk, months[-1])
-        for n, month in enumerate(months):
+        for back, month in enumerate(reversed(months), start=1):
+            if month not in required:
+                continue
             if school.pk == ground.demo_school.pk:
-                offset = {0: -2, 1: 7, 2: None}[n]  # on time, late, missing
+                offset = {1: None, 2: 7}.get(back, -2)  # last month missing, the one before late
             else:
-                offset = rng.choice([-3, -1, 0, 4, None] if n == 2 else [-3, -1, 0, 4])
+                offset = rng.choice([-3, -1, 0, 4, None] if back == 1 else [-3, -1, 0, 0, 4])
             if offset is None:
                 continue
-            day = dropouts.monthly_due_on(month) + dt.timedelta(days=offset)
-            if day > ctx.today:
-                continue
+            day = min(dropouts.monthly_due_on(month) + dt.timedelta(days=offset), ctx.today)
             note = "本月无新增疑似辍学学生" if not counts["suspected_open"] else ""
             reports.append(
                 DropoutMonthlyReport(

@@ -19,6 +19,7 @@ from .dropouts import (
     first_of_month,
     match_of,
     monthly_status,
+    months_in_term,
     next_month,
     quarter_of,
 )
@@ -157,7 +158,8 @@ def chosen_month(filterset: DropoutSchoolFilter, today: dt.date) -> dt.date:
 
 
 def monthly_grid(filterset: DropoutSchoolFilter, *, today: dt.date | None = None) -> MonthlyGrid:
-    """Schools x the GRID_MONTHS months ending at the chosen one, each cell's status (two queries)."""
+    """Schools x the GRID_MONTHS months ending at the chosen one, each cell's status (three queries:
+    the schools, their reports, the terms)."""
     today = today or timezone.localdate()
     last = chosen_month(filterset, today)
     months = [last]
@@ -170,12 +172,14 @@ def monthly_grid(filterset: DropoutSchoolFilter, *, today: dt.date | None = None
             school__in=[s.pk for s in schools], month__gte=months[0], month__lt=next_month(last)
         ).select_related("submitted_by")
     }
+    required = months_in_term(months[0], last)
     rows = []
     for school in schools:
         cells = []
         for month in months:
             report = reports.get((school.pk, month))
-            status = monthly_status(month=month, submitted_on=report.submitted_on if report else None, today=today)
+            submitted_on = report.submitted_on if report else None
+            status = monthly_status(month=month, submitted_on=submitted_on, today=today, required=month in required)
             cells.append(MonthCell(month=month, status=status, report=report))
         rows.append(SchoolMonths(school=school, cells=cells))
     return MonthlyGrid(months=months, rows=rows)

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from guidance.models import Notification, ReminderLevel
 from pairing import services as pairing_services
-from pairing.models import EnrollmentStatus, Pairing, School, Stage, Student, Teacher, Town
+from pairing.models import EnrollmentStatus, Pairing, School, Stage, Student, Teacher, Term, Town
 from zaoyang_aid import audit, calendar
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.models import AuditAction
@@ -106,14 +106,30 @@ def monthly_due_on(month: dt.date) -> dt.date:
     return next_month(month).replace(day=settings.DROPOUT_REPORT_DUE_DAY)
 
 
-def monthly_status(*, month: dt.date, submitted_on: dt.date | None, today: dt.date) -> str:
-    """The one rule of a school's 月报 status for ``month`` (its first day) as of ``today``."""
+def monthly_status(*, month: dt.date, submitted_on: dt.date | None, today: dt.date, required: bool = True) -> str:
+    """The one rule of a school's 月报 status for ``month`` (its first day) as of ``today``; a month
+    that touches no term (``required`` False: the summer vacation) owes no report."""
     due = monthly_due_on(month)
     if submitted_on is not None:
         return MonthlyStatus.SUBMITTED if submitted_on <= due else MonthlyStatus.LATE
+    if not required:
+        return MonthlyStatus.NOT_REQUIRED
     if today < next_month(month):
         return MonthlyStatus.NOT_DUE
     return MonthlyStatus.DUE if today <= due else MonthlyStatus.OVERDUE
+
+
+def months_in_term(first: dt.date, last: dt.date) -> set[dt.date]:
+    """The months from ``first`` to ``last`` (first days) that touch a term: those owe a report."""
+    terms = list(
+        Term.objects.filter(start_date__lt=next_month(last), end_date__gte=first).values_list("start_date", "end_date")
+    )
+    months, month = set(), first
+    while month <= last:
+        if any(start < next_month(month) and end >= month for start, end in terms):
+            months.add(month)
+        month = next_month(month)
+    return months
 
 
 def quarter_of(day: dt.date) -> dt.date:

@@ -1038,6 +1038,7 @@ class MonthlyStatus(models.TextChoices):
     SUBMITTED = "submitted", "已报"
     OVERDUE = "overdue", "逾期未报"
     LATE = "late", "逾期补报"
+    NOT_REQUIRED = "not_required", "无需报送"  # a month without a school day of any term (暑假)
 
 
 class SchoolRowQuerySet(ScopedQuerySet):

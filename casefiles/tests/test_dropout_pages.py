@@ -247,9 +247,9 @@ def _more_rows(world: Any, n: int) -> None:
         # the page of entries and its count, the officer's waiting proposals, the audit line
         ("county", "casefiles:suspected_list", 11),
         ("officer_a", "casefiles:suspected_list", 11),
-        # the schools, their reports of the six months; the officer's counts (two aggregates)
-        ("county", "casefiles:monthly_reports", 10),
-        ("officer_a", "casefiles:monthly_reports", 11),
+        # the schools, their reports of the six months, the terms (which months owe a report)
+        ("county", "casefiles:monthly_reports", 11),
+        ("officer_a", "casefiles:monthly_reports", 12),
         # the schools, their re-checks of the quarter, the form's school list
         ("county", "casefiles:rechecks", 11),
     ],

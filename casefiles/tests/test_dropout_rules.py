@@ -99,6 +99,14 @@ def test_a_monthly_report_is_due_by_the_fifth_of_the_next_month(submitted, today
     assert monthly_status(month=OCTOBER, submitted_on=submitted, today=today) == status
 
 
+def test_a_month_without_a_term_day_owes_no_report_but_may_have_one():
+    august = D(2026, 8, 1)
+    assert monthly_status(month=august, submitted_on=None, today=D(2026, 11, 16), required=False) == "not_required"
+    assert (
+        monthly_status(month=august, submitted_on=D(2026, 9, 2), today=D(2026, 11, 16), required=False) == "submitted"
+    )
+
+
 def test_the_due_day_is_a_setting(settings):
     settings.DROPOUT_REPORT_DUE_DAY = 10
     assert monthly_due_on(D(2026, 12, 1)) == D(2027, 1, 10)

@@ -279,3 +279,11 @@ def test_the_county_records_and_corrects_a_quarterly_recheck(world):
     assert (recheck.status, recheck.fixed_on) == ("fixed", D(2026, 11, 14))
     with pytest.raises(ValidationError):
         dropouts.recheck_save(by=world.officer_a, findings="", status=RecheckStatus.CHECKED, **kwargs)
+
+
+def test_the_months_that_owe_a_report_are_those_touching_a_term(world):
+    # The world's term (TermFactory) runs through the autumn; the summer before touches none.
+    owed = dropouts.months_in_term(D(2026, 6, 1), D(2026, 12, 1))
+    term = world.term
+    assert all(term.start_date < dropouts.next_month(m) and term.end_date >= m for m in owed)
+    assert D(2026, 11, 1) in owed and D(2026, 8, 1) not in owed
