@@ -217,6 +217,21 @@ class ResolveForm(_Form):
     )
 
 
+class ConfirmForm(_Form):
+    first_absent_on = forms.DateField(label="首次缺勤日期", widget=DATE_INPUT, error_messages=DATE_ERRORS)
+    days_absent = forms.IntegerField(
+        label="无故缺勤天数",
+        min_value=1,
+        max_value=60,
+        error_messages={
+            "required": "请填写无故缺勤天数。",
+            "min_value": "至少1天。",
+            "max_value": "不超过60天。",
+            "invalid": "请填写整数天数。",
+        },
+    )
+
+
 class DismissForm(_Form):
     note = forms.CharField(
         label="不予登记的原因",

@@ -25,6 +25,7 @@ from . import dropout_selectors as selectors
 from . import dropouts as services
 from .dropout_forms import (
     AbsenceNoteForm,
+    ConfirmForm,
     DismissForm,
     MonthlySubmitForm,
     RecheckForm,
@@ -183,7 +184,14 @@ def suspected_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def suspected_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     entry = (
         SuspectedDropout.objects.visible_to(request.user)
-        .select_related("student__school", "school__town", "entered_by", "resolved_by", "absence_note__teacher__user")
+        .select_related(
+            "student__school",
+            "school__town",
+            "entered_by",
+            "resolved_by",
+            "absence_note__teacher__user",
+            "talk__pairing__teacher__user",
+        )
         .filter(pk=pk)
         .first()
     )
@@ -192,6 +200,10 @@ def suspected_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     officer = scope_of(request.user).role == Role.OFFICER
     action = request.POST.get("action") if request.method == "POST" else None
     forms: dict[str, Any] = {
+        "confirm": ConfirmForm(
+            request.POST if action == "confirm" else None,
+            initial={"first_absent_on": entry.first_absent_on, "days_absent": entry.days_absent},
+        ),
         "resolve": ResolveForm(request.POST if action == "resolve" else None, initial={"on": timezone.localdate()}),
         "dismiss": DismissForm(request.POST if action == "dismiss" else None),
     }
@@ -212,10 +224,6 @@ def suspected_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 def _decide(request: AuthenticatedHttpRequest, entry: SuspectedDropout, action: str | None, forms: dict) -> bool:
     """The officer's decision on an entry; True when it was made (the page then reloads)."""
     try:
-        if action == "confirm":
-            services.suspected_dropout_confirm(entry_id=entry.pk, by=request.user)
-            messages.success(request, f"已确认:{entry.student.name}登记为疑似辍学,待核实。")
-            return True
         form = forms.get(action or "")
         if form is None:
             messages.error(request, "请选择要进行的处理。")
@@ -223,7 +231,14 @@ def _decide(request: AuthenticatedHttpRequest, entry: SuspectedDropout, action: 
         if not form.is_valid():
             messages.error(request, "未能处理,请查看标红的栏目。")
             return False
-        if action == "dismiss":
+        if action == "confirm":
+            services.suspected_dropout_confirm(
+                entry_id=entry.pk,
+                by=request.user,
+                first_absent_on=form.cleaned_data["first_absent_on"],
+                days_absent=form.cleaned_data["days_absent"],
+            )
+        elif action == "dismiss":
             services.suspected_dropout_dismiss(entry_id=entry.pk, by=request.user, note=form.cleaned_data["note"])
         else:
             data = form.cleaned_data

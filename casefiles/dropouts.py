@@ -177,6 +177,7 @@ def school_age_children_upload(
         elif any(getattr(child, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(child, key, value)
+            child.updated_at = timezone.now()  # bulk_update skips auto_now
             changed.append(child)
         else:
             unchanged += 1
@@ -319,16 +320,108 @@ def _propose(student: Student, absence: AbsenceNote) -> SuspectedDropout | None:
     return entry
 
 
-def _notify_officers(entry: SuspectedDropout, student: Student) -> None:
+# Words in a talk record (its content, the student's state or the problems found) that speak of a
+# student missing school. A match proposes an entry; the officer confirms with the real dates or dismisses.
+TALK_ABSENCE_WORDS = (
+    "旷课",
+    "逃学",
+    "辍学",
+    "厌学",
+    "不想上学",
+    "不愿上学",
+    "不想读书",
+    "不愿读书",
+    "没来上学",
+    "未到校",
+    "没到校",
+    "缺课",
+    "离家出走",
+    "外出打工",
+)
+TALK_LOOKBACK_DAYS = 7
+
+
+def talk_absence_words(*texts: str) -> list[str]:
+    """The absence words a talk record's texts contain, in TALK_ABSENCE_WORDS order."""
+    joined = " ".join(texts)
+    return [word for word in TALK_ABSENCE_WORDS if word in joined]
+
+
+def talk_proposals_sweep(*, today: dt.date | None = None) -> int:
+    """Propose a 疑似辍学 entry (待确认, source 教师谈心记录) for each talk record of the last
+    TALK_LOOKBACK_DAYS whose words speak of absence, about a student 在校 at a primary or junior school
+    without an open entry; the school's officers are told. Returns how many were proposed.
+
+    Safe to run twice (at-least-once under acks_late): a talk proposes once (a unique constraint on
+    the entry's talk), a student has one open entry (a partial unique index); a row that loses either
+    race is skipped in its own savepoint."""
+    from guidance.models import TalkRecord
+
+    today = today or timezone.localdate()
+    words = Q()
+    for word in TALK_ABSENCE_WORDS:
+        words |= Q(content__contains=word) | Q(student_state__contains=word) | Q(problems__contains=word)
+    talks = (
+        TalkRecord.objects.filter(words, date__gte=today - dt.timedelta(days=TALK_LOOKBACK_DAYS), date__lte=today)
+        .filter(
+            pairing__student__enrollment_status=EnrollmentStatus.ENROLLED,
+            pairing__student__school__stage__in=COMPULSORY_STAGES,
+        )
+        .exclude(pk__in=SuspectedDropout.objects.filter(talk__isnull=False).values("talk_id"))
+        .exclude(
+            pairing__student__in=SuspectedDropout.objects.filter(status__in=["proposed", "pending"]).values(
+                "student_id"
+            )
+        )
+        .select_related("pairing__student", "pairing__teacher__user")
+        .order_by("pairing__student_id", "-date", "-pk")
+    )
+    proposed, seen = 0, set()
+    for talk in talks:
+        student = talk.pairing.student
+        if student.pk in seen:
+            continue  # the student's latest such talk only
+        seen.add(student.pk)
+        if _propose_from_talk(talk, student, talk_absence_words(talk.content, talk.student_state, talk.problems)):
+            proposed += 1
+    return proposed
+
+
+def _propose_from_talk(talk: Any, student: Student, found: list[str]) -> bool:
+    teacher = talk.pairing.teacher.name
+    try:
+        with transaction.atomic():
+            entry = SuspectedDropout.objects.create(
+                student=student,
+                school_id=student.school_id,
+                first_absent_on=talk.date,
+                week_monday=calendar.monday_of(talk.date),
+                days_absent=1,
+                source=DropoutSource.TALK,
+                talk=talk,
+                note=f"{teacher}老师{talk.date:%m月%d日}的谈心记录提到“{'、'.join(found)}”。缺勤日期与天数请核实后确认。"[
+                    :200
+                ],
+                status=SuspectedStatus.PROPOSED,
+                proposed_at=timezone.now(),
+            )
+            _notify_officers(entry, student, why=f"{teacher}老师的谈心记录提到“{'、'.join(found)}”")
+    except IntegrityError:
+        return False
+    return True
+
+
+def _notify_officers(entry: SuspectedDropout, student: Student, *, why: str = "") -> None:
     officers = Teacher.objects.filter(school_id=student.school_id, user__role=Role.OFFICER, user__is_active=True)
     link = reverse("casefiles:suspected_detail", args=[entry.pk])
+    why = why or f"{student.name}本周无故缺勤累计{entry.days_absent}天(教师缺勤登记)"
     Notification.objects.bulk_create(
         [
             Notification(
                 recipient_id=o.user_id,
                 level=ReminderLevel.OFFICER,
                 title=f"{student.name}:疑似辍学待确认",
-                body=f"{student.name}本周无故缺勤累计{entry.days_absent}天(教师缺勤登记),请确认是否登记为疑似辍学。",
+                body=f"{why},请确认是否登记为疑似辍学。"[:500],
                 link=link,
                 source_key=f"suspected:{entry.pk}:{entry.week_monday:%Y%m%d}",
             )
@@ -414,16 +507,40 @@ def _lock_entry(entry_id: int, by: Any, *, statuses: Iterable[str]) -> Suspected
 
 
 @transaction.atomic
-def suspected_dropout_confirm(*, entry_id: int, by: Any, on: dt.date | None = None) -> SuspectedDropout:
-    """The officer confirms a proposed entry: it enters the ledger (待核实) on ``on`` (today)."""
+def suspected_dropout_confirm(
+    *,
+    entry_id: int,
+    by: Any,
+    on: dt.date | None = None,
+    first_absent_on: dt.date | None = None,
+    days_absent: int | None = None,
+) -> SuspectedDropout:
+    """The officer confirms a proposed entry: it enters the ledger (待核实) on ``on`` (today), with
+    the first day absent and the days as she found them (a talk record's proposal only guesses them)."""
     entry = _lock_entry(entry_id, by, statuses=[SuspectedStatus.PROPOSED])
     day = on or timezone.localdate()
-    if errors := _entry_dates_errors(entry.first_absent_on, day):
+    first = first_absent_on or entry.first_absent_on
+    errors = _entry_dates_errors(first, day)
+    if days_absent is not None and not 1 <= days_absent <= 60:
+        errors["days_absent"] = "无故缺勤天数应在1至60天之间。"
+    if errors:
         raise ValidationError(errors)
     entry.status = SuspectedStatus.PENDING
+    entry.first_absent_on, entry.week_monday = first, calendar.monday_of(first)
+    entry.days_absent = days_absent or entry.days_absent
     entry.entered_on, entry.entered_by = day, by
-    entry.entered_in_week = entered_in_week(entry.first_absent_on, day)
-    entry.save(update_fields=["status", "entered_on", "entered_by", "entered_in_week"])
+    entry.entered_in_week = entered_in_week(first, day)
+    entry.save(
+        update_fields=[
+            "status",
+            "first_absent_on",
+            "week_monday",
+            "days_absent",
+            "entered_on",
+            "entered_by",
+            "entered_in_week",
+        ]
+    )
     _audit_entry(entry, AuditAction.UPDATE, {"状态": [SuspectedStatus.PROPOSED.label, entry.get_status_display()]})
     return entry
 

@@ -969,6 +969,15 @@ class SuspectedDropout(models.Model):
     absence_note = models.ForeignKey(
         AbsenceNote, verbose_name="缺勤登记", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The talk record whose words proposed the entry (dropouts.talk_proposals_sweep): one proposal per talk.
+    talk = models.ForeignKey(
+        "guidance.TalkRecord",
+        verbose_name="谈心记录",
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     note = models.CharField("情况说明", max_length=200, blank=True)
     status = models.CharField("状态", max_length=12, choices=SuspectedStatus.choices)
     proposed_at = models.DateTimeField("系统提示时间", null=True, blank=True)
@@ -1018,6 +1027,9 @@ class SuspectedDropout(models.Model):
                 name="suspected_dropout_resolved_has_date",
             ),
             models.CheckConstraint(condition=Q(days_absent__gte=1), name="suspected_dropout_days_positive"),
+            models.UniqueConstraint(
+                fields=["talk"], condition=Q(talk__isnull=False), name="one_suspected_dropout_per_talk"
+            ),
         ]
         indexes = [
             # The ledger page: a school's entries, newest absence first (dropouts.suspected_for_list).

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .attachments import orphan_attachments_delete
+from .dropouts import talk_proposals_sweep
 from .exports import case_file_export_build, case_file_exports_delete_old
 from .import_services import roster_imports_delete_old
 from .report_exports import report_export_build, report_exports_delete_old
@@ -48,3 +49,10 @@ def delete_old_report_exports() -> None:
 def delete_old_roster_imports() -> None:
     """Beat runs this every night: an uploaded roster not committed within ROSTER_IMPORT_KEEP_HOURS is deleted."""
     roster_imports_delete_old(now=timezone.now())
+
+
+@shared_task(name="casefiles.propose_dropouts_from_talks", acks_late=True, ignore_result=True)
+def propose_dropouts_from_talks() -> None:
+    """Beat runs this every night: talk records speaking of absence propose 疑似辍学 entries.
+    At-least-once: running it twice proposes nothing more (see talk_proposals_sweep)."""
+    talk_proposals_sweep(today=timezone.localdate())

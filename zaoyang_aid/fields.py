@@ -335,6 +335,7 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
             "days_absent",
             "source",
             "absence_note",
+            "talk",
             "note",
             "status",
             "resolved_on",

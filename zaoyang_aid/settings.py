@@ -466,3 +466,8 @@ if not 1 <= DROPOUT_REPORT_DUE_DAY <= 28:
     raise ImproperlyConfigured(f"DROPOUT_REPORT_DUE_DAY must be a day from 1 to 28; got {DROPOUT_REPORT_DUE_DAY}")
 if DROPOUT_SUSPECT_DAYS < 1:
     raise ImproperlyConfigured(f"DROPOUT_SUSPECT_DAYS must be 1 or more; got {DROPOUT_SUSPECT_DAYS}")
+# Talk records whose words speak of absence (旷课, 不想上学 …) propose a 疑似辍学 entry (casefiles/dropouts.py).
+CELERY_BEAT_SCHEDULE["dropout-talk-proposals"] = {
+    "task": "casefiles.propose_dropouts_from_talks",
+    "schedule": crontab(hour=2, minute=40),
+}

@@ -150,7 +150,10 @@ def test_the_officer_confirms_a_proposal_and_records_a_dropout_from_the_entry_pa
     entry = SuspectedDropoutFactory(student=world.student_a1)
     client.force_login(world.officer_a)
     url = reverse("casefiles:suspected_detail", args=[entry.pk])
-    assert client.post(url, {"action": "confirm"}).status_code == 302
+    response = client.post(url, {"action": "confirm", "first_absent_on": "", "days_absent": "3"})
+    assert "请填写日期" in response.content.decode()  # at its field; nothing confirmed
+    confirm = {"action": "confirm", "first_absent_on": "2026-11-16", "days_absent": "3"}
+    assert client.post(url, confirm).status_code == 302
     response = client.post(url, {"action": "resolve", "status": "dropped_out", "on": "2026-11-16", "note": ""})
     assert "确认辍学请填写情况说明" in response.content.decode()
     client.post(url, {"action": "resolve", "status": "dropped_out", "on": "2026-11-16", "note": "外出打工"})
@@ -162,7 +165,8 @@ def test_the_officer_confirms_a_proposal_and_records_a_dropout_from_the_entry_pa
 def test_county_staff_read_an_entry_but_do_not_decide_it(client, world):
     entry = SuspectedDropoutFactory(student=world.student_a1)
     client.force_login(world.county)
-    assert client.post(reverse("casefiles:suspected_detail", args=[entry.pk]), {"action": "confirm"}).status_code == 404
+    confirm = {"action": "confirm", "first_absent_on": "2026-11-16", "days_absent": "3"}
+    assert client.post(reverse("casefiles:suspected_detail", args=[entry.pk]), confirm).status_code == 404
     entry.refresh_from_db()
     assert entry.status == "proposed"
 

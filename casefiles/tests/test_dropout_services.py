@@ -23,8 +23,10 @@ from casefiles.models import (
     SuspectedDropout,
     SuspectedStatus,
 )
+from casefiles.tasks import propose_dropouts_from_talks
 from casefiles.tests.factories import SchoolAgeChildFactory, SuspectedDropoutFactory
 from guidance.models import Notification
+from guidance.tests.factories import TalkRecordFactory
 from pairing.models import EnrollmentChange, EnrollmentStatus, Student
 from pairing.tests.factories import StudentFactory, make_id_number
 from zaoyang_aid.models import AuditEvent
@@ -287,3 +289,40 @@ def test_the_months_that_owe_a_report_are_those_touching_a_term(world):
     term = world.term
     assert all(term.start_date < dropouts.next_month(m) and term.end_date >= m for m in owed)
     assert D(2026, 11, 1) in owed and D(2026, 8, 1) not in owed
+
+
+# --- A talk record speaking of absence proposes an entry ------------------------------------------------
+
+
+def test_a_talk_record_speaking_of_absence_proposes_an_entry_once(world):
+    a1, a2 = (s.pairings.get() for s in (world.student_a1, world.student_a2))
+    talk = TalkRecordFactory(pairing=a1, date=D(2026, 11, 13), content="孩子说最近不想上学,周三旷课一天。")
+    TalkRecordFactory(pairing=a2, date=D(2026, 11, 13), content="学习状态良好,按时到校。")
+    TalkRecordFactory(pairing=world.student_b1.pairings.get(), date=D(2026, 11, 2), content="上月旷课")  # too old
+    assert dropouts.talk_proposals_sweep(today=MONDAY) == 1
+    entry = SuspectedDropout.objects.get()
+    assert (entry.student, entry.talk, entry.source, entry.status) == (world.student_a1, talk, "talk", "proposed")
+    assert "旷课、不想上学" in entry.note  # in TALK_ABSENCE_WORDS order
+    assert Notification.objects.filter(recipient=world.officer_a, body__contains="谈心记录").exists()
+    assert dropouts.talk_proposals_sweep(today=MONDAY) == 0  # run twice: nothing more
+    # Dismissed, the same talk proposes nothing again.
+    dropouts.suspected_dropout_dismiss(entry_id=entry.pk, by=world.officer_a, note="指上学期的事")
+    assert dropouts.talk_proposals_sweep(today=MONDAY) == 0
+
+
+def test_the_officer_confirms_a_proposal_with_the_dates_she_found(world):
+    TalkRecordFactory(pairing=world.student_a1.pairings.get(), date=D(2026, 11, 13), problems="逃学")
+    dropouts.talk_proposals_sweep(today=MONDAY)
+    entry = SuspectedDropout.objects.get()
+    dropouts.suspected_dropout_confirm(
+        entry_id=entry.pk, by=world.officer_a, first_absent_on=D(2026, 11, 11), days_absent=3
+    )
+    entry.refresh_from_db()
+    assert (entry.first_absent_on, entry.week_monday, entry.days_absent) == (D(2026, 11, 11), D(2026, 11, 9), 3)
+    assert entry.entered_in_week is False  # entered on the 16th, the week after
+
+
+def test_the_nightly_task_calls_the_sweep(world):
+    TalkRecordFactory(pairing=world.student_a1.pairings.get(), date=D(2026, 11, 13), student_state="厌学情绪明显")
+    propose_dropouts_from_talks()
+    assert SuspectedDropout.objects.filter(source="talk").count() == 1
