@@ -326,3 +326,7 @@ def test_the_nightly_task_calls_the_sweep(world):
     TalkRecordFactory(pairing=world.student_a1.pairings.get(), date=D(2026, 11, 13), student_state="厌学情绪明显")
     propose_dropouts_from_talks()
     assert SuspectedDropout.objects.filter(source="talk").count() == 1
+
+
+def test_the_talk_sweep_runs_every_night(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["dropout-talk-proposals"]["task"] == propose_dropouts_from_talks.name
