@@ -10,7 +10,9 @@ protocol), written through the services so that every rule holds, at the demo sc
   compulsory-education schools each on time or late for those months;
 - 季度复核: one re-check of the demo school this quarter (需整改).
 
-A generator of its own keeps what the earlier seeders draw unchanged.
+A generator of its own keeps what the earlier seeders draw unchanged. Rows go in with bulk_create (the
+command writes one audit summary), as the services would write them; two cases go through the
+services: demo_teacher's 缺勤登记 that proposes an entry, and 确认辍学 (a change of 学籍).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from stdnum.cn import ric
@@ -44,6 +47,7 @@ from .models import (
 
 MATCHED = 6
 UNMATCHED = 5
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def holds_records() -> bool:
@@ -114,24 +118,28 @@ def _children(ctx: DemoContext, rng: random.Random, ground: GroundFloor, county:
                 "guardian_phone": mobile(rng),
             }
         )
-    result = dropouts.school_age_children_upload(
-        by=county, town_id=town.pk, year=year, rows=rows, file_name=f"{town.name}适龄儿童名单.xlsx"
-    )
-    ctx.counts["适龄儿童"] = result.created
-    unmatched = list(SchoolAgeChild.objects.filter(id_number__in=[r["id_number"] for r in rows[len(matched) :]]))
-    unmatched.sort(key=lambda c: c.id_number)
-    for child, (verification, note) in zip(
-        unmatched,
-        [
-            (ChildVerification.OTHER_COUNTY, "随父母在深圳市宝安区就读,已取得在读证明"),
-            (ChildVerification.HOME_TEACHING, "重度残疾,由枣阳市特殊教育学校送教上门"),
-        ],
-        strict=False,
-    ):
-        dropouts.school_age_child_verify(
-            child_id=child.pk, by=county, verification=verification, note=note, on=ctx.today - dt.timedelta(days=3)
+    # The town's list as uploaded (bulk: the command writes one audit summary); the first two
+    # children not in our rolls already verified three days ago.
+    checks = [
+        (ChildVerification.OTHER_COUNTY, "随父母在深圳市宝安区就读,已取得在读证明"),
+        (ChildVerification.HOME_TEACHING, "重度残疾,由枣阳市特殊教育学校送教上门"),
+    ]
+    children = []
+    for n, row in enumerate(rows):
+        check = checks[n - len(matched)] if 0 <= n - len(matched) < len(checks) else None
+        children.append(
+            SchoolAgeChild(
+                town=town,
+                reference_year=year,
+                uploaded_by=county,
+                verification=check[0] if check else ChildVerification.PENDING,
+                verification_note=check[1] if check else "",
+                verified_on=ctx.today - dt.timedelta(days=3) if check else None,
+                verified_by=county if check else None,
+                **row,
+            )
         )
-    ctx.log(f"适龄儿童台账: {result.created}(匹配{len(matched)},未匹配{UNMATCHED})")
+    ctx.insert(SchoolAgeChild, children, label="适龄儿童")
 
 
 def _suspected(ctx: DemoContext, ground: GroundFloor, officer: Any, students: list[Student]) -> None:
@@ -153,47 +161,78 @@ def _suspected(ctx: DemoContext, ground: GroundFloor, officer: Any, students: li
         )
     if len(others) < 6:
         return
-    create = dropouts.suspected_dropout_create
-    create(
-        by=officer,
-        student_id=others[0].pk,
-        first_absent_on=monday,
-        days_absent=2,
-        source=DropoutSource.SCHOOL,
-        note="连续两天未到校,班主任家访未见人",
-    )
-    create(
-        by=officer,
-        student_id=others[1].pk,
-        first_absent_on=today - dt.timedelta(days=12),
-        days_absent=6,
-        source=DropoutSource.TALK,
-        note="谈心时流露不想读书,之后未到校(逾期登记)",
-    )
-    outcomes = [
-        (others[2], SuspectedStatus.RETURNED, "家访劝返,已返校上课"),
-        (others[3], SuspectedStatus.ON_LEAVE, "家长补办病假手续"),
-        (others[4], SuspectedStatus.DROPPED_OUT, "随父母外出务工,多次劝返未果"),
+    entries = [
+        _entry(others[0], monday, 2, DropoutSource.SCHOOL, today, officer, "连续两天未到校,班主任家访未见人"),
+        _entry(
+            others[1],
+            today - dt.timedelta(days=12),
+            6,
+            DropoutSource.TALK,
+            today,
+            officer,
+            "谈心时流露不想读书,之后未到校",
+        ),
     ]
-    for n, (student, status, note) in enumerate(outcomes):
+    for n, (student, status, note) in enumerate(
+        [
+            (others[2], SuspectedStatus.RETURNED, "家访劝返,已返校上课"),
+            (others[3], SuspectedStatus.ON_LEAVE, "家长补办病假手续"),
+        ]
+    ):
         first = today - dt.timedelta(days=30 - n * 5)
-        entry = create(
-            by=officer,
-            student_id=student.pk,
-            first_absent_on=first,
-            days_absent=3 + n,
-            source=DropoutSource.ATTENDANCE,
-            entered_on=first + dt.timedelta(days=1),
-        )
-        dropouts.suspected_dropout_resolve(
-            entry_id=entry.pk, by=officer, status=status, on=first + dt.timedelta(days=6), note=note
-        )
-    _absence, proposal = dropouts.absence_note_create(
-        by=officer, student_id=others[5].pk, date_from=monday, days=3, with_leave=False, note="未请假"
+        entry = _entry(student, first, 3 + n, DropoutSource.ATTENDANCE, first + dt.timedelta(days=n + 1), officer, "")
+        entry.status, entry.resolved_on, entry.resolved_by = status, first + dt.timedelta(days=6), officer
+        entry.resolution_note = note
+        entries.append(entry)
+    dismissed = _entry(
+        others[5], monday, 3, DropoutSource.ATTENDANCE, today, officer, "教师缺勤登记:本周无故缺勤累计3天。"
     )
-    if proposal is not None:
-        dropouts.suspected_dropout_dismiss(entry_id=proposal.pk, by=officer, note="家长已补交病假条,属病假")
-    ctx.log(f"疑似辍学学生台账: {SuspectedDropout.objects.count()}")
+    dismissed.entered_on = dismissed.entered_by = dismissed.entered_in_week = None
+    dismissed.status, dismissed.proposed_at = SuspectedStatus.DISMISSED, ctx_now(today)
+    dismissed.resolved_on, dismissed.resolved_by = today, officer
+    dismissed.resolution_note = "家长已补交病假条,属病假"
+    entries.append(dismissed)
+    ctx.insert(SuspectedDropout, entries, label="疑似辍学登记")
+    # 确认辍学 through the services: the student's 学籍 becomes 辍学, as the ledger of dropouts reads it.
+    first = today - dt.timedelta(days=20)
+    entry = dropouts.suspected_dropout_create(
+        by=officer,
+        student_id=others[4].pk,
+        first_absent_on=first,
+        days_absent=5,
+        source=DropoutSource.ATTENDANCE,
+        entered_on=first + dt.timedelta(days=1),
+    )
+    dropouts.suspected_dropout_resolve(
+        entry_id=entry.pk,
+        by=officer,
+        status=SuspectedStatus.DROPPED_OUT,
+        on=first + dt.timedelta(days=6),
+        note="随父母外出务工,多次劝返未果",
+    )
+
+
+def ctx_now(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, 8, 30, tzinfo=SHANGHAI)
+
+
+def _entry(
+    student: Student, first: dt.date, days: int, source: str, entered_on: dt.date, officer: Any, note: str
+) -> SuspectedDropout:
+    """A 待核实 entry as suspected_dropout_create writes it."""
+    return SuspectedDropout(
+        student=student,
+        school_id=student.school_id,
+        first_absent_on=first,
+        week_monday=calendar.monday_of(first),
+        days_absent=days,
+        source=source,
+        note=note,
+        status=SuspectedStatus.PENDING,
+        entered_on=entered_on,
+        entered_by=officer,
+        entered_in_week=dropouts.entered_in_week(first, entered_on),
+    )
 
 
 def _monthly(ctx: DemoContext, rng: random.Random, ground: GroundFloor, officer: Any) -> None:
@@ -235,12 +274,13 @@ def _officer(ground: GroundFloor, school: Any) -> Any:
 
 def _recheck(ctx: DemoContext, ground: GroundFloor, county: Any) -> None:
     quarter = dropouts.quarter_of(ctx.today)
-    dropouts.recheck_save(
-        by=county,
-        school_id=ground.demo_school.pk,
+    recheck = DropoutRecheck(
+        school=ground.demo_school,
         quarter=quarter,
         checked_on=max(quarter, ctx.today - dt.timedelta(days=2)),
+        checked_by=county,
         findings="抽查考勤:一名学生连续缺勤两天未在当周登记;月报有一个月逾期补报。",
         discrepancies=2,
         status=RecheckStatus.NEEDS_FIX,
     )
+    ctx.insert(DropoutRecheck, [recheck], label="控辍保学季度复核")
