@@ -295,7 +295,8 @@ def monthly_reports(request: AuthenticatedHttpRequest) -> HttpResponse:
     grid = selectors.monthly_grid(filterset)
     scope = scope_of(request.user)
     officer = scope.role == Role.OFFICER and scope.school_id is not None
-    counts = services.monthly_counts(scope.school_id, timezone.localdate()) if officer and scope.school_id else None
+    this_month = services.first_of_month(timezone.localdate())
+    counts = services.monthly_counts(scope.school_id, this_month) if officer and scope.school_id else None
     open_statuses = {MonthlyStatus.NOT_DUE, MonthlyStatus.DUE, MonthlyStatus.OVERDUE}
     to_submit = [c for row in grid.rows for c in row.cells if c.status in open_statuses] if officer else []
     context = {

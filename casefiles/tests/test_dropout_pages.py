@@ -185,8 +185,13 @@ def test_the_teacher_notes_an_absence_from_her_students_card(client, world):
 
 
 def test_the_officer_submits_her_schools_monthly_report(client, world):
+    entry = SuspectedDropoutFactory(student=world.student_a2, first_absent_on=D(2026, 11, 2))
+    entry.status, entry.resolved_on, entry.resolved_by = "returned", D(2026, 11, 6), world.officer_a
+    entry.entered_on, entry.entered_in_week = D(2026, 11, 3), True
+    entry.save()
     client.force_login(world.officer_a)
     page = client.get(reverse("casefiles:monthly_reports")).content.decode()
+    assert "本月返校 1 人" in page  # the counts her report will hold
     assert 'data-submit="2026-10"' in page and "逾期未报" in page
     client.post(reverse("casefiles:monthly_submit"), {"month": "2026-10-01", "note": "补报"})
     report = DropoutMonthlyReport.objects.get()
