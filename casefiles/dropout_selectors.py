@@ -5,10 +5,11 @@ queries for 5 rows or 5,000 (casefiles/tests/test_dropout_pages.py pins them).""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from pairing.models import School, Student
@@ -130,14 +131,6 @@ class MonthlyGrid:
     months: list[dt.date]
     rows: list[SchoolMonths]
 
-    def counts(self) -> dict[str, int]:
-        """The last month's statuses counted, for the page's summary line."""
-        found: dict[str, int] = {}
-        for row in self.rows:
-            label = row.cells[-1].label
-            found[label] = found.get(label, 0) + 1
-        return found
-
 
 def dropout_schools(user: Any, params: Any) -> DropoutSchoolFilter:
     schools = (
@@ -157,15 +150,17 @@ def chosen_month(filterset: DropoutSchoolFilter, today: dt.date) -> dt.date:
     return first_of_month(today)
 
 
-def monthly_grid(filterset: DropoutSchoolFilter, *, today: dt.date | None = None) -> MonthlyGrid:
-    """Schools x the GRID_MONTHS months ending at the chosen one, each cell's status (three queries:
-    the schools, their reports, the terms)."""
+def monthly_grid(
+    filterset: DropoutSchoolFilter, *, schools: Iterable[School] | None = None, today: dt.date | None = None
+) -> MonthlyGrid:
+    """``schools`` (a page of the filter's; all of them by default) x the GRID_MONTHS months ending at
+    the chosen one, each cell's status (three queries: the schools, their reports, the terms)."""
     today = today or timezone.localdate()
     last = chosen_month(filterset, today)
     months = [last]
     while len(months) < GRID_MONTHS:
         months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
-    schools = list(filterset.qs)
+    schools = list(filterset.qs if schools is None else schools)
     reports = {
         (r.school_id, r.month): r
         for r in DropoutMonthlyReport.objects.filter(
@@ -183,6 +178,26 @@ def monthly_grid(filterset: DropoutSchoolFilter, *, today: dt.date | None = None
             cells.append(MonthCell(month=month, status=status, report=report))
         rows.append(SchoolMonths(school=school, cells=cells))
     return MonthlyGrid(months=months, rows=rows)
+
+
+def month_summary(filterset: DropoutSchoolFilter, *, today: dt.date | None = None) -> dict[str, int]:
+    """The chosen month's statuses counted over every school of the filter (not only the page's):
+    status label -> schools (three queries: the schools, the month's reports, the terms)."""
+    today = today or timezone.localdate()
+    month = chosen_month(filterset, today)
+    schools = filterset.qs.order_by().values("pk")
+    total = schools.count()
+    submitted = list(
+        DropoutMonthlyReport.objects.filter(school__in=schools, month=month).values_list("submitted_on", flat=True)
+    )
+    required = month in months_in_term(month, month)
+    found: dict[str, int] = {}
+    for submitted_on in [*submitted, *[None] * (total - len(submitted))]:
+        label = MonthlyStatus(
+            monthly_status(month=month, submitted_on=submitted_on, today=today, required=required)
+        ).label
+        found[label] = found.get(label, 0) + 1
+    return found
 
 
 @dataclass(frozen=True)
@@ -214,14 +229,23 @@ def chosen_quarter(filterset: DropoutSchoolFilter, today: dt.date) -> dt.date:
     return quarter_of(today)
 
 
-def rechecks_of_quarter(filterset: DropoutSchoolFilter, quarter: dt.date) -> list[SchoolRecheck]:
-    """Every school of the filter with its re-check of ``quarter`` (None: 未复核), not re-checked first."""
-    schools = list(filterset.qs)
+def schools_by_recheck(filterset: DropoutSchoolFilter, quarter: dt.date) -> QuerySet[School]:
+    """The filter's schools, those not yet re-checked for ``quarter`` first (for the page's paginator)."""
+    done = DropoutRecheck.objects.filter(school=OuterRef("pk"), quarter=quarter)
+    return filterset.qs.annotate(rechecked=Exists(done)).order_by("rechecked", "town__code", "stage", "name", "pk")
+
+
+def rechecks_of_quarter(schools: Iterable[School], quarter: dt.date) -> list[SchoolRecheck]:
+    """Each school with its re-check of ``quarter`` (None: 未复核), in the order given."""
+    schools = list(schools)
     rechecks = {
         r.school_id: r
         for r in DropoutRecheck.objects.filter(school__in=[s.pk for s in schools], quarter=quarter).select_related(
             "checked_by"
         )
     }
-    lines = [SchoolRecheck(school=s, recheck=rechecks.get(s.pk)) for s in schools]
-    return sorted(lines, key=lambda line: line.recheck is not None)
+    return [SchoolRecheck(school=s, recheck=rechecks.get(s.pk)) for s in schools]
+
+
+def rechecks_missing(filterset: DropoutSchoolFilter, quarter: dt.date) -> int:
+    return filterset.qs.exclude(pk__in=DropoutRecheck.objects.filter(quarter=quarter).values("school_id")).count()

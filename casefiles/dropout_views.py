@@ -292,7 +292,8 @@ def absence_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @role_required(*LEDGER_ROLES)
 def monthly_reports(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = selectors.dropout_schools(request.user, request.GET)
-    grid = selectors.monthly_grid(filterset)
+    page = page_of(request, filterset.qs)
+    grid = selectors.monthly_grid(filterset, schools=page.object_list)
     scope = scope_of(request.user)
     officer = scope.role == Role.OFFICER and scope.school_id is not None
     this_month = services.first_of_month(timezone.localdate())
@@ -302,6 +303,9 @@ def monthly_reports(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "grid": grid,
+        "summary": selectors.month_summary(filterset) if not officer else {},
+        "page": page,
+        "query": query_without_page(request),
         "officer": officer,
         "counts": counts,
         "to_submit": to_submit,
@@ -362,13 +366,15 @@ def rechecks(request: AuthenticatedHttpRequest) -> HttpResponse:
             )
     if request.method == "POST" and not form.is_valid():
         messages.error(request, "未能保存,请查看标红的栏目。")
-    lines = selectors.rechecks_of_quarter(filterset, quarter)
+    page = page_of(request, selectors.schools_by_recheck(filterset, quarter))
     context = {
         "filter": filterset,
         "form": form,
         "quarter": quarter,
         "quarter_label": services.quarter_label(quarter),
-        "lines": lines,
-        "missing": sum(1 for line in lines if line.recheck is None),
+        "lines": selectors.rechecks_of_quarter(page.object_list, quarter),
+        "page": page,
+        "query": query_without_page(request),
+        "missing": selectors.rechecks_missing(filterset, quarter),
     }
     return render(request, "casefiles/dropouts/rechecks.html", context)
