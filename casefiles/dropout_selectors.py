@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from pairing.models import School, Student
@@ -25,7 +25,14 @@ from .dropouts import (
     quarter_of,
 )
 from .filters import DropoutSchoolFilter, SchoolAgeChildFilter, SuspectedDropoutFilter
-from .models import DropoutMonthlyReport, DropoutRecheck, MonthlyStatus, SchoolAgeChild, SuspectedDropout
+from .models import (
+    AbsenceNote,
+    DropoutMonthlyReport,
+    DropoutRecheck,
+    MonthlyStatus,
+    SchoolAgeChild,
+    SuspectedDropout,
+)
 
 GRID_MONTHS = 6
 
@@ -249,3 +256,15 @@ def rechecks_of_quarter(schools: Iterable[School], quarter: dt.date) -> list[Sch
 
 def rechecks_missing(filterset: DropoutSchoolFilter, quarter: dt.date) -> int:
     return filterset.qs.exclude(pk__in=DropoutRecheck.objects.filter(quarter=quarter).values("school_id")).count()
+
+
+def days_without_leave_in_month(on: dt.date) -> dict[int, int]:
+    """Each student's days absent without leave in ``on``'s month, from the teachers' 缺勤登记 (a note
+    counts in the month it starts): student id -> days, one query. For 预警's 本月缺勤 sign."""
+    month = first_of_month(on)
+    rows = (
+        AbsenceNote.objects.filter(with_leave=False, date_from__gte=month, date_from__lt=next_month(month))
+        .values("student_id")
+        .annotate(days=Sum("days"))
+    )
+    return {row["student_id"]: row["days"] for row in rows}

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from casefiles import dropouts
-from casefiles.dropout_selectors import children_for_list, match_label
+from casefiles.dropout_selectors import children_for_list, days_without_leave_in_month, match_label
 from casefiles.models import (
     AbsenceNote,
     ChildVerification,
@@ -330,3 +330,11 @@ def test_the_nightly_task_calls_the_sweep(world):
 
 def test_the_talk_sweep_runs_every_night(settings):
     assert settings.CELERY_BEAT_SCHEDULE["dropout-talk-proposals"]["task"] == propose_dropouts_from_talks.name
+
+
+def test_the_days_without_leave_of_a_month_add_up_per_student(world):
+    _absence(world, D(2026, 10, 30), 2)  # last month
+    _absence(world, D(2026, 11, 3), 2)
+    _absence(world, D(2026, 11, 10), 1, with_leave=True)
+    _absence(world, MONDAY, 1)
+    assert days_without_leave_in_month(MONDAY) == {world.student_a1.pk: 3}
