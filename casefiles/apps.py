@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-# 控辍保学: the dropout pages (辍学与劝返 here; the lead reconciles the group with 疑似辍学's entry).
+# 控辍保学: 预警, 辍学与劝返 and the ledgers (疑似辍学, 适龄儿童, 月报, 季度复核), one dropdown.
 DROPOUT_MENU = "控辍保学"
 # The county office's files in and out, one dropdown in the navbar (the officer has fifteen entries).
 DATA_MENU = "报表与名单"
@@ -84,5 +84,21 @@ class CasefilesConfig(AppConfig):
         navigation.register_export(
             "casefiles:referral_list", url_name="casefiles:report_download", report="referrals", roles=set(REPORT_ROLES)
         )
+        # 控辍保学 ledgers (issue 11, point 2): one dropdown for the officer and the county.
+        for label, url_name, roles, order in (
+            ("适龄儿童台账", "casefiles:children_list", {Role.COUNTY}, 60),
+            ("疑似辍学学生台账", "casefiles:suspected_list", {Role.OFFICER, Role.COUNTY}, 61),
+            ("控辍保学月报", "casefiles:monthly_reports", {Role.OFFICER, Role.COUNTY}, 62),
+            ("季度复核", "casefiles:rechecks", {Role.COUNTY}, 63),
+        ):
+            navigation.register(label, url_name, roles, order=order, group=DROPOUT_MENU)
+        for list_url_name, report in (
+            ("casefiles:children_list", "school_age_children"),
+            ("casefiles:suspected_list", "suspected_dropouts"),
+            ("casefiles:monthly_reports", "dropout_monthly"),
+        ):
+            navigation.register_export(
+                list_url_name, url_name="casefiles:report_download", report=report, roles=set(REPORT_ROLES)
+            )
         # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
         navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

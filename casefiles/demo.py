@@ -59,6 +59,7 @@ from pairing.models import EnrollmentChange, EnrollmentStatus, HardshipAssessmen
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import DemoContext, raw_delete
 
+from . import dropout_demo
 from .checklist import checklists_for
 from .early_warning import warnings_refresh
 from .models import (
@@ -568,18 +569,26 @@ def _notify(ctx: DemoContext, ground: GroundFloor, comments: list[ReviewComment]
 
 
 def holds_records() -> bool:
-    return _records_exist() or _reviews_exist() or RecoveryCase.objects.exists()
-    return _records_exist() or _reviews_exist() or WarningFlag.objects.exists() or FamilyEvent.objects.exists()
+    return (
+        _records_exist()
+        or _reviews_exist()
+        or RecoveryCase.objects.exists()
+        or WarningFlag.objects.exists()
+        or FamilyEvent.objects.exists()
+        or dropout_demo.holds_records()
+    )
 
 
 def seed(ctx: DemoContext) -> None:
     _seed_records(ctx)
     _seed_reviews(ctx)
     _seed_recovery(ctx)
+    dropout_demo.seed(ctx)  # 控辍保学 ledgers (their absence notes feed tonight's 预警 check)
     _seed_warnings(ctx)
 
 
 def flush(ctx: DemoContext) -> None:
+    dropout_demo.flush(ctx)
     raw_delete(ctx, RecoveryAttempt.objects.all())
     raw_delete(ctx, RecoveryCase.objects.all())
     _flush_exports(ctx)

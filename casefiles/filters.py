@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import django_filters
@@ -10,9 +12,20 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from guidance.filters import CountyPlacesFilterSet
-from pairing.models import School, Stage, Student, Town
+from pairing.models import EnrollmentStatus, School, Stage, Student, Town
 
-from .models import Referral, ReferralDepartment, ReferralQuerySet, ReferralStatus
+from .dropouts import ChildMatch
+from .models import (
+    ChildVerification,
+    DropoutSource,
+    Referral,
+    ReferralDepartment,
+    ReferralQuerySet,
+    ReferralStatus,
+    SchoolAgeChild,
+    SuspectedDropout,
+    SuspectedStatus,
+)
 
 
 class ReviewProgressFilter(CountyPlacesFilterSet):
@@ -99,3 +112,119 @@ class ReferralFilter(CountyPlacesFilterSet):
         if value == "1":
             return cast(ReferralQuerySet, queryset).overdue(timezone.localdate())
         return queryset
+
+
+# --- 控辍保学 ledgers (casefiles/dropout_selectors.py) ----------------------------------------------------
+
+
+class SchoolAgeChildFilter(django_filters.FilterSet):
+    """适龄儿童台账's filters: the town (a town's view), how the child matched our rolls, the 核实."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    match = django_filters.ChoiceFilter(
+        label="匹配情况", choices=ChildMatch.choices, method="filter_match", empty_label="全部"
+    )
+    verification = django_filters.ChoiceFilter(
+        label="核实情况", field_name="verification", choices=ChildVerification.choices, empty_label="全部"
+    )
+    name = django_filters.CharFilter(label="姓名", field_name="name", lookup_expr="contains", max_length=20)
+
+    class Meta:
+        model = SchoolAgeChild
+        fields: list[str] = []
+
+    def filter_match(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == ChildMatch.UNMATCHED:
+            return queryset.filter(student_status__isnull=True)
+        if value == ChildMatch.LEFT:
+            return queryset.filter(student_status__in=[EnrollmentStatus.TRANSFERRED, EnrollmentStatus.GRADUATED])
+        return queryset.filter(student_status=value)
+
+
+IN_WEEK_CHOICES = (("yes", "当周登记"), ("no", "逾期登记"))
+
+
+class SuspectedDropoutFilter(CountyPlacesFilterSet):
+    """疑似辍学学生台账's filters; county staff also pick the town and school (and see late entries)."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    status = django_filters.ChoiceFilter(label="状态", choices=SuspectedStatus.choices, empty_label="全部状态")
+    source = django_filters.ChoiceFilter(label="来源", choices=DropoutSource.choices, empty_label="全部来源")
+    in_week = django_filters.ChoiceFilter(
+        label="是否当周登记", choices=IN_WEEK_CHOICES, method="filter_in_week", empty_label="全部"
+    )
+
+    class Meta:
+        model = SuspectedDropout
+        fields: list[str] = []
+
+    def filter_in_week(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(entered_in_week=(value == "yes"))
+
+
+def _recent_months() -> list[tuple[str, str]]:
+    month = timezone.localdate().replace(day=1)
+    choices = []
+    for _ in range(18):
+        choices.append((f"{month:%Y-%m}", f"{month:%Y年%m月}"))
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return choices
+
+
+def _recent_quarters() -> list[tuple[str, str]]:
+    today = timezone.localdate()
+    year, number = today.year, (today.month - 1) // 3 + 1
+    choices = []
+    for _ in range(8):
+        choices.append((f"{year}-Q{number}", f"{year}年第{number}季度"))
+        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
+    return choices
+
+
+class DatedChoices(Sequence[tuple[str, str]]):
+    """Choices that depend on today (the last months or quarters), computed at each read: the page's
+    select, and ``export_report --list`` which prints a filter's choices."""
+
+    def __init__(self, make: Callable[[], list[tuple[str, str]]]) -> None:
+        self.make = make
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.make()[index]
+
+    def __len__(self) -> int:
+        return len(self.make())
+
+
+class DropoutSchoolFilter(CountyPlacesFilterSet):
+    """月报 and 季度复核's filters, over the compulsory-education schools: town, school, the month (the
+    grid's last column) or the quarter."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", queryset=School.objects.none(), method="filter_school", empty_label="全部学校"
+    )
+    month = django_filters.ChoiceFilter(
+        label="截至月份", choices=DatedChoices(_recent_months), method="keep", empty_label="本月"
+    )
+    quarter = django_filters.ChoiceFilter(
+        label="季度", choices=DatedChoices(_recent_quarters), method="keep", empty_label="本季度"
+    )
+
+    class Meta:
+        model = School
+        fields: list[str] = []
+
+    def filter_school(self, queryset: QuerySet[Any], name: str, value: School) -> QuerySet[Any]:
+        return queryset.filter(pk=value.pk)
+
+    def keep(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset  # read by the selector, not a condition on the schools

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from guidance.models import private_storage
-from pairing.models import Pairing, School, Stage, Student, Teacher, Term
+from pairing.models import Gender, Pairing, School, Stage, Student, Teacher, Term, Town
 from zaoyang_aid.access import Role, Scope, ScopedQuerySet
 from zaoyang_aid.fields import FieldGroup, broad_access, paired_access
 
@@ -1220,3 +1220,356 @@ class RecoveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.student} {self.date:%Y-%m-%d} {self.get_method_display()}"
+
+
+# --- 控辍保学 ledgers (issue 11, point 2) ----------------------------------------------------------------
+# The 2024 national notice's ledgers as the county keeps them: 适龄儿童台账 (the towns' lists of children
+# of compulsory-education age, each matched by ID number to our rolls), 疑似辍学学生台账 (entered by the
+# school in the week of the absence, or proposed by a teacher's 缺勤登记), the schools' 月报 and the
+# county's 季度复核. The rules and writes are in casefiles/dropouts.py. (辍学学生台账 and 劝返 are
+# another part: they read the students whose 学籍状态 is 辍学.)
+
+
+class ChildVerification(models.TextChoices):
+    PENDING = "pending", "待核实"
+    OTHER_COUNTY = "other_county", "外县就读"
+    SPECIAL_SCHOOL = "special_school", "特殊教育学校"
+    HOME_TEACHING = "home_teaching", "送教上门"
+    OVER_AGE = "over_age", "已超龄"
+    DECEASED = "deceased", "死亡"
+    OTHER = "other", "其他"
+
+
+class SchoolAgeChildQuerySet(ScopedQuerySet):
+    """The towns' lists of children are the county centre's: its staff see them all; a school's
+    资助专干 sees the children matched (by ID number) to her school's students; no one else."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.role == Role.COUNTY:
+            return Q()
+        if scope.role == Role.OFFICER and scope.school_id:
+            return Q(id_number__in=Student.objects.filter(school_id=scope.school_id).values("id_number"))
+        return None
+
+
+class SchoolAgeChild(models.Model):
+    """One child of a town's list of compulsory-education age, keyed by ID number (a re-upload of a
+    town updates the row). Whether the child is in our rolls is read live from pairing.Student by ID
+    number (dropouts.children_for_list), so a later 辍学 or new enrolment shows at once."""
+
+    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    name = models.CharField("姓名", max_length=50)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices)
+    birth_date = models.DateField("出生日期")
+    town = models.ForeignKey(Town, verbose_name="乡镇(街道)", on_delete=models.PROTECT, related_name="+")
+    village = models.CharField("村(社区)", max_length=50, blank=True)
+    guardian_name = models.CharField("监护人", max_length=50, blank=True)
+    guardian_phone = models.CharField("联系电话", max_length=20, blank=True)
+    reference_year = models.PositiveSmallIntegerField("适龄基准年度", help_text="按该年9月1日计算年龄")
+    verification = models.CharField(
+        "核实情况", max_length=16, choices=ChildVerification.choices, default=ChildVerification.PENDING
+    )
+    verification_note = models.CharField("核实说明", max_length=200, blank=True)
+    verified_on = models.DateField("核实日期", null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="核实人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = SchoolAgeChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "适龄儿童"
+        verbose_name_plural = "适龄儿童台账"
+        ordering = ["town__code", "village", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verification="pending") | Q(verified_on__isnull=False),
+                name="school_age_child_verified_has_date",
+                violation_error_message="核实情况需填写核实日期。",
+            ),
+        ]
+        indexes = [
+            # The ledger's list and counts per town (dropouts.children_for_list, children_by_town).
+            models.Index(fields=["town", "village", "name"], name="school_age_child_town"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.town.name} {self.name}"
+
+
+class AbsenceNoteQuerySet(ScopedQuerySet):
+    """A teacher's 缺勤登记: read by the school's 资助专干 and county staff, and by whoever 包保 the
+    student now (the note's writer, or the teacher who takes over)."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        return _student_scope(scope, FieldGroup.RECORDS)
+
+
+class AbsenceNote(models.Model):
+    """缺勤登记: a teacher notes a student's absence (from a day, how many school days, with leave or
+    not). Absences without leave adding up to DROPOUT_SUSPECT_DAYS in one school week propose a
+    疑似辍学 entry for the officer to confirm (dropouts.absence_note_create)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="+")
+    teacher = models.ForeignKey("pairing.Teacher", verbose_name="登记教师", on_delete=models.PROTECT, related_name="+")
+    date_from = models.DateField("缺勤起始日")
+    days = models.PositiveSmallIntegerField("缺勤天数")
+    with_leave = models.BooleanField("已请假", default=False)
+    note = models.CharField("情况说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    objects = AbsenceNoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "缺勤登记"
+        verbose_name_plural = "缺勤登记"
+        ordering = ["-date_from", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days__gte=1) & Q(days__lte=30),
+                name="absence_note_days_in_range",
+                violation_error_message="缺勤天数应在1至30天之间。",
+            ),
+        ]
+        indexes = [
+            # The proposal rule's sum of a student's absences in a week (dropouts.absence_note_create).
+            models.Index(fields=["student", "date_from"], name="absence_note_student_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.date_from} 缺勤{self.days}天"
+
+
+class DropoutSource(models.TextChoices):
+    SCHOOL = "school", "学校登记"
+    TALK = "talk", "教师谈心记录"
+    ATTENDANCE = "attendance", "考勤记录"
+
+
+class SuspectedStatus(models.TextChoices):
+    PROPOSED = "proposed", "待确认"
+    PENDING = "pending", "待核实"
+    RETURNED = "returned", "已返校"
+    ON_LEAVE = "on_leave", "已补假"
+    DROPPED_OUT = "dropped_out", "确认辍学"
+    DISMISSED = "dismissed", "不予登记"
+
+
+# Open entries: the ledger's 在册 rows (one per student at a time, a partial unique index).
+OPEN_SUSPECTED = (SuspectedStatus.PROPOSED, SuspectedStatus.PENDING)
+RESOLVED_SUSPECTED = (SuspectedStatus.RETURNED, SuspectedStatus.ON_LEAVE, SuspectedStatus.DROPPED_OUT)
+
+
+class SuspectedDropoutQuerySet(ScopedQuerySet):
+    """The school's 资助专干 her school's entries, county staff all."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q() if scope.role == Role.COUNTY else None
+        if scope.role == Role.OFFICER and scope.school_id:
+            return Q(school_id=scope.school_id)
+        return None
+
+
+class SuspectedDropout(models.Model):
+    """疑似辍学学生台账: a student absent for days without leave, entered by the school (or proposed by
+    a teacher's 缺勤登记, then confirmed by the officer). ``entered_in_week``: entered within the
+    school week (Monday to Sunday) of the first day absent, as the notice asks; kept by the services."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="+")
+    first_absent_on = models.DateField("首次缺勤日期")
+    week_monday = models.DateField("缺勤所在周(周一)")
+    days_absent = models.PositiveSmallIntegerField("无故缺勤天数")
+    source = models.CharField("来源", max_length=12, choices=DropoutSource.choices)
+    absence_note = models.ForeignKey(
+        AbsenceNote, verbose_name="缺勤登记", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The talk record whose words proposed the entry (dropouts.talk_proposals_sweep): one proposal per talk.
+    talk = models.ForeignKey(
+        "guidance.TalkRecord",
+        verbose_name="谈心记录",
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    note = models.CharField("情况说明", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=12, choices=SuspectedStatus.choices)
+    proposed_at = models.DateTimeField("系统提示时间", null=True, blank=True)
+    entered_on = models.DateField("登记日期", null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    entered_in_week = models.BooleanField("是否当周登记", null=True, blank=True)
+    resolved_on = models.DateField("处理日期", null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    resolution_note = models.CharField("处理说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = SuspectedDropoutQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "疑似辍学学生"
+        verbose_name_plural = "疑似辍学学生台账"
+        ordering = ["-first_absent_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=Q(status__in=["proposed", "pending"]),
+                name="one_open_suspected_dropout_per_student",
+                violation_error_message="该学生已在疑似辍学台账中(待确认或待核实)。",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["proposed", "dismissed"])
+                | (Q(entered_on__isnull=False) & Q(entered_in_week__isnull=False)),
+                name="suspected_dropout_entered_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["returned", "on_leave", "dropped_out", "dismissed"])
+                | Q(resolved_on__isnull=False),
+                name="suspected_dropout_resolved_has_date",
+            ),
+            models.CheckConstraint(condition=Q(days_absent__gte=1), name="suspected_dropout_days_positive"),
+            models.UniqueConstraint(
+                fields=["talk"], condition=Q(talk__isnull=False), name="one_suspected_dropout_per_talk"
+            ),
+        ]
+        indexes = [
+            # The ledger page: a school's entries, newest absence first (dropouts.suspected_for_list).
+            models.Index(fields=["school", "-first_absent_on"], name="suspected_dropout_school"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} 疑似辍学({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_SUSPECTED
+
+
+class MonthlyStatus(models.TextChoices):
+    NOT_DUE = "not_due", "未到期"
+    DUE = "due", "待报"
+    SUBMITTED = "submitted", "已报"
+    OVERDUE = "overdue", "逾期未报"
+    LATE = "late", "逾期补报"
+    NOT_REQUIRED = "not_required", "无需报送"  # a month without a school day of any term (暑假)
+
+
+class SchoolRowQuerySet(ScopedQuerySet):
+    """A school's report or re-check: its 资助专干 reads her school's, county staff all."""
+
+    def scope_filter(self, scope: Scope) -> Q | None:
+        if scope.is_county_wide:
+            return Q() if scope.role == Role.COUNTY else None
+        if scope.role == Role.OFFICER and scope.school_id:
+            return Q(school_id=scope.school_id)
+        return None
+
+
+class DropoutMonthlyReport(models.Model):
+    """控辍保学月报: a school's month, submitted by its 资助专干 with the counts as they stood then
+    (frozen: later changes of the ledgers do not rewrite a report)."""
+
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField("月份", help_text="该月1日")
+    submitted_on = models.DateField("报送日期")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="报送人", on_delete=models.PROTECT, related_name="+"
+    )
+    enrolled = models.PositiveIntegerField("在校资助学生数")
+    suspected_open = models.PositiveIntegerField("疑似辍学在册")
+    dropouts_open = models.PositiveIntegerField("辍学在册")
+    returned = models.PositiveIntegerField("本月返校")
+    note = models.CharField("说明", max_length=500, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = SchoolRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "控辍保学月报"
+        verbose_name_plural = "控辍保学月报"
+        ordering = ["-month", "school"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "month"],
+                name="one_dropout_report_per_school_month",
+                violation_error_message="该校本月的月报已报送。",
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="dropout_report_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.month:%Y年%m月} 控辍保学月报"
+
+
+class RecheckStatus(models.TextChoices):
+    CHECKED = "checked", "已复核"
+    NEEDS_FIX = "needs_fix", "需整改"
+    FIXED = "fixed", "已整改"
+
+
+class DropoutRecheck(models.Model):
+    """季度复核: the county's re-check of a school's ledgers for a quarter, with what it found and,
+    when something was to be put right, the date it was."""
+
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="+")
+    quarter = models.DateField("季度", help_text="季度首日")
+    checked_on = models.DateField("复核日期")
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="复核人", on_delete=models.PROTECT, related_name="+"
+    )
+    findings = models.CharField("复核发现", max_length=500, blank=True)
+    discrepancies = models.PositiveIntegerField("不一致数", default=0)
+    status = models.CharField("状态", max_length=10, choices=RecheckStatus.choices)
+    fixed_on = models.DateField("整改完成日期", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = SchoolRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "控辍保学季度复核"
+        verbose_name_plural = "控辍保学季度复核"
+        ordering = ["-quarter", "school"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "quarter"],
+                name="one_dropout_recheck_per_school_quarter",
+                violation_error_message="该校本季度已有复核记录。",
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__day=1) & Q(quarter__month__in=[1, 4, 7, 10]),
+                name="dropout_recheck_quarter_first_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="fixed") | Q(fixed_on__isnull=False),
+                name="dropout_recheck_fixed_has_date",
+                violation_error_message="已整改需填写整改完成日期。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.quarter.year}年第{(self.quarter.month - 1) // 3 + 1}季度复核"

@@ -45,9 +45,16 @@ from zaoyang_aid.fields import FieldGroup, broad_access
 from zaoyang_aid.masking import mask_id_number
 from zaoyang_aid.models import AuditAction
 
-from . import early_warning
-from .filters import RecoveryLedgerFilter, ReferralFilter, ReviewProgressFilter
-from .models import Referral, WarningFlag, WarningSign
+from . import dropout_selectors, dropouts, early_warning
+from .filters import (
+    DropoutSchoolFilter,
+    RecoveryLedgerFilter,
+    ReferralFilter,
+    ReviewProgressFilter,
+    SchoolAgeChildFilter,
+    SuspectedDropoutFilter,
+)
+from .models import Referral, SchoolAgeChild, SuspectedDropout, WarningFlag, WarningSign
 from .recovery_selectors import ledger_line, recovery_ledger_filter
 from .referral_selectors import referral_rows, referrals_for_list
 from .selectors import Progress, progress_of, review_progress_filter
@@ -858,6 +865,158 @@ REFERRALS = Report(
     ),
 )
 
+# --- 控辍保学 ledgers (issue 11, point 2): the pages' own selectors and filters ------------------------------
+
+
+def _children_filter(user: Any, data: Any, term: Term) -> SchoolAgeChildFilter:
+    return dropout_selectors.children_for_list(user, data)
+
+
+def _children_rows(children: QuerySet[SchoolAgeChild], term: Term) -> Iterator[dict[str, Any]]:
+    for child in children.iterator(chunk_size=CHUNK_SIZE):
+        matched = child.student_status is not None  # type: ignore[attr-defined]
+        yield {
+            "town": child.town.name,
+            "village": child.village,
+            "name": child.name,
+            "gender": child.get_gender_display(),
+            "birth_date": child.birth_date,
+            "id_number": child.id_number,
+            "guardian": child.guardian_name,
+            "guardian_phone": child.guardian_phone,
+            "match": dropout_selectors.match_label(child),
+            "school": child.student_school or "",  # type: ignore[attr-defined]
+            "grade": grade_name(child.student_stage, child.student_grade) if matched else "",  # type: ignore[attr-defined]
+            "verification": "" if matched else child.get_verification_display(),
+            "verification_note": child.verification_note,
+            "verified_on": child.verified_on,
+        }
+
+
+SCHOOL_AGE_CHILDREN = Report(
+    name="school_age_children",
+    label="适龄儿童台账",
+    description="乡镇提供的义务教育适龄儿童名单与全市学籍的比对:在校学校与年级、休学、辍学或未匹配,未匹配儿童的核实情况;与“适龄儿童台账”页的筛选相同。",
+    filter_of=_children_filter,
+    selector=lambda filterset, term: filterset.qs,
+    rows=_children_rows,
+    filterset=SchoolAgeChildFilter,
+    columns=(
+        ReportColumn("town", "乡镇", G.CONTACT),
+        ReportColumn("village", "村(社区)", G.CONTACT),
+        ReportColumn("name", "姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("gender", "性别", G.IDENTITY),
+        ReportColumn("birth_date", "出生日期", G.IDENTITY, CellKind.DATE, width=12),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("guardian", "监护人", G.CONTACT),
+        ReportColumn("guardian_phone", "联系电话", G.CONTACT, width=14),
+        ReportColumn("match", "学籍比对", G.IDENTITY),
+        ReportColumn("school", "就读学校", G.IDENTITY),
+        ReportColumn("grade", "年级", G.IDENTITY),
+        ReportColumn("verification", "核实情况", G.ENROLLMENT),
+        ReportColumn("verification_note", "核实说明", G.ENROLLMENT, width=MAX_TEXT_WIDTH),
+        ReportColumn("verified_on", "核实日期", G.ENROLLMENT, CellKind.DATE, width=12),
+    ),
+)
+
+
+def _suspected_filter(user: Any, data: Any, term: Term) -> SuspectedDropoutFilter:
+    return dropout_selectors.suspected_for_list(user, data)
+
+
+def _suspected_rows(entries: QuerySet[SuspectedDropout], term: Term) -> Iterator[dict[str, Any]]:
+    for entry in entries.iterator(chunk_size=CHUNK_SIZE):
+        student = entry.student
+        yield {
+            "town": entry.school.town.name,
+            "school": entry.school.name,
+            "student": student.name,
+            "id_number": student.id_number,
+            "class": student.class_label,
+            "first_absent_on": entry.first_absent_on,
+            "days_absent": entry.days_absent,
+            "source": entry.get_source_display(),
+            "entered_on": entry.entered_on,
+            "in_week": "" if entry.entered_in_week is None else ("是" if entry.entered_in_week else "否"),
+            "status": entry.get_status_display(),
+            "resolved_on": entry.resolved_on,
+            "note": entry.note,
+            "resolution_note": entry.resolution_note,
+        }
+
+
+SUSPECTED_DROPOUTS = Report(
+    name="suspected_dropouts",
+    label="疑似辍学学生台账",
+    description="每条疑似辍学登记:首次缺勤日期、无故缺勤天数、来源、登记日期与是否当周登记、状态与处理日期;与“疑似辍学学生台账”页的筛选相同。",
+    filter_of=_suspected_filter,
+    selector=lambda filterset, term: filterset.qs,
+    rows=_suspected_rows,
+    filterset=SuspectedDropoutFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("first_absent_on", "首次缺勤日期", G.ENROLLMENT, CellKind.DATE, width=12),
+        ReportColumn("days_absent", "无故缺勤天数", G.ENROLLMENT, CellKind.INTEGER),
+        ReportColumn("source", "来源", G.ENROLLMENT),
+        ReportColumn("entered_on", "登记日期", None, CellKind.DATE, width=12),
+        ReportColumn("in_week", "是否当周登记", None),
+        ReportColumn("status", "状态", G.ENROLLMENT),
+        ReportColumn("resolved_on", "处理日期", G.ENROLLMENT, CellKind.DATE, width=12),
+        ReportColumn("note", "情况说明", G.ENROLLMENT, width=MAX_TEXT_WIDTH),
+        ReportColumn("resolution_note", "处理说明", G.ENROLLMENT, width=MAX_TEXT_WIDTH),
+    ),
+)
+
+
+def _monthly_filter(user: Any, data: Any, term: Term) -> DropoutSchoolFilter:
+    return dropout_selectors.dropout_schools(user, data)
+
+
+def _monthly_rows(lines: list[dropout_selectors.MonthLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        cell, report = line.cell, line.cell.report
+        yield {
+            "town": line.school.town.name,
+            "school": line.school.name,
+            "month": f"{cell.month:%Y年%m月}",
+            "due_on": dropouts.monthly_due_on(cell.month),
+            "status": cell.label,
+            "submitted_on": report.submitted_on if report else None,
+            "enrolled": report.enrolled if report else None,
+            "suspected_open": report.suspected_open if report else None,
+            "dropouts_open": report.dropouts_open if report else None,
+            "returned": report.returned if report else None,
+            "note": report.note if report else "",
+        }
+
+
+DROPOUT_MONTHLY = Report(
+    name="dropout_monthly",
+    label="控辍保学月报",
+    description="每所小学、初中近六个月(截至所选月份)的月报状态:未到期、待报、已报、逾期未报、逾期补报,报送日期与报送时的人数。",
+    filter_of=_monthly_filter,
+    selector=lambda filterset, term: dropout_selectors.monthly_lines(filterset),
+    rows=_monthly_rows,
+    filterset=DropoutSchoolFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("month", "月份", None),
+        ReportColumn("due_on", "应报日期", None, CellKind.DATE, width=12),
+        ReportColumn("status", "状态", None),
+        ReportColumn("submitted_on", "报送日期", None, CellKind.DATE, width=12),
+        ReportColumn("enrolled", "在校资助学生数", None, CellKind.INTEGER),
+        ReportColumn("suspected_open", "疑似辍学在册", None, CellKind.INTEGER),
+        ReportColumn("dropouts_open", "辍学在册", None, CellKind.INTEGER),
+        ReportColumn("returned", "本月返校", None, CellKind.INTEGER),
+        ReportColumn("note", "说明", None, width=MAX_TEXT_WIDTH),
+    ),
+)
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -874,6 +1033,9 @@ REPORTS: dict[str, Report] = {
         DROPOUTS,
         WARNINGS,
         REFERRALS,
+        SCHOOL_AGE_CHILDREN,
+        SUSPECTED_DROPOUTS,
+        DROPOUT_MONTHLY,
     )
 }
 

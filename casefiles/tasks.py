@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .attachments import orphan_attachments_delete
+from .dropouts import talk_proposals_sweep
 from .early_warning import warnings_refresh
 from .exports import case_file_export_build, case_file_exports_delete_old
 from .import_services import roster_imports_delete_old
@@ -73,3 +74,10 @@ def notify_overdue_referrals() -> None:
     her digest with the other unread notices). At-least-once is safe: the notice's source_key makes
     a second run, or a redelivery, add nothing."""
     overdue_referrals_notify(today=timezone.localdate())
+
+
+@shared_task(name="casefiles.propose_dropouts_from_talks", acks_late=True, ignore_result=True)
+def propose_dropouts_from_talks() -> None:
+    """Beat runs this every night: talk records speaking of absence propose 疑似辍学 entries.
+    At-least-once: running it twice proposes nothing more (see talk_proposals_sweep)."""
+    talk_proposals_sweep(today=timezone.localdate())

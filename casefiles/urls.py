@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     crosscheck_views,
+    dropout_views,
     export_views,
     import_views,
     recovery_views,
@@ -77,4 +78,15 @@ urlpatterns: list = [
     path("warnings/<int:pk>/handle/", warning_views.warning_handle, name="warning_handle"),
     path("warnings/settings/", warning_views.warning_settings, name="warning_settings"),
     path("students/<int:pk>/family-events/new/", warning_views.family_event_create, name="family_event_create"),
+    # --- 控辍保学 ledgers (issue 11, point 2) -------------------------------------------------------
+    path("dropouts/children/", dropout_views.children_list, name="children_list"),
+    path("dropouts/children/upload/", dropout_views.children_upload, name="children_upload"),
+    path("dropouts/children/<int:pk>/verify/", dropout_views.child_verify, name="child_verify"),
+    path("dropouts/suspected/", dropout_views.suspected_list, name="suspected_list"),
+    path("dropouts/suspected/new/", dropout_views.suspected_create, name="suspected_create"),
+    path("dropouts/suspected/<int:pk>/", dropout_views.suspected_detail, name="suspected_detail"),
+    path("students/<int:pk>/absence/", dropout_views.absence_create, name="absence_create"),
+    path("dropouts/monthly/", dropout_views.monthly_reports, name="monthly_reports"),
+    path("dropouts/monthly/submit/", dropout_views.monthly_submit, name="monthly_submit"),
+    path("dropouts/rechecks/", dropout_views.rechecks, name="rechecks"),
 ]

@@ -41,7 +41,13 @@ from casefiles.models import (
     WarningFlag,
     WarningSign,
 )
-from casefiles.tests.factories import AttachmentFactory, ReferralFactory, ReviewCommentFactory
+from casefiles.tests.factories import (
+    AttachmentFactory,
+    ReferralFactory,
+    ReviewCommentFactory,
+    SchoolAgeChildFactory,
+    SuspectedDropoutFactory,
+)
 from guidance.models import (
     FlagKind,
     HomeVisitPhoto,
@@ -137,6 +143,9 @@ PAGE_ARGS = {
     "casefiles:referral_update": "referral",
     "casefiles:referral_slip": "referral",
     "casefiles:referral_slip_pdf": "referral",
+    "casefiles:child_verify": "school_age_child",
+    "casefiles:suspected_detail": "suspected_dropout",
+    "casefiles:absence_create": "student",
     "guidance:psych_file": "student",
     "guidance:psych_assessment_create": "student",
     "guidance:risk_level_set": "student",
@@ -195,6 +204,8 @@ class Objects:
     recovery_case: Any
     warning_flag: Any
     referral: Any
+    school_age_child: Any
+    suspected_dropout: Any
 
 
 @pytest.fixture
@@ -287,6 +298,9 @@ def objects(world: Any) -> Objects:
         ),
         # Sent by officer_a, still open: its update form shows.
         referral=ReferralFactory(student=world.student_a1, referred_by=world.officer_a),
+        # Unmatched (its 核实 form shows); and a proposed 疑似辍学 entry (its confirm and dismiss forms).
+        school_age_child=SchoolAgeChildFactory(town=world.school_a.town, uploaded_by=world.county),
+        suspected_dropout=SuspectedDropoutFactory(student=world.student_a1),
     )
 
 

@@ -339,6 +339,29 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     **{f"casefiles.FamilyEvent.{f}": G.HOUSEHOLD for f in ("student", "kind", "occurred_on", "note")},
     **{f"casefiles.WarningFlag.{f}": G.RECORDS for f in ("student", "sign", "value", "action")},
     "casefiles.CheckMissed.student": G.ASSESSMENT,
+    # 控辍保学 (casefiles/dropouts.py): a town's list of children (who, where, whom to call), whether and
+    # why a child is out of school; a teacher's 缺勤登记 is a help record; a 疑似辍学 entry is about the
+    # student's 学籍.
+    "casefiles.SchoolAgeChild.id_number": G.FULL_ID,
+    **{f"casefiles.SchoolAgeChild.{f}": G.IDENTITY for f in ("name", "gender", "birth_date")},
+    **{f"casefiles.SchoolAgeChild.{f}": G.CONTACT for f in ("town", "village", "guardian_name", "guardian_phone")},
+    **{f"casefiles.SchoolAgeChild.{f}": G.ENROLLMENT for f in ("verification", "verification_note", "verified_on")},
+    **{f"casefiles.AbsenceNote.{f}": G.RECORDS for f in ("student", "date_from", "days", "with_leave", "note")},
+    "casefiles.SuspectedDropout.student": G.IDENTITY,
+    **{
+        f"casefiles.SuspectedDropout.{f}": G.ENROLLMENT
+        for f in (
+            "first_absent_on",
+            "days_absent",
+            "source",
+            "absence_note",
+            "talk",
+            "note",
+            "status",
+            "resolved_on",
+            "resolution_note",
+        )
+    },
     # 劝返 一人一案 (casefiles/recovery.py): why the child left goes with the 学籍变动 reasons; the plan,
     # the people named in it (a 班主任, a village cadre) and every attempt are help records.
     "casefiles.RecoveryCase.student": G.IDENTITY,
@@ -489,6 +512,25 @@ NOT_PERSONAL: dict[str, str] = {
         for f in ("department_check", "decision", "decided_by", "decided_at")
     },
     "casefiles.CheckMissed.department_check": "which comparison",
+    **{
+        f"casefiles.SchoolAgeChild.{f}": "the ledger's bookkeeping: its reference year, who uploaded or verified, when"
+        for f in ("reference_year", "uploaded_by", "verified_by", "created_at", "updated_at")
+    },
+    **{f"casefiles.AbsenceNote.{f}": "who noted the absence, when" for f in ("teacher", "created_at")},
+    **{
+        f"casefiles.SuspectedDropout.{f}": "the entry's bookkeeping: the school, the week, who entered or "
+        "resolved it when, whether in the week"
+        for f in (
+            "school",
+            "week_monday",
+            "proposed_at",
+            "entered_on",
+            "entered_by",
+            "entered_in_week",
+            "resolved_by",
+            "created_at",
+        )
+    },
     **{f"casefiles.FamilyEvent.{f}": "who recorded the event when" for f in ("recorded_by", "created_at")},
     **{
         f"casefiles.WarningFlag.{f}": "the episode's dates, who recorded the action when"
@@ -593,6 +635,9 @@ NOT_PERSONAL_MODELS: dict[str, str] = {
     "casefiles.ReportExport": "a report export's bookkeeping (who asked, which report, the list's filter as "
     "plain values, progress): row, filter (a search word the requester typed, at most) and file are read "
     "only by the requester (report_exports.mine), each request and download audited",
+    "casefiles.DropoutMonthlyReport": "a school's 控辍保学月报: counts per school and month, no child named",
+    "casefiles.DropoutRecheck": "the county's re-check of a school's ledgers: dates, counts and findings about "
+    "the school's bookkeeping, no child named",
     "casefiles.RosterImport": "an uploaded roster between preview and commit: its file and preview (the bad "
     "rows' messages) are read only by the uploader (import_services.mine), deleted at the commit or after "
     "ROSTER_IMPORT_KEEP_HOURS; upload and commit audited",

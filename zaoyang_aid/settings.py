@@ -469,3 +469,20 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- 控辍保学 (casefiles/dropouts.py) ------------------------------------------------------------------
+# Absences without leave adding up to this many days in one school week propose a 疑似辍学 entry.
+DROPOUT_SUSPECT_DAYS = _int("DROPOUT_SUSPECT_DAYS", default=3)
+# A school's 月报 of a month is due by this day of the next month.
+DROPOUT_REPORT_DUE_DAY = _int("DROPOUT_REPORT_DUE_DAY", default=5)
+# The largest 适龄儿童 list accepted from a town (MB).
+SCHOOL_AGE_LIST_MAX_MB = _int("SCHOOL_AGE_LIST_MAX_MB", default=10)
+if not 1 <= DROPOUT_REPORT_DUE_DAY <= 28:
+    raise ImproperlyConfigured(f"DROPOUT_REPORT_DUE_DAY must be a day from 1 to 28; got {DROPOUT_REPORT_DUE_DAY}")
+if DROPOUT_SUSPECT_DAYS < 1:
+    raise ImproperlyConfigured(f"DROPOUT_SUSPECT_DAYS must be 1 or more; got {DROPOUT_SUSPECT_DAYS}")
+# Talk records whose words speak of absence (旷课, 不想上学 …) propose a 疑似辍学 entry (casefiles/dropouts.py).
+CELERY_BEAT_SCHEDULE["dropout-talk-proposals"] = {
+    "task": "casefiles.propose_dropouts_from_talks",
+    "schedule": crontab(hour=2, minute=40),
+}

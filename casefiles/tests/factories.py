@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import factory
 from django.core.files.base import ContentFile
+from django.utils import timezone
+from stdnum.cn import ric
 
 from pairing.models import Term
-from pairing.tests.factories import StudentFactory, TermFactory, UserFactory
+from pairing.tests.factories import StudentFactory, TermFactory, TownFactory, UserFactory, make_id_number
 
 from .. import models
 
@@ -98,3 +100,40 @@ class ReviewCommentFactory(factory.django.DjangoModelFactory):
     review = factory.SubFactory(CaseFileReviewFactory)
     author = factory.SubFactory("pairing.tests.factories.UserFactory", role="officer")
     body = "第10周没有谈话记录,请补充说明。"
+
+
+# --- 控辍保学 ledgers ------------------------------------------------------------------------------------
+
+
+class SchoolAgeChildFactory(factory.django.DjangoModelFactory):
+    """A child of a town's list, not in our rolls (another birth year than StudentFactory's numbers)."""
+
+    class Meta:
+        model = models.SchoolAgeChild
+
+    id_number = factory.Sequence(lambda n: make_id_number(n, birth=dt.date(2016, 5, 6)))
+    name = factory.Sequence(lambda n: f"儿童{n}")
+    gender = "M"
+    birth_date = factory.LazyAttribute(lambda o: ric.get_birth_date(o.id_number))
+    town = factory.SubFactory(TownFactory)
+    village = "清河村"
+    guardian_name = "刘大山"
+    guardian_phone = "13800001111"
+    reference_year = 2026
+    uploaded_by = factory.SubFactory(UserFactory, role="county")
+
+
+class SuspectedDropoutFactory(factory.django.DjangoModelFactory):
+    """A proposed entry (待确认), as a teacher's 缺勤登记 makes one."""
+
+    class Meta:
+        model = models.SuspectedDropout
+
+    student = factory.SubFactory(StudentFactory)
+    school = factory.LazyAttribute(lambda o: o.student.school)
+    first_absent_on = dt.date(2026, 11, 16)
+    week_monday = factory.LazyAttribute(lambda o: o.first_absent_on - dt.timedelta(days=o.first_absent_on.weekday()))
+    days_absent = 3
+    source = models.DropoutSource.ATTENDANCE
+    status = models.SuspectedStatus.PROPOSED
+    proposed_at = factory.LazyFunction(timezone.now)

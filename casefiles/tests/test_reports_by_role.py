@@ -17,10 +17,11 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from casefiles.early_warning import warnings_refresh
+from casefiles.models import DropoutMonthlyReport, SchoolAgeChild
 from casefiles.recovery import recovery_attempt_create, recovery_case_open
 from casefiles.referral_services import referral_update_record
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
-from casefiles.tests.factories import ReferralFactory
+from casefiles.tests.factories import ReferralFactory, SchoolAgeChildFactory, SuspectedDropoutFactory
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
 from pairing.models import Student, Town
@@ -84,6 +85,21 @@ def filled(world: Any) -> Any:
         aid_amount=Decimal("800.00"),
     )
     ReferralFactory(student=world.student_a1, referred_by=world.officer_a, due_on=dt.date(2026, 11, 1))
+    # 控辍保学: a town's list with a child matched to school_a's student and one not in our rolls, an
+    # entry in the 疑似辍学 ledger, and a 月报 of school_a (its grid has a row per school and month).
+    SchoolAgeChildFactory(town=world.school_a.town, id_number=world.student_a1.id_number, name="张小明")
+    SchoolAgeChildFactory(town=world.school_a.town)
+    SuspectedDropoutFactory(student=world.student_a2)
+    DropoutMonthlyReport.objects.create(
+        school=world.school_a,
+        month=dt.date(2026, 10, 1),
+        submitted_on=dt.date(2026, 11, 4),
+        submitted_by=world.officer_a,
+        enrolled=2,
+        suspected_open=0,
+        dropouts_open=0,
+        returned=0,
+    )
     return world
 
 
@@ -149,7 +165,10 @@ def _hostile() -> set[str]:
 
 def _ids(key: str) -> set[str]:
     field = {"id_number": "id_number", "student_number": "student_number"}[key]
-    return set(Student.objects.values_list(field, flat=True))
+    known = set(Student.objects.values_list(field, flat=True))
+    if key == "id_number":  # the 适龄儿童台账 also lists children who are not (yet) our students
+        known |= set(SchoolAgeChild.objects.values_list("id_number", flat=True))
+    return known
 
 
 def _check_types(kind: CellKind, cells: list[Any]) -> None:
