@@ -190,7 +190,7 @@ def proposal_confirm(
     assessment_save. A student without a 认定 of that term needs ``level_id`` (and ``decided_on``,
     today by default) for an added category. A proposal is decided once (row locked)."""
     proposal = _lock_pending(proposal_id, by)
-    _apply(proposal, level_id=level_id, decided_on=decided_on)
+    _apply(proposal, level_id=level_id, decided_on=decided_on, by=by)
     return _decide(proposal, by=by, decision=ProposalDecision.CONFIRMED, note=note)
 
 
@@ -220,7 +220,7 @@ def proposals_confirm_all(*, check_id: int, by: Any) -> tuple[int, int]:
             skipped += 1
             continue
         try:
-            _apply(proposal, level_id=None, decided_on=None)
+            _apply(proposal, level_id=None, decided_on=None, by=by)
         except ValidationError as exc:
             raise ValidationError(f"{proposal.student.name}:{'；'.join(exc.messages)}") from exc
         _decide(proposal, by=by, decision=ProposalDecision.CONFIRMED, note="批量确认", refresh=False)
@@ -251,7 +251,7 @@ def _lock_pending(proposal_id: int, by: Any) -> CheckProposal:
     return proposal
 
 
-def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date | None) -> None:
+def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date | None, by: Any) -> None:
     """The 认定 change itself, through assessment_save."""
     student, term, category = proposal.student, proposal.department_check.term, proposal.category
     assessment = (
@@ -277,7 +277,14 @@ def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date
             raise ValidationError({"level": LEVEL_NEEDED}, code="level_needed")
         day, kept_note = decided_on or timezone.localdate(), ""
     pairing_services.assessment_save(
-        student=student, term=term, level=level, categories=categories, decided_on=day, note=kept_note
+        student=student,
+        term=term,
+        level=level,
+        categories=categories,
+        decided_on=day,
+        note=kept_note,
+        reason=f"部门名单比对({proposal.department_check.get_kind_display()}):{proposal.get_action_display()}“{category.name}”",
+        by=by,
     )
 
 

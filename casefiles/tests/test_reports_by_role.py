@@ -18,7 +18,8 @@ from django.urls import reverse
 from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export, report_prepare
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
-from pairing.models import Student, Town
+from pairing import services as pairing_services
+from pairing.models import HardshipLevel, Student, Town
 from zaoyang_aid.access import Role
 from zaoyang_aid.excel import FORMULA_TRIGGERS, HEADER_ROW, CellKind, Total
 from zaoyang_aid.fields import broad_access
@@ -56,6 +57,15 @@ def filled(world: Any) -> Any:
     ExcusedWeekFactory(pairing=a2, week_monday=dt.date(2026, 11, 9), excused_by=world.officer_a)
     Reminder.objects.create(
         pairing=a2, kind="missed_talk", period=dt.date(2026, 10, 26), term=world.term, level=ReminderLevel.OFFICER
+    )
+    # A 认定 of the term (新增: the world has no term before it), for the 认定变动 reports.
+    pairing_services.assessment_save(
+        student=world.student_a2,
+        term=world.term,
+        level=HardshipLevel.objects.get(name="困难", stage=""),
+        decided_on=dt.date(2026, 9, 10),
+        reason="新认定",
+        by=world.officer_a,
     )
     return world
 
