@@ -17,6 +17,7 @@ from .models import (
     EnrollmentStatus,
     HardshipAssessment,
     HardshipLevel,
+    Pairing,
     School,
     SpecialCategory,
     Student,
@@ -50,7 +51,11 @@ def write(ctx: DemoContext, *, school: School, term: Term, officer: Any) -> None
     lowered = next((s for s in both if s != raised and rank[now[s.pk].level_id] < len(levels) - 1), None)
     if raised is None or lowered is None or len(both) < 6:
         return
-    recategorised, exited, reentered, newcomer = [s for s in both if s not in (raised, lowered)][:4]
+    rest = [s for s in both if s not in (raised, lowered)]
+    # Newly assessed this term and not yet paired (the officer's list of students to pair).
+    paired = set(Pairing.objects.filter(student__in=rest, ended_on__isnull=True).values_list("student_id", flat=True))
+    newcomer = next((s for s in rest if s.pk not in paired), rest[-1])
+    recategorised, exited, reentered = [s for s in rest if s != newcomer][:3]
     _unassess(newcomer, [now[newcomer.pk], before[newcomer.pk]])
     day = min(ctx.today, term.end_date, term.start_date + dt.timedelta(days=20))
     _set_level(raised, term, levels[rank[now[raised.pk].level_id] - 1], day, officer)
