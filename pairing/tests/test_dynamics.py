@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from guidance.models import Notification
 from pairing import services
 from pairing.dynamics import (
     ChangeKind,
@@ -326,29 +325,6 @@ def test_the_student_page_runs_the_same_queries_however_long_the_history(client,
     with CaptureQueriesContext(connection) as long:
         assert client.get(url).status_code == 200
     assert len(long.captured_queries) == len(short.captured_queries)
-
-
-# --- Transfers ----------------------------------------------------------------------------------------------
-
-
-def test_a_transfer_ends_the_pairing_and_tells_the_new_schools_officers_once(world):
-    pairing = world.student_a1.pairings.get()
-    officer_b2 = f.OfficerFactory(school=world.school_b).user
-    change = services.student_transfer(
-        student=world.student_a1, to_school=world.school_b, on=D(2026, 11, 9), reason="随父母迁居", by=world.officer_a
-    )
-    pairing.refresh_from_db()
-    assert pairing.ended_on == D(2026, 11, 9) and pairing.end_reason == "school_transfer"
-    told = Notification.objects.filter(source_key__startswith=f"transfer-in:{change.pk}:")
-    assert set(told.values_list("recipient", flat=True)) == {world.officer_b.pk, officer_b2.pk}
-    notice = told.first()
-    assert world.student_a1.name in notice.title and world.school_a.name in notice.body
-    assert notice.link == reverse("pairing:student_detail", args=[world.student_a1.pk])
-    from guidance.notices import transfer_in_notify
-
-    transfer_in_notify(change)  # run again: nobody is told twice
-    assert told.count() == 2
-    assert not Notification.objects.filter(recipient=world.officer_a).exists()
 
 
 # --- Every URL for every role --------------------------------------------------------------------------------
