@@ -21,6 +21,7 @@ from django.utils import timezone
 from pairing import selectors as pairing_selectors
 from pairing import services as pairing_services
 from pairing.models import (
+    AidListExit,
     EnrollmentStatus,
     HardshipAssessment,
     HardshipLevel,
@@ -264,6 +265,8 @@ def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date
     if proposal.action == ProposalAction.REMOVE:
         if assessment is None or category not in current:
             return  # already without it: nothing to write
+        if AidListExit.objects.filter(student=student, term=term, reentered_on__isnull=True).exists():
+            return  # off the list this term (动态管理): a removal must not take her back onto it
         categories = [c for c in current if c.pk != category.pk]
     else:
         if assessment is not None and category in current:
