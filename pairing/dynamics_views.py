@@ -46,6 +46,7 @@ def assessment_changes(request: HttpRequest) -> HttpResponse:
     lines = dynamics.assessment_changes(filterset, term=term) if term is not None else []
     query = query_without_page(request)
     role = scope_of(request.user).role
+    page = page_of(request, lines)
     return render(
         request,
         "pairing/assessment_changes.html",
@@ -54,7 +55,8 @@ def assessment_changes(request: HttpRequest) -> HttpResponse:
             "previous": dynamics.previous_term(term) if term is not None else None,
             "terms": _terms(),
             "filter": filterset,
-            "page": page_of(request, lines),
+            "page": page,
+            "page_pending": [line for line in page if not line.confirmed],
             "pending": sum(1 for line in lines if not line.confirmed),
             "query": query,
             "can_confirm": role == Role.OFFICER,
@@ -73,20 +75,28 @@ def _back(request: HttpRequest) -> str:
 @role_required(Role.OFFICER)
 @require_POST
 def assessment_change_confirm(request: HttpRequest) -> HttpResponse:
-    """确认 one change as the officer read it (its fingerprint); a change edited since is refused."""
+    """确认 one change (student, fingerprint) or 全部确认 the page's pending ones (line=<id>:<fingerprint>
+    each), as the officer read them; a change edited since is refused, and then none is confirmed."""
     term = _term_of(request)
-    raw = request.POST.get("student", "")
-    if term is None or not raw.isdigit():
+    read: dict[int, str] = {}
+    for item in request.POST.getlist("line"):
+        pk, _sep, fingerprint = item.partition(":")
+        if pk.isdigit():
+            read[int(pk)] = fingerprint
+    if (raw := request.POST.get("student", "")).isdigit():
+        read[int(raw)] = request.POST.get("fingerprint", "")
+    if term is None or not read:
         messages.error(request, "请选择要确认的变动。")
         return redirect(_back(request))
     try:
-        confirmation = services.assessment_change_confirm(
-            student=int(raw), term=term, fingerprint=request.POST.get("fingerprint", ""), by=request.user
-        )
+        done = services.assessment_changes_confirm(read=read, term=term, by=request.user)
     except ValidationError as exc:
         messages.error(request, "".join(exc.messages))
     else:
-        messages.success(request, f"已确认{confirmation.student.name}的认定变动:{confirmation.summary}")
+        if len(done) == 1:
+            messages.success(request, f"已确认{done[0].student.name}的认定变动:{done[0].summary}")
+        else:
+            messages.success(request, f"已确认{len(done)}项认定变动。")
     return redirect(_back(request))
 
 

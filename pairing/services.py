@@ -442,34 +442,52 @@ def assessment_change_confirm(*, student: int, term: Term, fingerprint: str, by:
     """The school officer confirms a student's 认定 change of ``term`` as she read it
     (``fingerprint``, ChangeLine.fingerprint): a change edited since is refused, to be read again.
     Confirming again after an edit replaces the earlier confirmation (the audit log keeps both)."""
+    return assessment_changes_confirm(read={student: fingerprint}, term=term, by=by)[0]
+
+
+@transaction.atomic
+def assessment_changes_confirm(*, read: Mapping[int, str], term: Term, by: Any) -> list[AssessmentChangeConfirmation]:
+    """全部确认: each student's change of ``term`` as the officer read it (student id -> fingerprint),
+    all or none: one refused (edited since, confirmed by a colleague meanwhile, out of her scope)
+    confirms nothing, naming the student."""
     from .dynamics import ChangeKind, previous_term, term_changes
 
     if scope_of(by).role != Role.OFFICER:
         raise ValidationError("只有本校资助专干可以确认认定变动。")
-    if not Student.objects.visible_to(by).filter(pk=student).exists():
+    if not read:
+        raise ValidationError("请选择要确认的变动。")
+    ids = sorted(read)
+    if Student.objects.visible_to(by).filter(pk__in=ids).count() != len(ids):
         raise ValidationError("该学生不存在或不在您的管理范围内。")
-    _lock_student(student)
-    lines = term_changes(by, Student.objects.filter(pk=student), term=term, previous=previous_term(term))
-    line = lines[0] if lines else None
-    if line is None or line.kind == ChangeKind.UNCHANGED:
-        raise ValidationError("该学生本学期的认定没有变动,无需确认。")
-    if line.fingerprint != fingerprint:
-        raise ValidationError("该学生的认定变动在您打开页面后已被修改,请查看最新的变动后再确认。")
-    if line.confirmed and line.confirmation is not None:
-        who = line.confirmation.confirmed_by.get_full_name()
-        when = timezone.localtime(line.confirmation.confirmed_at)
-        raise ValidationError(f"该变动已由{who}于{when:%Y-%m-%d %H:%M}确认。")
-    confirmation, _created = AssessmentChangeConfirmation.objects.update_or_create(
-        student_id=student,
-        term=term,
-        defaults={
-            "fingerprint": line.fingerprint,
-            "summary": line.summary,
-            "confirmed_by": by,
-            "confirmed_at": timezone.now(),
-        },
-    )
-    return confirmation
+    list(Student.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # lock, in order
+    lines = {
+        line.student.pk: line
+        for line in term_changes(by, Student.objects.filter(pk__in=ids), term=term, previous=previous_term(term))
+    }
+    now, done = timezone.now(), []
+    for student_id in ids:
+        line = lines.get(student_id)
+        if line is None or line.kind == ChangeKind.UNCHANGED:
+            raise ValidationError("该学生本学期的认定没有变动,无需确认。")
+        name = line.student.name
+        if line.fingerprint != read[student_id]:
+            raise ValidationError(f"{name}的认定变动在您打开页面后已被修改,请查看最新的变动后再确认。")
+        if line.confirmed and line.confirmation is not None:
+            who = line.confirmation.confirmed_by.get_full_name()
+            when = timezone.localtime(line.confirmation.confirmed_at)
+            raise ValidationError(f"{name}的变动已由{who}于{when:%Y-%m-%d %H:%M}确认。")
+        confirmation, _created = AssessmentChangeConfirmation.objects.update_or_create(
+            student_id=student_id,
+            term=term,
+            defaults={
+                "fingerprint": line.fingerprint,
+                "summary": line.summary,
+                "confirmed_by": by,
+                "confirmed_at": now,
+            },
+        )
+        done.append(confirmation)
+    return done
 
 
 # --- 教职工 ----------------------------------------------------------------------------------------

@@ -416,3 +416,23 @@ def test_the_change_pages_run_the_same_queries_for_more_rows_and_schools(client,
     few = [_queries(client, user, url) for user, url in pages]
     _more_changes(world, before, now, 6)
     assert [_queries(client, user, url) for user, url in pages] == few
+
+
+def test_confirm_all_confirms_the_pages_pending_changes_all_or_none(client, world, terms):
+    before, now = terms
+    assess(world.student_a1, before, "困难")
+    assess(world.student_a1, now, "特别困难", reason="重病", by=world.officer_a)
+    assess(world.student_a2, now, "困难", reason="新认定", by=world.officer_a)
+    lines = lines_by_student(world, world.officer_a, now)
+    client.force_login(world.officer_a)
+    page = client.get(reverse("pairing:assessment_changes")).content.decode()
+    assert "全部确认本页2项待确认变动" in page
+    url = reverse("pairing:assessment_change_confirm")
+    stale = [f"{world.student_a1.pk}:{lines[world.student_a1.pk].fingerprint}", f"{world.student_a2.pk}:stale"]
+    response = client.post(url, {"term": now.pk, "line": stale}, follow=True)
+    assert "已被修改" in response.content.decode() and not AssessmentChangeConfirmation.objects.exists()
+    fresh = [f"{pk}:{line.fingerprint}" for pk, line in lines.items()]
+    response = client.post(url, {"term": now.pk, "line": fresh}, follow=True)
+    assert "已确认2项认定变动" in response.content.decode()
+    assert AssessmentChangeConfirmation.objects.filter(confirmed_by=world.officer_a).count() == 2
+    assert "全部确认本页" not in client.get(reverse("pairing:assessment_changes")).content.decode()
