@@ -5,11 +5,15 @@ student's history in date order, and the new school's officer told of a transfer
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 from typing import Any
 
+import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -252,8 +256,6 @@ def test_the_county_counts_per_school_add_up(world, terms):
 
 
 def _get(user: Any, url: str) -> str:
-    from django.test import Client
-
     client = Client()
     client.force_login(user)
     response = client.get(url)
@@ -436,3 +438,19 @@ def test_confirm_all_confirms_the_pages_pending_changes_all_or_none(client, worl
     assert "已确认2项认定变动" in response.content.decode()
     assert AssessmentChangeConfirmation.objects.filter(confirmed_by=world.officer_a).count() == 2
     assert "全部确认本页" not in client.get(reverse("pairing:assessment_changes")).content.decode()
+
+
+def test_the_pages_export_link_downloads_the_report_with_the_pages_filter(client, world, terms):
+    """The 导出Excel link carries the page's filter and term (casefiles registers the reports)."""
+    before, now = terms
+    assess(world.student_a1, before, "困难")
+    assess(world.student_a1, now, "特别困难", reason="重病", by=world.officer_a)
+    assess(world.student_a2, now, "困难", reason="新认定", by=world.officer_a)
+    client.force_login(world.officer_a)
+    page = client.get(reverse("pairing:assessment_changes"), {"term": now.pk, "kind": "level"}).content.decode()
+    link = re.search(r'href="([^"]+)">导出Excel', page).group(1).replace("&amp;", "&")
+    response = client.get(link)
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    names = [row[2] for row in sheet.iter_rows(values_only=True) if row[2] in {"张小明", "李小红"}]
+    assert names == ["张小明"]  # the level change only, as on the page
