@@ -984,7 +984,28 @@ def student_status_change(
     )
     locked.enrollment_status = status
     locked.save(update_fields=["enrollment_status", "updated_at"])
+    if status in LEAVES_AID_LIST:
+        _leave_aid_list(student=locked, on=on, reason=LEAVES_AID_LIST[status], note=reason, by=by)
     return change
+
+
+# 毕业 and 转出 (out of the county) take a student off the list of 家庭经济困难学生 too (动态管理): the
+# exit is recorded with the status change, when the day falls in a term and she is on the list.
+LEAVES_AID_LIST: dict[str, str] = {
+    EnrollmentStatus.GRADUATED: AidExitReason.GRADUATED,
+    EnrollmentStatus.TRANSFERRED: AidExitReason.LEFT_COUNTY,
+}
+
+
+def _leave_aid_list(*, student: Student, on: dt.date, reason: str, note: str, by: Any) -> AidListExit | None:
+    term = Term.objects.containing(on).first()
+    if term is None or AidListExit.objects.filter(student=student, term=term).exists():
+        return None
+    if not HardshipAssessment.objects.filter(student=student, term__start_date__lte=term.start_date).exists():
+        return None  # never on the list
+    return AidListExit.objects.create(
+        student=student, term=term, exited_on=on, reason=reason, note=note[:200], recorded_by=by
+    )
 
 
 @transaction.atomic

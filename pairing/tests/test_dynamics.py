@@ -454,3 +454,40 @@ def test_the_pages_export_link_downloads_the_report_with_the_pages_filter(client
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     names = [row[2] for row in sheet.iter_rows(values_only=True) if row[2] in {"张小明", "李小红"}]
     assert names == ["张小明"]  # the level change only, as on the page
+
+
+def test_graduating_or_leaving_the_county_takes_the_student_off_the_list(world, terms):
+    before, now = terms
+    assess(world.student_a1, before, "困难")
+    assess(world.student_a2, before, "困难")
+    assess(world.student_a2, now, "困难")
+    services.student_status_change(
+        student=world.student_a1,
+        status=EnrollmentStatus.GRADUATED,
+        on=D(2026, 11, 2),
+        reason="提前毕业",
+        by=world.officer_a,
+    )
+    services.student_status_change(
+        student=world.student_a2,
+        status=EnrollmentStatus.TRANSFERRED,
+        on=D(2026, 11, 3),
+        reason="随父母去外省",
+        by=world.officer_a,
+    )
+    services.student_status_change(  # never on the list: no exit
+        student=world.student_b1,
+        status=EnrollmentStatus.GRADUATED,
+        on=D(2026, 11, 2),
+        reason="毕业",
+        by=world.officer_b,
+    )
+    exits = {e.student_id: e for e in AidListExit.objects.all()}
+    assert set(exits) == {world.student_a1.pk, world.student_a2.pk}
+    assert exits[world.student_a1.pk].reason == AidExitReason.GRADUATED and exits[world.student_a1.pk].term == now
+    assert exits[world.student_a2.pk].get_reason_display() == "转出本县"
+    assert (
+        exits[world.student_a2.pk].note == "随父母去外省" and exits[world.student_a2.pk].recorded_by == world.officer_a
+    )
+    line = lines_by_student(world, world.county, now)[world.student_a2.pk]
+    assert line.kind == ChangeKind.EXITED and line.after_words == "退出(转出本县)"
