@@ -187,14 +187,11 @@ def term_changes(user: Any, students: QuerySet[Student], *, term: Term, previous
     Queries: the two terms' 认定 with level, recorder and student (1), their categories (1), the
     students' exits up to ``term`` (1), this term's confirmations (1)."""
     terms = [term.pk] + ([previous.pk] if previous is not None else [])
-    assessments = list(
-        HardshipAssessment.objects.visible_to(user)
-        .filter(term_id__in=terms, student__in=students)
-        .select_related("level", "recorded_by", "student__school__town")
-        .order_by()
-    )
+    selected = HardshipAssessment.objects.visible_to(user).filter(term_id__in=terms, student__in=students).order_by()
+    assessments = list(selected.select_related("level", "recorded_by", "student__school__town"))
+    # A subquery, not a list of ids: a county's two terms hold more 认定 than SQLite takes parameters.
     through = HardshipAssessment.categories.through.objects.filter(
-        hardshipassessment_id__in=[a.pk for a in assessments]
+        hardshipassessment_id__in=selected.values("pk")
     ).values_list("hardshipassessment_id", "specialcategory_id", "specialcategory__name", "specialcategory__order")
     categories: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     for assessment_id, pk, name, order in through:
