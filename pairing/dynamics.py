@@ -374,26 +374,35 @@ def _assessment_entries(student: Student) -> list[HistoryEntry]:
     current: Standing | None = None
     exited_ever = False
     for term in terms:
-        assessment = by_term.get(term.pk)
-        if assessment is not None:
-            after = standing_of(assessment, [(c.pk, c.name, c.order) for c in assessment.categories.all()])
+        assessment, exit_ = by_term.get(term.pk), exits.get(term.pk)
+        after = _standing_read(assessment) if assessment is not None else None
+        # A 认定 saved after the term's exit is the re-entry's: the re-entry line shows it.
+        reentry_row = (
+            exit_ is not None
+            and exit_.reentered_on is not None
+            and assessment is not None
+            and assessment.decided_on >= exit_.exited_on
+        )
+        if assessment is not None and after is not None and not reentry_row:
             kind = change_kind(current, after)
             if kind != ChangeKind.UNCHANGED:
                 entries.append(_assessment_entry(term, assessment, kind, current, after, exited_ever))
             current = after
-        exit_ = exits.get(term.pk)
         if exit_ is not None:
             entries.append(_exit_entry(term, exit_))
             exited_ever, current = True, None
             if exit_.reentered_on is not None:
                 who = exit_.reentered_by.get_full_name() if exit_.reentered_by else ""
-                text = f"{term.name}重新纳入资助名单"
+                text = f"{term.name}重新纳入资助名单" + (f":{after.words}" if after else "")
                 entries.append(
                     HistoryEntry(exit_.reentered_on, "重新纳入", text, exit_.reentry_reason, who, None, "success")
                 )
-                if assessment is not None:
-                    current = standing_of(assessment, [(c.pk, c.name, c.order) for c in assessment.categories.all()])
+                current = after
     return entries
+
+
+def _standing_read(assessment: HardshipAssessment) -> Standing:
+    return standing_of(assessment, [(c.pk, c.name, c.order) for c in assessment.categories.all()])
 
 
 def _assessment_entry(

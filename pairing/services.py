@@ -391,7 +391,7 @@ def assessment_save(
     assessment.save()
     assessment.categories.set(categories)
     if exit_ is not None:
-        exit_.reentered_on = max(exit_.exited_on, min(timezone.localdate(), term.end_date))
+        exit_.reentered_on = max(exit_.exited_on, decided_on)  # the decision's day, never before the exit
         exit_.reentry_reason, exit_.reentered_by = reason, by
         exit_.save(update_fields=["reentered_on", "reentry_reason", "reentered_by"])
     return assessment

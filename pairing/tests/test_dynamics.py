@@ -491,3 +491,17 @@ def test_graduating_or_leaving_the_county_takes_the_student_off_the_list(world, 
     )
     line = lines_by_student(world, world.county, now)[world.student_a2.pk]
     assert line.kind == ChangeKind.EXITED and line.after_words == "退出(转出本县)"
+
+
+def test_the_history_shows_an_exit_and_its_re_entry_in_the_same_term(world, terms):
+    _before, now = terms
+    student = world.student_a2
+    assess(student, now, "困难", reason="新认定", by=world.officer_a, decided_on=D(2026, 9, 10))
+    services.aid_list_exit(student=student, on=D(2026, 10, 9), reason="better_off", by=world.officer_a)
+    assess(student, now, "特别困难", reason="再次困难", by=world.officer_a, decided_on=D(2026, 11, 2))
+    record = student_full_record(world.officer_a, student.pk)
+    access = field_access(world.officer_a, school_id=record.school_id, paired_teacher_id=None)
+    kinds = [(e.on, e.kind, e.reason) for e in student_history(record, access=access)]
+    # The term's one 认定 row now holds the re-entry's decision: it is shown as the re-entry.
+    assert kinds == [(D(2026, 10, 9), "退出资助名单", ""), (D(2026, 11, 2), "重新纳入", "再次困难")]
+    assert "特别困难" in student_history(record, access=access)[-1].text
