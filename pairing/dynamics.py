@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from zaoyang_aid.fields import FieldAccess
 
@@ -25,6 +26,7 @@ from .models import (
     AssessmentChangeConfirmation,
     EnrollmentStatus,
     HardshipAssessment,
+    HardshipLevel,
     PairingEndReason,
     School,
     Student,
@@ -184,11 +186,17 @@ def term_changes(user: Any, students: QuerySet[Student], *, term: Term, previous
     """Every student of ``students`` on the list in ``previous`` or ``term``, with the change between
     the two, in school and class order; 未变 lines included (the callers keep what they show).
 
-    Queries: the two terms' 认定 with level, recorder and student (1), their categories (1), the
-    students' exits up to ``term`` (1), this term's confirmations (1)."""
+    Queries: the two terms' 认定 (1), the levels (1), the recorders (1), their categories (1), the
+    students (1) and their schools with towns (1), the students' exits up to ``term`` (1), this
+    term's confirmations (1). A county's two terms are some 25,000 认定: each row is one plain model
+    instance, its level, recorder, student and school shared (not a joined copy per row)."""
     terms = [term.pk] + ([previous.pk] if previous is not None else [])
     selected = HardshipAssessment.objects.visible_to(user).filter(term_id__in=terms, student__in=students).order_by()
-    assessments = list(selected.select_related("level", "recorded_by", "student__school__town"))
+    assessments = list(
+        selected.only(
+            "pk", "student_id", "term_id", "level_id", "decided_on", "note", "reason", "recorded_by_id", "recorded_at"
+        )
+    )
     # A subquery, not a list of ids: a county's two terms hold more 认定 than SQLite takes parameters.
     through = HardshipAssessment.categories.through.objects.filter(
         hardshipassessment_id__in=selected.values("pk")
@@ -199,7 +207,7 @@ def term_changes(user: Any, students: QuerySet[Student], *, term: Term, previous
     exits = list(
         AidListExit.objects.visible_to(user)
         .filter(student__in=students, term__start_date__lte=term.start_date)
-        .select_related("recorded_by", "term", "student__school__town")
+        .select_related("recorded_by", "term")
     )
     confirmations = {
         c.student_id: c
@@ -207,7 +215,30 @@ def term_changes(user: Any, students: QuerySet[Student], *, term: Term, previous
             "confirmed_by"
         )
     }
+    _attach(assessments, exits, selected)
     return _lines(term, previous, _standings(assessments, categories), assessments, exits, confirmations)
+
+
+def _attach(assessments: list[HardshipAssessment], exits: list[AidListExit], selected: QuerySet[Any]) -> None:
+    """Each 认定's level, recorder and student, and each exit's student, from one read of each."""
+    levels = {level.pk: level for level in HardshipLevel.objects.all()}
+    user_ids = {a.recorded_by_id for a in assessments if a.recorded_by_id is not None}
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=user_ids)}
+    involved = Student.objects.filter(
+        Q(pk__in=selected.values("student_id")) | Q(pk__in={e.student_id for e in exits})
+    ).order_by()
+    people = {s.pk: s for s in involved}
+    schools = {
+        s.pk: s for s in School.objects.select_related("town").filter(pk__in={p.school_id for p in people.values()})
+    }
+    for student in people.values():
+        student.school = schools[student.school_id]
+    for assessment in assessments:
+        assessment.level = levels[assessment.level_id]
+        assessment.recorded_by = users.get(assessment.recorded_by_id) if assessment.recorded_by_id else None
+        assessment.student = people[assessment.student_id]
+    for exit_ in exits:
+        exit_.student = people[exit_.student_id]
 
 
 def _lines(
