@@ -39,6 +39,7 @@ from pairing.dynamics import (
     ChangeLine,
     assessment_change_filter,
     assessment_changes,
+    previous_term,
     school_change_filter,
     school_changes,
 )
@@ -693,7 +694,7 @@ ASSESSMENT_CHANGES = Report(
     description="所选学期与上一学期相比,每名学生的困难认定变动(新增、退出、等级变化、类别变化):变动前后、日期、原因、"
     "记录人与确认情况;与“认定变动”页的筛选相同。",
     filter_of=_change_filter,
-    selector=lambda filterset, term: assessment_changes(filterset, term=term),
+    selector=lambda filterset, term: assessment_changes(filterset, term=term, previous=previous_term(term)),
     rows=_change_rows,
     filterset=AssessmentChangeFilter,
     columns=(
@@ -739,7 +740,7 @@ ASSESSMENT_CHANGES_BY_SCHOOL = Report(
     description="每所学校所选学期与上一学期相比的认定新增、退出、等级变化、类别变化人数,及已确认、待确认数;"
     "与“认定变动(按学校)”页的筛选相同。",
     filter_of=_school_change_filter,
-    selector=lambda filterset, term: school_changes(filterset, term=term).schools,
+    selector=lambda filterset, term: school_changes(filterset, term=term, previous=previous_term(term)).schools,
     rows=_school_change_rows,
     filterset=SchoolChangeFilter,
     columns=(

@@ -99,7 +99,8 @@ def level_direction(before: Standing | None, after: Standing | None) -> str:
 
 
 def previous_term(term: Term) -> Term | None:
-    return Term.objects.filter(start_date__lt=term.start_date).order_by("-start_date").first()
+    earlier = Term.objects.select_related("school_year").filter(start_date__lt=term.start_date)
+    return earlier.order_by("-start_date").first()
 
 
 @dataclass
@@ -310,12 +311,12 @@ def assessment_change_filter(user: Any, params: Any) -> AssessmentChangeFilter:
     return AssessmentChangeFilter(params, queryset=Student.objects.visible_to(user), request_user=user)
 
 
-def assessment_changes(filterset: AssessmentChangeFilter, *, term: Term) -> list[ChangeLine]:
-    """The filtered students' changes of ``term`` against the term before, as the page and the
-    report list them."""
+def assessment_changes(filterset: AssessmentChangeFilter, *, term: Term, previous: Term | None) -> list[ChangeLine]:
+    """The filtered students' changes of ``term`` against ``previous`` (previous_term: the term
+    before), as the page and the report list them."""
     students = filterset.qs
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
-    lines = term_changes(filterset.request_user, students, term=term, previous=previous_term(term))
+    lines = term_changes(filterset.request_user, students, term=term, previous=previous)
     return lines_shown(lines, kind=data.get("kind") or "", state=data.get("state") or "")
 
 
@@ -515,5 +516,5 @@ def school_change_filter(user: Any, params: Any) -> SchoolChangeFilter:
     return SchoolChangeFilter(params, queryset=School.objects.visible_to(user), request_user=user)
 
 
-def school_changes(filterset: SchoolChangeFilter, *, term: Term) -> CountyChanges:
-    return changes_by_school(filterset.request_user, filterset.qs, term=term, previous=previous_term(term))
+def school_changes(filterset: SchoolChangeFilter, *, term: Term, previous: Term | None) -> CountyChanges:
+    return changes_by_school(filterset.request_user, filterset.qs, term=term, previous=previous)

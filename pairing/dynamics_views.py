@@ -23,13 +23,15 @@ from .models import Student, Term
 from .views import EDITORS, _call_service
 
 
-def _term_of(request: HttpRequest) -> Term | None:
-    """?term=<id> among the terms begun, else the current one (the last begun in a vacation)."""
+def _terms_of(request: HttpRequest) -> tuple[Term | None, Term | None]:
+    """(?term=<id> among the terms begun, else the current one; the current one: the last begun in
+    a vacation)."""
+    current = selectors.term_today(school_id=scope_of(request.user).school_id).term
     raw = request.GET.get("term") or request.POST.get("term") or ""
     begun = Term.objects.select_related("school_year").filter(start_date__lte=timezone.localdate())
     if raw.isdigit() and (term := begun.filter(pk=int(raw)).first()) is not None:
-        return term
-    return selectors.term_today(school_id=scope_of(request.user).school_id).term
+        return term, current
+    return current, current
 
 
 def _terms() -> list[Term]:
@@ -41,9 +43,10 @@ def _terms() -> list[Term]:
 def assessment_changes(request: HttpRequest) -> HttpResponse:
     """本学期认定变动: each student's change of 认定 against the term before (新增, 退出, 等级, 类别),
     with the date, the reason and who recorded it; the officer confirms each or corrects it."""
-    term = _term_of(request)
+    term, current = _terms_of(request)
+    previous = dynamics.previous_term(term) if term is not None else None
     filterset = dynamics.assessment_change_filter(request.user, request.GET)
-    lines = dynamics.assessment_changes(filterset, term=term) if term is not None else []
+    lines = dynamics.assessment_changes(filterset, term=term, previous=previous) if term is not None else []
     query = query_without_page(request)
     role = scope_of(request.user).role
     page = page_of(request, lines)
@@ -52,7 +55,7 @@ def assessment_changes(request: HttpRequest) -> HttpResponse:
         "pairing/assessment_changes.html",
         {
             "term": term,
-            "previous": dynamics.previous_term(term) if term is not None else None,
+            "previous": previous,
             "terms": _terms(),
             "filter": filterset,
             "page": page,
@@ -60,7 +63,7 @@ def assessment_changes(request: HttpRequest) -> HttpResponse:
             "pending": sum(1 for line in lines if not line.confirmed),
             "query": query,
             "can_confirm": role == Role.OFFICER,
-            "current_term": selectors.term_today(school_id=scope_of(request.user).school_id).term,
+            "current_term": current,
             "export_url": navigation.export_link("pairing:assessment_changes", role, query),
         },
     )
@@ -77,7 +80,7 @@ def _back(request: HttpRequest) -> str:
 def assessment_change_confirm(request: HttpRequest) -> HttpResponse:
     """确认 one change (student, fingerprint) or 全部确认 the page's pending ones (line=<id>:<fingerprint>
     each), as the officer read them; a change edited since is refused, and then none is confirmed."""
-    term = _term_of(request)
+    term, _current = _terms_of(request)
     read: dict[int, str] = {}
     for item in request.POST.getlist("line"):
         pk, _sep, fingerprint = item.partition(":")
@@ -104,16 +107,17 @@ def assessment_change_confirm(request: HttpRequest) -> HttpResponse:
 def assessment_changes_by_school(request: HttpRequest) -> HttpResponse:
     """认定变动统计: per school (filter by town and stage) how many were added, left the list and
     changed level or category this term, how many the officers confirmed, with the total."""
-    term = _term_of(request)
+    term, _current = _terms_of(request)
+    previous = dynamics.previous_term(term) if term is not None else None
     filterset = dynamics.school_change_filter(request.user, request.GET)
-    county = dynamics.school_changes(filterset, term=term) if term is not None else None
+    county = dynamics.school_changes(filterset, term=term, previous=previous) if term is not None else None
     query = query_without_page(request)
     return render(
         request,
         "pairing/assessment_changes_by_school.html",
         {
             "term": term,
-            "previous": dynamics.previous_term(term) if term is not None else None,
+            "previous": previous,
             "terms": _terms(),
             "filter": filterset,
             "county": county,

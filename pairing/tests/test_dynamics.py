@@ -505,3 +505,25 @@ def test_the_history_shows_an_exit_and_its_re_entry_in_the_same_term(world, term
     # The term's one 认定 row now holds the re-entry's decision: it is shown as the re-entry.
     assert kinds == [(D(2026, 10, 9), "退出资助名单", ""), (D(2026, 11, 2), "重新纳入", "再次困难")]
     assert "特别困难" in student_history(record, access=access)[-1].text
+
+
+def test_the_change_pages_query_counts_are_pinned(client, world, terms, django_assert_num_queries):
+    before, now = terms
+    _more_changes(world, before, now, 3)
+    client.force_login(world.officer_a)
+    url = reverse("pairing:assessment_changes")
+    client.get(url)
+    # 1 session, 2 user, 3 staff row, 4-5 the current term and its closures (term_today), 6 the term
+    # before; term_changes: 7 the two terms' 认定, 8 their categories, 9 the exits, 10 the
+    # confirmations, 11 the levels, 12 the recorders, 13 the students, 14 their schools with towns;
+    # 15 the term links, 16 the navbar's unread notifications, 17-19 the session save in its savepoint
+    with django_assert_num_queries(19):
+        client.get(url)
+    client.force_login(world.county)
+    url = reverse("pairing:assessment_changes_by_school")
+    client.get(url)
+    # 1 session, 2 user, 3-4 the current term and its closures, 5 the term before, 6 the schools;
+    # 7-14 term_changes as above; 15 the term links, 16 the notifications, 17 the filter's towns,
+    # 18-20 the session save
+    with django_assert_num_queries(20):
+        client.get(url)
