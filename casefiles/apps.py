@@ -100,5 +100,18 @@ class CasefilesConfig(AppConfig):
             navigation.register_export(
                 list_url_name, url_name="casefiles:report_download", report=report, roles=set(REPORT_ROLES)
             )
+        # 动态管理's pages (pairing) export as the 认定变动 reports, with their filters.
+        navigation.register_export(
+            "pairing:assessment_changes",
+            url_name="casefiles:report_download",
+            report="assessment_changes",
+            roles=set(REPORT_ROLES),
+        )
+        navigation.register_export(
+            "pairing:assessment_changes_by_school",
+            url_name="casefiles:report_download",
+            report="assessment_changes_by_school",
+            roles={Role.COUNTY},
+        )
         # The dashboards' figures link to the report listing their rows (zaoyang_aid.navigation.report_link).
         navigation.register_reports_page("casefiles:report_list", roles=set(REPORT_ROLES))

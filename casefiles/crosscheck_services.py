@@ -21,6 +21,7 @@ from django.utils import timezone
 from pairing import selectors as pairing_selectors
 from pairing import services as pairing_services
 from pairing.models import (
+    AidListExit,
     EnrollmentStatus,
     HardshipAssessment,
     HardshipLevel,
@@ -190,7 +191,7 @@ def proposal_confirm(
     assessment_save. A student without a 认定 of that term needs ``level_id`` (and ``decided_on``,
     today by default) for an added category. A proposal is decided once (row locked)."""
     proposal = _lock_pending(proposal_id, by)
-    _apply(proposal, level_id=level_id, decided_on=decided_on)
+    _apply(proposal, level_id=level_id, decided_on=decided_on, by=by)
     return _decide(proposal, by=by, decision=ProposalDecision.CONFIRMED, note=note)
 
 
@@ -220,7 +221,7 @@ def proposals_confirm_all(*, check_id: int, by: Any) -> tuple[int, int]:
             skipped += 1
             continue
         try:
-            _apply(proposal, level_id=None, decided_on=None)
+            _apply(proposal, level_id=None, decided_on=None, by=by)
         except ValidationError as exc:
             raise ValidationError(f"{proposal.student.name}:{'；'.join(exc.messages)}") from exc
         _decide(proposal, by=by, decision=ProposalDecision.CONFIRMED, note="批量确认", refresh=False)
@@ -251,7 +252,7 @@ def _lock_pending(proposal_id: int, by: Any) -> CheckProposal:
     return proposal
 
 
-def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date | None) -> None:
+def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date | None, by: Any) -> None:
     """The 认定 change itself, through assessment_save."""
     student, term, category = proposal.student, proposal.department_check.term, proposal.category
     assessment = (
@@ -264,6 +265,8 @@ def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date
     if proposal.action == ProposalAction.REMOVE:
         if assessment is None or category not in current:
             return  # already without it: nothing to write
+        if AidListExit.objects.filter(student=student, term=term, reentered_on__isnull=True).exists():
+            return  # off the list this term (动态管理): a removal must not take her back onto it
         categories = [c for c in current if c.pk != category.pk]
     else:
         if assessment is not None and category in current:
@@ -277,7 +280,14 @@ def _apply(proposal: CheckProposal, *, level_id: int | None, decided_on: dt.date
             raise ValidationError({"level": LEVEL_NEEDED}, code="level_needed")
         day, kept_note = decided_on or timezone.localdate(), ""
     pairing_services.assessment_save(
-        student=student, term=term, level=level, categories=categories, decided_on=day, note=kept_note
+        student=student,
+        term=term,
+        level=level,
+        categories=categories,
+        decided_on=day,
+        note=kept_note,
+        reason=f"部门名单比对({proposal.department_check.get_kind_display()}):{proposal.get_action_display()}“{category.name}”",
+        by=by,
     )
 
 

@@ -35,7 +35,18 @@ from guidance.dashboards import (
 )
 from guidance.filters import PairingRecordReportFilter, ReminderReportFilter, SchoolComplianceFilter
 from guidance.models import HELP_FORMS, TRACKS, ExcusedWeek, HomeVisit, Reminder, TalkRecord
-from pairing.filters import PairingFilter, StudentFilter
+from pairing.dynamics import (
+    ChangeLine,
+    assessment_change_filter,
+    assessment_changes,
+    previous_term,
+    school_change_filter,
+    school_changes,
+)
+from pairing.dynamics import (
+    SchoolChanges as SchoolChangeCounts,
+)
+from pairing.filters import AssessmentChangeFilter, PairingFilter, SchoolChangeFilter, StudentFilter
 from pairing.models import Pairing, Student, Term, grade_name
 from pairing.selectors import pairings_for_list, students_for_list, term_today
 from zaoyang_aid import audit, calendar, excel
@@ -1017,6 +1028,102 @@ DROPOUT_MONTHLY = Report(
     ),
 )
 
+# --- 认定变动 (动态管理) ---------------------------------------------------------------------------------
+
+
+def _change_filter(user: Any, data: Any, term: Term) -> AssessmentChangeFilter:
+    return assessment_change_filter(user, data)  # the 认定变动 page's own
+
+
+def _change_rows(lines: list[ChangeLine], term: Term) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        student = line.student
+        confirmation = line.confirmation if line.confirmed else None
+        yield {
+            "town": student.school.town.name,
+            "school": student.school.name,
+            "student": student.name,
+            "id_number": student.id_number,
+            "class": student.class_label,
+            "kind": line.kind_label,
+            "before": line.before_words,
+            "after": line.after_words,
+            "date": line.date,
+            "reason": line.reason,
+            "recorded_by": line.recorded_by_name,
+            "confirmed": "已确认" if confirmation else "待确认",
+            "confirmed_by": confirmation.confirmed_by.get_full_name() if confirmation else "",
+            "confirmed_at": confirmation.confirmed_at if confirmation else None,
+        }
+
+
+ASSESSMENT_CHANGES = Report(
+    name="assessment_changes",
+    label="认定变动明细",
+    description="所选学期与上一学期相比,每名学生的困难认定变动(新增、退出、等级变化、类别变化):变动前后、日期、原因、"
+    "记录人与确认情况;与“认定变动”页的筛选相同。",
+    filter_of=_change_filter,
+    selector=lambda filterset, term: assessment_changes(filterset, term=term, previous=previous_term(term)),
+    rows=_change_rows,
+    filterset=AssessmentChangeFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("student", "学生姓名", G.IDENTITY, total=Total.COUNT),
+        ReportColumn("id_number", "身份证号", G.IDENTITY, width=22, masked_without=G.FULL_ID),
+        ReportColumn("class", "年级班级", G.IDENTITY),
+        ReportColumn("kind", "变动类型", G.ASSESSMENT),
+        ReportColumn("before", "变动前", G.ASSESSMENT, width=24),
+        ReportColumn("after", "变动后", G.ASSESSMENT, width=24),
+        ReportColumn("date", "变动日期", G.ASSESSMENT, CellKind.DATE, width=12),
+        ReportColumn("reason", "原因", G.ASSESSMENT, width=MAX_TEXT_WIDTH),
+        ReportColumn("recorded_by", "记录人", G.IDENTITY),
+        ReportColumn("confirmed", "确认状态", G.ASSESSMENT),
+        ReportColumn("confirmed_by", "确认人", G.IDENTITY),
+        ReportColumn("confirmed_at", "确认时间", None, CellKind.DATETIME, width=17),
+    ),
+)
+
+
+def _school_change_filter(user: Any, data: Any, term: Term) -> SchoolChangeFilter:
+    return school_change_filter(user, data)  # the county's 认定变动统计 page's own
+
+
+def _school_change_rows(schools: list[SchoolChangeCounts], term: Term) -> Iterator[dict[str, Any]]:
+    for school in schools:
+        yield {
+            "town": school.town,
+            "school": school.name,
+            "added": school.added,
+            "exited": school.exited,
+            "level": school.level,
+            "category": school.category,
+            "confirmed": school.confirmed,
+            "pending": school.pending,
+        }
+
+
+ASSESSMENT_CHANGES_BY_SCHOOL = Report(
+    name="assessment_changes_by_school",
+    label="认定变动统计(按学校)",
+    description="每所学校所选学期与上一学期相比的认定新增、退出、等级变化、类别变化人数,及已确认、待确认数;"
+    "与“认定变动(按学校)”页的筛选相同。",
+    filter_of=_school_change_filter,
+    selector=lambda filterset, term: school_changes(filterset, term=term, previous=previous_term(term)).schools,
+    rows=_school_change_rows,
+    filterset=SchoolChangeFilter,
+    columns=(
+        ReportColumn("town", "乡镇", None),
+        ReportColumn("school", "学校", None),
+        ReportColumn("added", "新增", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("exited", "退出", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("level", "等级变化", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("category", "类别变化", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("confirmed", "已确认", None, CellKind.INTEGER, total=Total.SUM),
+        ReportColumn("pending", "待确认", None, CellKind.INTEGER, total=Total.SUM),
+    ),
+)
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -1036,6 +1143,8 @@ REPORTS: dict[str, Report] = {
         SCHOOL_AGE_CHILDREN,
         SUSPECTED_DROPOUTS,
         DROPOUT_MONTHLY,
+        ASSESSMENT_CHANGES,
+        ASSESSMENT_CHANGES_BY_SCHOOL,
     )
 }
 

@@ -8,13 +8,15 @@ class GuidanceConfig(AppConfig):
     verbose_name = "五导护航"
 
     def ready(self) -> None:
-        from pairing.services import TermDependent, term_dependent_register
+        from pairing.services import TermDependent, term_dependent_register, transfer_listener_register
         from zaoyang_aid import navigation
         from zaoyang_aid.access import SCHOOL_ROLES, Role
         from zaoyang_aid.fields import FieldGroup, sees_anywhere
 
-        from . import services
+        from . import notices, services
 
+        # A student moved to another school: its officers are told (pairing.services.student_transfer).
+        transfer_listener_register(notices.transfer_in_notify)
         # Talks and visits hang off a term's dates: a term's dates move only through
         # pairing.services.term_dates_change, which asks these.
         term_dependent_register(

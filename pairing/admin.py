@@ -447,7 +447,7 @@ class HardshipAssessmentAdminForm(forms.ModelForm):
 
     class Meta:
         model = HardshipAssessment
-        fields = ["student", "term", "level", "categories", "decided_on", "note"]
+        fields = ["student", "term", "level", "categories", "decided_on", "reason", "note"]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -508,6 +508,8 @@ class HardshipAssessmentAdmin(FieldPolicyAdminMixin, AuditedReadAdminMixin, Sear
             categories=list(form.cleaned_data["categories"]),
             decided_on=obj.decided_on,
             note=obj.note,
+            reason=obj.reason,
+            by=request.user,
         )
         obj.pk = saved.pk  # the admin's save_related then writes the same categories
 

@@ -22,6 +22,8 @@ class PairingConfig(AppConfig):
         audit.track(models.Teacher)
         audit.track(models.Pairing, student_of=lambda p: p.student_id)
         audit.track(models.EnrollmentChange, student_of=lambda c: c.student_id)
+        audit.track(models.AidListExit, student_of=lambda e: e.student_id)
+        audit.track(models.AssessmentChangeConfirmation, student_of=lambda c: c.student_id)
         audit.track(models.GuardianConsent, student_of=lambda c: c.student_id, ignored_fields={"version"})
         # The audit page finds a student by name or 学籍号 tail, and names the students of its lines.
         audit.student_lookup_register(audit.StudentLookup(selectors.student_ids_matching, selectors.student_labels))
@@ -33,6 +35,9 @@ class PairingConfig(AppConfig):
         navigation.register("教师", "pairing:teacher_list", {Role.OFFICER, Role.COUNTY, Role.ADMIN}, order=30)
         navigation.register("学校", "pairing:school_list", {Role.COUNTY, Role.ADMIN}, order=40)
         navigation.register("校历", "pairing:calendar", everyone, order=80)
+        # 动态管理: the officer confirms her school's 认定 changes, the county reads them per school.
+        navigation.register("认定变动", "pairing:assessment_changes", {Role.OFFICER}, order=26)
+        navigation.register("认定变动", "pairing:assessment_changes_by_school", {Role.COUNTY}, order=26)
         for role, url_name in {
             Role.OFFICER: "pairing:school_overview",
             Role.COUNSELLOR: "pairing:student_list",

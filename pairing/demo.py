@@ -26,9 +26,11 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
 from zaoyang_aid.demo import SURNAMES, DemoContext, DemoLogin, given_name, mobile, person_name, raw_delete, surname
 
-from . import services
+from . import dynamics_demo, services
 from .models import (
     GRADE_NAMES,
+    AidListExit,
+    AssessmentChangeConfirmation,
     Closure,
     ConsentMethod,
     ConsentScope,
@@ -881,6 +883,9 @@ def seed(ctx: DemoContext) -> None:
     _insert_assessments(ctx, builder)
     _insert_consents(ctx, builder, ground.demo_school)
     ground.cases = _write_cases(ctx, ground, moving)
+    # 动态管理: this term's 认定 changes of each kind at the demo school (pairing/dynamics_demo.py).
+    officer = _officer_of(ground, ground.demo_school).user
+    dynamics_demo.write(ctx, school=ground.demo_school, term=ground.terms[-1], officer=officer)
     ctx.shared["pairing"] = ground
 
 
@@ -1257,6 +1262,8 @@ def flush(ctx: DemoContext) -> None:
     raw_delete(ctx, HardshipAssessment.categories.through.objects.all(), label="认定的特殊群体类别")
     models = (
         GuardianConsent,
+        AssessmentChangeConfirmation,
+        AidListExit,
         HardshipAssessment,
         EnrollmentChange,
         Pairing,

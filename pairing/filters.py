@@ -239,3 +239,82 @@ class SchoolFilter(django_filters.FilterSet):
     def search(self, queryset: QuerySet[School], name: str, value: str) -> QuerySet[School]:
         value = value.strip()
         return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+
+# --- 动态管理 ---------------------------------------------------------------------------------------
+
+
+def _in_python(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    """Kind and confirmation state are of the computed change (pairing/dynamics.lines_shown), read
+    from the form's cleaned data by the selector: the queryset is left as it is."""
+    return queryset
+
+
+CHANGE_KIND_CHOICES = [
+    ("added", "新增"),
+    ("exited", "退出"),
+    ("level", "等级变化"),
+    ("category", "类别变化"),
+    ("unchanged", "未变"),
+]
+CHANGE_STATE_CHOICES = [("pending", "待确认"), ("confirmed", "已确认")]
+
+
+class _PlacesForCounty(django_filters.FilterSet):
+    """County staff pick a town, school or stage; an officer's list is her school's already, so the
+    place filters named in ``county_only`` are dropped for her."""
+
+    county_only: tuple[str, ...] = ()
+
+    def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.request_user = request_user  # the selector reads the changes as this reader may
+        if scope_of(request_user).is_county_wide:
+            if "school" in self.filters:
+                schools = School.objects.visible_to(request_user).order_by("town__code", "name")
+                cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+        else:
+            for name in self.county_only:
+                del self.filters[name]
+
+
+class AssessmentChangeFilter(_PlacesForCounty):
+    """本学期认定变动 (and its report): the students' town, school, stage and grade, the kind of
+    change and whether it is confirmed."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    stage = django_filters.ChoiceFilter(
+        label="学段", field_name="school__stage", choices=Stage.choices, empty_label="全部学段"
+    )
+    kind = django_filters.ChoiceFilter(
+        label="变动类型", choices=CHANGE_KIND_CHOICES, empty_label="全部变动", method=_in_python
+    )
+    state = django_filters.ChoiceFilter(
+        label="确认状态", choices=CHANGE_STATE_CHOICES, empty_label="全部", method=_in_python
+    )
+
+    county_only = ("town", "school", "stage")
+
+    class Meta:
+        model = Student
+        fields: list[str] = []
+
+
+class SchoolChangeFilter(_PlacesForCounty):
+    """认定变动统计 (per school, county staff): the schools' town and stage."""
+
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    stage = django_filters.ChoiceFilter(label="学段", field_name="stage", choices=Stage.choices, empty_label="全部学段")
+
+    county_only = ("town", "stage")
+
+    class Meta:
+        model = School
+        fields: list[str] = []

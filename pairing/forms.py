@@ -9,6 +9,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from . import selectors
 from .models import (
+    AidExitReason,
     ConsentMethod,
     ConsentScope,
     EnrollmentStatus,
@@ -205,8 +206,9 @@ class StudentForms:
 class AssessmentForm(forms.ModelForm):
     class Meta:
         model = HardshipAssessment
-        fields = ["level", "categories", "decided_on", "note"]
+        fields = ["level", "categories", "decided_on", "reason", "note"]
         widgets = {"decided_on": DateInput(), "categories": forms.CheckboxSelectMultiple}
+        help_texts = {"reason": "新增、等级或类别调整、重新纳入的原因,写入学生的动态记录。"}
 
     def __init__(self, *args: Any, student: Student, term: Term, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -225,6 +227,7 @@ class AssessmentForm(forms.ModelForm):
             "categories": list(data["categories"]),
             "decided_on": data["decided_on"],
             "note": data["note"],
+            "reason": data["reason"],
         }
 
 
@@ -382,6 +385,24 @@ class StudentStatusForm(forms.Form):
             ("", "请选择"),
             *[(value, label) for value, label in EnrollmentStatus.choices if value != student.enrollment_status],
         ]
+        self.helper = _bare_helper()
+
+
+class AidListExitForm(forms.Form):
+    """退出资助名单: the date, the reason and a note (aid_list_exit checks them)."""
+
+    reason = forms.ChoiceField(label="退出原因", choices=[("", "请选择"), *AidExitReason.choices])
+    on = forms.DateField(label="退出日期", widget=DateInput(), help_text="这一天所在的学期起不再列入资助名单。")
+    note = forms.CharField(
+        label="说明",
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="原因为“其他”时必填",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.helper = _bare_helper()
 
 

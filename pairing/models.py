@@ -683,6 +683,18 @@ class HardshipAssessment(models.Model):
     categories = models.ManyToManyField(SpecialCategory, verbose_name="特殊群体类别", blank=True, related_name="+")
     decided_on = models.DateField("认定日期")
     note = models.CharField("备注", max_length=200, blank=True)
+    # 动态管理: why the 认定 was made or changed and who wrote it last (assessment_save keeps them);
+    # the student's history and the term's 认定变动 read them (pairing/dynamics.py).
+    reason = models.CharField("变动原因", max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="记录人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField("记录时间", null=True, blank=True)
 
     objects = HardshipAssessmentQuerySet.as_manager()
 
@@ -964,3 +976,106 @@ class GuardianConsent(models.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_on is None
+
+
+# --- 动态管理: leaving the aid list, and the officer's confirmation of a term's 认定 changes --------
+
+
+class AidExitReason(models.TextChoices):
+    POVERTY_EXIT = "poverty_exit", "脱贫退出"
+    BETTER_OFF = "better_off", "家庭经济好转"
+    GRADUATED = "graduated", "毕业离校"
+    LEFT_COUNTY = "left_county", "转出本县"
+    OTHER = "other", "其他"
+
+
+class SeenAsAssessmentQuerySet(HardshipAssessmentQuerySet):
+    """Seen as the 认定 are (fields.FieldGroup.ASSESSMENT, HardshipAssessmentQuerySet.scope_filter):
+    why a family left the list, or that its change was confirmed, is part of the 认定."""
+
+
+class AidListExit(models.Model):
+    """A student leaving the list of 家庭经济困难学生 from ``term`` on (脱贫退出, 家庭经济好转 …): the
+    date, the reason, who recorded it. The student is off the list in that term (the term's 认定, if
+    any, stays as the history of what was decided before); a later 认定 of the same term records the
+    re-entry on this row (assessment_save), one of a later term is a new 认定 (重新纳入)."""
+
+    student = models.ForeignKey(Student, verbose_name="学生", on_delete=models.CASCADE, related_name="aid_exits")
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    exited_on = models.DateField("退出日期")
+    reason = models.CharField("退出原因", max_length=20, choices=AidExitReason.choices)
+    note = models.CharField("说明", max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="记录人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+    reentered_on = models.DateField("重新纳入日期", null=True, blank=True)
+    reentry_reason = models.CharField("重新纳入原因", max_length=200, blank=True)
+    reentered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="重新纳入记录人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    objects = SeenAsAssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "退出资助名单"
+        verbose_name_plural = "退出资助名单"
+        ordering = ["exited_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "term"],
+                name="one_aid_exit_per_student_term",
+                violation_error_message="该学生本学期已登记退出资助名单。",
+            ),
+            models.CheckConstraint(
+                condition=Q(reentered_on__isnull=True) | Q(reentered_on__gte=models.F("exited_on")),
+                name="aid_reentry_after_exit",
+                violation_error_message="重新纳入日期不能早于退出日期。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_reason_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.reentered_on is None
+
+
+class AssessmentChangeConfirmation(models.Model):
+    """The school officer's 确认 of a student's 认定 change in a term (against the term before): who
+    and when, and the change as it stood (``fingerprint``): a change edited afterwards no longer
+    matches and is pending again (pairing/dynamics.py)."""
+
+    student = models.ForeignKey(
+        Student, verbose_name="学生", on_delete=models.CASCADE, related_name="assessment_confirmations"
+    )
+    term = models.ForeignKey(Term, verbose_name="学期", on_delete=models.PROTECT, related_name="+")
+    fingerprint = models.CharField("变动标识", max_length=200)
+    summary = models.CharField("确认的变动", max_length=300)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField("确认时间")
+
+    objects = SeenAsAssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "认定变动确认"
+        verbose_name_plural = "认定变动确认"
+        constraints = [
+            models.UniqueConstraint(fields=["student", "term"], name="one_assessment_confirmation_per_student_term")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.summary}"

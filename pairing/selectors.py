@@ -17,6 +17,7 @@ from zaoyang_aid.access import Scope, scope_of
 
 from .filters import SEARCH_TAIL_RE, PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
 from .models import (
+    AidListExit,
     Closure,
     ConsentScope,
     EnrollmentChange,
@@ -117,9 +118,16 @@ def student_full_record(user: Any, pk: int) -> Student:
             Prefetch(
                 "assessments",
                 queryset=HardshipAssessment.objects.visible_to(user)
-                .select_related("term__school_year", "level")
+                .select_related("term__school_year", "level", "recorded_by")
                 .prefetch_related("categories")
                 .order_by("-term__start_date"),
+            ),
+            # 动态管理: the history's list exits and re-entries (dynamics.student_history).
+            Prefetch(
+                "aid_exits",
+                queryset=AidListExit.objects.visible_to(user).select_related(
+                    "term__school_year", "recorded_by", "reentered_by"
+                ),
             ),
             Prefetch(
                 "pairings",

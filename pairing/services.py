@@ -19,6 +19,9 @@ from zaoyang_aid.access import SCHOOL_ROLES, Role, scope_of
 
 from . import selectors
 from .models import (
+    AidExitReason,
+    AidListExit,
+    AssessmentChangeConfirmation,
     ConsentMethod,
     ConsentScope,
     EnrollmentChange,
@@ -354,28 +357,137 @@ def assessment_save(
     categories: Sequence[SpecialCategory] = (),
     decided_on: dt.date,
     note: str = "",
+    reason: str = "",
+    by: Any = None,
 ) -> HardshipAssessment:
     """Record a student's 认定 for ``term``, or adjust it: one row a student and term. The level
-    must be one of the student's stage (HardshipLevel.objects.for_stage)."""
+    must be one of the student's stage (HardshipLevel.objects.for_stage). ``reason`` (变动原因) and
+    ``by`` are the history's why and who (pairing/dynamics.py). Saving the 认定 of a term the student
+    left the list in (an open AidListExit) takes her back: the exit records the re-entry, which
+    needs a reason."""
     locked = _lock_student(student.pk)  # two officers saving the same term's 认定 queue here
+    reason = (reason or "").strip()
     errors: Errors = {
         k: [v]
         for k, v in assessment_problems(
             student=locked, term=term, level=level, categories=categories, decided_on=decided_on
         ).items()
     }
+    exit_ = AidListExit.objects.filter(student=locked, term=term, reentered_on__isnull=True).first()
+    if exit_ is not None and not reason:
+        errors["reason"] = [
+            f"该学生已于{exit_.exited_on:%Y-%m-%d}退出资助名单({exit_.get_reason_display()}),重新纳入请填写变动原因。"
+        ]
     assessment = HardshipAssessment.objects.filter(student=locked, term=term).first()
     assessment = assessment or HardshipAssessment(student=locked, term=term)
     assessment.level, assessment.decided_on, assessment.note = level, decided_on, (note or "").strip()
+    assessment.reason, assessment.recorded_by, assessment.recorded_at = reason, by, timezone.now()
     try:
-        assessment.full_clean(exclude=["student", "term", "level", "decided_on"])
+        assessment.full_clean(exclude=["student", "term", "level", "decided_on", "recorded_by"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     assessment.save()
     assessment.categories.set(categories)
+    if exit_ is not None:
+        exit_.reentered_on = max(exit_.exited_on, decided_on)  # the decision's day, never before the exit
+        exit_.reentry_reason, exit_.reentered_by = reason, by
+        exit_.save(update_fields=["reentered_on", "reentry_reason", "reentered_by"])
     return assessment
+
+
+# --- 动态管理: leaving the aid list, confirming a term's 认定 changes --------------------------------
+
+
+def _exit_errors(*, student: Student, on: dt.date, reason: str, note: str) -> tuple[Errors, Term | None]:
+    errors: Errors = {}
+    term = Term.objects.select_related("school_year").containing(on).first()
+    if on > timezone.localdate():
+        errors["on"] = ["退出日期不能晚于今天。"]
+    elif term is None:
+        errors["on"] = ["退出日期不在任何学期内,请核对。"]
+    if reason not in AidExitReason.values:
+        errors["reason"] = ["请选择退出原因。"]
+    elif reason == AidExitReason.OTHER and not note:
+        errors["note"] = ["退出原因为“其他”时请填写说明。"]
+    if len(note) > 200:
+        errors["note"] = ["说明不能超过200字。"]
+    if term is not None and not errors:
+        assessed = HardshipAssessment.objects.filter(student=student, term__start_date__lte=term.start_date)
+        if not assessed.exists():
+            errors[NON_FIELD_ERRORS] = ["该学生没有困难认定记录,不在资助名单中。"]
+        elif (done := AidListExit.objects.filter(student=student, term=term).first()) is not None:
+            errors[NON_FIELD_ERRORS] = [
+                f"该学生已于{done.exited_on:%Y-%m-%d}登记退出资助名单({done.get_reason_display()}),同一学期只登记一次。"
+            ]
+    return errors, term
+
+
+@transaction.atomic
+def aid_list_exit(*, student: Student | int, on: dt.date, reason: str, note: str = "", by: Any) -> AidListExit:
+    """Record that a student leaves the list of 家庭经济困难学生 from ``on`` (脱贫退出, 家庭经济好转,
+    毕业离校, 转出本县, 其他): she is off the list in the term containing ``on``. The term's 认定,
+    if any, stays as the record of what was decided before."""
+    locked = _lock_student(student if isinstance(student, int) else student.pk)
+    note = (note or "").strip()
+    errors, term = _exit_errors(student=locked, on=on, reason=reason, note=note)
+    if errors or term is None:
+        raise ValidationError(errors)
+    return AidListExit.objects.create(student=locked, term=term, exited_on=on, reason=reason, note=note, recorded_by=by)
+
+
+@transaction.atomic
+def assessment_change_confirm(*, student: int, term: Term, fingerprint: str, by: Any) -> AssessmentChangeConfirmation:
+    """The school officer confirms a student's 认定 change of ``term`` as she read it
+    (``fingerprint``, ChangeLine.fingerprint): a change edited since is refused, to be read again.
+    Confirming again after an edit replaces the earlier confirmation (the audit log keeps both)."""
+    return assessment_changes_confirm(read={student: fingerprint}, term=term, by=by)[0]
+
+
+@transaction.atomic
+def assessment_changes_confirm(*, read: Mapping[int, str], term: Term, by: Any) -> list[AssessmentChangeConfirmation]:
+    """全部确认: each student's change of ``term`` as the officer read it (student id -> fingerprint),
+    all or none: one refused (edited since, confirmed by a colleague meanwhile, out of her scope)
+    confirms nothing, naming the student."""
+    from .dynamics import ChangeKind, previous_term, term_changes
+
+    if scope_of(by).role != Role.OFFICER:
+        raise ValidationError("只有本校资助专干可以确认认定变动。")
+    if not read:
+        raise ValidationError("请选择要确认的变动。")
+    ids = sorted(read)
+    if Student.objects.visible_to(by).filter(pk__in=ids).count() != len(ids):
+        raise ValidationError("该学生不存在或不在您的管理范围内。")
+    list(Student.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # lock, in order
+    lines = {
+        line.student.pk: line
+        for line in term_changes(by, Student.objects.filter(pk__in=ids), term=term, previous=previous_term(term))
+    }
+    now, done = timezone.now(), []
+    for student_id in ids:
+        line = lines.get(student_id)
+        if line is None or line.kind == ChangeKind.UNCHANGED:
+            raise ValidationError("该学生本学期的认定没有变动,无需确认。")
+        name = line.student.name
+        if line.fingerprint != read[student_id]:
+            raise ValidationError(f"{name}的认定变动在您打开页面后已被修改,请查看最新的变动后再确认。")
+        if line.confirmed and line.confirmation is not None:
+            who = line.confirmation.confirmed_by.get_full_name()
+            when = timezone.localtime(line.confirmation.confirmed_at)
+            raise ValidationError(f"{name}的变动已由{who}于{when:%Y-%m-%d %H:%M}确认。")
+        confirmation, _created = AssessmentChangeConfirmation.objects.update_or_create(
+            student_id=student_id,
+            term=term,
+            defaults={
+                "fingerprint": line.fingerprint,
+                "summary": line.summary,
+                "confirmed_by": by,
+                "confirmed_at": now,
+            },
+        )
+        done.append(confirmation)
+    return done
 
 
 # --- 教职工 ----------------------------------------------------------------------------------------
@@ -872,7 +984,28 @@ def student_status_change(
     )
     locked.enrollment_status = status
     locked.save(update_fields=["enrollment_status", "updated_at"])
+    if status in LEAVES_AID_LIST:
+        _leave_aid_list(student=locked, on=on, reason=LEAVES_AID_LIST[status], note=reason, by=by)
     return change
+
+
+# 毕业 and 转出 (out of the county) take a student off the list of 家庭经济困难学生 too (动态管理): the
+# exit is recorded with the status change, when the day falls in a term and she is on the list.
+LEAVES_AID_LIST: dict[str, str] = {
+    EnrollmentStatus.GRADUATED: AidExitReason.GRADUATED,
+    EnrollmentStatus.TRANSFERRED: AidExitReason.LEFT_COUNTY,
+}
+
+
+def _leave_aid_list(*, student: Student, on: dt.date, reason: str, note: str, by: Any) -> AidListExit | None:
+    term = Term.objects.containing(on).first()
+    if term is None or AidListExit.objects.filter(student=student, term=term).exists():
+        return None
+    if not HardshipAssessment.objects.filter(student=student, term__start_date__lte=term.start_date).exists():
+        return None  # never on the list
+    return AidListExit.objects.create(
+        student=student, term=term, exited_on=on, reason=reason, note=note[:200], recorded_by=by
+    )
 
 
 @transaction.atomic
@@ -908,7 +1041,19 @@ def student_transfer(
     )
     locked.school = to_school
     locked.save(update_fields=["school", "updated_at"])
+    for listener in TRANSFER_LISTENERS:  # e.g. guidance tells the new school's officers
+        listener(change)
     return change
+
+
+# The apps above told of a move to another school, inside its transaction (pairing may not import
+# them): guidance registers the in-app notice to the new school's officers (GuidanceConfig.ready).
+TRANSFER_LISTENERS: list[Callable[[EnrollmentChange], object]] = []
+
+
+def transfer_listener_register(listener: Callable[[EnrollmentChange], object]) -> None:
+    if listener not in TRANSFER_LISTENERS:
+        TRANSFER_LISTENERS.append(listener)
 
 
 # --- 学期 -------------------------------------------------------------------------------------------

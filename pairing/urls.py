@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dynamics_views, views
 
 app_name = "pairing"
 
@@ -32,4 +32,13 @@ urlpatterns = [
     path("pairings/<int:pk>/end/", views.pairing_end, name="pairing_end"),
     path("pairings/<int:pk>/reassign/", views.pairing_reassign, name="pairing_reassign"),
     path("calendar/", views.calendar_view, name="calendar"),
+    # 动态管理
+    path("assessment-changes/", dynamics_views.assessment_changes, name="assessment_changes"),
+    path("assessment-changes/confirm/", dynamics_views.assessment_change_confirm, name="assessment_change_confirm"),
+    path(
+        "assessment-changes/schools/",
+        dynamics_views.assessment_changes_by_school,
+        name="assessment_changes_by_school",
+    ),
+    path("students/<int:pk>/aid-exit/", dynamics_views.aid_list_exit, name="aid_list_exit"),
 ]

@@ -20,7 +20,7 @@ from zaoyang_aid.access import STAFF_ROLES_GIVEN_BY, Role, role_required, scope_
 from zaoyang_aid.fields import field_access
 from zaoyang_aid.paging import page_of, query_without_page
 
-from . import accounts, selectors, services
+from . import accounts, dynamics, selectors, services
 from .forms import (
     AccountContactForm,
     AssessmentForm,
@@ -34,7 +34,17 @@ from .forms import (
     StudentTransferForm,
     TeacherForm,
 )
-from .models import Closure, EnrollmentStatus, GuardianConsent, HardshipAssessment, Pairing, School, Student, Teacher
+from .models import (
+    AidListExit,
+    Closure,
+    EnrollmentStatus,
+    GuardianConsent,
+    HardshipAssessment,
+    Pairing,
+    School,
+    Student,
+    Teacher,
+)
 
 EDITORS = (Role.OFFICER, Role.COUNTY)
 
@@ -106,6 +116,8 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The 知情同意 card, shown to whoever sees the guardians (the policy's CONTACT group).
             "consents": selectors.consent_state(student, on=timezone.localdate()) if access.contact else None,
             "can_record_consent": services.may_record_consent(request.user),
+            # 动态管理: 认定 changes, list exits, transfers and 学籍变动 in one dated history.
+            "history": dynamics.student_history(student, access=access),
         },
     )
 
@@ -204,13 +216,20 @@ def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"decided_on": today.today} if existing is None else None,
     )
     valid = request.method == "POST" and form.is_valid()
-    if valid and _call_service(form, services.assessment_save, student=student, term=today.term) is not None:
+    saved = valid and _call_service(form, services.assessment_save, student=student, term=today.term, by=request.user)
+    if saved:
         messages.success(request, f"已保存{student.name}在{today.term.name}的困难认定。")
         return redirect("pairing:student_detail", pk=pk)
     return render(
         request,
         "pairing/assessment_form.html",
-        {"form": form, "student": student, "term": today.term, "existing": existing},
+        {
+            "form": form,
+            "student": student,
+            "term": today.term,
+            "existing": existing,
+            "open_exit": AidListExit.objects.filter(student=student, term=today.term, reentered_on__isnull=True).last(),
+        },
     )
 
 

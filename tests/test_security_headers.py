@@ -81,6 +81,7 @@ PAGE_ARGS = {
     "pairing:assessment_create": "student",
     "pairing:consent_record": "student",
     "pairing:consent_withdraw": "consent",
+    "pairing:aid_list_exit": "student",
     "pairing:teacher_detail": "teacher",
     "pairing:teacher_edit": "teacher",
     "pairing:account_password_reset": "teacher",

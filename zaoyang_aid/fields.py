@@ -207,6 +207,14 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
     "pairing.HardshipAssessment.categories": G.ASSESSMENT,
     "pairing.HardshipAssessment.decided_on": G.ASSESSMENT,
     "pairing.HardshipAssessment.note": G.ASSESSMENT,
+    "pairing.HardshipAssessment.reason": G.ASSESSMENT,
+    # 动态管理: that a family left the list (脱贫退出 …) and why, and the officer's confirmation of a
+    # 认定 change (its summary and fingerprint name the levels and categories), go with the 认定.
+    **{
+        f"pairing.AidListExit.{f}": G.ASSESSMENT
+        for f in ("student", "term", "exited_on", "reason", "note", "reentered_on", "reentry_reason")
+    },
+    **{f"pairing.AssessmentChangeConfirmation.{f}": G.ASSESSMENT for f in ("student", "fingerprint", "summary")},
     # 学籍变动 and pairing changes
     "pairing.EnrollmentChange.student": G.IDENTITY,
     "pairing.EnrollmentChange.status": G.IDENTITY,
@@ -578,6 +586,16 @@ NOT_PERSONAL: dict[str, str] = {
     "guidance.PsychFile.updated_at": "bookkeeping",
     "pairing.Student.created_at": "bookkeeping",
     "pairing.Student.updated_at": "bookkeeping",
+    "pairing.HardshipAssessment.recorded_by": "who recorded the 认定 last",
+    "pairing.HardshipAssessment.recorded_at": "bookkeeping",
+    **{
+        f"pairing.AidListExit.{f}": "who recorded the exit or the re-entry, and when"
+        for f in ("recorded_by", "created_at", "reentered_by")
+    },
+    **{
+        f"pairing.AssessmentChangeConfirmation.{f}": "which term's change, who confirmed it when"
+        for f in ("term", "confirmed_by", "confirmed_at")
+    },
     "pairing.EnrollmentChange.recorded_by": "who recorded the change",
     "pairing.EnrollmentChange.created_at": "bookkeeping",
     "pairing.Pairing.created_at": "bookkeeping",

@@ -24,7 +24,8 @@ from casefiles.reports import REPORT_ROLES, REPORTS, columns_for, report_export,
 from casefiles.tests.factories import ReferralFactory, SchoolAgeChildFactory, SuspectedDropoutFactory
 from guidance.models import Reminder, ReminderLevel
 from guidance.tests.factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
-from pairing.models import Student, Town
+from pairing import services as pairing_services
+from pairing.models import HardshipLevel, Student, Town
 from pairing.services import student_status_change
 from pairing.tests.factories import StudentFactory
 from zaoyang_aid.access import Role
@@ -99,6 +100,15 @@ def filled(world: Any) -> Any:
         suspected_open=0,
         dropouts_open=0,
         returned=0,
+    )
+    # A 认定 of the term (新增: the world has no term before it), for the 认定变动 reports.
+    pairing_services.assessment_save(
+        student=world.student_a2,
+        term=world.term,
+        level=HardshipLevel.objects.get(name="困难", stage=""),
+        decided_on=dt.date(2026, 9, 10),
+        reason="新认定",
+        by=world.officer_a,
     )
     return world
 

@@ -143,6 +143,19 @@ class TestTheSmallDemo:
         guardians = Counter(Guardian.objects.values_list("student_id", flat=True))
         assert set(guardians.values()) <= {1, 2} and len(guardians) == Student.objects.count()
 
+    def test_the_demo_school_shows_each_kind_of_assessment_change_this_term(self, seeded):
+        from pairing.dynamics import previous_term, term_changes
+
+        officer = get_user_model().objects.get(username="demo_officer")
+        term = Term.objects.order_by("-start_date").first()
+        students = Student.objects.visible_to(officer)
+        lines = term_changes(officer, students, term=term, previous=previous_term(term))
+        by_label = {line.kind_label: line for line in lines if line.reason and line.recorded_by == officer}
+        assert {"等级提高", "等级降低", "类别变化", "新增", "退出", "重新纳入"} <= set(by_label)
+        assert by_label["退出"].exit.get_reason_display() == "脱贫退出"
+        assert by_label["新增"].confirmed and by_label["等级提高"].confirmed
+        assert not by_label["退出"].confirmed and not by_label["类别变化"].confirmed
+
     def test_every_student_is_assessed_in_each_demo_term_while_in_hardship(self, seeded):
         terms = list(Term.objects.order_by("start_date"))
         student = Student.objects.filter(pairings__ended_on__isnull=True).first()
