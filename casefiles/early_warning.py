@@ -15,7 +15,7 @@ The signs, each shown with its value and threshold in words, never as a bare sco
   (talk records, which the paired teacher and the officer read; counselling records are never read
   here, so no reason shown to anyone carries a counsellor's note);
 - 家庭变故: a FamilyEvent within the county's number of days;
-- 本月缺勤: days absent without leave this month (the teachers' absence notes).
+- 本月缺勤: days absent without leave this month (the teachers' 缺勤登记, casefiles/dropouts.py).
 Only students 在校 today are looked at: a dropout is the 劝返 ledger's.
 """
 
@@ -43,6 +43,7 @@ from zaoyang_aid import audit, calendar, marks
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.models import AuditAction
 
+from .dropout_selectors import days_without_leave_in_month
 from .models import FamilyEvent, TermResult, WarningFlag, WarningSettings, WarningSign
 from .warning_forms import WarningFlagFilter
 
@@ -194,7 +195,17 @@ def _family_events(on: dt.date, rules: WarningSettings) -> list[Sign]:
     ]
 
 
-SIGN_FINDERS = (_missed_and_visits, _result_drops, _mood, _family_events)
+def _absences(on: dt.date, rules: WarningSettings) -> list[Sign]:
+    """本月缺勤: the days absent without leave in ``on``'s month, from the teachers' 缺勤登记 (the
+    疑似辍学 ledger's own count, one query)."""
+    return [
+        Sign(student_id, WarningSign.ABSENCE, f"本月无故缺勤{days}天(阈值{rules.absence_days}天)")
+        for student_id, days in days_without_leave_in_month(on).items()
+        if days >= rules.absence_days
+    ]
+
+
+SIGN_FINDERS = (_missed_and_visits, _result_drops, _mood, _family_events, _absences)
 
 
 def signs_on(on: dt.date, rules: WarningSettings | None = None) -> dict[tuple[int, str], str]:

@@ -136,6 +136,27 @@ def test_a_family_event_in_the_future_is_refused_at_its_field(world):
     assert not FamilyEvent.objects.exists()
 
 
+def test_days_absent_without_leave_this_month_are_a_sign_from_the_threshold(world):
+    from casefiles.dropouts import absence_note_create
+
+    absence_note_create(
+        by=world.teacher_a1, student_id=world.student_a1.pk, date_from=dt.date(2026, 11, 3), days=2, with_leave=False
+    )
+    absence_note_create(
+        by=world.teacher_a1, student_id=world.student_a1.pk, date_from=dt.date(2026, 11, 10), days=4, with_leave=True
+    )
+    assert WarningSign.ABSENCE not in signs_of(world.student_a1)  # 2 days without leave; the 4 had leave
+    absence_note_create(
+        by=world.teacher_a1, student_id=world.student_a1.pk, date_from=dt.date(2026, 10, 27), days=3, with_leave=False
+    )
+    assert WarningSign.ABSENCE not in signs_of(world.student_a1)  # October's are not this month's
+    absence_note_create(
+        by=world.teacher_a1, student_id=world.student_a1.pk, date_from=dt.date(2026, 11, 13), days=1, with_leave=False
+    )
+    assert signs_of(world.student_a1)[WarningSign.ABSENCE] == "本月无故缺勤3天(阈值3天)"
+    assert WarningSign.ABSENCE not in signs_of(world.student_a1, on=dt.date(2026, 12, 1))  # a new month
+
+
 def test_only_students_at_school_are_looked_at(world):
     student_status_change(
         student=world.student_a2,
