@@ -23,8 +23,10 @@ class CasefilesConfig(AppConfig):
 
         # A signed-off review locks the student's records of its term (every guidance write asks).
         term_lock_register(review_lock_reason)
-        navigation.register("档案审核", "casefiles:review_list", {Role.OFFICER}, order=7)
-        navigation.register("档案审核进度", "casefiles:review_county", {Role.COUNTY, Role.ADMIN}, order=7)
+        navigation.register("档案审核", "casefiles:review_list", {Role.OFFICER}, order=7, group=navigation.REVIEW_MENU)
+        navigation.register(
+            "档案审核进度", "casefiles:review_county", {Role.COUNTY, Role.ADMIN}, order=7, group=navigation.REVIEW_MENU
+        )
         # The 包保 teacher's list of the officer's comments (also linked from 我的帮扶学生).
         navigation.register("审核意见", "casefiles:my_review_comments", SCHOOL_ROLES - {Role.OFFICER}, order=12)
 

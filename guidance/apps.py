@@ -38,7 +38,9 @@ class GuidanceConfig(AppConfig):
             order=7,
             shown=lambda scope: sees_anywhere(scope, FieldGroup.COUNSELLING),
         )
-        navigation.register("记录质量审核", "guidance:quality_queue", {Role.OFFICER, Role.COUNTY}, order=7)
+        navigation.register(
+            "记录质量审核", "guidance:quality_queue", {Role.OFFICER, Role.COUNTY}, order=7, group=navigation.REVIEW_MENU
+        )
         navigation.set_role_home(Role.OFFICER, "guidance:school_dashboard")
         navigation.set_role_home(Role.COUNTY, "guidance:county_dashboard")
         navigation.set_role_home(Role.ADMIN, "guidance:county_dashboard")

@@ -36,8 +36,12 @@ class PairingConfig(AppConfig):
         navigation.register("学校", "pairing:school_list", {Role.COUNTY, Role.ADMIN}, order=40)
         navigation.register("校历", "pairing:calendar", everyone, order=80)
         # 动态管理: the officer confirms her school's 认定 changes, the county reads them per school.
-        navigation.register("认定变动", "pairing:assessment_changes", {Role.OFFICER}, order=26)
-        navigation.register("认定变动", "pairing:assessment_changes_by_school", {Role.COUNTY}, order=26)
+        navigation.register(
+            "认定变动", "pairing:assessment_changes", {Role.OFFICER}, order=8, group=navigation.REVIEW_MENU
+        )
+        navigation.register(
+            "认定变动", "pairing:assessment_changes_by_school", {Role.COUNTY}, order=8, group=navigation.REVIEW_MENU
+        )
         for role, url_name in {
             Role.OFFICER: "pairing:school_overview",
             Role.COUNSELLOR: "pairing:student_list",

@@ -35,6 +35,10 @@ class NavGroup:
         return tuple(item.url_name for item in self.items)
 
 
+# Dropdowns shared by several apps: the officer's review work (档案审核 is casefiles', 记录质量审核
+# guidance's, 认定变动 pairing's), one entry in a navbar that no longer fits 1280 px otherwise.
+REVIEW_MENU = "审核"
+
 _items: dict[str, NavItem] = {}
 # Where each role lands after logging in: the first page of its daily work (set by the apps).
 _role_homes: dict[Role, str] = {}
