@@ -65,6 +65,7 @@ from .early_warning import warnings_refresh
 from .models import (
     REFERRAL_CLOSED_STATUSES,
     SUBJECTS,
+    AbsenceNote,
     AidReceipt,
     AidSource,
     Attachment,
@@ -626,6 +627,24 @@ def _seed_warnings(ctx: DemoContext) -> None:
             )
         ],
     )
+    # 本月缺勤: a student of the school (not demo_teacher's) away three days without leave this month,
+    # noted by her teacher (in the month whatever the day: from its first day, or from today).
+    away = next((p for p in ground.pairings if p.student.school_id == ground.demo_school.pk and p not in mine), None)
+    if away is not None:
+        start = max(ctx.today.replace(day=1), ctx.today - dt.timedelta(days=6))
+        ctx.insert(
+            AbsenceNote,
+            [
+                AbsenceNote(
+                    student_id=away.student_id,
+                    teacher_id=away.teacher_id,
+                    date_from=start,
+                    days=3,
+                    with_leave=False,
+                    note="家长称孩子生病,未出具请假条,电话多次未接通。",
+                )
+            ],
+        )
     latest = TalkRecord.objects.filter(pairing=moody).order_by("-date", "-pk").first()
     if latest is not None:
         TalkRecord.objects.filter(pk=latest.pk).update(

@@ -9,7 +9,8 @@ again after dying halfway (one transaction), it changes nothing more and notifie
 
 The signs, each shown with its value and threshold in words, never as a bare score:
 - 漏记谈心: the term's missed weeks by the compliance engine (the one rule of who owes a talk);
-- 未按期家访: the reminders' own rule (guidance.reminders.visit_due_level) at the officer's level;
+- 未按期家访: last term ended without the student's visit, or this term's is overdue by the
+  reminders' own rule (guidance.reminders.visit_due_level) at the officer's level;
 - 成绩下滑: the mean of the latest term's results against the term before, out of 100;
 - 谈心记录显示厌学或情绪低落: a county keyword in the latest talks' 学生状态, 发现的问题 or content
   (talk records, which the paired teacher and the officer read; counselling records are never read
@@ -35,7 +36,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from guidance.compliance import compliance_for
+from guidance.compliance import compliance_for, school_weeks_by_school
 from guidance.models import Notification, ReminderLevel, TalkRecord
 from guidance.reminders import visit_due_level
 from pairing.models import EnrollmentStatus, Pairing, Student, Term
@@ -88,13 +89,14 @@ class Sign:
 
 
 def _missed_and_visits(on: dt.date, rules: WarningSettings) -> list[Sign]:
-    """漏记谈心 and 未按期家访, from one run of the compliance engine over the pairings owing today."""
+    """漏记谈心 and 未按期家访, from the compliance engine: this term's missed weeks and the visit the
+    reminders' own rule says is overdue (the last school weeks and none yet), over the pairings
+    owing today; and last term's visit that never happened (a term the student owed weeks in and
+    ended without one), over the pairings active at its end."""
     term = Term.objects.select_related("school_year").containing(on).first()
     if term is None:  # a vacation: nothing is owed, nothing is missed
         return []
     rows = compliance_for(Pairing.objects.owing(on), term=term, as_of=on)
-    from guidance.compliance import school_weeks_by_school
-
     weeks_of = school_weeks_by_school(term, {r.school_id for r in rows.values()})
     signs: list[Sign] = []
     for row in rows.values():
@@ -110,6 +112,18 @@ def _missed_and_visits(on: dt.date, rules: WarningSettings) -> list[Sign]:
         if visit_due_level(row, weeks, on) == ReminderLevel.OFFICER:
             left = sum(1 for w in weeks if w.monday >= calendar.monday_of(on))
             signs.append(Sign(row.student_id, WarningSign.MISSED_VISIT, f"本学期尚未家访,距学期结束仅剩{left}个教学周"))
+    previous = (
+        Term.objects.select_related("school_year").filter(end_date__lt=term.start_date).order_by("-start_date").first()
+    )
+    if previous is not None:
+        owing_now = {row.student_id for row in rows.values()}
+        last_term = compliance_for(Pairing.objects.active(previous.end_date), term=previous, as_of=previous.end_date)
+        missed = {r.student_id for r in last_term.values() if r.expected_weeks and not r.home_visit_done}
+        flagged = {s.student_id for s in signs if s.sign == WarningSign.MISSED_VISIT}
+        signs += [
+            Sign(student_id, WarningSign.MISSED_VISIT, f"{previous.name}未家访")
+            for student_id in sorted((missed & owing_now) - flagged)
+        ]
     return signs
 
 
@@ -236,8 +250,9 @@ class RefreshResult:
 
 
 def warnings_refresh(*, on: dt.date | None = None) -> RefreshResult:
-    """The nightly check: raise, update and end the flags for ``on`` (default today) and tell each
-    school's officers how many students were newly flagged, once a day (Notification.source_key)."""
+    """The nightly check: raise, update and end the flags for ``on`` (default today), and tell each
+    school's officers how many students were newly flagged and each 包保 teacher which of hers, once
+    a day (Notification.source_key); ``notified`` counts both."""
     on = on or timezone.localdate()
     present = signs_on(on)
     with transaction.atomic():
@@ -256,7 +271,7 @@ def warnings_refresh(*, on: dt.date | None = None) -> RefreshResult:
         WarningFlag.objects.bulk_update(changed, ["value", "seen_on"], batch_size=2000)
         gone = [flag.pk for key, flag in current.items() if key not in present]
         WarningFlag.objects.filter(pk__in=gone).update(ended_on=on)
-        notified = _notify_officers({f.student_id for f in new}, on)
+        notified = _notify_officers({f.student_id for f in new}, on) + _notify_teachers(new, on)
     return RefreshResult(on=on, raised=len(new), updated=len(changed), ended=len(gone), notified=notified)
 
 
@@ -285,6 +300,34 @@ def _notify_officers(student_ids: Iterable[int], on: dt.date) -> int:
             source_key=f"warning-new:{on:%Y-%m-%d}",
         )
         for user_id, school_id in officers
+    ]
+    Notification.objects.bulk_create(notices, ignore_conflicts=True)
+    return len(notices)
+
+
+def _notify_teachers(new: list[WarningFlag], on: dt.date) -> int:
+    """One notice a night to each teacher who 包保 a newly flagged student, naming the students and
+    their signs (the words shown on her card; never a counsellor's note). 1 query and 1 insert."""
+    if not new:
+        return 0
+    signs: dict[int, list[str]] = defaultdict(list)
+    for flag in new:
+        signs[flag.student_id].append(WarningSign(flag.sign).label)
+    paired: dict[int, list[str]] = defaultdict(list)
+    for user_id, student_id, name in Pairing.objects.filter(
+        student_id__in=signs, ended_on__isnull=True, teacher__user__is_active=True
+    ).values_list("teacher__user_id", "student_id", "student__name"):
+        paired[user_id].append(f"{name}({'、'.join(signs[student_id])})")
+    notices = [
+        Notification(
+            recipient_id=user_id,
+            level=ReminderLevel.TEACHER,
+            title=f"预警:您包保的{len(students)}名学生出现辍学前兆"[:100],
+            body=("、".join(students) + "。请留意并与资助专干商定帮扶措施。")[:500],
+            link=reverse("guidance:my_students"),
+            source_key=f"warning-new-paired:{on:%Y-%m-%d}",
+        )
+        for user_id, students in paired.items()
     ]
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     return len(notices)

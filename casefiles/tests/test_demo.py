@@ -147,3 +147,15 @@ def test_the_demo_has_referrals_in_each_state_one_overdue_and_one_with_aid_in_th
     client.force_login(officer)
     page = client.get(reverse("casefiles:case_file", args=[aid.referral.student_id])).content.decode()
     assert aid.item in page and f"转介{aid.referral.department.name}" in page
+
+
+def test_the_demo_has_students_past_each_early_warning_threshold_and_one_flag_handled(seeded):
+    """预警 (issue 11, point 8): every sign at the demo school, each with its value in words."""
+    from casefiles.models import WarningFlag, WarningSign
+
+    flags = WarningFlag.objects.filter(ended_on__isnull=True)
+    assert set(flags.values_list("sign", flat=True)) == set(WarningSign.values)
+    assert flags.filter(handled_at__isnull=False).count() == 1
+    assert all(
+        "阈值" in v or "未家访" in v or "出现" in v or "天内" in v for v in flags.values_list("value", flat=True)
+    )

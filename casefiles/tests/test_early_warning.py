@@ -60,6 +60,21 @@ def test_a_missed_home_visit_is_the_reminders_own_rule_at_the_officers_level(wor
     assert WarningSign.MISSED_VISIT not in signs_of(world.student_a1, on=last_weeks)
 
 
+def test_last_terms_visit_that_never_happened_is_a_missed_visit(world):
+    spring = f.TermFactory(
+        school_year=f.SchoolYearFactory(start_year=2025),
+        number=2,
+        start_date=dt.date(2026, 3, 1),
+        end_date=dt.date(2026, 7, 10),
+    )
+    from pairing.models import Pairing
+
+    Pairing.objects.update(started_on=dt.date(2026, 3, 2))  # every world pairing began last spring
+    HomeVisitFactory(pairing=world.student_a2.pairings.get(), date=dt.date(2026, 5, 20))
+    assert signs_of(world.student_a1)[WarningSign.MISSED_VISIT] == f"{spring.name}未家访"
+    assert WarningSign.MISSED_VISIT not in signs_of(world.student_a2)  # visited last term
+
+
 def test_a_result_drop_compares_the_means_of_the_latest_two_terms_out_of_100(world):
     spring = f.TermFactory(
         school_year=f.SchoolYearFactory(start_year=2025),
@@ -182,6 +197,15 @@ def test_a_refresh_raises_once_and_run_again_changes_nothing_nor_notifies_twice(
     assert (again.raised, again.ended) == (0, 0)
     assert set(WarningFlag.objects.values_list("student_id", "sign")) == flags
     assert notices.count() == 2
+
+
+def test_each_paired_teacher_is_told_once_which_of_her_students_were_flagged(world):
+    warnings_refresh(on=MONDAY)
+    warnings_refresh(on=MONDAY)
+    notice = Notification.objects.get(recipient=world.teacher_a1, source_key="warning-new-paired:2026-11-16")
+    assert notice.title == "预警:您包保的1名学生出现辍学前兆"
+    assert notice.body.startswith("张小明(漏记谈心)")
+    assert not Notification.objects.filter(recipient=world.counsellor_a).exists()
 
 
 def test_handling_clears_the_flag_until_the_sign_returns(world):
