@@ -38,15 +38,15 @@ from django.utils import timezone
 
 from guidance.compliance import compliance_for, school_weeks_by_school
 from guidance.models import Notification, ReminderLevel, TalkRecord
-from guidance.reminders import visit_due_level
+from guidance.reminders import school_weeks_left, visit_due_level
 from pairing.models import EnrollmentStatus, Pairing, Student, Term
-from zaoyang_aid import audit, calendar, marks
+from zaoyang_aid import audit, marks
 from zaoyang_aid.access import Role, scope_of
 from zaoyang_aid.models import AuditAction
 
 from .dropout_selectors import days_without_leave_in_month
+from .filters import WarningFlagFilter
 from .models import FamilyEvent, TermResult, WarningFlag, WarningSettings, WarningSign
-from .warning_forms import WarningFlagFilter
 
 MOOD_LOOKBACK_DAYS = 60  # a talk older than this is not "the latest talks", however few there are
 MOOD_FIELDS = ("student_state", "problems", "content")
@@ -110,7 +110,7 @@ def _missed_and_visits(on: dt.date, rules: WarningSettings) -> list[Sign]:
             )
         weeks = weeks_of[row.school_id].weeks
         if visit_due_level(row, weeks, on) == ReminderLevel.OFFICER:
-            left = sum(1 for w in weeks if w.monday >= calendar.monday_of(on))
+            left = school_weeks_left(weeks, on)
             signs.append(Sign(row.student_id, WarningSign.MISSED_VISIT, f"本学期尚未家访,距学期结束仅剩{left}个教学周"))
     previous = (
         Term.objects.select_related("school_year").filter(end_date__lt=term.start_date).order_by("-start_date").first()

@@ -25,6 +25,8 @@ from .models import (
     SchoolAgeChild,
     SuspectedDropout,
     SuspectedStatus,
+    WarningFlag,
+    WarningSign,
 )
 
 
@@ -228,3 +230,49 @@ class DropoutSchoolFilter(CountyPlacesFilterSet):
 
     def keep(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset  # read by the selector, not a condition on the schools
+
+
+# --- 预警学生 (casefiles/early_warning.py) ------------------------------------------------------------
+
+
+class WarningFlagFilter(CountyPlacesFilterSet):
+    """预警学生's filters, the page's and the report's: the sign, the state, the student's name, and
+    for county staff the student's town, school and stage."""
+
+    STATES = (("open", "待处理"), ("handled", "已处理(信号仍在)"), ("ended", "信号已消失"))
+
+    sign = django_filters.ChoiceFilter(label="预警信号", choices=WarningSign.choices, empty_label="全部信号")
+    state = django_filters.ChoiceFilter(
+        label="状态", choices=STATES, method="filter_state", empty_label="当前预警(待处理与已处理)"
+    )
+    name = django_filters.CharFilter(label="学生姓名", field_name="student__name", lookup_expr="contains")
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇", field_name="student__school__town", queryset=Town.objects.order_by("code"), empty_label="全部乡镇"
+    )
+    school = django_filters.ModelChoiceFilter(
+        label="学校", field_name="student__school", queryset=School.objects.none(), empty_label="全部学校"
+    )
+    stage = django_filters.ChoiceFilter(
+        label="学段", field_name="student__school__stage", choices=Stage.choices, empty_label="全部学段"
+    )
+
+    class Meta:
+        model = WarningFlag
+        fields: list[str] = []
+
+    county_only = ("town", "school", "stage")
+
+    def filter_state(self, queryset: Any, name: str, value: str) -> Any:
+        if value == "open":
+            return queryset.filter(ended_on__isnull=True, handled_at__isnull=True)
+        if value == "handled":
+            return queryset.filter(ended_on__isnull=True, handled_at__isnull=False)
+        return queryset.filter(ended_on__isnull=False)
+
+    @property
+    def qs(self) -> Any:
+        """Without a state chosen: the current flags (an ended episode is history)."""
+        queryset = super().qs
+        if not (self.form.is_valid() and self.form.cleaned_data.get("state")):
+            queryset = queryset.filter(ended_on__isnull=True)
+        return queryset

@@ -64,12 +64,12 @@ from .filters import (
     ReviewProgressFilter,
     SchoolAgeChildFilter,
     SuspectedDropoutFilter,
+    WarningFlagFilter,
 )
 from .models import Referral, SchoolAgeChild, SuspectedDropout, WarningFlag, WarningSign
 from .recovery_selectors import ledger_line, recovery_ledger_filter
 from .referral_selectors import referral_rows, referrals_for_list
 from .selectors import Progress, progress_of, review_progress_filter
-from .warning_forms import WarningFlagFilter
 
 # Who may export: the school's 资助专干 (her school's rows) and the county centre's staff. Teachers
 # and counsellors read single records; the 系统管理员 keeps accounts and sees no family's data.

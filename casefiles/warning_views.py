@@ -9,13 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from pairing.models import Pairing, Student
+from pairing.models import Student
 from zaoyang_aid import navigation
 from zaoyang_aid.access import AuthenticatedHttpRequest, Role, role_required, scope_of
-from zaoyang_aid.fields import FieldGroup, field_access
 from zaoyang_aid.paging import page_of, query_without_page
 
 from . import early_warning
+from .dropouts import may_note_absence
 from .models import WarningFlag
 from .warning_forms import FamilyEventForm, WarningHandleForm, WarningSettingsForm
 
@@ -64,15 +64,10 @@ def warning_handle(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _may_record_family_event(user: object, student: Student) -> bool:
-    """The 包保 teacher and the school's officer: whoever the field policy shows the family to, at
-    the school (county staff read the events, the school records them)."""
-    scope = scope_of(user)
-    paired = (
-        scope.teacher_id is not None
-        and Pairing.objects.filter(student=student, ended_on__isnull=True, teacher_id=scope.teacher_id).exists()
-    )
-    access = field_access(scope, school_id=student.school_id, paired_teacher_id=scope.teacher_id if paired else None)
-    return FieldGroup.HOUSEHOLD in access and not scope.is_county_wide
+    """The people who note a student's absences (dropouts.may_note_absence: whoever 包保 the student
+    now, or the school's 资助专干), both of whom the field policy shows the family to. County staff
+    read the events; the school records them."""
+    return may_note_absence(user, student)
 
 
 def family_event_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
