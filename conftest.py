@@ -30,3 +30,15 @@ def on_postgres() -> bool:
 
 # The small county every app's access tests share (two schools, each role, three pairings).
 from pairing.tests.world import World, world  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_figures() -> None:
+    """Each test starts with no dashboard figures cached: a new county token (pairing.figures) puts
+    every earlier key out of reach, whatever the cache (ids are reused between tests on SQLite). The
+    token is dropped, not replaced through touch_county, which would need the database."""
+    from django.core.cache import cache
+
+    from pairing import figures
+
+    cache.delete(figures.COUNTY_KEY)

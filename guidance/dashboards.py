@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sys
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any, cast
 
 from django.db.models import Count
@@ -23,6 +20,7 @@ from pairing.selectors import students_without_consent
 from zaoyang_aid import calendar
 from zaoyang_aid.access import scope_of
 
+from . import figures
 from .compliance import PairingCompliance, Totals, WeekState, compliance_for, totals_by
 from .filters import SchoolComplianceFilter
 from .models import FiveThreeCard, Reminder, ReminderLevel, TalkRecord, review_opens_on
@@ -119,6 +117,15 @@ def _active_pairings(user: Any) -> PairingQuerySet:
     return Pairing.objects.visible_to(user).active()
 
 
+def _school_rows(user: Any, *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
+    """The engine's rows of the user's active pairings: an officer's (or counsellor's) are her school's
+    students' pairings (PairingQuerySet.scope_filter), kept per school in the cache (figures)."""
+    scope = scope_of(user)
+    if scope.role in {"officer", "counsellor"} and scope.school_id is not None:
+        return figures.school_rows(scope.school_id, term=term, as_of=as_of)
+    return compliance_for(_active_pairings(user), term=term, as_of=as_of)
+
+
 def school_dashboard(user: Any, *, term: Term, as_of: dt.date | None = None, recent: int = 20) -> SchoolDashboard:
     """The officer's dashboard: per teacher and per student, overdue first, and the latest records."""
     as_of = as_of or timezone.localdate()
@@ -127,7 +134,7 @@ def school_dashboard(user: Any, *, term: Term, as_of: dt.date | None = None, rec
     pairings = list(
         _active_pairings(user).select_related("teacher__user", "student").order_by("student__grade", "student__name")
     )
-    rows = compliance_for(_active_pairings(user), term=term, as_of=as_of)
+    rows = _school_rows(user, term=term, as_of=as_of)
     students: list[StudentRow] = []
     teachers: dict[int, TeacherRow] = {}
     totals = Totals()
@@ -205,9 +212,6 @@ class Trend:
         return self.cells.get(group_id) or [TrendCell(current=week.current) for week in self.weeks]
 
 
-_TREND_BITS = ("owed_bits", "excused_bits", "talk_bits")
-
-
 def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.date, key: str = "town_id") -> Trend:
     """The term's completion week by week per group (``town_id`` or ``school_id``), from the engine's
     own week bits: a pairing-week is owed when the engine says the pairing owed it (its school's
@@ -215,42 +219,35 @@ def weekly_trend(rows: Iterable[PairingCompliance], *, term: Term, as_of: dt.dat
     elapsed weeks of a group add up to its Totals' expected and done weeks, the current week to its
     this-week figures. The weeks shown are those some pairing owed (vacations drop out).
 
-    No query, and no Python loop per pairing and week: each group's masks are counted column by
-    column in C (_bit_counts), so the county's 12,000 pairings cost a few milliseconds."""
+    No query, and no Python loop per pairing and week (figures.week_counts)."""
+    grouped: dict[int, list[PairingCompliance]] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, key)].append(row)
+    _, so_far = figures.weeks_so_far(term, as_of)
+    return trend_of(
+        {group: figures.week_counts(members, so_far=so_far) for group, members in grouped.items()},
+        term=term,
+        as_of=as_of,
+    )
+
+
+def trend_of(counts: dict[int, figures.WeekCounts], *, term: Term, as_of: dt.date) -> Trend:
+    """The trend of groups' week counts: the weeks some group owed, each group's cell in each."""
+    this_index, _ = figures.weeks_so_far(term, as_of)
+    owed_any = 0
+    for group in counts.values():
+        owed_any |= group.owed_any
+    indexes = [i for i in range(owed_any.bit_length()) if owed_any >> i & 1]
+    cells = {
+        group: [
+            TrendCell(c.owed[i] if i < len(c.owed) else 0, c.done[i] if i < len(c.done) else 0, i == this_index)
+            for i in indexes
+        ]
+        for group, c in counts.items()
+    }
     first_monday = calendar.monday_of(term.start_date)
-    this_index = (calendar.monday_of(as_of) - first_monday).days // 7
-    so_far = (1 << (this_index + 1)) - 1 if this_index >= 0 else 0  # up to and including this week
-    owed_by: dict[int, list[int]] = defaultdict(list)
-    done_by: dict[int, list[int]] = defaultdict(list)
-    for group, owed_bits, excused_bits, talk_bits in map(attrgetter(key, *_TREND_BITS), rows):
-        owed = owed_bits & ~excused_bits & so_far
-        owed_by[group].append(owed)
-        done_by[group].append(owed & talk_bits)
-    any_owed = 0
-    for masks in owed_by.values():
-        for mask in set(masks):
-            any_owed |= mask
-    width = any_owed.bit_length()
-    indexes = [i for i in range(width) if any_owed >> i & 1]
-    cells: dict[int, list[TrendCell]] = {}
-    for group, masks in owed_by.items():
-        owed_counts, done_counts = _bit_counts(masks, width), _bit_counts(done_by[group], width)
-        cells[group] = [TrendCell(owed_counts[i], done_counts[i], i == this_index) for i in indexes]
     weeks = [TrendWeek(first_monday + dt.timedelta(weeks=i), i + 1, i == this_index) for i in indexes]
     return Trend(weeks=weeks, cells=cells)
-
-
-def _bit_counts(masks: list[int], width: int) -> list[int]:
-    """For each bit i < width, how many masks have it set. The masks are laid side by side in one
-    big integer, 64 bits apart, so each bit is a shift, an AND and a popcount over all of them at
-    once (done in C); a term has far fewer than 64 calendar weeks."""
-    if not masks or width == 0:
-        return [0] * width
-    if width > 64:  # not a term: counted plainly rather than refused
-        return [sum(mask >> i & 1 for mask in masks) for i in range(width)]
-    packed = int.from_bytes(array("Q", masks).tobytes(), sys.byteorder)
-    ones = int.from_bytes(array("Q", [1]).tobytes() * len(masks), sys.byteorder)
-    return [(packed >> i & ones).bit_count() for i in range(width)]
 
 
 @dataclass
@@ -319,36 +316,52 @@ def county_dashboard(
     ``town_id`` is given.
     """
     as_of = as_of or timezone.localdate()
-    rows = list(compliance_for(_active_pairings(user), term=term, as_of=as_of).values())
-    by_town = totals_by(rows, "town_id")
-    totals = _summed(by_town.values())  # every row has a town: no third pass over the rows
-    by_school = totals_by((r for r in rows if town_id is None or r.town_id == town_id), "school_id")
     escalated = _escalated_by_town(user, term)
-    towns = [
-        Line(t.pk, t.name, by_town.get(t.pk, Totals()), escalated=escalated.get(t.pk, 0))
-        for t in Town.objects.order_by("code")
+    towns_in_order = list(Town.objects.order_by("code").values_list("pk", "name"))
+    if not scope_of(user).is_county_wide:  # every pairing is the county's; anyone else's are counted as scoped
+        rows = list(compliance_for(_active_pairings(user), term=term, as_of=as_of).values())
+        summaries = figures.summarize(rows, term=term, as_of=as_of)
+        names = School.objects.filter(pk__in=list(summaries)).values_list("pk", "name", "town__name")
+    else:
+        names = School.objects.values_list("pk", "name", "town__name")
+        summaries = figures.school_summaries([pk for pk, _, _ in names], term=term, as_of=as_of)
+    by_town: dict[int, Totals] = defaultdict(Totals)
+    weeks_by_town: dict[int, figures.WeekCounts] = defaultdict(figures.WeekCounts)
+    for summary in summaries.values():
+        _add(by_town[summary.town_id], summary.totals)
+        weeks_by_town[summary.town_id].add(summary.weeks)
+    towns = [Line(pk, name, by_town.get(pk, Totals()), escalated=escalated.get(pk, 0)) for pk, name in towns_in_order]
+    schools = [
+        Line(pk, name, summaries[pk].totals, extra=town)
+        for pk, name, town in names
+        if pk in summaries and (town_id is None or summaries[pk].town_id == town_id)
     ]
-    school_names = School.objects.filter(pk__in=list(by_school)).values_list("pk", "name", "town__name")
-    schools = [Line(pk, name, by_school[pk], extra=town) for pk, name, town in school_names]
     schools.sort(key=lambda line: (line.totals.term_rate if line.totals.term_rate is not None else 2, line.name))
     return CountyDashboard(
         term=term,
         as_of=as_of,
-        totals=totals,
+        totals=_summed(by_town.values()),
         towns=towns,
         schools=schools,
-        trend=weekly_trend(rows, term=term, as_of=as_of),
+        trend=trend_of(dict(weeks_by_town), term=term, as_of=as_of),
         escalated=escalated,
     )
 
 
+def _add(total: Totals, group: Totals) -> None:
+    """Add a group's totals to ``total`` (every figure of Totals is a count)."""
+    for name in _TOTALS_FIELDS:
+        setattr(total, name, getattr(total, name) + getattr(group, name))
+
+
+_TOTALS_FIELDS = [f.name for f in dataclasses.fields(Totals)]
+
+
 def _summed(groups: Iterable[Totals]) -> Totals:
-    """Groups' totals added up (every figure of Totals is a count)."""
+    """Groups' totals added up."""
     total = Totals()
-    names = [f.name for f in dataclasses.fields(Totals)]
     for group in groups:
-        for name in names:
-            setattr(total, name, getattr(total, name) + getattr(group, name))
+        _add(total, group)
     return total
 
 
@@ -378,16 +391,14 @@ def county_town(user: Any, *, town: Town, term: Term, as_of: dt.date | None = No
     """One town's schools with their figures, most behind first. Queries: the town's schools (1)
     and the engine's six."""
     as_of = as_of or timezone.localdate()
-    pairings = _active_pairings(user).filter(teacher__school__town=town)
-    rows = list(compliance_for(pairings, term=term, as_of=as_of).values())
-    totals = Totals()
-    for row in rows:
-        totals.add(row)
-    by_school = totals_by(rows, "school_id")
-    schools = [
-        Line(pk, name, by_school.get(pk, Totals()))
-        for pk, name in School.objects.filter(town=town).order_by("code").values_list("pk", "name")
-    ]
+    names = list(School.objects.filter(town=town).order_by("code").values_list("pk", "name"))
+    if scope_of(user).is_county_wide:
+        summaries = figures.school_summaries([pk for pk, _ in names], term=term, as_of=as_of)
+    else:  # anyone else's pairings are counted as scoped
+        pairings = _active_pairings(user).filter(teacher__school__town=town)
+        summaries = figures.summarize(compliance_for(pairings, term=term, as_of=as_of).values(), term=term, as_of=as_of)
+    totals = _summed(summary.totals for summary in summaries.values())
+    schools = [Line(pk, name, summaries[pk].totals if pk in summaries else Totals()) for pk, name in names]
     schools.sort(key=lambda line: (-line.totals.behind, -line.totals.missed_weeks, line.name))
     return TownBoard(town=town, term=term, as_of=as_of, totals=totals, schools=schools)
 

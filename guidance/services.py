@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils import timezone
 
+from pairing import figures
 from pairing.models import Pairing, Term
 from zaoyang_aid import audit, calendar
 from zaoyang_aid.locks import ensure_term_open
@@ -87,10 +88,11 @@ def _talk_save(record: TalkRecord) -> None:
 
 
 def _talk_written(*, pairing_id: int, term_ids: set[int], week_monday: dt.date) -> None:
-    """What a talk write keeps in step, in its transaction: the tallies of the terms touched, and
-    the missed-week reminder the talk answers."""
+    """What a talk write keeps in step, in its transaction: the tallies of the terms touched, the
+    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures)."""
     for term_id in term_ids:
         tally_refresh(pairing_id=pairing_id, term_id=term_id)
+    figures.touch_pairings([pairing_id])
     reminders.reminders_answer_talk(pairing_id=pairing_id, week_monday=week_monday)
 
 
@@ -210,6 +212,7 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     term_id = record.term_id
     record.delete()
     tally_refresh(pairing_id=locked.pk, term_id=term_id)
+    figures.touch_pairings([locked.pk])
 
 
 def late_entry_weeks(*, pairing: Pairing, term: Term, today: dt.date) -> list[calendar.SchoolWeek]:
@@ -425,6 +428,7 @@ def home_visit_create(
             visit.policies.set(policy_ids)
             _photos_store(visit=visit, photos=photos, written=written)
             reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
+            figures.touch_students([pairing.student_id])  # a visit counts under each of her pairings
             audit.record(
                 AuditAction.CREATE,
                 obj=visit,
@@ -499,6 +503,7 @@ def home_visit_update(
             HomeVisitPhoto.objects.filter(pk__in=[p.pk for p in removed]).delete()
             _photos_store(visit=visit, photos=photos, written=written)
             reminders.reminders_answer_visit(student_id=pairing.student_id, term_id=visit.term_id)
+            figures.touch_students([pairing.student_id])  # its date may have moved it in or out of a term
             transaction.on_commit(lambda: _files_delete(removed))
             audit.record(
                 AuditAction.UPDATE,
@@ -577,6 +582,7 @@ def excused_week_create(
     excused = ExcusedWeek.objects.create(
         pairing=pairing, week_monday=week_monday, reason=reason, note=note, excused_by=excused_by
     )
+    figures.touch_pairings([pairing.pk])
     # The audit names the week with its term (第11周 alone does not say which year).
     changes = {"免记周": [None, f"{term.name}{week.label} {excused.get_reason_display()} {note}".strip()]}
     if has_talk:
@@ -602,6 +608,7 @@ def excused_week_delete(*, excused: ExcusedWeek) -> None:
         changes={"免记周": [f"{label} {excused.get_reason_display()} {excused.note}".strip(), None]},
     )
     excused.delete()
+    figures.touch_pairings([excused.pairing_id])
 
 
 # --- Terms moved -------------------------------------------------------------------------------

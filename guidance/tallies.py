@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from pairing import figures
 from pairing.models import Term
 from zaoyang_aid import calendar
 
@@ -116,6 +117,7 @@ def tally_rebuild(*, terms: Iterable[Term] | None = None, batch_size: int = 5000
             batch_size=batch_size,
         )
         written += len(counted)
+    figures.touch_county()  # every school's figures read these tallies
     return written
 
 
@@ -172,6 +174,8 @@ def tally_verify(*, repair: bool = False, terms: Iterable[Term] | None = None) -
                     [PairingTermTally(pairing_id=pk, term=term, **c.as_fields()) for pk, c in fix.items()],
                     batch_size=5000,
                 )
+                if fix or stored:
+                    figures.touch_pairings([*fix, *stored])
     if report.differences:
         logger.warning(
             "tally_verify: %s differences (%s wrong, %s missing, %s stale)%s",

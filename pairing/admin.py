@@ -25,7 +25,7 @@ from zaoyang_aid.admin import AuditedReadAdminMixin, FieldPolicyAdminMixin, Read
 from zaoyang_aid.fields import FieldGroup
 from zaoyang_aid.masking import mask_id_number
 
-from . import services
+from . import figures, services
 from .filters import WHOLE_NUMBER_RE
 from .forms import StudentForm
 from .models import (
@@ -50,6 +50,24 @@ from .models import (
 # --- Towns and schools ---------------------------------------------------------------------------
 
 
+class TouchesCountyFiguresMixin:
+    """An admin whose rows every school's compliance figures read (terms, closures, a school's town):
+    a save or a delete changes the county's figure version (pairing.figures), so the dashboards
+    recount rather than show what the engine no longer says."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        figures.touch_county()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)  # type: ignore[misc]
+        figures.touch_county()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        figures.touch_county()
+
+
 @admin.register(Town)
 class TownAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the towns come from the statistical division codes (migration 0002)."""
@@ -60,7 +78,7 @@ class TownAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(TouchesCountyFiguresMixin, admin.ModelAdmin):
     list_display = ["name", "code", "stage", "town"]
     list_filter = ["stage", "town"]
     search_fields = ["name", "code"]
@@ -108,7 +126,7 @@ class TermChangeList(ChangeList):
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(TouchesCountyFiguresMixin, admin.ModelAdmin):
     """Term.clean (run by the admin form) refuses overlapping terms and an end before the start."""
 
     list_display = ["name", "start_date", "end_date", "school_week_count", "holidays_known"]
@@ -216,7 +234,7 @@ class TermInline(admin.TabularInline):
 
 
 @admin.register(SchoolYear)
-class SchoolYearAdmin(admin.ModelAdmin):
+class SchoolYearAdmin(TouchesCountyFiguresMixin, admin.ModelAdmin):
     list_display = ["name", "start_year"]
     inlines = [TermInline]
 
@@ -246,7 +264,7 @@ class SchoolYearAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(TouchesCountyFiguresMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "start_date", "end_date", "where"]
     list_filter = ["kind", "school__stage", "school"]
     search_fields = ["name", "school__name"]

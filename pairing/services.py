@@ -17,7 +17,7 @@ from django.utils import timezone
 from zaoyang_aid import audit
 from zaoyang_aid.access import SCHOOL_ROLES, Role, scope_of
 
-from . import selectors
+from . import figures, selectors
 from .models import (
     AidExitReason,
     AidListExit,
@@ -729,7 +729,9 @@ def _renamed(errors: dict[str, str], names: dict[str, str]) -> dict[str, str]:
 def _insert(*, teacher: Teacher, student: Student, started_on: dt.date) -> Pairing:
     try:
         with transaction.atomic():  # a savepoint, so the caller's transaction survives a refusal
-            return Pairing.objects.create(teacher=teacher, student=student, started_on=started_on)
+            pairing = Pairing.objects.create(teacher=teacher, student=student, started_on=started_on)
+        figures.touch_schools([teacher.school_id, student.school_id])
+        return pairing
     except IntegrityError as exc:
         if "one_active_pairing_per_student" not in str(exc) and "pairing_pairing.student_id" not in str(exc):
             raise
@@ -857,6 +859,7 @@ def _pairings_create_batch(new: Sequence[NewPairing], *, today: dt.date, term: T
         active.add(student.pk)
         load[item.teacher.pk] = load.get(item.teacher.pk, 0) + 1
     audit.record_created(Pairing.objects.bulk_create(made))
+    figures.touch_schools(school for p in made for school in (p.teacher.school_id, p.student.school_id))
     return results
 
 
@@ -873,6 +876,7 @@ def pairing_end(*, pairing: Pairing, ended_on: dt.date, reason: str, note: str =
         raise ValidationError(errors)
     pairing.ended_on, pairing.end_reason, pairing.end_note = ended_on, reason, note
     pairing.save(update_fields=["ended_on", "end_reason", "end_note"])
+    figures.touch_pairings([pairing.pk])
     return pairing
 
 
@@ -903,6 +907,7 @@ def pairing_reassign(
     _lock_teacher(new_teacher.pk)
     old.ended_on, old.end_reason, old.end_note = on, reason, note
     old.save(update_fields=["ended_on", "end_reason", "end_note"])
+    figures.touch_pairings([old.pk])
     errors = _new_pairing_errors(
         teacher=new_teacher, student=student, started_on=on, confirmed_over_limit=confirmed_over_limit
     )
@@ -953,6 +958,7 @@ def _end_active_pairing(*, student: Student, on: dt.date, reason: str, note: str
         raise ValidationError({"on": f"生效日期早于当前结对的开始日期({active.started_on:%Y-%m-%d}),请核对。"})
     active.ended_on, active.end_reason, active.end_note = on, reason, note[:200]
     active.save(update_fields=["ended_on", "end_reason", "end_note"])
+    figures.touch_pairings([active.pk])
     return active
 
 
@@ -984,6 +990,7 @@ def student_status_change(
     )
     locked.enrollment_status = status
     locked.save(update_fields=["enrollment_status", "updated_at"])
+    figures.touch_students([locked.pk])  # the engine reads the dated history: owed weeks change
     if status in LEAVES_AID_LIST:
         _leave_aid_list(student=locked, on=on, reason=LEAVES_AID_LIST[status], note=reason, by=by)
     return change
@@ -1041,6 +1048,8 @@ def student_transfer(
     )
     locked.school = to_school
     locked.save(update_fields=["school", "updated_at"])
+    figures.touch_schools([from_school.pk])  # its officer's figures counted her pairing by her school
+    figures.touch_students([locked.pk])
     for listener in TRANSFER_LISTENERS:  # e.g. guidance tells the new school's officers
         listener(change)
     return change
@@ -1123,6 +1132,7 @@ def term_dates_change(*, term: Term, start_date: dt.date, end_date: dt.date) -> 
     locked.save(update_fields=["start_date", "end_date"])
     for dependent in TERM_DEPENDENTS:
         dependent.rederive(locked)
+    figures.touch_county()
     return locked
 
 

@@ -176,7 +176,9 @@ if REDIS_URL:
         # A broker host that drops packets must not hang /healthz or a web request that queues a job.
         "socket_connect_timeout": 3,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, object]] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -187,7 +189,15 @@ else:
         "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by runserver, the worker and manage.py commands (a per-process cache would keep a
+    # dashboard's figures after another process's write: guidance.figures).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
     # kombu names these folders but never creates them: a worker on a fresh checkout would crash.
     for _folder in (CELERY_FS_BROKER_DIR, VAR_DIR / "celery-processed", VAR_DIR / "celery-control"):
         _folder.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html_join
 
 from zaoyang_aid.access import account_helper as _account_helper
 from zaoyang_aid.masking import mask_id_number
@@ -14,6 +17,24 @@ register = template.Library()
 def masked(value: str | None) -> str:
     """420683********1234: the only way an ID number reaches a template for most roles."""
     return mask_id_number(value)
+
+
+_PK_SLOT = 2_147_483_647  # an id no row has yet: marks where the pk goes in the reversed URL
+
+
+@lru_cache(maxsize=256)
+def _pk_url_parts(name: str, prefix: str) -> tuple[str, str]:
+    head, _, tail = reverse(name, args=[_PK_SLOT]).partition(str(_PK_SLOT))
+    return head, tail
+
+
+@register.filter
+def pk_url(pk: Any, name: str) -> str:
+    """``{{ p.student.pk|pk_url:"pairing:student_detail" }}``: the URL ``{% url name pk %}`` gives, for
+    a URL whose one argument is an integer id, without resolving the pattern again for every row (a
+    dashboard of 100 students had 500 ``{% url %}`` tags, a third of its time)."""
+    head, tail = _pk_url_parts(name, get_script_prefix())
+    return f"{head}{int(pk)}{tail}"
 
 
 @register.filter
@@ -45,6 +66,20 @@ def heat(rate: float | None) -> str:
     if rate is None:
         return "heat-none"
     return f"heat-{sum(rate >= step for step in _HEAT_STEPS)}"
+
+
+@register.simple_tag
+def trend_cells(cells: Any) -> str:
+    """A trend row's week cells (``<td>`` each, coloured by heat, the current week outlined): one tag
+    per row instead of five template variables per cell (the county's 20 towns by 20 weeks)."""
+    return format_html_join(
+        "",
+        '<td class="heat {}" title="{}/{}">{}</td>',
+        (
+            ("week-current" if cell.current else heat(cell.rate), cell.done, cell.owed, percent(cell.done, cell.owed))
+            for cell in cells
+        ),
+    )
 
 
 @register.filter

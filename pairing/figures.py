@@ -1,0 +1,105 @@
+"""The dashboards' figure versions: a token per school and one for the whole county, changed by every
+write that changes what the compliance engine says of a school.
+
+guidance.figures caches each school's compliance figures under its school's token and the county's;
+a new token makes the next read recount that school (and only it) from the engine. The writes call
+``touch_*`` in their own transaction, in one place per kind:
+
+- talks, home visits and excused weeks (guidance.services); pairings started, ended and reassigned,
+  enrollment changes and transfers (pairing.services): ``touch_pairings``, ``touch_students`` or
+  ``touch_schools`` with what they wrote. (A member of staff changes school only with no active
+  pairing, and the dashboards count active pairings.) Tally repairs touch the pairings repaired;
+- what every school's figures read: term dates and closures (the admin, term_dates_change), a
+  school's town, bulk loads (the demo, tally_rebuild): ``touch_county``.
+
+A school's figures group its pairings two ways (the officer sees pairings by the student's school, the
+county groups them by the teacher's school), so touching a pairing touches both schools.
+
+Why tokens, not deletes: a reader that fetched the old token and computed from the old rows stores
+under the old token, which nobody reads any more; it cannot leave stale figures under the newest
+one, because the token changes again once the write has committed. A token that is missing (a flushed or
+evicted cache) is created on read, which only means a recount.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+from .models import Pairing, Student
+
+logger = logging.getLogger(__name__)
+
+COUNTY_KEY = "figures:v:county"
+
+
+def school_key(school_id: int) -> str:
+    return f"figures:v:school:{school_id}"
+
+
+def _token() -> str:
+    return secrets.token_hex(6)
+
+
+def touch_schools(school_ids: Iterable[int | None]) -> None:
+    """New tokens for these schools."""
+    _touch(sorted({school_key(pk) for pk in school_ids if pk is not None}))
+
+
+def touch_county() -> None:
+    """A new county token: every school's figures recount."""
+    _touch([COUNTY_KEY])
+
+
+def _touch(keys: list[str]) -> None:
+    """New tokens at once, and again once the current transaction commits (at once outside one): the
+    second makes a reader that came between the two recount from the committed rows; the first serves
+    what runs inside the writer's own transaction (a page after a service in one request, the tests)."""
+    if keys:
+        _set({key: _token() for key in keys})
+        transaction.on_commit(lambda: _set({key: _token() for key in keys}))
+
+
+def _set(tokens: dict[str, str]) -> None:
+    try:
+        cache.set_many(tokens, timeout=None)
+    except Exception:  # the cache is down: the figures' own expiry (guidance.figures) bounds the staleness
+        logger.exception("could not change the figure versions %s", sorted(tokens))
+
+
+def touch_pairings(pairing_ids: Iterable[int]) -> None:
+    """The schools of these pairings' teachers and students (one query)."""
+    ids = list(pairing_ids)
+    if not ids:
+        return
+    rows = Pairing.objects.filter(pk__in=ids).values_list("teacher__school_id", "student__school_id")
+    touch_schools(school for row in rows for school in row)
+
+
+def touch_students(student_ids: Iterable[int]) -> None:
+    """The schools of every pairing of these students, and their own schools: a home visit counts for
+    the student under any of her pairings this term, an enrollment change for all of them (two queries)."""
+    ids = list(student_ids)
+    if not ids:
+        return
+    rows = Pairing.objects.filter(student_id__in=ids).values_list("teacher__school_id", "student__school_id")
+    own = Student.objects.filter(pk__in=ids).values_list("school_id", flat=True)
+    touch_schools([*(school for row in rows for school in row), *own])
+
+
+def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
+    """The county's token and each school's (two round trips to the cache, one more per missing token:
+    created with ``add`` so a writer's new token is never overwritten)."""
+    ids = list(school_ids)
+    keys = [COUNTY_KEY, *(school_key(pk) for pk in ids)]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, _token(), timeout=None)
+    if len(found) < len(keys):
+        found = cache.get_many(keys)
+    return str(found.get(COUNTY_KEY, "")), {pk: str(found.get(school_key(pk), "")) for pk in ids}
