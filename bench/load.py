@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -66,6 +66,14 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 DATE_INPUT = re.compile(r'<input[^>]*name="date"[^>]*>')
 VALUE = re.compile(r'value="([^"]*)"')
 CHOICE = re.compile(r'name="(tracks|help_forms)" value="([^"]+)"')
+
+
+class Browser(Protocol):
+    """What a loop needs of a user: bench/load.py's User, or a test's Django test client."""
+
+    cookies: dict[str, str]
+
+    def request(self, method: str, path: str, fields: dict[str, Any] | None = None) -> tuple[int, str]: ...
 
 
 class Connection(http.client.HTTPConnection):
@@ -150,7 +158,7 @@ Sample = tuple[str, bool, float, str]  # page, ok, seconds, what went wrong
 
 
 def timed(
-    user: User, page: str, method: str, path: str, expect: int, fields: dict[str, Any] | None = None
+    user: Browser, page: str, method: str, path: str, expect: int, fields: dict[str, Any] | None = None
 ) -> tuple[Sample, str]:
     started = time.perf_counter()
     try:
@@ -158,23 +166,25 @@ def timed(
     except (OSError, http.client.HTTPException) as exc:
         return (page, False, time.perf_counter() - started, type(exc).__name__), ""
     elapsed = time.perf_counter() - started
-    problem = "" if status == expect else f"HTTP {status}"
+    problem = (
+        "" if status == expect else f"HTTP {status}" + (" (form refused)" if method == "POST" and status == 200 else "")
+    )
     return (page, not problem, elapsed, problem), body
 
 
-def loop_bare(user: User, urls: dict[str, str]) -> list[Sample]:
+def loop_bare(user: Browser, urls: dict[str, str]) -> list[Sample]:
     return [timed(user, "bare: login page", "GET", urls["login"], 200)[0]]
 
 
-def loop_officer(user: User, urls: dict[str, str]) -> list[Sample]:
+def loop_officer(user: Browser, urls: dict[str, str]) -> list[Sample]:
     return [timed(user, "officer: school dashboard", "GET", urls["school_dashboard"], 200)[0]]
 
 
-def loop_county(user: User, urls: dict[str, str]) -> list[Sample]:
+def loop_county(user: Browser, urls: dict[str, str]) -> list[Sample]:
     return [timed(user, "county: county dashboard", "GET", urls["county_dashboard"], 200)[0]]
 
 
-def loop_teacher(user: User, urls: dict[str, str]) -> list[Sample]:
+def loop_teacher(user: Browser, urls: dict[str, str]) -> list[Sample]:
     """我的帮扶学生, the talk form, the talk saved (a redirect back to 我的帮扶学生, not followed:
     the loop opens it next anyway)."""
     home = timed(user, "teachers: my students", "GET", urls["my_students"], 200)[0]
@@ -185,7 +195,7 @@ def loop_teacher(user: User, urls: dict[str, str]) -> list[Sample]:
     return [home, form, post]
 
 
-LOOPS: dict[str, Callable[[User, dict[str, str]], list[Sample]]] = {
+LOOPS: dict[str, Callable[[Browser, dict[str, str]], list[Sample]]] = {
     "bare": loop_bare,
     "teachers": loop_teacher,
     "officer": loop_officer,
@@ -663,23 +673,26 @@ def cleanup(session_keys: Sequence[str], saved: Snapshot | None) -> str:
 # --- Logging in through the form ------------------------------------------------------------------------
 
 
+def login_form(user: Browser, login_url: str, username: str, password: str) -> float:
+    """Log in as a person does: the login page, its token, the POST; the POST's seconds."""
+    status, html = user.request("GET", login_url)
+    token = CSRF_INPUT.search(html)
+    if status != 200 or token is None:
+        raise SystemExit(f"the login page answered {status} without a form")
+    started = time.perf_counter()
+    status, _ = user.request(
+        "POST", login_url, {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password}
+    )
+    elapsed = time.perf_counter() - started
+    if status != 302 or "sessionid" not in user.cookies:
+        raise SystemExit(f"logging in as {username} failed (HTTP {status}): is the demo seeded, the password right?")
+    return elapsed
+
+
 def login(port: int, login_url: str, username: str, password: str) -> tuple[dict[str, str], float]:
     user = User(port)
     try:
-        status, html = user.request("GET", login_url)
-        token = CSRF_INPUT.search(html)
-        if status != 200 or token is None:
-            raise SystemExit(f"the login page answered {status} without a form")
-        started = time.perf_counter()
-        status, _ = user.request(
-            "POST", login_url, {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password}
-        )
-        elapsed = time.perf_counter() - started
-        if status != 302 or "sessionid" not in user.cookies:
-            raise SystemExit(
-                f"logging in as {username} failed (HTTP {status}): is the demo seeded, the password right?"
-            )
-        return user.cookies, elapsed
+        return user.cookies, login_form(user, login_url, username, password)
     finally:
         user.close()
 
