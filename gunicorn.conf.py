@@ -46,9 +46,10 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
 # Seconds an idle client connection is kept open (gthread only; sync workers close after each answer).
 keepalive = _int("GUNICORN_KEEPALIVE", 5, minimum=0)
 # Each worker is replaced after this many requests (0: never), the jitter spreading the restarts so that
-# the workers are not all replaced at once: bounds the memory any slow leak can take.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# the workers are not all replaced at once: bounds the memory any slow leak can take. Not fewer: a new
+# worker loads Django afresh (about a second of CPU), and at 1,000 a busy site replaced one every few seconds.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # The access log is off: nginx keeps one. GUNICORN_ACCESS_LOG=- writes it to stdout, or name a file.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "").strip() or None
 errorlog = _str("GUNICORN_ERROR_LOG", "-")

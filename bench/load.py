@@ -32,6 +32,7 @@ import os
 import platform
 import re
 import resource
+import runpy
 import secrets
 import signal
 import socket
@@ -154,7 +155,7 @@ def talk_fields(form_html: str) -> dict[str, Any]:
     }
 
 
-Sample = tuple[str, bool, float, str]  # page, ok, seconds, what went wrong
+Sample = tuple[str, bool, float, str, float]  # page, ok, seconds, what went wrong, when it ended (monotonic)
 
 
 def timed(
@@ -164,12 +165,12 @@ def timed(
     try:
         status, body = user.request(method, path, fields)
     except (OSError, http.client.HTTPException) as exc:
-        return (page, False, time.perf_counter() - started, type(exc).__name__), ""
+        return (page, False, time.perf_counter() - started, type(exc).__name__, time.monotonic()), ""
     elapsed = time.perf_counter() - started
     problem = (
         "" if status == expect else f"HTTP {status}" + (" (form refused)" if method == "POST" and status == 200 else "")
     )
-    return (page, not problem, elapsed, problem), body
+    return (page, not problem, elapsed, problem, time.monotonic()), body
 
 
 def loop_bare(user: Browser, urls: dict[str, str]) -> list[Sample]:
@@ -216,6 +217,7 @@ class Player:
 class ClientResult:
     samples: list[Sample] = field(default_factory=list)
     cpu: float = 0.0  # this client process's CPU seconds while timing
+    started: float = 0.0  # monotonic, system-wide: comparable between the processes
     wall: float = 0.0
     connects: int = 0
     requests: int = 0
@@ -255,6 +257,7 @@ def client_process(
     result = ClientResult(
         samples=[s for r in results for s in r],
         cpu=_cpu_self() - cpu_before,
+        started=wall_before,
         wall=time.monotonic() - wall_before,
         connects=sum(u.conn.connects for u in users) - connects_before,
     )
@@ -310,7 +313,9 @@ class PhaseResult:
     label: str
     users: int
     samples: list[Sample]
-    wall: float
+    wall: float  # until the last request ended, the ones under way at the deadline included
+    window: float  # the measuring window: until the deadline, or until the budget was spent if sooner
+    until: float  # its end (monotonic): requests per second count the requests ended by then
     client_cpu: float
     busiest_client: float  # the busiest client process's share of one core
     server_cpu: float
@@ -345,12 +350,17 @@ def run_phase(
             if worker.is_alive():
                 worker.terminate()
     wall = max(r.wall for r in results)
+    started = min(r.started for r in results)
+    ends = [s[4] for r in results for s in r.samples]
+    until = min(started + options.duration, max(ends, default=started))
     busy, total = (a - b for a, b in zip(machine_after, machine_before, strict=True))
     return PhaseResult(
         label=label,
         users=len(players),
         samples=[s for r in results for s in r.samples],
         wall=wall,
+        window=until - started,
+        until=until,
         client_cpu=sum(r.cpu for r in results),
         busiest_client=max(r.cpu / r.wall for r in results if r.wall) if results else 0.0,
         server_cpu=server_after - server_before,
@@ -378,12 +388,14 @@ class Figures:
     p99: float
 
 
-def figures(samples: Sequence[Sample], wall: float) -> Figures:
+def figures(samples: Sequence[Sample], window: float, until: float) -> Figures:
+    """Percentiles of every request, the ones still under way at the deadline too; requests per second
+    of those ended in the window (a closed loop's tail, fewer users at a time, would flatter it)."""
     times = sorted(s[2] * 1000 for s in samples if s[1])
     return Figures(
         requests=len(samples),
         errors=sum(1 for s in samples if not s[1]),
-        rps=len(samples) / wall if wall else 0.0,
+        rps=sum(1 for s in samples if s[4] <= until) / window if window > 0 else 0.0,
         p50=percentile(times, 0.50),
         p95=percentile(times, 0.95),
         p99=percentile(times, 0.99),
@@ -408,12 +420,12 @@ def row(name: str, f: Figures, bare: Figures | None, *, cost: bool) -> str:
 def report(phase: PhaseResult, bare: Figures | None, cores: int) -> Figures:
     """The phase's table: a row per page, then all its requests together (the throughput ratio is the
     phase's: a teacher loop is three pages, so one page's requests/s is not its cost)."""
-    print(f"-- {phase.label}: {phase.users} users, {phase.wall:.1f} s")
+    print(f"-- {phase.label}: {phase.users} users, {phase.window:.1f} s window, {phase.wall:.1f} s with the tail")
     pages = list(dict.fromkeys(s[0] for s in phase.samples))  # in the loop's order
     for page in pages:
         mine = [s for s in phase.samples if s[0] == page]
-        print(row(page, figures(mine, phase.wall), bare, cost=len(pages) == 1))
-    total = figures(phase.samples, phase.wall)
+        print(row(page, figures(mine, phase.window, phase.until), bare, cost=len(pages) == 1))
+    total = figures(phase.samples, phase.window, phase.until)
     if len(pages) > 1:
         print(row("  all requests", total, bare, cost=True))
     problems: dict[str, int] = {}
@@ -712,7 +724,33 @@ def login_all(port: int, login_url: str, usernames: Sequence[str], password: str
 # --- The run ----------------------------------------------------------------------------------------
 
 
-def describe_machine(options: argparse.Namespace) -> None:
+def gunicorn_settings(env: dict[str, str]) -> str:
+    """gunicorn.conf.py as gunicorn reads it with the bench's environment."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    names = ("workers", "threads", "worker_class", "timeout", "keepalive", "max_requests", "max_requests_jitter")
+    return ", ".join(f"{name} {config[name]}" for name in names) + f", access log {config['accesslog'] or 'off'}"
+
+
+def django_settings() -> str:
+    """The production settings that the load figures depend on (other issues change them)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return (
+        f"CONN_MAX_AGE {db.get('CONN_MAX_AGE')}, CONN_HEALTH_CHECKS {db.get('CONN_HEALTH_CHECKS', False)}, "
+        f"SESSION_ENGINE {settings.SESSION_ENGINE.rsplit('.', 1)[-1]}, "
+        f"SESSION_SAVE_EVERY_REQUEST {settings.SESSION_SAVE_EVERY_REQUEST}, "
+        f"password hasher {settings.PASSWORD_HASHERS[0].rsplit('.', 1)[-1]}"
+    )
+
+
+def describe_machine(options: argparse.Namespace, env: dict[str, str]) -> None:
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -727,10 +765,10 @@ def describe_machine(options: argparse.Namespace) -> None:
         f"load average {load[0]:.2f} before the run"
     )
     database = urllib.parse.urlsplit(options.database_url)
+    print(f"gunicorn -c gunicorn.conf.py: {gunicorn_settings(env)}")
     print(
-        f"site: gunicorn -c gunicorn.conf.py, {options.workers} workers x {options.threads or 1} threads, DEBUG off, "
-        f"database {database.scheme}:{database.path.rsplit('/', 1)[-1]}, "
-        f"redis {options.redis_url or 'none (locmem cache)'}"
+        f"site: DEBUG off, database {database.scheme}:{database.path.rsplit('/', 1)[-1]}, "
+        f"redis {options.redis_url or 'none (locmem cache)'}; {django_settings()}"
     )
     print(
         f"client: {options.clients} processes, a thread and a keep-alive connection per user, closed loop, "
@@ -788,7 +826,7 @@ def players(
     chosen = []
     for i in range(n):
         account = accounts_[i % len(accounts_)]
-        chosen.append(Player(kind, sessions[i], {**urls, "talk_form": account.talk_form}))
+        chosen.append(Player(kind, sessions[i % len(sessions)], {**urls, "talk_form": account.talk_form}))
     return chosen
 
 
@@ -805,7 +843,7 @@ def run(options: argparse.Namespace, port: int, workdir: Path) -> int:
     from zaoyang_aid.demo import DEMO_PASSWORD
 
     password = options.password or DEMO_PASSWORD
-    describe_machine(options)
+    describe_machine(options, env)
     urls = urls_of_site()
     most = max(options.users)
     wanted = set(options.scenario)
@@ -833,7 +871,7 @@ def run(options: argparse.Namespace, port: int, workdir: Path) -> int:
     try:
         with gunicorn(env, port, workdir) as server:
             login_names = [a.username for a in found["teacher"]] + [a.username for a in found["officer"]]
-            county_names = [found["county"][i % len(found["county"])].username for i in range(need["county"])]
+            county_names = [a.username for a in found["county"]]  # one session each, shared by the county users
             cookies = login_all(port, urls["login"], login_names + county_names, password, options.workers * 2)
             session_keys = [c["sessionid"] for c in cookies]
             sessions = {
@@ -841,10 +879,10 @@ def run(options: argparse.Namespace, port: int, workdir: Path) -> int:
                 "officer": cookies[len(found["teacher"]) : len(login_names)],
                 "county": cookies[len(login_names) :],
             }
-            if county_names:
+            if county_names and need["county"] > len(county_names):
                 print(
-                    f"county sessions: {len(county_names)} over {len(found['county'])} county accounts "
-                    f"({', '.join(a.username for a in found['county'])})"
+                    f"county users: up to {need['county']} over {len(county_names)} county accounts "
+                    f"({', '.join(county_names)}), a session each shared by its users like browser tabs"
                 )
             run_all(options, port, server.pid, urls, found, sessions)
     finally:
@@ -894,9 +932,9 @@ def run_mixed(
         f"mixed: the teachers with {MIXED_COUNTY_USERS} county users", port, [*teachers, *county], options, server_pid
     )
     report(together, bare, cores)
-    before = figures(alone.samples, alone.wall)
+    before = figures(alone.samples, alone.window, alone.until)
     with_county = [s for s in together.samples if s[0].startswith("teachers")]
-    after = figures(with_county, together.wall)
+    after = figures(with_county, together.window, together.until)
     print(
         f"   teachers with county users: {after.rps:.1f} req/s "
         f"(cost {bare.rps / after.rps if after.rps else math.nan:.1f}x bare), "

@@ -109,7 +109,7 @@ def test_gunicorn_defaults_two_sync_workers_on_loopback_without_access_log(monke
     assert config["bind"] == ["127.0.0.1:8000"]
     assert config["workers"] == 2 and config["threads"] == 1 and config["worker_class"] == "sync"
     assert config["timeout"] == 60 and config["graceful_timeout"] == 30
-    assert config["max_requests"] == 1000 and config["max_requests_jitter"] == 100
+    assert config["max_requests"] == 10000 and config["max_requests_jitter"] == 1000
     assert config["accesslog"] is None
     assert config["control_socket_disable"] is True
     assert config["wsgi_app"] == "zaoyang_aid.wsgi:application"
@@ -245,7 +245,7 @@ def test_a_teachers_loop_saves_a_real_talk_that_cleanup_deletes_with_its_tally(d
 
     samples = load.loop_teacher(browser, {**urls, "talk_form": teacher.talk_form})
 
-    assert [(page, ok, problem) for page, ok, _, problem in samples] == [
+    assert [(page, ok, problem) for page, ok, _, problem, _ in samples] == [
         ("teachers: my students", True, ""),
         ("teachers: talk form", True, ""),
         ("teachers: talk POST", True, ""),
@@ -268,7 +268,7 @@ def test_the_dashboards_and_the_bare_page_answer_their_loops(demo_world):
     for username, loop in [("demo_officer", load.loop_officer), ("demo_county", load.loop_county)]:
         browser = DjangoBrowser()
         load.login_form(browser, urls["login"], username, demo.DEMO_PASSWORD)
-        [(page, ok, _, problem)] = loop(browser, urls)
+        [(page, ok, _, problem, _)] = loop(browser, urls)
         assert ok, f"{page}: {problem}"
 
 
@@ -281,10 +281,13 @@ def test_a_refused_talk_counts_as_an_error(demo_world):
 
 
 def test_the_figures_are_per_page_with_percentiles_and_errors():
-    samples = [("p", True, t / 1000, "") for t in range(1, 101)] + [("p", False, 0.5, "HTTP 500")]
-    figures = load.figures(samples, wall=10.0)
-    assert (figures.requests, figures.errors, figures.rps) == (101, 1, 10.1)
-    assert (figures.p50, figures.p95, figures.p99) == (50, 95, 99)
+    samples = [("p", True, t / 1000, "", 100.0 + t / 10) for t in range(1, 101)] + [
+        ("p", False, 0.5, "HTTP 500", 105.0)
+    ]
+    figures = load.figures(samples, window=8.0, until=108.0)
+    assert (figures.requests, figures.errors) == (101, 1)
+    assert figures.rps == 81 / 8  # those ended by the deadline (80 and the error), not the tail
+    assert (figures.p50, figures.p95, figures.p99) == (50, 95, 99)  # the tail's times all count
 
 
 # --- A tiny real run: gunicorn with the production settings --------------------------------------------
@@ -340,7 +343,7 @@ def test_a_tiny_real_run_under_gunicorn_with_the_production_settings(tmp_path):
                  "officer: school dashboard", "county: county dashboard"):  # fmt: skip
         assert re.search(rf"^{re.escape(page)}\s+\d+\s+0\s", output, re.MULTILINE), output
     assert "error:" not in output and "teachers with county users" in output
-    assert "workers x 1 threads, DEBUG off" in output
+    assert "workers 1, threads 1, worker_class sync" in output and "site: DEBUG off" in output
     assert re.search(r"cleanup: [1-9]\d* bench talks deleted", output), output
     assert bench_talks(url) == 0
     assert pairing.pk
