@@ -1,21 +1,25 @@
 """Load bench: the site under gunicorn with the production settings, closed loops of logged-in users.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zaoyang_bench .venv/bin/python bench/load.py
-    ... bench/load.py --users 10,50 --duration 10 --requests 5000 --workers 2 --scenario bare,teachers,mixed
+    ... bench/load.py --users 10,50 --duration 20 --requests 5000 --workers 2 --scenario bare,teachers,mixed
 
 It collects the static files into a temporary STATIC_ROOT, starts ``gunicorn -c gunicorn.conf.py`` on
 127.0.0.1 (nothing else is accepted) with DEBUG off, a random SECRET_KEY, DATABASE_URL and REDIS_URL
 (default redis://127.0.0.1:6379/3); cookies are not marked secure and there is no SSL redirect, only
 because it is plain http on loopback. It logs in distinct demo accounts through the login form (teachers,
-officers, county users; county sessions are spread over the county accounts there are), then times, at
+officers, county users: one session per county account, shared when there are more county users than
+accounts, like browser tabs), then times, at
 each number of users, closed loops without think time, one keep-alive connection per user:
 
 - bare: the login page, anonymous: the floor every other figure is divided by, measured in each run;
 - teachers: 我的帮扶学生, the talk form of one of her pairings, a talk POST (marked "压测:");
 - officer: the school dashboard; county: the county dashboard;
-- mixed: the teachers alone, then the same teachers while 5 county users refresh the county dashboard.
+- mixed: the teachers alone (the teachers phase), straight after it the same teachers while 5 county
+  users refresh the county dashboard.
 
-Each phase is bounded by --duration seconds and --requests requests. At the end (also after Ctrl-C or
+Each phase is bounded by --duration seconds and --requests requests; requests under way at the deadline
+finish (their times count, not in requests/s). The default run (10 and 50 users, 20 s a phase) takes
+some ten minutes on a busy 2-core machine. At the end (also after Ctrl-C or
 an error) gunicorn is stopped, the "压测:" talks are deleted through guidance.services (so the tallies
 stay true), the bench's sessions and axes' login log rows are deleted and last_login restored. The
 audit log keeps its lines (it is append-only by design).
@@ -781,7 +785,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", default="10,50", help="numbers of users, comma-separated (default 10,50)")
     parser.add_argument(
-        "--duration", type=float, default=10.0, help=f"seconds a phase (default 10, at most {MAX_DURATION:.0f})"
+        "--duration", type=float, default=20.0, help=f"seconds a phase (default 20, at most {MAX_DURATION:.0f})"
     )
     parser.add_argument(
         "--requests", type=int, default=5000, help=f"requests a phase at most (default 5000, at most {MAX_REQUESTS})"
@@ -899,18 +903,21 @@ def run_all(
     sessions: dict[str, list[dict[str, str]]],
 ) -> None:
     cores = os.cpu_count() or 1
-    role_of = {"teachers": "teacher", "officer": "officer", "county": "county"}
     print(f"\n{'':<28} cost x bare = bare req/s / req/s (whole phase); p50 x bare = p50 / bare p50")
     for n in options.users:
         print(f"\n== {n} users ==\n{HEADER}")
         bare = report(run_phase("bare", port, players("bare", [], [], urls, n), options, server_pid), None, cores)
-        for kind in ("teachers", "officer", "county"):
+        alone = None
+        if "teachers" in options.scenario:
+            crowd = players("teachers", sessions["teacher"], found["teacher"], urls, n)
+            alone = run_phase("teachers", port, crowd, options, server_pid)
+            report(alone, bare, cores)
+        if "mixed" in options.scenario:  # right after the teachers alone: the same machine, as near as can be
+            run_mixed(options, port, server_pid, urls, found, sessions, n, bare, cores, alone)
+        for kind in ("officer", "county"):
             if kind in options.scenario:
-                role = role_of[kind]
-                crowd = players(kind, sessions[role], found[role], urls, n)
+                crowd = players(kind, sessions[kind], found[kind], urls, n)
                 report(run_phase(kind, port, crowd, options, server_pid), bare, cores)
-        if "mixed" in options.scenario:
-            run_mixed(options, port, server_pid, urls, found, sessions, n, bare, cores)
 
 
 def run_mixed(
@@ -923,11 +930,14 @@ def run_mixed(
     n: int,
     bare: Figures,
     cores: int,
+    alone: PhaseResult | None,
 ) -> None:
+    """The teachers alone (the teachers scenario's phase when it ran), then with the county users."""
     teachers = players("teachers", sessions["teacher"], found["teacher"], urls, n)
     county = players("county", sessions["county"], found["county"], urls, MIXED_COUNTY_USERS)
-    alone = run_phase("mixed: teachers alone", port, teachers, options, server_pid)
-    report(alone, bare, cores)
+    if alone is None:
+        alone = run_phase("mixed: teachers alone", port, teachers, options, server_pid)
+        report(alone, bare, cores)
     together = run_phase(
         f"mixed: the teachers with {MIXED_COUNTY_USERS} county users", port, [*teachers, *county], options, server_pid
     )

@@ -88,7 +88,7 @@ def test_each_phase_is_bounded_in_time_requests_and_users(arguments, message):
 
 def test_the_defaults_are_within_the_bounds():
     options = load.parse([])
-    assert options.users == [10, 50] and options.duration == 10 and options.requests == 5000
+    assert options.users == [10, 50] and options.duration == 20 and options.requests == 5000
     assert options.scenario == list(load.SCENARIOS)
 
 
