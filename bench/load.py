@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.client
 import math
 import multiprocessing
@@ -102,7 +103,7 @@ class User:
         self.conn = Connection(HOST, port, timeout=120)
 
     def request(self, method: str, path: str, fields: dict[str, Any] | None = None) -> tuple[int, str]:
-        headers = {"Host": f"{HOST}:{self.port}", "Accept-Encoding": "identity"}
+        headers = {"Host": f"{HOST}:{self.port}", "Accept-Encoding": "identity", "User-Agent": "bench/load.py"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -674,9 +675,9 @@ def cleanup(session_keys: Sequence[str], saved: Snapshot | None) -> str:
         from axes.models import AccessLog
 
         with transaction.atomic():
-            logins, _ = AccessLog.objects.filter(
-                username__in=saved.last_login, attempt_time__gte=saved.started
-            ).delete()
+            # axes keeps the SHA-256 of the session key a login began: these logins' rows, no one else's.
+            hashes = [hashlib.sha256(key.encode()).hexdigest() for key in session_keys]
+            logins, _ = AccessLog.objects.filter(session_hash__in=hashes).delete()
             user_model = get_user_model()
             for username, last_login in saved.last_login.items():
                 user_model._default_manager.filter(username=username).update(last_login=last_login)

@@ -255,7 +255,7 @@ def test_a_teachers_loop_saves_a_real_talk_that_cleanup_deletes_with_its_tally(d
     assert talk.content.startswith("压测:") and talk.recorded_by == demo_world.teacher_a1
     assert talk.date == timezone.localdate()
     report = load.cleanup([browser.cookies["sessionid"]], saved)
-    assert "1 bench talks deleted" in report and "1 sessions" in report
+    assert "1 bench talks deleted" in report and "1 sessions, 1 axes login rows" in report
     assert not TalkRecord.objects.exists()
     assert list(tallies.all()) == tally_before
     assert browser.request("GET", urls["my_students"])[0] == 302  # the session is gone: back to the login
