@@ -243,8 +243,13 @@ def holds_records() -> bool:
     return get_user_model()._default_manager.exclude(username__startswith=DEMO_PREFIX).exists()
 
 
+# At county scale the 市资助中心 has several staff: bench/load.py's county users log in as distinct accounts.
+COUNTY_SCALE_COUNTY_ACCOUNTS = ("demo_county02", "demo_county03", "demo_county04", "demo_county05")
+
+
 def seed(ctx: DemoContext) -> None:
-    """demo_county (市资助中心) and demo_admin (系统管理员); the school accounts come from pairing."""
+    """demo_county (市资助中心) and demo_admin (系统管理员), at county scale demo_county02 to 05 too;
+    the school accounts come from pairing."""
     user_model = get_user_model()
     accounts = [
         user_model(
@@ -263,6 +268,19 @@ def seed(ctx: DemoContext) -> None:
             password=ctx.password_hash,
         ),
     ]
+    if ctx.is_county:
+        # Their own random stream: ctx.rng then draws what it did before, and so does every seeder after.
+        rng = random.Random(f"{ctx.seed}-county-accounts")
+        accounts += [
+            user_model(
+                username=username,
+                full_name=person_name(rng, male=rng.random() < 0.5, generation="adult"),
+                phone=mobile(rng),
+                role=Role.COUNTY,
+                password=ctx.password_hash,
+            )
+            for username in COUNTY_SCALE_COUNTY_ACCOUNTS
+        ]
     ctx.insert(user_model, accounts, label="市级及管理员账号")
     ctx.logins += [DemoLogin(u.username, u.role) for u in accounts]
 
