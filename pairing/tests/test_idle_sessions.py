@@ -89,6 +89,18 @@ def test_an_idle_session_ends_within_the_hour_when_the_last_clicks_saved_nothing
     assert officer_client.get(reverse(PAGE)).status_code == 302
 
 
+def test_the_idle_hour_holds_with_the_cached_db_store_too(client, clock, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # SESSION_STORE=cached_db
+    client.force_login(OfficerFactory().user)
+    assert client.get(reverse(PAGE)).status_code == 200
+    clock(59)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse(PAGE)).status_code == 200
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]  # read from the cache
+    clock(3601)
+    assert client.get(reverse(PAGE)).status_code == 302
+
+
 def test_at_the_idle_limit_the_user_is_still_logged_in(officer_client, clock):
     clock(3600)
     assert officer_client.get(reverse(PAGE)).status_code == 200

@@ -130,6 +130,8 @@ def test_database_connections_are_kept_with_health_checks() -> None:
         ("CONN_MAX_AGE", "-1", "CONN_MAX_AGE must be 0 or more"),
         ("CONN_MAX_AGE", "soon", "CONN_MAX_AGE must be a whole number"),
         ("SESSION_IDLE_TIMEOUT", "30", "SESSION_IDLE_TIMEOUT must be 120 seconds or more"),
+        ("SESSION_STORE", "redis", "SESSION_STORE must be db or cached_db"),
+        ("SESSION_STORE", "cached_db", "SESSION_STORE=cached_db needs REDIS_URL"),
     ],
 )
 def test_a_bad_connection_or_idle_setting_fails_at_start(
