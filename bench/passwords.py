@@ -113,6 +113,11 @@ def main() -> None:
     for name, params, wall, cpu, peak in rows:
         ratio = "" if name == FLOOR else f"  ({wall / floor_wall:,.0f}x wall, {cpu / floor_cpu:,.0f}x CPU of the floor)"
         print(f"  {name:32} {params:30} {wall:8.2f} ms wall {cpu:8.2f} ms CPU {peak:6.1f} MB peak{ratio}")
+    (_, _, old_wall, old_cpu, old_peak), (_, _, new_wall, new_cpu, new_peak) = rows[1], rows[2]
+    print(
+        f"  project / Django's default: {new_wall / old_wall:.2f}x wall, {new_cpu / old_cpu:.2f}x CPU, "
+        f"{new_peak / old_peak:.2f}x peak memory"
+    )
 
 
 if __name__ == "__main__":
