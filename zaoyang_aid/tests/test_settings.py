@@ -108,10 +108,44 @@ def test_the_interface_is_in_simplified_chinese_on_beijing_time() -> None:
 
 
 def test_a_session_expires_after_an_idle_hour() -> None:
-    # The cookie's hour restarts with every request: an hour without a click logs the user out.
-    assert settings.SESSION_COOKIE_AGE == 3600
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # An hour without a click logs the user out (zaoyang_aid.sessions, its "last seen" stamp refreshed
+    # at most once a minute); a page view does not save the session.
+    assert settings.SESSION_IDLE_TIMEOUT == 3600
+    assert "zaoyang_aid.sessions.IdleTimeoutMiddleware" in settings.MIDDLEWARE
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
 
 
 def test_new_passwords_are_hashed_with_argon2() -> None:
-    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert settings.PASSWORD_HASHERS[0] == "zaoyang_aid.hashers.Argon2idWorkerHasher"
+
+
+def test_database_connections_are_kept_with_health_checks() -> None:
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 60
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CONN_MAX_AGE", "-1", "CONN_MAX_AGE must be 0 or more"),
+        ("CONN_MAX_AGE", "soon", "CONN_MAX_AGE must be a whole number"),
+        ("SESSION_IDLE_TIMEOUT", "30", "SESSION_IDLE_TIMEOUT must be 120 seconds or more"),
+        ("SESSION_STORE", "redis", "SESSION_STORE must be db or cached_db"),
+        ("SESSION_STORE", "cached_db", "SESSION_STORE=cached_db needs REDIS_URL"),
+    ],
+)
+def test_a_bad_connection_or_idle_setting_fails_at_start(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    result = run_with_env(["-c", SETUP], tmp_path, DEBUG="1", SECRET_KEY=DEV_SECRET_KEY, **{variable: value})
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_conn_max_age_zero_is_allowed(tmp_path: Path) -> None:
+    probe = SETUP + "; from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    result = run_with_env(["-c", probe], tmp_path, DEBUG="1", SECRET_KEY=DEV_SECRET_KEY, CONN_MAX_AGE="0")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
