@@ -324,7 +324,7 @@ def county_dashboard(
         names = School.objects.filter(pk__in=list(summaries)).values_list("pk", "name", "town__name")
     else:
         names = School.objects.values_list("pk", "name", "town__name")
-        summaries = figures.school_summaries([pk for pk, _, _ in names], term=term, as_of=as_of)
+        summaries = figures.county_summaries([pk for pk, _, _ in names], term=term, as_of=as_of)
     by_town: dict[int, Totals] = defaultdict(Totals)
     weeks_by_town: dict[int, figures.WeekCounts] = defaultdict(figures.WeekCounts)
     for summary in summaries.values():

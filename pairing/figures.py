@@ -35,6 +35,9 @@ from .models import Pairing, Student
 logger = logging.getLogger(__name__)
 
 COUNTY_KEY = "figures:v:county"
+# Changed with every token: the county's page keeps every school's figures under one key of it as well
+# (guidance.figures.county_summaries), one read when nothing changed since.
+ANY_KEY = "figures:v:any"
 
 
 def school_key(school_id: int) -> str:
@@ -60,6 +63,7 @@ def _touch(keys: list[str]) -> None:
     second makes a reader that came between the two recount from the committed rows; the first serves
     what runs inside the writer's own transaction (a page after a service in one request, the tests)."""
     if keys:
+        keys = [*keys, ANY_KEY]
         _set({key: _token() for key in keys})
         transaction.on_commit(lambda: _set({key: _token() for key in keys}))
 
@@ -103,3 +107,14 @@ def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
     if len(found) < len(keys):
         found = cache.get_many(keys)
     return str(found.get(COUNTY_KEY, "")), {pk: str(found.get(school_key(pk), "")) for pk in ids}
+
+
+def generation() -> tuple[str, str]:
+    """The county's token and the one every write changes (created like versions' when missing)."""
+    found = cache.get_many([COUNTY_KEY, ANY_KEY])
+    if len(found) < 2:
+        for key in (COUNTY_KEY, ANY_KEY):
+            if key not in found:
+                cache.add(key, _token(), timeout=None)
+        found = cache.get_many([COUNTY_KEY, ANY_KEY])
+    return str(found.get(COUNTY_KEY, "")), str(found.get(ANY_KEY, ""))

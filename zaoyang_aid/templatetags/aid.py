@@ -5,7 +5,8 @@ from typing import Any
 
 from django import template
 from django.urls import get_script_prefix, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from zaoyang_aid.access import account_helper as _account_helper
 from zaoyang_aid.masking import mask_id_number
@@ -66,6 +67,14 @@ def heat(rate: float | None) -> str:
     if rate is None:
         return "heat-none"
     return f"heat-{sum(rate >= step for step in _HEAT_STEPS)}"
+
+
+@register.filter
+def behind_count(n: int) -> str:
+    """A count of pairings behind: "3人" in red, or a grey 0 (the dashboards' tables, once a cell)."""
+    if n:
+        return format_html('<span class="text-danger fw-semibold">{}人</span>', n)
+    return mark_safe('<span class="text-secondary">0</span>')
 
 
 @register.simple_tag
