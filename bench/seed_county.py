@@ -85,7 +85,7 @@ def process_floor(db_url: str) -> float:
     times = []
     for _ in range(3):
         started = time.perf_counter()
-        manage(db_url, "shell", "-c", "from django.db import connection; connection.ensure_connection()")
+        manage(db_url, "shell", "-c", "from django.db import connection; connection.ensure_connection()", capture=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
