@@ -7,7 +7,10 @@ the latest term alone; then the print view. Target (issue 9, point 8): p95 under
 
 Uses bench/pages.py's setup (DEBUG off as production, the test client, two warm-up requests) and
 prints, per page: the status, the queries of one request, the median and p95 of ``--requests`` timed
-requests, and the response size; first, who the student is and how many records their file holds.
+requests, and the response size; first, the machine (bench/floor.py) and who the student is and how
+many records their file holds. Beside each page, its median's ratio to the bare page (the login page
+through the same test client, DEBUG off, median of ``--requests``: bench/floor.py), measured in the
+same run before and after the pages (the line gives both and the ratio uses their median).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pages import measure, setup_django  # bench/ is not a package: its folder is on the path
+import floor  # bench/ is not a package: its folder is on the path
+from pages import measure, setup_django
 
 
 def busiest_student() -> tuple[int, str, dict[str, int]]:
@@ -73,6 +77,8 @@ def main() -> None:
     logging.getLogger("axes").setLevel(logging.WARNING)
     student_id, officer, counts = busiest_student()
     latest = Term.objects.latest_started()
+    print(floor.machine(), flush=True)
+    before = floor.bare_page(options.requests)
     print(f"{connection.vendor}, DEBUG off, {options.requests} requests a page after 2 warm-up requests")
     print(
         f"student #{student_id} (the most records), read as {officer}: "
@@ -84,8 +90,23 @@ def main() -> None:
         reverse("casefiles:case_file_print", args=[student_id]),
     ]
     print(f"{'page':<34} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8}")
+    lines = []
     for url in pages:
-        print(measure(url, officer, options.requests), flush=True)
+        lines.append(measure(url, officer, options.requests))
+        print(lines[-1], flush=True)
+    after = floor.bare_page(options.requests)
+    bare = (before + after) / 2
+    print(f"the bare page (login GET, same client): {before:.1f} ms before, {after:.1f} ms after the pages")
+    for url, line in zip(pages, lines, strict=True):
+        print(f"  {url:<34} {ratio_of(line, bare)} the bare page ({bare:.1f} ms)")
+
+
+def ratio_of(line: str, bare: float) -> str:
+    """The ratio of the median in pages.measure's line (its third figure from the right) to the bare page."""
+    try:
+        return floor.ratio(float(line.split()[-3]), bare)
+    except (IndexError, ValueError):
+        return "n/a"
 
 
 if __name__ == "__main__":

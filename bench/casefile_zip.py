@@ -11,6 +11,13 @@ zip's size, the queries and the process's peak resident memory (of which Django 
 
 The documents come from ``casefiles.build.case_file_document``, as the task's do, read by the first
 county account (which sees the whole record).
+
+Prints the machine first (bench/floor.py) and, measured in the same run, the floors with the ratio of
+the ms per PDF to each: fpdf2 writing one empty page with the case file's font (casefiles/pdf.py's
+Noto Sans SC subset, embedded; the median of 20), the bare minimum of a PDF, and the bare page (the
+login page through the test client, DEBUG off, in a fresh process). The CaseFileExport row (and
+whatever the build writes beside it) is written in a transaction rolled back at the end, and the zip
+is deleted, so the shared database and MEDIA_ROOT are left as they were.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402 - bench/ is not a package: its folder is on the path
 
 
 def setup_django() -> None:
@@ -35,6 +45,24 @@ def setup_django() -> None:
     django.setup()
 
 
+def empty_pdf_ms(n: int = 20) -> float:
+    """fpdf2 writing one empty page with the case file's font embedded, median ms of ``n``."""
+    import io
+
+    from fpdf import FPDF
+
+    from casefiles.pdf import FONT, FONT_PATH
+
+    def write() -> None:
+        pdf = FPDF()
+        pdf.add_font(FONT, fname=str(FONT_PATH))
+        pdf.set_font(FONT, size=10)
+        pdf.add_page()
+        pdf.output(io.BytesIO())
+
+    return floor.median_ms(write, n)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--term-id", type=int)
@@ -42,6 +70,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="stop after N students (a quick look)")
     args = parser.parse_args()
     setup_django()
+    print(floor.machine(), flush=True)
 
     from django.db import connection
     from django.db.models import Count
@@ -84,13 +113,17 @@ def main() -> None:
     officer = User.objects.filter(role="county").order_by("pk").first()
     if officer is None:
         sys.exit("no county account: seed the demo first")
-    CaseFileExport.objects.filter(school_id=school_id, term=term, status__in=["queued", "running"]).delete()
-    export = CaseFileExport.objects.create(school_id=school_id, term=term, requested_by=officer)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    with CaptureQueriesContext(connection) as queries:
-        exports.case_file_export_build(export.pk, source=source)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    export.refresh_from_db()
+    with floor.rolled_back():
+        CaseFileExport.objects.filter(school_id=school_id, term=term, status__in=["queued", "running"]).delete()
+        export = CaseFileExport.objects.create(school_id=school_id, term=term, requested_by=officer)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with CaptureQueriesContext(connection) as queries:
+            exports.case_file_export_build(export.pk, source=source)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        export.refresh_from_db()
+        if export.file:
+            export.file.delete(save=False)
+    empty, bare = empty_pdf_ms(), floor.bare_page_apart()
     per_pdf = 1000 / max(export.done, 1)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"database        {connection.vendor}")
@@ -103,6 +136,11 @@ def main() -> None:
     print(f"zip             {export.size / 1e6:.1f} MB, {export.size / max(export.done, 1) / 1e3:.0f} KB per PDF")
     print(f"queries         {len(queries)}")
     print(f"peak RSS        {peak_mb:.0f} MB")
+    print(
+        f"floor           fpdf2 empty page with the font {empty:.1f} ms"
+        f" -> {floor.ratio(elapsed * per_pdf, empty)} per PDF;"
+        f" the bare page {bare:.1f} ms -> {floor.ratio(elapsed * per_pdf, bare)} per PDF"
+    )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,12 @@
 
 Loads nothing itself: seed first (``manage.py seed_demo --scale county``; bench/seed_county.py leaves
 its last database seeded). Runs ``guidance.compliance.compliance_for(Pairing.objects.all(), term=…,
-as_of=today)`` once to warm up, then ``--runs`` times, and prints the median and p95 wall time, the
-number of queries and each query's share of the time. ``--explain`` prints the plan of the talk
+as_of=today)`` once to warm up, then ``--runs`` times, and prints the machine first (bench/floor.py),
+the median and p95 wall time, the number of queries and each query's share of the time; beside them
+the floors measured in the same run: the engine's own SELECTs run again raw (every row fetched,
+nothing done with it: the bare minimum of reading the rows it reads), interleaved with its runs, and
+the bare page (the login page through the test client, DEBUG off, in a fresh process), each with the
+ratio. ``--explain`` prints the plan of the talk
 aggregate (when the engine runs it) with real timings, and whether it used the
 (pairing, week_monday, date) index ``talk_pairing_week``; ``--jit on|off`` overrides PostgreSQL's JIT
 setting for the session, to compare. With ``as_of`` today the engine reads the per-pairing tallies;
@@ -24,6 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402 - bench/ is not a package: its folder is on the path
+
 TALK_INDEX = "talk_pairing_week"
 
 
@@ -70,6 +78,7 @@ def main() -> None:
     from guidance.compliance import compliance_for
     from pairing.models import Pairing, Term
 
+    print(floor.machine(), flush=True)
     if options.jit and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET jit = {options.jit}")
@@ -83,11 +92,15 @@ def main() -> None:
 
     with CaptureQueriesContext(connection) as captured:
         rows = run()  # also warms the calendar's caches
-    times = []
-    for _ in range(options.runs):
+    reads = floor.selects(captured.captured_queries)
+    times, floors, raw_rows = [], [], 0
+    for _ in range(options.runs):  # the engine and its floor interleaved: a busy moment slows both alike
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
+        seconds, raw_rows = floor.raw_reads(reads)
+        floors.append(seconds)
+    bare = floor.bare_page_apart()
 
     jit = ""
     if connection.vendor == "postgresql":
@@ -98,6 +111,11 @@ def main() -> None:
     print(
         f"  median {statistics.median(times) * 1000:.0f} ms, p95 {p95(times) * 1000:.0f} ms over {options.runs} runs "
         f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)} ms)"
+    )
+    median, raw = statistics.median(times) * 1000, statistics.median(floors) * 1000
+    print(
+        f"  floor: its {len(reads)} SELECTs run raw ({raw_rows:,} rows fetched) {raw:.0f} ms median -> "
+        f"{floor.ratio(median, raw)}; the bare page {bare:.1f} ms -> {floor.ratio(median, bare)}"
     )
     print(f"  {len(captured)} queries (warm-up run):")
     for n, query in enumerate(captured.captured_queries, start=1):

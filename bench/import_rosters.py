@@ -18,6 +18,11 @@ Measured 2026-12-02 on the shared 2-core machine (load average 2-4, a CI run bes
 take about 15 minutes); pairings read 3.8 s, check 1.7 s (14 queries), commit 10.2 s (127 queries,
 through services.pairings_create), 15.7 s in all. Before pairings_create, the same 15,000 pairings
 took 417 s (225,002 queries, one pairing_create a row).
+
+Prints the machine first (bench/floor.py) and, measured in the same run, the floors: for each
+roster, openpyxl alone reading the same file (read-only mode, every value, nothing checked) beside
+the read, with the ratio; and the bare page (the login page through the test client, DEBUG off, in
+a fresh process), with each import's total as a multiple of it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402 - bench/ is not a package: its folder is on the path
+
 SCHOOLS = 30
 
 
@@ -123,7 +132,7 @@ def show(label: str, rows: int, seconds: float, queries: int) -> None:
     print(f"  {label:<8} {seconds:8.2f} s  {rows / seconds:9.0f} rows/s  {queries:7d} queries")
 
 
-def import_roster(name: str, data: bytes, by: Any) -> None:
+def import_roster(name: str, data: bytes, by: Any, bare: float) -> None:
     """One kind of casefiles.imports.kinds.ROSTER_KINDS, as the page's commit runs it: read, check,
     then write the rows in one transaction (rolled back with the rest at the end)."""
     from django.db import transaction
@@ -136,6 +145,8 @@ def import_roster(name: str, data: bytes, by: Any) -> None:
     rows, total = len(roster.rows), seconds
     print(f"{name}: {rows} rows, file {len(data) / 2**20:.1f} MB")
     show("read", rows, seconds, queries)
+    alone, _ = floor.xlsx_read(data)
+    print(f"  floor    {alone:8.2f} s  openpyxl alone reading the file -> the read is {floor.ratio(seconds, alone)}")
     _, seconds, queries = timed(lambda: kind.check(roster.rows, by))
     total += seconds
     show("check", rows, seconds, queries)
@@ -148,7 +159,10 @@ def import_roster(name: str, data: bytes, by: Any) -> None:
 
     outcomes, seconds, queries = timed(write_all)
     show("commit", rows, seconds, queries)
-    print(f"  total    {total + seconds:8.2f} s  ({outcomes['created']} created, {outcomes['bad']} refused)")
+    print(
+        f"  total    {total + seconds:8.2f} s  ({outcomes['created']} created, {outcomes['bad']} refused);"
+        f" {floor.ratio((total + seconds) * 1000, bare)} the bare page ({bare:.1f} ms)"
+    )
 
 
 def main() -> None:
@@ -169,8 +183,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from django.conf import settings
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{connection.vendor}, {os.cpu_count()} cores, load average {load}, hasher {settings.PASSWORD_HASHERS[0]}")
+    print(floor.machine(), flush=True)
+    print(f"{connection.vendor}, hasher {settings.PASSWORD_HASHERS[0]}")
+    bare = floor.bare_page_apart()
     with transaction.atomic():
         county, schools = seed(args.pairings)
         teacher_rows = [
@@ -178,7 +193,7 @@ def main() -> None:
             for i in range(args.teachers)
         ]
         data = xlsx(["姓名", "手机号", "学校名称", "角色", "职称", "是否班主任"], teacher_rows)
-        import_roster("teachers", data, county)
+        import_roster("teachers", data, county, bare)
         by_school: dict[int, list[str]] = {}
         for school_id, phone in Teacher.objects.filter(school__in=schools).values_list("school_id", "phone"):
             by_school.setdefault(school_id, []).append(phone)
@@ -193,7 +208,7 @@ def main() -> None:
             pairing_rows.append([number, name, phones[i // SCHOOLS % len(phones)], today, "", "是"])
         header = ["全国学籍号", "学生姓名", "教师手机号", "结对日期", "补录原因", "确认超出结对上限"]
         data = xlsx(header, pairing_rows)
-        import_roster("pairings", data, county)
+        import_roster("pairings", data, county, bare)
         transaction.set_rollback(True)
     print("rolled back: the database is as it was")
 

@@ -17,7 +17,14 @@ wall times are stretched about 5x; the CPU column is this process's own time (Po
 Read + commit is about 30 s of CPU: under the 60 s target on an idle machine, not shown on a loaded one.
 
 Students it created before (their ID numbers are its own range) are deleted first, so it can run
-again; an empty database gets one town, five schools and a county account.
+again; an empty database gets one town, five schools and a county account. Each file's import runs in
+a transaction rolled back at its end (the re-import still finds the commit's students), so a shared
+database is left as it was, audit lines included (the commit's own cost is not in the times).
+
+Prints the machine first (bench/floor.py) and, measured in the same run, the floors: openpyxl alone
+reading the same .xlsx (read-only mode, every value, nothing checked) beside the read, with the
+ratio, and the bare page (the login page through the test client, DEBUG off, in this process as
+bench/pages.py sets up), with each phase as a multiple of it.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pages import setup_django  # bench/ is not a package: its folder is on the path
+import floor  # bench/ is not a package: its folder is on the path
+from pages import setup_django
 
 FIRST_SEQ = 400_000  # make_id_number's sequence: far from the demo's and the tests' numbers
 
@@ -86,6 +94,9 @@ def build(count: int, schools: list[str], town: str, writer: Callable[[list[dict
     return writer(rows)
 
 
+BARE_MS = 0.0  # the bare page, measured once in main()
+
+
 def timed(label: str, work: Callable[[], Any]) -> Any:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -95,7 +106,11 @@ def timed(label: str, work: Callable[[], Any]) -> Any:
         result = work()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     # CPU: this process's own time, which the machine's load does not stretch (the database's is apart).
-    print(f"{label:<28} {seconds:7.2f} s  (CPU {cpu:6.2f} s)  {len(queries):>7} queries", flush=True)
+    print(
+        f"{label:<28} {seconds:7.2f} s  (CPU {cpu:6.2f} s)  {len(queries):>7} queries"
+        f"  {floor.ratio(seconds * 1000, BARE_MS)} the bare page",
+        flush=True,
+    )
     return result
 
 
@@ -106,7 +121,12 @@ def run(data: bytes, kind_name: str, user: Any, name: str) -> None:
     kind = ROSTER_KINDS["students"]
     print(f"--- {name} ({len(data) / 1048576:.1f} MB)")
     size = 30 * 1024 * 1024
+    alone = floor.xlsx_read(data)[0] if kind_name.endswith(".xlsx") else 0.0
+    started = time.perf_counter()
     roster = timed("read (open + parse)", lambda: open_roster(_upload(data, kind_name), max_bytes=size))
+    if alone:
+        read = time.perf_counter() - started
+        print(f"    floor: openpyxl alone reading the file {alone:.2f} s -> the read is {floor.ratio(read, alone)}")
     preview = timed("check + preview", lambda: kind.commit(roster, user=user, dry_run=True))
     print(f"    preview: {preview.counts}, errors {len(preview.errors)}", flush=True)
     started = time.perf_counter()
@@ -134,6 +154,10 @@ def main() -> None:
 
     from casefiles.tests.roster_files import xls, xlsx
 
+    global BARE_MS
+    print(floor.machine(), flush=True)
+    BARE_MS = floor.bare_page(20)
+    print(f"the bare page (login GET, test client, DEBUG off): {BARE_MS:.1f} ms, median of 20")
     print(f"database: {connection.vendor}, rows: {options.rows}, load average: {os.getloadavg()[0]:.1f}", flush=True)
     user, schools, town = world()
     for writer, name in [(xlsx, "roster.xlsx"), *([(xls, "roster.xls")] if options.xls else [])]:
@@ -141,7 +165,8 @@ def main() -> None:
         started = time.perf_counter()
         data = build(options.rows, schools, town, writer)
         print(f"built {name} in {time.perf_counter() - started:.1f} s", flush=True)
-        run(data, name, user, name)
+        with floor.rolled_back():
+            run(data, name, user, name)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ up, the photos given as files on disk (as Django spools uploads over FILE_UPLOAD
 cleaned by HomeVisitForm.clean_photos as a request would. Prints, per set, the process's peak resident
 memory, the part of it the photos added over the set-up process, and the wall time. The issue's
 target: under 200 MB of peak process memory for six photos.
+
+Prints the machine first (bench/floor.py; no database) and, per set, the floor measured in the same
+run and the ratio to it: Pillow alone decoding the same six files in full (``Image.open`` + ``load``,
+no checks, no resizing, no re-encoding), in a fresh process too, its wall time and what it added to
+that process's peak. No bare page here: the bench needs no database, and the bare page does.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zaoyang_aid.settings")
 
 # Six photos of one kind each, and six of every worst kind together.
@@ -74,6 +80,20 @@ def child(folder: Path, names: list[str]) -> dict[str, float]:
     return {"peak_mb": peak_mb(), "setup_mb": before, "seconds": seconds}
 
 
+def decode_child(folder: Path, names: list[str]) -> dict[str, float]:
+    """In a fresh process: Pillow alone decoding the six files in full (the floor), with its peak."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # the floor decodes what the form accepts, without the form's checks
+    before = peak_mb()
+    started = time.perf_counter()
+    for name in names:
+        with Image.open(folder / name) as image:
+            image.load()
+    seconds = time.perf_counter() - started
+    return {"peak_mb": peak_mb(), "setup_mb": before, "seconds": seconds}
+
+
 def measure(labels: list[str]) -> dict[str, dict[str, float]]:
     import django
 
@@ -89,6 +109,10 @@ def measure(labels: list[str]) -> dict[str, dict[str, float]]:
             command = [sys.executable, __file__, "--child", tmp, *SETS[label]]
             output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout  # noqa: S603 - this script
             results[label] = json.loads(output.strip().splitlines()[-1])
+            command = [sys.executable, __file__, "--decode-child", tmp, *SETS[label]]
+            output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout  # noqa: S603 - this script
+            alone = json.loads(output.strip().splitlines()[-1])
+            results[label].update(floor_seconds=alone["seconds"], floor_added_mb=alone["peak_mb"] - alone["setup_mb"])
     return results
 
 
@@ -97,10 +121,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--set", action="append", choices=list(SETS), help="only these sets (default: all)")
     parser.add_argument("--child", nargs="+")
+    parser.add_argument("--decode-child", nargs="+")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(Path(args.child[0]), args.child[1:])))
         return
+    if args.decode_child:
+        print(json.dumps(decode_child(Path(args.decode_child[0]), args.decode_child[1:])))
+        return
+    import floor  # bench/ is not a package: its folder is on the path
+
+    print(floor.machine(database=False), flush=True)
     results = measure(args.set or list(SETS))
     if args.json:
         print(json.dumps(results))
@@ -109,6 +140,9 @@ def main() -> None:
         print(
             f"{label:42} peak {figures['peak_mb']:5.0f} MB (set-up process {figures['setup_mb']:.0f} MB, "
             f"photos +{figures['peak_mb'] - figures['setup_mb']:.0f} MB), {figures['seconds']:.2f} s"
+            f" | floor (Pillow decoding them alone) {figures['floor_seconds']:.2f} s,"
+            f" +{figures['floor_added_mb']:.0f} MB"
+            f" -> {floor.ratio(figures['seconds'], figures['floor_seconds'])} the time"
         )
 
 

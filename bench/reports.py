@@ -18,7 +18,10 @@ totals add over reading and the bare library. A report of more
 than STREAMED_FLOOR_ROWS rows (the talk detail) is too large to hold: its floor streams the same
 cells from the selector into the bare workbook, beside the read alone, so it prints read + floor
 and the ratio to it.
-The audit lines the runs write are left in the database (they are real exports).
+Prints the machine first (bench/floor.py) and the bare page (the login page through the test client,
+DEBUG off, in a fresh process, on the same database) with each report's ratio to it at the end of its
+line. Each export runs in a transaction rolled back at its end, so the audit lines it writes are not
+committed to the shared database (the audit log refuses a DELETE); the commit's cost is not in the times.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor as bench_floor  # noqa: E402 - bench/ is not a package: its folder is on the path
 
 
 def setup_django() -> None:
@@ -60,7 +66,7 @@ def timed_export(
 
     from casefiles.reports import report_export
 
-    with tempfile.TemporaryFile() as target, CaptureQueriesContext(connection) as queries:
+    with tempfile.TemporaryFile() as target, CaptureQueriesContext(connection) as queries, bench_floor.rolled_back():
         if trace:
             tracemalloc.start()
         start = time.perf_counter()
@@ -174,7 +180,7 @@ def _rss_now_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def streamed(name: str, user: Any, data: dict[str, str], options: argparse.Namespace) -> None:
+def streamed(name: str, user: Any, data: dict[str, str], options: argparse.Namespace, bare: float) -> None:
     """A report too large to hold (the talk detail): each run's time with the resident memory at
     every 25,000 rows written (flat, or it is not streaming), then the read alone and the read +
     bare openpyxl write of the same cells, streamed. Not traced: tracemalloc slows 600,000 rows of
@@ -194,7 +200,11 @@ def streamed(name: str, user: Any, data: dict[str, str], options: argparse.Names
     times = []
     for _ in range(options.runs):
         marks: list[str] = []
-        with tempfile.TemporaryFile() as target, CaptureQueriesContext(connection) as queries:
+        with (
+            tempfile.TemporaryFile() as target,
+            CaptureQueriesContext(connection) as queries,
+            bench_floor.rolled_back(),
+        ):
             start = time.perf_counter()
             result = report_export(name=name, user=user, data=data, target=target, on_progress=sampling(marks))
             times.append(time.perf_counter() - start)
@@ -210,7 +220,7 @@ def streamed(name: str, user: Any, data: dict[str, str], options: argparse.Names
     print(
         f"{name:22} median {seconds * 1000:7.0f} ms | the rows read alone (streamed) {read * 1000:6.0f} ms |"
         f" read + floor (bare openpyxl write-only, streamed) {both * 1000:6.0f} ms"
-        f" | ratio to read+floor {seconds / both:4.2f}x",
+        f" | ratio to read+floor {seconds / both:4.2f}x | {bench_floor.ratio(seconds * 1000, bare)} the bare page",
         flush=True,
     )
 
@@ -238,6 +248,9 @@ def main() -> None:
     user = users.get(username=options.username) if options.username else users.filter(role="county").first()
     if user is None:
         sys.exit("no county account: seed the database first (manage.py seed_demo --scale county)")
+    print(bench_floor.machine(), flush=True)
+    bare = bench_floor.bare_page_apart()
+    print(f"the bare page (login GET, test client, DEBUG off, a fresh process): {bare:.1f} ms, median of 20")
     print(
         f"{connection.vendor}, as {user.get_username()}, {options.runs} runs each, median;"
         f" RSS at start {peak_rss_mb():.0f} MB"
@@ -247,7 +260,7 @@ def main() -> None:
         rss_before = peak_rss_mb()
         warm_up = timed_export(name, user, data=data)  # connection, caches, the first term lookup
         if options.no_floor or warm_up[3] > STREAMED_FLOOR_ROWS:
-            streamed(name, user, data, options)
+            streamed(name, user, data, options, bare)
             continue
         # Report, read, floors interleaved run by run, so that a machine busy for a moment slows
         # each of them alike rather than one of them only.
@@ -268,7 +281,8 @@ def main() -> None:
             f" | the rows read alone {read * 1000:6.0f} ms | floor (bare openpyxl write-only)"
             f" {floor * 1000:6.0f} ms | ratio {seconds / floor if floor else 0:4.2f}x, to read+floor"
             f" {seconds / (read + floor) if floor else 0:4.2f}x | bare XlsxWriter {xw * 1000:6.0f} ms,"
-            f" to read+it {seconds / (read + xw) if xw else 0:4.2f}x",
+            f" to read+it {seconds / (read + xw) if xw else 0:4.2f}x"
+            f" | {bench_floor.ratio(seconds * 1000, bare)} the bare page",
             flush=True,
         )
     print(f"process peak RSS {peak_rss_mb():.0f} MB")
