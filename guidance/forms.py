@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -89,14 +89,16 @@ class TalkRecordForm(TagsMixin):
     class Meta:
         model = TalkRecord
         fields = ["date", "duration_minutes", "content", "student_state", "problems", "measures", "next_steps"]
+        # The classes crispy's bootstrap5 pack would add: the page draws this form by hand
+        # (templates/guidance/includes/talk_fields.html), every teacher opens it every week.
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "duration_minutes": forms.NumberInput(attrs={"inputmode": "numeric"}),
-            "content": forms.Textarea(attrs={"rows": 3}),
-            "student_state": forms.Textarea(attrs={"rows": 3}),
-            "problems": forms.Textarea(attrs={"rows": 3}),
-            "measures": forms.Textarea(attrs={"rows": 3}),
-            "next_steps": forms.Textarea(attrs={"rows": 3}),
+            "date": forms.DateInput(attrs={"type": "date", "class": "dateinput form-control"}, format="%Y-%m-%d"),
+            "duration_minutes": forms.NumberInput(attrs={"inputmode": "numeric", "class": "numberinput form-control"}),
+            "content": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "student_state": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "problems": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "measures": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "next_steps": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
         }
 
     # The version the page read (optimistic lock): a save made meanwhile wins, this one is refused.
@@ -129,19 +131,11 @@ class TalkRecordForm(TagsMixin):
         self.fields["date"].help_text = self.week_labels.get(
             calendar.monday_of(day).isoformat(), "这一天不在教学周内,请选择教学周内的日期。"
         )
-        self.helper = bare_helper()
-        self.helper.disable_csrf = True  # the page's <form> has its token
-        self.helper.layout = Layout(
-            Row(Column("date", css_class="col-7"), Column("duration_minutes", css_class="col-5")),
-            Field("help_forms", template=TAG_BUTTONS),
-            Field("tracks", template=TAG_BUTTONS),
-            "content",
-            "student_state",
-            "problems",
-            "measures",
-            "next_steps",
-            "version",
-        )
+
+    @property
+    def text_fields(self) -> list[forms.BoundField]:
+        """The five text boxes, in the order the page shows them (under the date and the tags)."""
+        return [self[name] for name in ("content", "student_state", "problems", "measures", "next_steps")]
 
     def _catch_up_note(self) -> str:
         """What the teacher reads above the form for a missed week: that week, and whether it can
@@ -193,7 +187,7 @@ class TalkRecordForm(TagsMixin):
         located = school_week_at(school_id=self.pairing.student.school_id, day=day)
         if located is None:
             return {}
-        return {w.monday.isoformat(): w.label for w in located.term.school_weeks(self.pairing.student.school_id)}
+        return {w.monday.isoformat(): w.label for w in located.weeks}
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]

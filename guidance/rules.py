@@ -18,6 +18,7 @@ def _day(day: dt.date) -> str:
 class SchoolWeekAt:
     term: Term
     week: calendar.SchoolWeek
+    weeks: list[calendar.SchoolWeek]  # all the term's school weeks for the school (the talk form's labels)
 
 
 def school_week_at(*, school_id: int, day: dt.date) -> SchoolWeekAt | None:
@@ -25,8 +26,9 @@ def school_week_at(*, school_id: int, day: dt.date) -> SchoolWeekAt | None:
     term = Term.objects.select_related("school_year").containing(day).first()
     if term is None:
         return None
-    week = calendar.week_containing(term.school_weeks(school_id), day)
-    return SchoolWeekAt(term, week) if week is not None else None
+    weeks = term.school_weeks(school_id)
+    week = calendar.week_containing(weeks, day)
+    return SchoolWeekAt(term, week, weeks) if week is not None else None
 
 
 def school_week_of(*, school_id: int, monday: dt.date) -> SchoolWeekAt | None:
@@ -36,8 +38,9 @@ def school_week_of(*, school_id: int, monday: dt.date) -> SchoolWeekAt | None:
     term = Term.objects.select_related("school_year").filter(start_date__lte=sunday, end_date__gte=monday).first()
     if term is None:
         return None
-    week = next((w for w in term.school_weeks(school_id) if w.monday == monday), None)
-    return SchoolWeekAt(term, week) if week is not None else None
+    weeks = term.school_weeks(school_id)
+    week = next((w for w in weeks if w.monday == monday), None)
+    return SchoolWeekAt(term, week, weeks) if week is not None else None
 
 
 def _pairing_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date, what: str) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.forms import BoundField
 
 from zaoyang_aid.access import account_helper as _account_helper
 from zaoyang_aid.masking import mask_id_number
@@ -87,3 +88,14 @@ def report_url(context: Any, report: str, **params: Any) -> str:
 def account_helper(user: Any) -> str:
     """Whom this user asks to reset a password or record an email (学校资助专干, 市资助中心 …)."""
     return _account_helper(getattr(user, "role", None))
+
+
+@register.filter
+def bootstrap_widget(field: BoundField) -> str:
+    """A field's widget as crispy's bootstrap5 pack draws it, for a form drawn by hand (the talk form):
+    the widget's own classes, and ``is-invalid`` when the field has errors (Django adds aria-invalid
+    and the error's id to aria-describedby itself)."""
+    if not field.errors:
+        return field.as_widget()
+    css = field.field.widget.attrs.get("class", "")
+    return field.as_widget(attrs={"class": f"{css} is-invalid".strip()})
