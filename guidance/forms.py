@@ -36,7 +36,7 @@ from .models import (
     TalkRecord,
 )
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
-from .rules import open_weeks, school_week_at, talk_date_problem, visit_date_problem
+from .rules import SchoolWeekAt, open_weeks, school_week_at, talk_date_problem, visit_date_problem
 from .selectors import policies_for_stage
 
 
@@ -105,6 +105,7 @@ class TalkRecordForm(TagsMixin):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     catch_up_refused = False  # the missed week is past the open window and not permitted (the page says so)
+    shown_term_weeks: SchoolWeekAt | None = None  # the term and weeks of the day the form opened on
 
     def __init__(self, *args: Any, pairing: Pairing, week: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,6 +186,7 @@ class TalkRecordForm(TagsMixin):
         date field (the page's script updates it when the teacher picks another day)."""
         day = self.instance.date if self.instance.pk else self._first_shown_day()
         located = school_week_at(school_id=self.pairing.student.school_id, day=day)
+        self.shown_term_weeks = located  # clean_date's date usually falls in the same term
         if located is None:
             return {}
         return {w.monday.isoformat(): w.label for w in located.weeks}
@@ -196,7 +198,13 @@ class TalkRecordForm(TagsMixin):
         allowed = set(LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True))
         if self.instance.pk:
             allowed.add(self.instance.week_monday)
-        problem = talk_date_problem(pairing=self.pairing, day=day, today=self.today, allowed_mondays=frozenset(allowed))
+        problem = talk_date_problem(
+            pairing=self.pairing,
+            day=day,
+            today=self.today,
+            allowed_mondays=frozenset(allowed),
+            known=self.shown_term_weeks,
+        )
         if problem:
             raise forms.ValidationError(problem)
         return day

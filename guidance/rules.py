@@ -21,8 +21,14 @@ class SchoolWeekAt:
     weeks: list[calendar.SchoolWeek]  # all the term's school weeks for the school (the talk form's labels)
 
 
-def school_week_at(*, school_id: int, day: dt.date) -> SchoolWeekAt | None:
-    """The term and school week that ``day`` falls in for a school, or None outside school weeks."""
+def school_week_at(*, school_id: int, day: dt.date, known: SchoolWeekAt | None = None) -> SchoolWeekAt | None:
+    """The term and school week that ``day`` falls in for a school, or None outside school weeks.
+
+    ``known``: the same school's term and weeks the caller already has (terms do not overlap: a day
+    inside that term is in no other), used without a query when ``day`` falls in that term."""
+    if known is not None and known.term.start_date <= day <= known.term.end_date:
+        week = calendar.week_containing(known.weeks, day)
+        return SchoolWeekAt(known.term, week, known.weeks) if week is not None else None
     term = Term.objects.select_related("school_year").containing(day).first()
     if term is None:
         return None
@@ -72,14 +78,20 @@ def open_weeks(*, school_id: int, today: dt.date, known: SchoolWeekAt | None = N
 
 
 def talk_date_check(
-    *, pairing: Pairing, day: dt.date, today: dt.date, allowed_mondays: frozenset[dt.date] = frozenset()
+    *,
+    pairing: Pairing,
+    day: dt.date,
+    today: dt.date,
+    allowed_mondays: frozenset[dt.date] = frozenset(),
+    known: SchoolWeekAt | None = None,
 ) -> tuple[str | None, SchoolWeekAt | None]:
     """talk_date_problem's answer, and the term and school week ``day`` falls in when it may be
-    recorded (the talk services take its term from it, without locating it a second time)."""
+    recorded (the talk services take its term from it, without locating it a second time).
+    ``known``: as for school_week_at (the talk form's term of the day it opened on)."""
     problem = _pairing_date_problem(pairing=pairing, day=day, today=today, what="记录日期")
     if problem:
         return problem, None
-    located = school_week_at(school_id=pairing.student.school_id, day=day)
+    located = school_week_at(school_id=pairing.student.school_id, day=day, known=known)
     if located is None:
         return "这一天不在任何学期的教学周内(假期、法定节假日所在的整周或学期以外)。", None
     monday = calendar.monday_of(day)
@@ -95,13 +107,18 @@ def talk_date_check(
 
 
 def talk_date_problem(
-    *, pairing: Pairing, day: dt.date, today: dt.date, allowed_mondays: frozenset[dt.date] = frozenset()
+    *,
+    pairing: Pairing,
+    day: dt.date,
+    today: dt.date,
+    allowed_mondays: frozenset[dt.date] = frozenset(),
+    known: SchoolWeekAt | None = None,
 ) -> str | None:
     """Why a talk cannot be recorded on ``day`` for ``pairing``, in Chinese; None when it can.
 
     ``allowed_mondays`` are weeks outside the open window that may be dated all the same: the
     officer's 补录 permissions, and a record's own week when it is edited."""
-    return talk_date_check(pairing=pairing, day=day, today=today, allowed_mondays=allowed_mondays)[0]
+    return talk_date_check(pairing=pairing, day=day, today=today, allowed_mondays=allowed_mondays, known=known)[0]
 
 
 def visit_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date) -> str | None:
