@@ -9,7 +9,16 @@ that exist (url names resolved with reverse; missing ones are skipped), each as 
 it. Runs with DEBUG off as production does (a random SECRET_KEY unless one is set, manifest-less
 static files, ``testserver`` allowed, requests marked https so the SSL redirect stays out of the way).
 Prints, per page: the status, the number of queries (captured on one request), the median and p95
-of ``--requests`` timed requests after two warm-up requests, and the response size.
+of ``--requests`` timed requests after two warm-up requests, the response size, and the median as a
+multiple of the floor: the login page as an anonymous visitor sees it (a bare page: middleware, a
+small template, no query), timed in the same run before and after the pages (its median over both);
+then the same for this process's CPU time per request (the Python side, steadier on a busy machine).
+
+    ... bench/pages.py --teacher        # the teacher's round: 我的帮扶学生, the talk form, the talk POST
+
+``--teacher`` times demo_teacher's three requests of a week's talk; the POST saves a talk dated today
+for her first pairing each time, inside a transaction rolled back at the end (the database stays as
+seeded; the POST's figure leaves out its COMMIT).
 """
 
 from __future__ import annotations
@@ -21,7 +30,9 @@ import secrets
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +109,33 @@ def p95(times: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def measure(url: str, username: str, requests: int) -> str:
+FLOOR_URL = "/accounts/login/"
+
+
+def _timed(send: Any, requests: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall-clock seconds of each request; with ``cpu``, this process's CPU seconds of each too (the
+    Python side alone, steadier than the wall clock on a busy machine)."""
+    times = []
+    for _ in range(requests):
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        send()
+        times.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(time.thread_time() - started_cpu)
+    return times
+
+
+def measure_floor(requests: int, cpu: list[float]) -> list[float]:
+    """The bare page: the login form for an anonymous visitor (no session, no query)."""
+    from django.test import Client
+
+    client = Client()
+    for _ in range(2):
+        client.get(FLOOR_URL, secure=True)
+    return _timed(lambda: client.get(FLOOR_URL, secure=True), requests, cpu)
+
+
+def measure(url: str, username: str, requests: int) -> Row:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -106,7 +143,7 @@ def measure(url: str, username: str, requests: int) -> str:
 
     user = get_user_model()._default_manager.filter(username=username).first()
     if user is None:
-        return f"{url:<34} {username:<13} no such user: seed the demo first"
+        return Row(url, username, error="no such user: seed the demo first")
     client = Client()
     client.force_login(user)
     for _ in range(2):
@@ -114,22 +151,83 @@ def measure(url: str, username: str, requests: int) -> str:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url, secure=True)
     queries = len(captured)  # now: each request's start clears the log the context reads from
-    times = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        client.get(url, secure=True)
-        times.append(time.perf_counter() - started)
-    size = len(response.content) / 1024
-    return (
-        f"{url:<34} {username:<13} {response.status_code:>4} {queries:>5} "
-        f"{statistics.median(times) * 1000:>9.1f} {p95(times) * 1000:>8.1f} {size:>8.0f}"
-    )
+    cpu: list[float] = []
+    times = _timed(lambda: client.get(url, secure=True), requests, cpu)
+    return Row(url, username, response.status_code, queries, times, len(response.content), cpu)
+
+
+def measure_talk_post(requests: int) -> Row:
+    """demo_teacher saves a talk dated today for her first pairing, ``requests`` times (after two
+    warm-up saves), as the talk form posts it. All of it inside one transaction rolled back at the
+    end, so the bench database keeps nothing (the audit log could not be cleaned after): each save's
+    own transaction is then a savepoint, and the figure leaves out its COMMIT."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from pairing.models import Pairing
+
+    username = "demo_teacher"
+    pairing = Pairing.objects.filter(teacher__user__username=username, ended_on__isnull=True).order_by("pk").first()
+    user = get_user_model()._default_manager.filter(username=username).first()
+    if pairing is None or user is None:
+        return Row("POST talk", username, error="no such user: seed the demo first")
+    url = reverse("guidance:talk_create", args=[pairing.pk])
+    data = {
+        "date": timezone.localdate().isoformat(),
+        "duration_minutes": "30",
+        "content": "谈了本周的学习计划和家里的近况,约定下周继续。",
+        "student_state": "情绪稳定,学习积极",
+        "tracks": ["track_study", "track_life"],
+        "help_forms": ["form_talk"],
+        "version": "",
+    }
+    client = Client()
+    client.force_login(user)
+    with transaction.atomic():
+        for _ in range(2):
+            client.post(url, data, secure=True)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(url, data, secure=True)
+        queries = len(captured)
+        cpu: list[float] = []
+        times = _timed(lambda: client.post(url, data, secure=True), requests, cpu)
+        transaction.set_rollback(True)
+    return Row(f"POST {url}", username, response.status_code, queries, times, len(response.content), cpu)
+
+
+@dataclass
+class Row:
+    url: str
+    username: str
+    status: int = 0
+    queries: int = 0
+    times: list[float] = field(default_factory=list)
+    size: int = 0
+    cpu: list[float] = field(default_factory=list)
+    error: str = ""
+
+    def line(self, floor_ms: float, floor_cpu_ms: float) -> str:
+        if self.error:
+            return f"{self.url:<40} {self.username:<13} {self.error}"
+        median, cpu = statistics.median(self.times) * 1000, statistics.median(self.cpu) * 1000
+        return (
+            f"{self.url:<40} {self.username:<13} {self.status:>4} {self.queries:>5} "
+            f"{median:>9.1f} {p95(self.times) * 1000:>8.1f} {self.size / 1024:>8.0f} {median / floor_ms:>7.1f}x"
+            f" {cpu:>7.1f} {cpu / floor_cpu_ms:>7.1f}x"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pages", nargs="*", help="username:/url/ (default: the pages that exist, as their users)")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page (default 20)")
+    parser.add_argument(
+        "--teacher", action="store_true", help="the teacher's round only: home, talk form, talk POST (rolled back)"
+    )
     options = parser.parse_args()
     setup_django()
     import logging
@@ -138,11 +236,46 @@ def main() -> None:
 
     logging.getLogger("axes").setLevel(logging.WARNING)  # a login line per page would bury the table
 
-    pages = [tuple(reversed(p.split(":", 1))) for p in options.pages] if options.pages else default_pages()
+    if options.teacher:
+        pages = teacher_pages()
+    elif options.pages:
+        pages = [tuple(reversed(p.split(":", 1))) for p in options.pages]
+    else:
+        pages = default_pages()
     print(f"{connection.vendor}, DEBUG off, {options.requests} requests a page after 2 warm-up requests")
-    print(f"{'page':<34} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8}")
+    floor_cpu: list[float] = []
+    floor = measure_floor(options.requests, floor_cpu)
+    rows = []
     for url, username in pages:
-        print(measure(url, username, options.requests), flush=True)
+        rows.append(measure(url, username, options.requests))
+    if options.teacher:
+        rows.append(measure_talk_post(options.requests))
+    floor += measure_floor(options.requests, floor_cpu)
+    floor_ms, floor_cpu_ms = statistics.median(floor) * 1000, statistics.median(floor_cpu) * 1000
+    print(
+        f"{'page':<40} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8} {'floor':>8}"
+        f" {'cpu ms':>7} {'floor':>8}"
+    )
+    print(
+        f"{FLOOR_URL + ' (floor)':<40} {'anonymous':<13} {200:>4} {0:>5} {floor_ms:>9.1f} {p95(floor) * 1000:>8.1f}"
+        f" {'':>8} {'':>8} {floor_cpu_ms:>7.1f}"
+    )
+    for row in rows:
+        print(row.line(floor_ms, floor_cpu_ms), flush=True)
+
+
+def teacher_pages() -> list[tuple[str, str]]:
+    """demo_teacher's home and the talk form of her first pairing (the POST is timed apart)."""
+    from django.urls import reverse
+
+    from pairing.models import Pairing
+
+    first = Pairing.objects.filter(teacher__user__username="demo_teacher", ended_on__isnull=True).order_by("pk")
+    pk = first.values_list("pk", flat=True).first() or 0
+    return [
+        (reverse("guidance:my_students"), "demo_teacher"),
+        (reverse("guidance:talk_create", args=[pk]), "demo_teacher"),
+    ]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Div, Field, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -36,7 +36,7 @@ from .models import (
     TalkRecord,
 )
 from .photos import MAX_PHOTO_BYTES, CleanPhoto, clean_photo, size_label
-from .rules import open_weeks, school_week_at, talk_date_problem, visit_date_problem
+from .rules import SchoolWeekAt, open_weeks, school_week_at, talk_date_problem, visit_date_problem
 from .selectors import policies_for_stage
 
 
@@ -89,20 +89,23 @@ class TalkRecordForm(TagsMixin):
     class Meta:
         model = TalkRecord
         fields = ["date", "duration_minutes", "content", "student_state", "problems", "measures", "next_steps"]
+        # The classes crispy's bootstrap5 pack would add: the page draws this form by hand
+        # (templates/guidance/includes/talk_fields.html), every teacher opens it every week.
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "duration_minutes": forms.NumberInput(attrs={"inputmode": "numeric"}),
-            "content": forms.Textarea(attrs={"rows": 3}),
-            "student_state": forms.Textarea(attrs={"rows": 3}),
-            "problems": forms.Textarea(attrs={"rows": 3}),
-            "measures": forms.Textarea(attrs={"rows": 3}),
-            "next_steps": forms.Textarea(attrs={"rows": 3}),
+            "date": forms.DateInput(attrs={"type": "date", "class": "dateinput form-control"}, format="%Y-%m-%d"),
+            "duration_minutes": forms.NumberInput(attrs={"inputmode": "numeric", "class": "numberinput form-control"}),
+            "content": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "student_state": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "problems": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "measures": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
+            "next_steps": forms.Textarea(attrs={"rows": 3, "class": "textarea form-control"}),
         }
 
     # The version the page read (optimistic lock): a save made meanwhile wins, this one is refused.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     catch_up_refused = False  # the missed week is past the open window and not permitted (the page says so)
+    shown_term_weeks: SchoolWeekAt | None = None  # the term and weeks of the day the form opened on
 
     def __init__(self, *args: Any, pairing: Pairing, week: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,19 +132,11 @@ class TalkRecordForm(TagsMixin):
         self.fields["date"].help_text = self.week_labels.get(
             calendar.monday_of(day).isoformat(), "这一天不在教学周内,请选择教学周内的日期。"
         )
-        self.helper = bare_helper()
-        self.helper.disable_csrf = True  # the page's <form> has its token
-        self.helper.layout = Layout(
-            Row(Column("date", css_class="col-7"), Column("duration_minutes", css_class="col-5")),
-            Field("help_forms", template=TAG_BUTTONS),
-            Field("tracks", template=TAG_BUTTONS),
-            "content",
-            "student_state",
-            "problems",
-            "measures",
-            "next_steps",
-            "version",
-        )
+
+    @property
+    def text_fields(self) -> list[forms.BoundField]:
+        """The five text boxes, in the order the page shows them (under the date and the tags)."""
+        return [self[name] for name in ("content", "student_state", "problems", "measures", "next_steps")]
 
     def _catch_up_note(self) -> str:
         """What the teacher reads above the form for a missed week: that week, and whether it can
@@ -191,9 +186,10 @@ class TalkRecordForm(TagsMixin):
         date field (the page's script updates it when the teacher picks another day)."""
         day = self.instance.date if self.instance.pk else self._first_shown_day()
         located = school_week_at(school_id=self.pairing.student.school_id, day=day)
+        self.shown_term_weeks = located  # clean_date's date usually falls in the same term
         if located is None:
             return {}
-        return {w.monday.isoformat(): w.label for w in located.term.school_weeks(self.pairing.student.school_id)}
+        return {w.monday.isoformat(): w.label for w in located.weeks}
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
@@ -202,7 +198,13 @@ class TalkRecordForm(TagsMixin):
         allowed = set(LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True))
         if self.instance.pk:
             allowed.add(self.instance.week_monday)
-        problem = talk_date_problem(pairing=self.pairing, day=day, today=self.today, allowed_mondays=frozenset(allowed))
+        problem = talk_date_problem(
+            pairing=self.pairing,
+            day=day,
+            today=self.today,
+            allowed_mondays=frozenset(allowed),
+            known=self.shown_term_weeks,
+        )
         if problem:
             raise forms.ValidationError(problem)
         return day

@@ -29,7 +29,7 @@ from .models import (
     TalkRecord,
 )
 from .photos import CleanPhoto
-from .rules import open_weeks, school_week_at, school_week_of, talk_date_problem, visit_date_problem
+from .rules import open_weeks, school_week_of, talk_date_check, visit_date_problem
 from .selectors import policies_for_stage, week_labels, weeks_with_talk
 from .tallies import tally_rebuild, tally_refresh
 
@@ -59,8 +59,7 @@ def _talk_term(*, pairing: Pairing, day: dt.date, allowed: frozenset[dt.date] = 
     """The term a talk dated ``day`` belongs to; a ValidationError at the date for any date the
     rules refuse (future, before the pairing, outside school weeks, past the open window without
     an officer's 补录, an ended pairing)."""
-    problem = talk_date_problem(pairing=pairing, day=day, today=timezone.localdate(), allowed_mondays=allowed)
-    located = None if problem else school_week_at(school_id=pairing.student.school_id, day=day)
+    problem, located = talk_date_check(pairing=pairing, day=day, today=timezone.localdate(), allowed_mondays=allowed)
     if located is None:
         raise ValidationError({"date": problem or "这一天不在任何学期的教学周内。"})
     return located.term

@@ -149,18 +149,24 @@ def student_full_record(user: Any, pk: int) -> Student:
 def pairings_for_teacher_home(user: Any, *, term: Term | None) -> PairingQuerySet:
     """The teacher's 我的帮扶学生: their active pairings with the student, family contact and 认定.
 
-    Queries: pairings with student/school/household (1), guardians (1), this term's assessment (1)
-    with its categories (1).
+    Queries: pairings with student and school (1), guardians (1), this term's assessment with its
+    level (1). The page shows the 认定's level only: no household, no categories (each was a join
+    or a query on every teacher's every visit).
     """
     scope = scope_of(user)
+    assessments = HardshipAssessment.objects.visible_to(user).select_related("level")
     return (
         Pairing.objects.visible_to(user)
         .active()
         .filter(teacher_id=scope.teacher_id)
-        .select_related("student__school", "student__household__town")
+        .select_related("student__school")
         .prefetch_related(
             "student__guardians",
-            Prefetch("student__assessments", queryset=_assessment_in(term, user), to_attr="term_assessments"),
+            Prefetch(
+                "student__assessments",
+                queryset=assessments.filter(term=term) if term is not None else assessments.none(),
+                to_attr="term_assessments",
+            ),
         )
         .order_by("student__grade", "student__class_name", "student__name")
     )

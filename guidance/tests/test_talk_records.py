@@ -394,3 +394,54 @@ def test_unlocking_takes_a_post(client, world):
     talk = TalkRecordFactory(pairing=pairing_of(world.student_a1))
     client.force_login(world.officer_a)
     assert client.get(unlock_url(talk)).status_code == 405
+
+
+# --- What a teacher's week costs -------------------------------------------------------------
+
+
+def more_students_with_talks(world, n):
+    """n more students for teacher A1, each with talks in three weeks of the term."""
+    for _ in range(n):
+        pairing = pf.PairingFactory(teacher=world.teacher_a1.teacher)
+        for day in (dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16)):
+            TalkRecordFactory(pairing=pairing, date=day)
+
+
+def test_the_talk_form_runs_the_same_queries_for_one_student_or_five(client, world, django_assert_num_queries):
+    url = create_url(pairing_of(world.student_a1))
+    client.force_login(world.teacher_a1)
+    client.get(url)  # warm: the session
+    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student, school and teacher; the
+    # form: 5 the term of today's week, 6 its closures (week labels, from the same weeks); 7 the
+    # navbar's unread notifications; no session save (the warm-up request stamped it,
+    # zaoyang_aid/sessions.py)
+    with django_assert_num_queries(7):
+        assert client.get(url).status_code == 200
+    more_students_with_talks(world, 4)
+    TalkRecordFactory.create_batch(3, pairing=pairing_of(world.student_a1), date=dt.date(2026, 11, 9))
+    with django_assert_num_queries(7):
+        assert client.get(url).status_code == 200
+
+
+def test_saving_a_talk_runs_the_same_queries_for_one_student_or_five(client, world, django_assert_num_queries):
+    pairing = pairing_of(world.student_a1)
+    TalkRecordFactory(pairing=pairing, date=dt.date(2026, 11, 9))  # the term's tally exists: it is updated
+    url = create_url(pairing)
+    client.force_login(world.teacher_a1)
+    client.get(url)  # warm: the session
+    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student, school and teacher; the
+    # form: 5 the term of today's week, 6 its closures (the week labels; the posted date, in the same
+    # term, is located in them), 7 the pairing's 补录 permissions, 8 the last two terms (the open
+    # window); talk_record_create: 9 its savepoint, 10 the pairing locked, 11 a 补录 permission for
+    # the week, 12 the term of the date, 13 its closures, 14 the last two terms, 15 the student's term
+    # signed off?, 16 the insert (its checks in Python: zaoyang_aid.checks), 17 the term's start and
+    # 18 the pairing's talks of the term (the tally), 19-22 the tally updated in its savepoint, 23 the
+    # pairing's two schools (their dashboard figures: pairing.figures), 24 the missed-week reminder
+    # answered, 25 the audit line, 26 the release; no session save (the warm-up request stamped it)
+    with django_assert_num_queries(26):
+        assert client.post(url, talk_data()).status_code == 302
+    more_students_with_talks(world, 4)
+    TalkRecordFactory.create_batch(3, pairing=pairing, date=dt.date(2026, 11, 2))
+    with django_assert_num_queries(26):
+        assert client.post(url, talk_data()).status_code == 302
+    assert TalkRecord.objects.filter(pairing=pairing).count() == 6

@@ -4,6 +4,7 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.forms import BoundField
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -131,3 +132,14 @@ def report_url(context: Any, report: str, **params: Any) -> str:
 def account_helper(user: Any) -> str:
     """Whom this user asks to reset a password or record an email (学校资助专干, 市资助中心 …)."""
     return _account_helper(getattr(user, "role", None))
+
+
+@register.filter
+def bootstrap_widget(field: BoundField) -> str:
+    """A field's widget as crispy's bootstrap5 pack draws it, for a form drawn by hand (the talk form):
+    the widget's own classes, and ``is-invalid`` when the field has errors (Django adds aria-invalid
+    and the error's id to aria-describedby itself)."""
+    if not field.errors:
+        return field.as_widget()
+    css = field.field.widget.attrs.get("class", "")
+    return field.as_widget(attrs={"class": f"{css} is-invalid".strip()})
