@@ -316,7 +316,9 @@ _SESSION_STORE = _str("SESSION_STORE", default="db")
 if _SESSION_STORE not in _SESSION_STORES:
     raise ImproperlyConfigured(f"SESSION_STORE must be db or cached_db; got {_SESSION_STORE!r}")
 if _SESSION_STORE == "cached_db" and not REDIS_URL:
-    raise ImproperlyConfigured("SESSION_STORE=cached_db needs REDIS_URL: without it the cache is per process.")
+    raise ImproperlyConfigured(
+        "SESSION_STORE=cached_db needs REDIS_URL: the quick start's file cache is no faster than its database."
+    )
 SESSION_ENGINE = _SESSION_STORES[_SESSION_STORE]
 
 # django-axes: the 6th try after 5 failures within 15 minutes is refused, right password or not.

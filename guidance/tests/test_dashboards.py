@@ -150,3 +150,18 @@ def test_only_the_students_school_officer_excuses_weeks(client, world, who, stat
     client.force_login(getattr(world, who))
     url = reverse("guidance:excuse_week", args=[world.student_a1.pairings.get().pk])
     assert client.get(url).status_code == status
+
+
+def test_the_officers_students_come_thirty_a_page_the_most_behind_first(client, world):
+    """Issue 12: the officer's dashboard costs the same at a school of 190 students as of 30."""
+    _more_pairings(world, 33)  # 35 students at school A: the world's two have no talk last week
+    client.force_login(world.officer_a)
+    first = client.get(reverse("guidance:school_dashboard"))
+    second = client.get(reverse("guidance:school_dashboard"), {"page": 2})
+    firsts = [row.pairing.student.name for row in first.context["students"]]
+    seconds = [row.pairing.student.name for row in second.context["students"]]
+    assert (len(firsts), len(seconds)) == (30, 5)
+    assert not set(firsts) & set(seconds)
+    assert set(firsts[:2]) == {"张小明", "李小红"}  # behind this week: first on the first page
+    assert "共 35 人" in first.content.decode() and "page=2" in first.content.decode()
+    assert first.context["board"].totals.pairings == 35  # the figures count every student
