@@ -253,16 +253,18 @@ def _more_rows(world: Any, n: int) -> None:
         # page's own: the rows and the paginator's count, the per-town counts, the audit line.
         ("county", "casefiles:children_list", 11),
         ("officer_a", "casefiles:children_list", 12),  # and her school (the scope's subquery of IDs)
-        # the page of entries and its count, the officer's waiting proposals, the audit line
-        ("county", "casefiles:suspected_list", 11),
+        # the page of entries and its count, the officer's waiting proposals, the audit line. The
+        # county's filter form reads no school until a town is chosen (issue 12: the select offers
+        # the chosen town's schools), one query fewer than when it listed the county's.
+        ("county", "casefiles:suspected_list", 10),
         ("officer_a", "casefiles:suspected_list", 11),
         # the page of schools and its count, their reports of the six months, the terms (which months
         # owe a report); the county's summary of the month over every school (schools, reports, terms)
-        ("county", "casefiles:monthly_reports", 15),
+        ("county", "casefiles:monthly_reports", 14),
         ("officer_a", "casefiles:monthly_reports", 13),  # her counts (two aggregates) instead of the summary
         # the page of schools (not re-checked first) and its count, their re-checks, the count of those
-        # not re-checked, the form's school list
-        ("county", "casefiles:rechecks", 13),
+        # not re-checked (the form's school list: none until a town is chosen)
+        ("county", "casefiles:rechecks", 12),
     ],
 )
 def test_each_list_runs_the_same_queries_for_few_rows_and_many(client, world, account, name, exactly):
