@@ -250,14 +250,15 @@ def _more_rows(world: Any, n: int) -> None:
     ("account", "name", "exactly"),
     [
         # Each: the session, the user and the staff row, the navbar's notices (base template); then the
-        # page's own: the rows and the paginator's count, the per-town counts, the audit line.
-        ("county", "casefiles:children_list", 11),
-        ("officer_a", "casefiles:children_list", 12),  # and her school (the scope's subquery of IDs)
-        # the page of entries and its count, the officer's waiting proposals, the audit line. The
-        # county's filter form reads no school until a town is chosen (issue 12: the select offers
-        # the chosen town's schools), one query fewer than when it listed the county's.
-        ("county", "casefiles:suspected_list", 10),
-        ("officer_a", "casefiles:suspected_list", 11),
+        # page's own: the paginator's count, the page's keys and its rows by key (the deferred join,
+        # zaoyang_aid/paging.py: issue 12), the per-town counts, the audit line.
+        ("county", "casefiles:children_list", 12),
+        ("officer_a", "casefiles:children_list", 13),  # and her school (the scope's subquery of IDs)
+        # the count, the page's keys and its entries by key, the officer's waiting proposals, the audit
+        # line. The county's filter form reads no school until a town is chosen (issue 12: the select
+        # offers the chosen town's schools).
+        ("county", "casefiles:suspected_list", 11),
+        ("officer_a", "casefiles:suspected_list", 12),
         # the page of schools and its count, their reports of the six months, the terms (which months
         # owe a report); the county's summary of the month over every school (schools, reports, terms)
         ("county", "casefiles:monthly_reports", 14),
