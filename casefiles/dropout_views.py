@@ -63,7 +63,7 @@ def _audit_list(request: AuthenticatedHttpRequest, label: str, rows: int) -> Non
 @role_required(*LEDGER_ROLES)
 def children_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = selectors.children_for_list(request.user, request.GET)
-    page = page_of(request, filterset.qs)
+    page = page_of(request, filterset.qs, deferred_join=True)
     for child in page:
         child.match_label = selectors.match_label(child)
     _audit_list(request, "适龄儿童台账", len(page.object_list))
@@ -140,7 +140,7 @@ def child_verify(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @role_required(*LEDGER_ROLES)
 def suspected_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = selectors.suspected_for_list(request.user, request.GET)
-    page = page_of(request, filterset.qs)
+    page = page_of(request, filterset.qs, deferred_join=True)
     officer = scope_of(request.user).role == Role.OFFICER
     _audit_list(request, "疑似辍学学生台账", len(page.object_list))
     context = {

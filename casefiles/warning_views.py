@@ -25,7 +25,7 @@ WARNING_ROLES = (Role.OFFICER, Role.COUNTY)
 @role_required(*WARNING_ROLES)
 def warning_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     flags = early_warning.warning_flags_filter(request.user, request.GET or None)
-    page = page_of(request, flags.qs)
+    page = page_of(request, flags.qs, deferred_join=True)  # 3,700 flags county-wide
     return render(
         request,
         "casefiles/warnings/list.html",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
 
+from pairing.filters import offer_schools
 from pairing.models import Pairing, School, Stage, Town
 from zaoyang_aid.access import scope_of
 
@@ -15,11 +16,17 @@ from .models import FlagKind, FlagStatus, ReminderKind, ReminderLevel, TalkRecor
 
 
 class TalkRecordFlagFilter(django_filters.FilterSet):
-    """The review queue's filters: kind and status; county staff also pick a school (an officer's
-    queue is their school's already, so the school filter is dropped for them)."""
+    """The review queue's filters: kind and status; county staff also pick a town and school (an
+    officer's queue is their school's already, so the place filters are dropped for them)."""
 
     kind = django_filters.ChoiceFilter(label="疑点", choices=FlagKind.choices, empty_label="全部疑点")
     status = django_filters.ChoiceFilter(label="状态", choices=FlagStatus.choices, empty_label="全部状态")
+    town = django_filters.ModelChoiceFilter(
+        label="乡镇",
+        field_name="talk__pairing__student__school__town",
+        queryset=Town.objects.order_by("code"),
+        empty_label="全部乡镇",
+    )
     school = django_filters.ModelChoiceFilter(
         label="学校",
         field_name="talk__pairing__student__school",
@@ -33,14 +40,14 @@ class TalkRecordFlagFilter(django_filters.FilterSet):
 
     class Meta:
         model = TalkRecordFlag
-        fields = ["kind", "status", "school", "student"]
+        fields = ["kind", "status", "town", "school", "student"]
 
     def __init__(self, data: Any = None, queryset: QuerySet[TalkRecordFlag] | None = None, *, user: Any) -> None:
         super().__init__(data, queryset=queryset)
         if scope_of(user).is_county_wide:
-            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = School.objects.order_by("name")
+            offer_schools(self, user, data)
         else:
-            del self.filters["school"]
+            del self.filters["town"], self.filters["school"]
 
 
 class CountyPlacesFilterSet(django_filters.FilterSet):
@@ -52,8 +59,7 @@ class CountyPlacesFilterSet(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, request_user: Any = None, **kwargs: Any) -> None:
         super().__init__(data, *args, **kwargs)
         if scope_of(request_user).is_county_wide:
-            schools = School.objects.visible_to(request_user).order_by("town__code", "name")
-            cast(django_filters.ModelChoiceFilter, self.filters["school"]).queryset = schools
+            offer_schools(self, request_user, data)  # the chosen town's schools (pairing/filters.py)
         else:
             for name in self.county_only:
                 del self.filters[name]

@@ -257,7 +257,7 @@ def quality_queue(request: HttpRequest) -> HttpResponse:
     """记录质量审核: the flagged records of the officer's school (county staff: of the county, with a
     school filter), newest first, with each flag's reason."""
     flags = quality.review_queue(request.user, request.GET)
-    page = page_of(request, flags.qs)
+    page = page_of(request, flags.qs, deferred_join=True)
     return render(
         request, "guidance/quality_queue.html", {"filter": flags, "page": page, "query": query_without_page(request)}
     )

@@ -82,7 +82,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "pairing/student_list.html",
         {
             "filter": students,
-            "page": page_of(request, students.qs, deferred_join=True),
+            "page": page_of(request, students.qs, groups=selectors.STUDENT_LIST_GROUPS),
             "query": query_without_page(request),
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,
@@ -241,7 +241,7 @@ def teacher_list(request: HttpRequest) -> HttpResponse:
         "pairing/teacher_list.html",
         {
             "filter": teachers,
-            "page": page_of(request, teachers.qs, deferred_join=True),
+            "page": page_of(request, teachers.qs, groups=selectors.TEACHER_LIST_GROUPS),
             "query": query_without_page(request),
             "can_edit": scope_of(request.user).role in EDITORS,
         },
@@ -345,7 +345,7 @@ def pairing_list(request: HttpRequest) -> HttpResponse:
         "pairing/pairing_list.html",
         {
             "filter": pairings,
-            "page": page_of(request, pairings.qs, deferred_join=True),
+            "page": page_of(request, pairings.qs, groups=selectors.PAIRING_LIST_GROUPS),
             "query": query,
             "today": today,
             "can_edit": scope_of(request.user).role in EDITORS,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, reduce
+from operator import or_
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 PAGE_SIZE = 50
@@ -68,12 +72,87 @@ class DeferredJoinPaginator(Paginator):
         return backwards
 
 
-def page_of(request: HttpRequest, items: Any, size: int = PAGE_SIZE, *, deferred_join: bool = False) -> Page:
+GroupRow = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ListGroups:
+    """The leading sort keys of a long list, as groups of rows whose order is known without sorting
+    the rows: the county's lists are sorted by town and school first, and a school holds a few
+    hundred rows at most. ``fields`` are what a group is (plain columns, cheap to hash: a school's
+    id, an end date); ``order()`` gives the sort key of a group's values, in the list's order (it may
+    read, once a page: the schools' order by town code and name, as the database collates them)."""
+
+    fields: tuple[str, ...]
+    order: Callable[[], Callable[[GroupRow], Any]]
+
+
+class GroupedPaginator(DeferredJoinPaginator):
+    """Numbered pages of a long list whose sort begins with its groups (ListGroups): the list's
+    size per group in one aggregate (a hash over the rows, no sort; it is also the count), then the
+    page's keys sorted among the few groups the page spans only, then its rows by key. Every page,
+    first, 150th or last, sorts a school or two instead of the county (issue 12, point 5).
+
+    The groups must be a prefix of the queryset's ordering (rows of a group contiguous in the list),
+    and ``order()`` must sort them as the database sorts those keys: a test compares every page with
+    the OFFSET page."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, groups: ListGroups, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.groups = groups
+
+    @cached_property
+    def group_sizes(self) -> list[tuple[GroupRow, int]]:
+        """(a group's values, its rows), in the list's order."""
+        sized = self.object_list.order_by().values(*self.groups.fields).annotate(_rows=Count("pk"))
+        rows = [(row, row.pop("_rows")) for row in sized]
+        key = self.groups.order()
+        return sorted(rows, key=lambda pair: key(pair[0]))
+
+    @cached_property
+    def count(self) -> int:
+        return sum(size for _group, size in self.group_sizes)
+
+    def _pks(self, bottom: int, top: int) -> list[Any]:
+        if bottom >= top:
+            return []
+        spanned, before, start = [], None, 0
+        for group, size in self.group_sizes:
+            if start < top and start + size > bottom:
+                before = start if before is None else before
+                spanned.append(_matching(group))
+            start += size
+            if start >= top:
+                break
+        if before is None:
+            return []
+        keys = self.object_list.prefetch_related(None).filter(reduce(or_, spanned)).values_list("pk", flat=True)
+        return list(keys[bottom - before : top - before])
+
+
+def _matching(group: GroupRow) -> Q:
+    return Q(*(Q(**{f"{k}__isnull": True}) if v is None else Q(**{k: v}) for k, v in group.items()))
+
+
+def page_of(
+    request: HttpRequest,
+    items: Any,
+    size: int = PAGE_SIZE,
+    *,
+    deferred_join: bool = False,
+    groups: ListGroups | None = None,
+) -> Page:
     """The requested page (?page=N); out-of-range or garbage numbers give the nearest valid page.
 
-    ``deferred_join`` is for the long county lists (a QuerySet ordered with the pk last): see
-    DeferredJoinPaginator."""
-    paginator = DeferredJoinPaginator(items, size) if deferred_join else Paginator(items, size)
+    ``deferred_join`` is for long lists (a QuerySet ordered with the pk last): see
+    DeferredJoinPaginator; ``groups`` for the county's lists sorted by school first: GroupedPaginator."""
+    paginator: Paginator
+    if groups is not None:
+        paginator = GroupedPaginator(items, size, groups=groups)
+    elif deferred_join:
+        paginator = DeferredJoinPaginator(items, size)
+    else:
+        paginator = Paginator(items, size)
     return paginator.get_page(request.GET.get("page"))
 
 

@@ -7,7 +7,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -18,7 +17,7 @@ from . import audit, health, navigation
 from .access import Role, role_required, scope_of
 from .filters import AuditEventFilter
 from .models import AuditEvent
-from .paging import query_without_page
+from .paging import page_of, query_without_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -76,8 +75,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @role_required(Role.COUNTY, Role.ADMIN)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """County staff search the audit log. Read-only: there is no page that changes a line."""
-    events = AuditEventFilter(request.GET, queryset=AuditEvent.objects.all())
-    page = Paginator(events.qs, 50).get_page(request.GET.get("page"))
+    # Newest first, the pk breaking ties: a total order, so the deferred join reads the last page
+    # (the oldest lines of a log that only grows) from the index's other end.
+    events = AuditEventFilter(request.GET, queryset=AuditEvent.objects.order_by("-at", "-pk"))
+    page = page_of(request, events.qs, deferred_join=True)
     lines = list(page.object_list)
     changes = audit.shown_changes(lines, reader=request.user)
     students = audit.student_names(e.student_id for e in lines)
