@@ -250,7 +250,8 @@ def _more_rows(world: Any, n: int) -> None:
     ("account", "name", "exactly"),
     [
         # Each: the session, the user and the staff row, the navbar's notices (base template); no session
-        # save (the warm-up request stamped it, zaoyang_aid/sessions.py); then the page's own: the paginator's count, the page's keys and its rows by key (the deferred join,
+        # save (the warm-up request stamped it, zaoyang_aid/sessions.py); then the page's own: the
+        # paginator's count, the page's keys and its rows by key (the deferred join,
         # zaoyang_aid/paging.py: issue 12), the per-town counts, the audit line.
         ("county", "casefiles:children_list", 9),
         ("officer_a", "casefiles:children_list", 10),  # and her school (the scope's subquery of IDs)
