@@ -16,6 +16,7 @@ same run before and after the pages (the line gives both and the ratio uses thei
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import floor  # bench/ is not a package: its folder is on the path
-from pages import measure, setup_django
+from pages import measure, p95, setup_django
 
 
 def busiest_student() -> tuple[int, str, dict[str, int]]:
@@ -89,24 +90,20 @@ def main() -> None:
         reverse("casefiles:case_file", args=[student_id]) + (f"?term={latest.pk}" if latest else ""),
         reverse("casefiles:case_file_print", args=[student_id]),
     ]
-    print(f"{'page':<34} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8}")
-    lines = []
-    for url in pages:
-        lines.append(measure(url, officer, options.requests))
-        print(lines[-1], flush=True)
+    rows = [measure(url, officer, options.requests) for url in pages]
     after = floor.bare_page(options.requests)
     bare = (before + after) / 2
     print(f"the bare page (login GET, same client): {before:.1f} ms before, {after:.1f} ms after the pages")
-    for url, line in zip(pages, lines, strict=True):
-        print(f"  {url:<34} {ratio_of(line, bare)} the bare page ({bare:.1f} ms)")
-
-
-def ratio_of(line: str, bare: float) -> str:
-    """The ratio of the median in pages.measure's line (its third figure from the right) to the bare page."""
-    try:
-        return floor.ratio(float(line.split()[-3]), bare)
-    except (IndexError, ValueError):
-        return "n/a"
+    print(f"{'page':<40} {'user':<13} {'code':>4} {'qs':>5} {'median ms':>9} {'p95 ms':>8} {'KB':>8} {'floor':>8}")
+    for row in rows:
+        if row.error:
+            print(f"{row.url:<40} {row.username:<13} {row.error}")
+            continue
+        median = statistics.median(row.times) * 1000
+        print(
+            f"{row.url:<40} {row.username:<13} {row.status:>4} {row.queries:>5} {median:>9.1f} "
+            f"{p95(row.times) * 1000:>8.1f} {row.size / 1024:>8.0f} {floor.ratio(median, bare):>8}"
+        )
 
 
 if __name__ == "__main__":

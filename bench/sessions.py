@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(f"{connection.vendor}, cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    print(f"{connection.vendor}, cache {backend.rsplit('.', 1)[-1]}")
     keys: list[str] = []
     try:
         with connection.cursor() as cursor:
