@@ -145,3 +145,15 @@ class PsychAssessmentFactory(factory.django.DjangoModelFactory):
     score = 62
     result = "学习焦虑分偏高,其余在常模范围内。"
     entered_by = factory.SubFactory("pairing.tests.factories.UserFactory", role="counsellor")
+
+
+def talk_values(**changes: object) -> dict[str, object]:
+    """talk_record_create's values for a valid 谈心谈话 (the service's tests add pairing, recorded_by, date)."""
+    return {
+        "duration_minutes": 30,
+        "content": "交流本周学习情况。",
+        "student_state": "情绪稳定。",
+        "tracks": ["track_study"],
+        "help_forms": ["form_talk"],
+        **changes,
+    }

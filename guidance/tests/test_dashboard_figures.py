@@ -25,23 +25,12 @@ from pairing import services as pairing_services
 from pairing.models import Closure, EnrollmentStatus, Pairing, PairingEndReason, Term, Town
 from pairing.tests import factories as pf
 
-from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory
+from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory, talk_values
 
 pytestmark = pytest.mark.django_db
 
 D = dt.date
 THIS_MONDAY = D(2026, 11, 16)
-
-
-def talk_values(**changes: Any) -> dict[str, Any]:
-    return {
-        "duration_minutes": 30,
-        "content": "交流本周学习情况。",
-        "student_state": "情绪稳定。",
-        "tracks": ["track_study"],
-        "help_forms": ["form_talk"],
-        **changes,
-    }
 
 
 def visit_values(**changes: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pairing import services as pairing_services
 from pairing.models import Closure, ClosureKind, EnrollmentStatus, Pairing, PairingEndReason, Term
 from pairing.tests import factories as pf
 
-from .factories import HomeVisitFactory, TalkRecordFactory
+from .factories import HomeVisitFactory, TalkRecordFactory, talk_values
 from .reference import engine_as_expected, reference
 
 pytestmark = pytest.mark.django_db
@@ -50,17 +50,6 @@ def figures(pairings, term, as_of=TODAY):
 
 def recount(pairings, term, as_of=TODAY):
     return {p.pk: reference(p, term, as_of) for p in pairings}
-
-
-def talk_values(**changes):
-    return {
-        "duration_minutes": 30,
-        "content": "交流本周学习情况。",
-        "student_state": "情绪稳定。",
-        "tracks": ["track_study"],
-        "help_forms": ["form_talk"],
-        **changes,
-    }
 
 
 @pytest.fixture
