@@ -4,14 +4,16 @@ Written once; the teacher's page, the officer's and county dashboards, the remin
 reports all read it. It runs a constant number of queries whatever the number of pairings:
 
 1. the pairings with their school (the teacher's, and its town), student and active span;
-2. the closures touching the term (county-wide and per school), to know each school's school weeks;
-3. the students' enrollment history (休学, 辍学 … and back), a few rows;
-4. the excused weeks of those pairings in the term (a few rows);
-5. per pairing, the weeks with a talk, the last talk and the tracks covered: one PairingTermTally
+2. the students' enrollment history (休学, 辍学 … and back), a few rows;
+3. the excused weeks of those pairings in the term (a few rows);
+4. per pairing, the weeks with a talk, the last talk and the tracks covered: one PairingTermTally
    row per pairing when ``as_of`` is today or later (the live pages); for a past ``as_of``, the
    tallies for the weeks before as_of's week plus one aggregate per pairing of the talks dated up
-   to as_of (a seventh query);
-6. per student, the term's home visits (under any of the student's pairings).
+   to as_of (a sixth query);
+5. per student, the term's home visits (under any of the student's pairings).
+
+The closures touching the term (county-wide and per school), which give each school its school
+weeks, come from the cached term calendar (pairing.calendars: two queries when it changed, else none).
 
 Counting rules, in the words of the mechanism (one definition: ``Pairing.objects.owing``):
 - A pairing OWES a school week when, on at least one school day of that week (holidays, vacations
@@ -44,8 +46,8 @@ from django.db.models import Count, IntegerField, Max, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from pairing import calendars
 from pairing.models import (
-    Closure,
     EnrollmentChange,
     EnrollmentStatus,
     Pairing,
@@ -200,21 +202,20 @@ class _SchoolWeeks:
 
 
 def school_weeks_by_school(term: Term, school_ids: Iterable[int]) -> dict[int, _SchoolWeeks]:
-    """Each school's school weeks in the term: county closures plus its own (one query)."""
-    county: list[calendar.DateRange] = []
-    own: dict[int, list[calendar.DateRange]] = defaultdict(list)
-    closures = Closure.objects.filter(
-        Q(school__isnull=True) | Q(school_id__in=list(school_ids)),
-        start_date__lte=term.end_date,
-        end_date__gte=term.start_date,
-    )
-    for closure in closures:
-        (own[closure.school_id] if closure.school_id else county).append(closure.date_range)
+    """Each school's school weeks in the term: county closures plus its own (from the cached
+    calendar, pairing.calendars: no query while it is unchanged; the weeks from ``term``'s own dates)."""
+    held = calendars.snapshot()
+    wanted = set(school_ids)
+    own = {  # the schools with closures of their own in the term; the others share the county's weeks
+        c.school_id
+        for c in held.closures
+        if c.school_id in wanted and c.start_date <= term.end_date and c.end_date >= term.start_date
+    }
     first_monday = calendar.monday_of(term.start_date)
-    plain = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county), first_monday)
+    plain = _SchoolWeeks.of(held.school_weeks(term), first_monday)
     result: dict[int, _SchoolWeeks] = defaultdict(lambda: plain)
-    for school_id, ranges in own.items():
-        result[school_id] = _SchoolWeeks.of(calendar.school_weeks(term.date_range, county + ranges), first_monday)
+    for school_id in own:
+        result[school_id] = _SchoolWeeks.of(held.school_weeks(term, school_id), first_monday)
     return result
 
 

@@ -1,6 +1,6 @@
 """Selectors of the officer's and the county's dashboards: the compliance engine, grouped.
 
-Each runs a constant number of queries: the engine's six, plus a few for the names on the page.
+Each runs a constant number of queries: the engine's five, plus a few for the names on the page.
 """
 
 from __future__ import annotations
@@ -389,7 +389,7 @@ class TownBoard:
 
 def county_town(user: Any, *, town: Town, term: Term, as_of: dt.date | None = None) -> TownBoard:
     """One town's schools with their figures, most behind first. Queries: the town's schools (1)
-    and the engine's six."""
+    and the engine's five."""
     as_of = as_of or timezone.localdate()
     names = list(School.objects.filter(town=town).order_by("code").values_list("pk", "name"))
     if scope_of(user).is_county_wide:
@@ -419,7 +419,7 @@ class SchoolBoard:
 
 def county_school(user: Any, *, school: School, term: Term, as_of: dt.date | None = None) -> SchoolBoard:
     """A school's teachers and students behind this week and this term. Queries: the school's
-    active pairings with teacher and student (1) and the engine's six."""
+    active pairings with teacher and student (1) and the engine's five."""
     as_of = as_of or timezone.localdate()
     pairings = _active_pairings(user).filter(teacher__school=school)
     rows = compliance_for(pairings, term=term, as_of=as_of)
@@ -482,7 +482,7 @@ def compliance_by_school(
 ) -> list[SchoolComplianceLine]:
     """Per school: the engine's totals and the term's 补录 talks, schools in town and name order.
 
-    Queries: the engine's six, the 补录 talks per school (1), the schools' names (1)."""
+    Queries: the engine's five, the 补录 talks per school (1), the schools' names (1)."""
     pairings = cast(PairingQuerySet, filterset.qs)
     rows = compliance_for(pairings, term=term, as_of=as_of)
     by_school = totals_by(rows.values(), "school_id")
@@ -515,7 +515,7 @@ class TownComplianceLine:
 
 def compliance_by_town(filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date) -> list[TownComplianceLine]:
     """Per town (its teachers' schools, as on the county dashboard and its town pages): the engine's
-    totals, towns in code order. Queries: the engine's six, the towns' names (1)."""
+    totals, towns in code order. Queries: the engine's five, the towns' names (1)."""
     rows = list(compliance_for(cast(PairingQuerySet, filterset.qs), term=term, as_of=as_of).values())
     by_town = totals_by(rows, "town_id")
     schools: dict[int, set[int]] = {}
@@ -539,7 +539,7 @@ def compliance_by_teacher(
     filterset: SchoolComplianceFilter, *, term: Term, as_of: dt.date
 ) -> list[TeacherComplianceLine]:
     """Per 包保 teacher (the figures of the school page's teacher rows): the engine's totals over
-    their pairings, in town, school and name order. Queries: the engine's six, the pairings'
+    their pairings, in town, school and name order. Queries: the engine's five, the pairings'
     teachers with school and town (1)."""
     pairings = cast(PairingQuerySet, filterset.qs)
     rows = compliance_for(pairings, term=term, as_of=as_of)

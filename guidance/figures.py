@@ -20,6 +20,7 @@ unreachable when it changed the token. A cache that fails on read is skipped: th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import sys
 from array import array
@@ -211,3 +212,36 @@ def _store(values: dict[str, Any]) -> None:
         cache.set_many(values, timeout=FIGURES_TTL)
     except Exception:
         logger.exception("figures: could not keep %d figures in the cache", len(values))
+
+
+# --- The county page as drawn ------------------------------------------------------------------
+
+
+def county_page_key(*, term: Term, as_of: dt.date, role: str, query: str) -> str:
+    """The key of the county dashboard's figures as drawn for a role and a query string (town,
+    page): under the county's and the any-write tokens, which every write the page counts changes
+    (talks, visits, excused weeks, pairings, the calendar; reminders raised or acknowledged: the
+    escalated counts). An empty key when the cache does not answer (the page is drawn every time)."""
+    try:
+        county, any_write = versions_of.generation()
+    except Exception:
+        logger.exception("figures: the cache did not answer; drawing the county page")
+        return ""
+    digest = hashlib.sha256(query.encode()).hexdigest()[:16]
+    return f"figures:{FORMAT}:county-page:{term.pk}:{as_of.isoformat()}:{role}:{digest}:{county}:{any_write}"
+
+
+def cached_page(key: str) -> str | None:
+    if not key:
+        return None
+    try:
+        found = cache.get(key)
+    except Exception:
+        logger.exception("figures: the cache did not answer; drawing the county page")
+        return None
+    return found if isinstance(found, str) else None
+
+
+def keep_page(key: str, html: str) -> None:
+    if key:
+        _store({key: html})

@@ -49,6 +49,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from pairing import figures
 from pairing.models import Pairing, Teacher, Term
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Role
@@ -485,6 +486,8 @@ def _write(due: list[Due]) -> tuple[int, int]:
     known = set(Notification.objects.filter(reminder__in=reminders).values_list("recipient_id", "reminder_id", "level"))
     fresh = [notice for key, notice in notices.items() if key not in known]
     Notification.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
+    if wanted.keys() - existed:
+        figures.touch_any()  # the county page counts the escalated ones (guidance.figures.county_page_key)
     return len(wanted.keys() - existed), len(fresh)
 
 
@@ -561,5 +564,6 @@ def reminder_acknowledge(*, reminder: Reminder, by: Any, note: str = "") -> Remi
         locked.acknowledged_by = by
         locked.acknowledgement = note[:200]
         locked.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement"])
+        figures.touch_any()  # no longer open: the county page's escalated counts
     Notification.objects.filter(reminder=locked, recipient=by, read_at__isnull=True).update(read_at=timezone.now())
     return locked

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pairing import calendars
 from pairing.models import Pairing, Term
 from zaoyang_aid import calendar
 
@@ -29,10 +30,11 @@ def school_week_at(*, school_id: int, day: dt.date, known: SchoolWeekAt | None =
     if known is not None and known.term.start_date <= day <= known.term.end_date:
         week = calendar.week_containing(known.weeks, day)
         return SchoolWeekAt(known.term, week, known.weeks) if week is not None else None
-    term = Term.objects.select_related("school_year").containing(day).first()
+    held = calendars.snapshot()
+    term = held.containing(day)
     if term is None:
         return None
-    weeks = term.school_weeks(school_id)
+    weeks = held.school_weeks(term, school_id)
     week = calendar.week_containing(weeks, day)
     return SchoolWeekAt(term, week, weeks) if week is not None else None
 
@@ -41,10 +43,11 @@ def school_week_of(*, school_id: int, monday: dt.date) -> SchoolWeekAt | None:
     """The school week beginning on ``monday`` for a school (its Monday may be a holiday or fall
     before the term's first day), or None when that week has no school day."""
     sunday = monday + dt.timedelta(days=6)
-    term = Term.objects.select_related("school_year").filter(start_date__lte=sunday, end_date__gte=monday).first()
+    held = calendars.snapshot()
+    term = held.overlapping(monday, sunday)
     if term is None:
         return None
-    weeks = term.school_weeks(school_id)
+    weeks = held.school_weeks(term, school_id)
     week = next((w for w in weeks if w.monday == monday), None)
     return SchoolWeekAt(term, week, weeks) if week is not None else None
 
@@ -67,10 +70,12 @@ def open_weeks(*, school_id: int, today: dt.date, known: SchoolWeekAt | None = N
 
     ``known``: a term's weeks the caller already has (school_week_at's), not computed again; the
     previous term's weeks are computed only when this term has fewer than two so far."""
-    terms = list(Term.objects.filter(start_date__lte=today).order_by("-start_date")[:2])
+    held = calendars.snapshot()
     weeks: list[calendar.SchoolWeek] = []
-    for term in terms:  # newest first
-        term_weeks = known.weeks if known is not None and known.term.pk == term.pk else term.school_weeks(school_id)
+    for term in held.started_by(today, 2):  # newest first
+        term_weeks = (
+            known.weeks if known is not None and known.term.pk == term.pk else held.school_weeks(term, school_id)
+        )
         weeks = [w for w in term_weeks if w.monday <= today] + weeks
         if len(weeks) >= 2:
             break
@@ -126,6 +131,6 @@ def visit_date_problem(*, pairing: Pairing, day: dt.date, today: dt.date) -> str
     problem = _pairing_date_problem(pairing=pairing, day=day, today=today, what="家访日期")
     if problem:
         return problem
-    if Term.objects.containing(day).first() is None:
+    if calendars.snapshot().containing(day) is None:
         return "这一天不在任何学期内。"
     return None

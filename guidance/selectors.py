@@ -57,7 +57,7 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
 
     Queries: the pairings with student, school, household, the student's latest talk and the talks
     under earlier pairings (1), guardians (1), this term's 认定 (1) with its categories (1); then
-    compliance_for's six (pairings, closures, enrollment history, excused weeks, talk weeks, visits).
+    compliance_for's five (pairings, enrollment history, excused weeks, talk weeks, visits).
     """
     base = pairings_for_teacher_home(user, term=term)
     # The student's latest talk and this term's talks under earlier pairings: a teacher who took the

@@ -48,7 +48,7 @@ def _pairing_locked(pairing: Pairing | int) -> Pairing:
     """The pairing row, locked until the end of the transaction: an end of the pairing saved at the
     same moment waits, and the date rules below see it."""
     pk = pairing if isinstance(pairing, int) else pairing.pk
-    return Pairing.objects.select_for_update(of=("self",)).select_related("student").get(pk=pk)
+    return Pairing.objects.select_for_update(of=("self",)).select_related("student", "teacher").get(pk=pk)
 
 
 def _late_permission(*, pairing: Pairing, day: dt.date) -> LateEntryPermission | None:
@@ -86,13 +86,14 @@ def _talk_save(record: TalkRecord) -> None:
     record.save()
 
 
-def _talk_written(*, pairing_id: int, term_ids: set[int], week_monday: dt.date) -> None:
+def _talk_written(*, pairing: Pairing, term_ids: set[int], week_monday: dt.date) -> None:
     """What a talk write keeps in step, in its transaction: the tallies of the terms touched, the
-    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures)."""
+    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures: the
+    schools of the pairing's teacher and student, as touch_pairings finds them, read with the lock)."""
     for term_id in term_ids:
-        tally_refresh(pairing_id=pairing_id, term_id=term_id)
-    figures.touch_pairings([pairing_id])
-    reminders.reminders_answer_talk(pairing_id=pairing_id, week_monday=week_monday)
+        tally_refresh(pairing_id=pairing.pk, term_id=term_id)
+    figures.touch_schools([pairing.teacher.school_id, pairing.student.school_id])
+    reminders.reminders_answer_talk(pairing_id=pairing.pk, week_monday=week_monday)
 
 
 @transaction.atomic
@@ -135,7 +136,7 @@ def talk_record_create(
         },
     )
     _talk_save(record)
-    _talk_written(pairing_id=locked.pk, term_ids={record.term_id}, week_monday=record.week_monday)
+    _talk_written(pairing=locked, term_ids={record.term_id}, week_monday=record.week_monday)
     audit.record(
         AuditAction.CREATE,
         obj=record,
@@ -181,7 +182,7 @@ def talk_record_update(*, record: TalkRecord, by: Any, version: int | None = Non
     record.version += 1
     _talk_save(record)
     quality.talk_revised(record=record, before=before, flags=returned, by=by)
-    _talk_written(pairing_id=locked.pk, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
+    _talk_written(pairing=locked, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
     changed = [_talk_field_label(n) for n, v in before.items() if getattr(record, n) != v]
     audit.record(
         AuditAction.UPDATE,
@@ -211,7 +212,7 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     term_id = record.term_id
     record.delete()
     tally_refresh(pairing_id=locked.pk, term_id=term_id)
-    figures.touch_pairings([locked.pk])
+    figures.touch_schools([locked.teacher.school_id, locked.student.school_id])
 
 
 def late_entry_weeks(*, pairing: Pairing, term: Term, today: dt.date) -> list[calendar.SchoolWeek]:

@@ -58,14 +58,23 @@ def touch_county() -> None:
     _touch([COUNTY_KEY])
 
 
+def touch_any() -> None:
+    """A new any-write token alone: what changed is read by the county's page but is no school's
+    figures (reminders raised or acknowledged: its escalated counts, guidance.figures.county_page_key)."""
+    _touch_now_and_on_commit([ANY_KEY])
+
+
 def _touch(keys: list[str]) -> None:
     """New tokens at once, and again once the current transaction commits (at once outside one): the
     second makes a reader that came between the two recount from the committed rows; the first serves
     what runs inside the writer's own transaction (a page after a service in one request, the tests)."""
     if keys:
-        keys = [*keys, ANY_KEY]
-        _set({key: _token() for key in keys})
-        transaction.on_commit(lambda: _set({key: _token() for key in keys}))
+        _touch_now_and_on_commit([*keys, ANY_KEY])
+
+
+def _touch_now_and_on_commit(keys: list[str]) -> None:
+    _set({key: _token() for key in keys})
+    transaction.on_commit(lambda: _set({key: _token() for key in keys}))
 
 
 def _set(tokens: dict[str, str]) -> None:
@@ -107,6 +116,16 @@ def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
     if len(found) < len(keys):
         found = cache.get_many(keys)
     return str(found.get(COUNTY_KEY, "")), {pk: str(found.get(school_key(pk), "")) for pk in ids}
+
+
+def county_token() -> str:
+    """The county's token alone (one round trip; created like versions' when missing): the cached
+    calendar's key (pairing.calendars)."""
+    found = cache.get(COUNTY_KEY)
+    if found is None:
+        cache.add(COUNTY_KEY, _token(), timeout=None)
+        found = cache.get(COUNTY_KEY)
+    return str(found or "")
 
 
 def generation() -> tuple[str, str]:

@@ -91,7 +91,33 @@ class School(models.Model):
         return self.name
 
 
-class SchoolYear(models.Model):
+class CalendarRow(models.Model):
+    """A row of the county's term calendar (school year, term, closure): saving or deleting one
+    changes the county's figure token (pairing.figures), which puts the cached calendar
+    (pairing.calendars) and every school's dashboard figures out of date at once. In the model, not
+    in a service, because the admin, the demo and the tests all write these rows through ``save``;
+    a queryset ``update`` does not pass here and must call ``figures.touch_county`` itself."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        _calendar_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        _calendar_changed()
+        return deleted
+
+
+def _calendar_changed() -> None:
+    from . import figures  # figures reads Pairing and Student from this module
+
+    figures.touch_county()
+
+
+class SchoolYear(CalendarRow):
     """学年: from September to the next summer, named 2025-2026学年."""
 
     start_year = models.PositiveSmallIntegerField("起始年份", unique=True)
@@ -136,7 +162,7 @@ class TermQuerySet(models.QuerySet["Term"]):
         return self.select_related("school_year").filter(start_date__lte=day).order_by("-start_date").first()
 
 
-class Term(models.Model):
+class Term(CalendarRow):
     """学期, with dates set by an admin. Named like 2025-2026学年第一学期."""
 
     school_year = models.ForeignKey(SchoolYear, verbose_name="学年", on_delete=models.PROTECT, related_name="terms")
@@ -192,11 +218,16 @@ class Term(models.Model):
                 raise ValidationError({"end_date": "一个学期不应超过200天,请检查日期。"})
 
     def closures_for(self, school_id: int | None = None) -> list[calendar.DateRange]:
-        return [c.date_range for c in Closure.objects.overlapping(self.start_date, self.end_date, school_id)]
+        from .calendars import snapshot  # the cached calendar (it reads this module)
+
+        return [c.date_range for c in snapshot().closures_touching(self.start_date, self.end_date, school_id)]
 
     def school_weeks(self, school_id: int | None = None) -> list[calendar.SchoolWeek]:
-        """This term's school weeks, for the whole county or with one school's closures too."""
-        return calendar.school_weeks(self.date_range, self.closures_for(school_id))
+        """This term's school weeks, for the whole county or with one school's closures too (from
+        the cached calendar: pairing.calendars)."""
+        from .calendars import snapshot
+
+        return snapshot().school_weeks(self, school_id)
 
     @property
     def calendar_years_known(self) -> bool:
@@ -238,7 +269,7 @@ class ClosureQuerySet(models.QuerySet["Closure"]):
         return self.filter(scope, start_date__lte=end, end_date__gte=start)
 
 
-class Closure(models.Model):
+class Closure(CalendarRow):
     """Days without school that the national calendar does not know: vacations inside a term's
     dates, and closures of one school (a blank school means the whole county). Of kind MAKEUP, the
     opposite: 调休 days with school on a weekend (for a year chinese_calendar does not know yet, the

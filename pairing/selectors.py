@@ -16,10 +16,10 @@ from zaoyang_aid import calendar
 from zaoyang_aid.access import Scope, scope_of
 from zaoyang_aid.paging import ListGroups
 
+from . import calendars
 from .filters import SEARCH_TAIL_RE, PairingFilter, SchoolFilter, StudentFilter, TeacherFilter
 from .models import (
     AidListExit,
-    Closure,
     ConsentScope,
     EnrollmentChange,
     EnrollmentStatus,
@@ -58,12 +58,15 @@ class TermToday:
 
 
 def term_today(*, school_id: int | None = None, today: dt.date | None = None) -> TermToday:
+    """Where ``today`` stands for a school (the county's calendar without one), from the cached
+    calendar (pairing.calendars): no query while the calendar is unchanged."""
     today = today or timezone.localdate()
-    term = Term.objects.latest_started(today)
+    held = calendars.snapshot()
+    term = held.latest_started(today)
     if term is None:
         return TermToday(today, None, False, None, [])
-    closures = list(Closure.objects.overlapping(term.start_date, term.end_date, school_id))
-    weeks = calendar.school_weeks(term.date_range, [c.date_range for c in closures])
+    closures = held.closures_touching(term.start_date, term.end_date, school_id)
+    weeks = held.school_weeks(term, school_id)
     in_term = term.start_date <= today <= term.end_date
     return TermToday(
         today=today,

@@ -272,7 +272,9 @@ CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 AUTH_USER_MODEL = "zaoyang_aid.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's staff row in the same query (zaoyang_aid/backends.py).
+    # Sessions made under django.contrib.auth.backends.ModelBackend sign in again once.
+    "zaoyang_aid.backends.StaffModelBackend",
 ]
 # Argon2id at OWASP's m=19 MiB, t=2, p=1 (zaoyang_aid/hashers.py; bench/passwords.py measures it against
 # Django's default 100 MiB, t=2, p=8). It verifies hashes made with Django's defaults, which carry their
@@ -306,8 +308,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Where a page view reads the session: "db" (PostgreSQL, or the quick start's SQLite) or "cached_db"
 # (Redis first, the database behind it; a Redis outage falls back to the database). With Redis
 # configured, cached_db reads a session in 0.4-1.6 ms against 3.6-12 ms from PostgreSQL on the loaded
-# 2-core bench machine (bench/sessions.py). Not the default: the query counts the tests pin count the
-# session's read, and CI runs them with Redis.
+# 2-core bench machine (bench/sessions.py). The README's production settings set it; not the default,
+# because the query counts the tests pin count the session's read, and CI runs them with Redis.
 _SESSION_STORES = {
     "db": "django.contrib.sessions.backends.db",
     "cached_db": "django.contrib.sessions.backends.cached_db",

@@ -85,15 +85,15 @@ def test_the_case_file_runs_the_same_number_of_queries_for_2_or_20_records(world
 def test_the_page_runs_a_constant_number_of_queries_too(client, world, django_assert_num_queries):
     client.force_login(world.officer_a)
     url = reverse("casefiles:case_file", args=[world.student_a1.pk])
-    # Queries: the session (1), the user (1), the user's staff row for the scope (1), the terms for the
-    # selector (1), the case file's fifteen (test above), the audit line (1), the unread notices in the
-    # navbar (1). No session save: the warm-up request stamped the session (zaoyang_aid/sessions.py).
+    # Queries: the session (1), the user with their staff row for the scope (1, zaoyang_aid/backends.py), the terms
+    # for the selector (1), the case file's fifteen (test above), the audit line (1), the unread notices in the navbar
+    # (1). No session save: the warm-up request stamped the session (zaoyang_aid/sessions.py).
     _fill(world, 2)
     client.get(url)  # warm: the session's stamp
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         assert client.get(url).status_code == 200
     _fill(world, 18)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         assert client.get(url).status_code == 200
 
 

@@ -130,6 +130,7 @@ def test_the_checklist_runs_the_same_queries_for_one_student_or_many(world):
         HomeVisitFactory(pairing=p, date=dt.date(2026, 11, 12))
         FiveThreeCardFactory(pairing=p)
 
+    checklists_for([pairings[0].student_id], term=world.term, as_of=TODAY)  # warm: the term calendar
     with CaptureQueriesContext(connection) as one:
         checklists_for([pairings[0].student_id], term=world.term, as_of=TODAY)
     with CaptureQueriesContext(connection) as many:

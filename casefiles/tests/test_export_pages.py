@@ -134,9 +134,9 @@ def test_the_list_of_recent_exports_runs_the_same_queries_for_many(
     client.force_login(world.officer_a)
     client.get(reverse("casefiles:export_list"))  # warm: session, user
 
-    # session, user, teacher (scope), the exports' count (pages), unread notifications (navbar), the
-    # form's terms (twice: the select widget asks the choices whether any exist, then renders them),
-    # the page's exports with school, term and requester; no session save: the warm-up request stamped
+    # session, user with their staff row (scope: zaoyang_aid/backends.py), the exports' count (pages), unread
+    # notifications (navbar), the form's terms (twice: the select widget asks the choices whether any exist, then
+    # renders them), the page's exports with school, term and requester; no session save: the warm-up request stamped
     # the session's idle clock (zaoyang_aid/sessions.py)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(reverse("casefiles:export_list"))

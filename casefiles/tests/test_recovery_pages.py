@@ -163,12 +163,13 @@ def _more_dropouts(world: Any, n: int) -> None:
         )
 
 
-# The ledger's queries as the officer opens it: the session, the user, her staff row (scope); the
+# The ledger's queries as the officer opens it: the session, the user with her staff row (scope,
+# zaoyang_aid/backends.py); the
 # page's own: COUNT of the filtered ledger, the page of students (annotated state, overdue, 辍学 date),
 # their cases with the last attempt and attempt count (one prefetch), the counts per state (one
 # GROUP BY); the navbar's unread notices. No session save: the warm-up request stamped the session
 # (zaoyang_aid/sessions.py).
-LEDGER_QUERIES = 8
+LEDGER_QUERIES = 7
 
 
 def test_the_ledger_runs_the_same_queries_for_2_or_8_rows(dropouts, django_assert_num_queries):
@@ -303,11 +304,11 @@ def _attempts(world: Any, n: int) -> None:
         )
 
 
-# The case page's queries: the session, the user, her staff row; the case (annotated due date) with its
-# student, school, town, teacher, officer and opener; its attempts with their recorders (one
-# prefetch); the audit line; the overdue check; whether the reader may add an attempt; the navbar's
-# unread notices. No session save: the warm-up request stamped the session (zaoyang_aid/sessions.py).
-DETAIL_QUERIES = 9
+# The case page's queries: the session, the user with her staff row (zaoyang_aid/backends.py); the case (annotated due
+# date) with its student, school, town, teacher, officer and opener; its attempts with their recorders (one prefetch);
+# the audit line; the overdue check; whether the reader may add an attempt; the navbar's unread notices. No session
+# save: the warm-up request stamped the session (zaoyang_aid/sessions.py).
+DETAIL_QUERIES = 8
 
 
 def test_the_case_page_runs_the_same_queries_for_1_or_6_attempts(dropouts, django_assert_num_queries):

@@ -224,10 +224,10 @@ def test_the_list_runs_the_same_number_of_queries_for_2_or_20_referrals(client, 
     url = reverse("casefiles:referral_list")
     _many(world, 2)
     client.get(url)  # warm the session
-    # session, user, teacher (scope); the pager's count, the overdue count, the navbar's unread
-    # count, the department filter's choices, the page's rows (one join, aid as a subquery); no session
-    # save (the warm-up stamped it); and the school filter's choices / messages where the page asks them.
-    with django_assert_num_queries(8) as first:
+    # session, user with their staff row (scope: zaoyang_aid/backends.py); the pager's count, the overdue count, the
+    # navbar's unread count, the department filter's choices, the page's rows (one join, aid as a subquery); no
+    # session save (the warm-up stamped it); and the school filter's choices / messages where the page asks them.
+    with django_assert_num_queries(7) as first:
         assert client.get(url).status_code == 200
     _many(world, 18)
     with django_assert_num_queries(len(first.captured_queries)):

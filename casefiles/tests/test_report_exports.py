@@ -378,11 +378,12 @@ def test_the_view_counts_once_and_writes_a_small_report_with_the_exports_queries
     client, world, media, django_assert_num_queries
 ):
     client.force_login(world.officer_a)
-    # The session, user and teacher (3), the current term and its closures (2, term_today), the
+    # The session, user with their staff row (2, zaoyang_aid/backends.py), the term calendar (2: the
+    # terms and closures, read once per change, pairing/calendars.py; this is the first request), the
     # school's stage for the grade filter (1), the COUNT (1), then the export's own (the unit's school,
     # pairings, 认定: 3) and its audit line (1), the session saved (3, in a savepoint: the first page after
     # force_login stamps its idle clock, zaoyang_aid/sessions.py): the filter is prepared once.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = client.get(reverse("casefiles:report_download"), {"report": "pairings"})
     assert response.status_code == 200
 
@@ -391,7 +392,8 @@ def test_a_large_report_is_queued_with_a_fixed_number_of_queries(
     client, world, media, small_threshold, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     client.force_login(world.county)
-    # The session and user (2), the current term and its closures (2), the COUNT (1); in a savepoint
+    # The session and user (2), the term calendar (2: read once per change, pairing/calendars.py; this
+    # is the first request), the COUNT (1); in a savepoint
     # (2): stale ones given up (1), an unfinished one looked for (1), the row in its own savepoint (3),
     # the audit line (1); the session saved (3: the first page after force_login stamps its idle clock).
     # No row is read.
@@ -407,9 +409,10 @@ def test_the_list_of_my_exports_runs_the_same_queries_for_1_and_16_exports(
     for n in range(more):
         ReportExport.objects.create(requested_by=world.officer_a, report="pairings", label="台账", filter_key=str(n))
     client.force_login(world.officer_a)
-    # The session, user and teacher (3), the page's count and rows (2), the menu's unread count (1),
-    # the session saved (3: the first page after force_login stamps its idle clock).
-    with django_assert_num_queries(9):
+    # The session, user with their staff row (2, zaoyang_aid/backends.py), the page's count and rows
+    # (2), the menu's unread count (1), the session saved (3: the first page after force_login stamps
+    # its idle clock).
+    with django_assert_num_queries(8):
         assert client.get(reverse("casefiles:report_export_list")).status_code == 200
 
 

@@ -14,15 +14,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 
-from guidance import compliance, dashboards, services
+from guidance import compliance, dashboards, reminders, services, views
 from guidance.compliance import Totals, compliance_for, totals_by
-from guidance.models import TalkRecord
+from guidance.models import Reminder, ReminderLevel, TalkRecord
 from guidance.tallies import tally_verify
 from pairing import figures as versions
 from pairing import services as pairing_services
 from pairing.models import Closure, EnrollmentStatus, Pairing, PairingEndReason, Term, Town
+from pairing.selectors import term_today
 from pairing.tests import factories as pf
 
 from .factories import ExcusedWeekFactory, HomeVisitFactory, TalkRecordFactory, talk_values
@@ -73,6 +75,7 @@ def boards(world) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "county": (county_board.totals, county_board.towns, county_board.schools, county_board.trend),
     }
+    shown["county page"] = county_page(world)
     for town in Town.objects.all():
         board = dashboards.county_town(world.county, town=town, term=term, as_of=today)
         shown[f"town {town.name}"] = (board.totals, board.schools)
@@ -84,6 +87,13 @@ def boards(world) -> dict[str, Any]:
             sorted((t.teacher_id, t.totals, t.missed_weeks, t.overdue_now) for t in board.teachers),
         )
     return shown
+
+
+def county_page(world, town: Town | None = None) -> str:
+    """The county dashboard's figures as county staff see them drawn (cached under the tokens)."""
+    request = RequestFactory().get("/county/dashboard/", {"town": town.pk} if town else {})
+    request.user = world.county
+    return str(views._county_board_html(request, today=term_today(), town=town))
 
 
 def the_engines(world) -> tuple[Totals, dict[int, Totals], dict[int, Totals]]:
@@ -279,3 +289,36 @@ def test_a_tally_drifted_behind_the_services_and_repaired(world, county):
         assert report.wrong == 1
 
     changes(world, repair)
+
+
+def test_reminders_raised_and_acknowledged(world, county, settings):
+    """The county page counts the escalated reminders still open: a sweep raising them and an
+    acknowledgement closing one change what the drawn page says."""
+    settings.REMINDER_COUNTY_AFTER = 1  # the county fixture's misses are single weeks
+    assert_true_after(world, lambda: reminders.sweep(on=THIS_MONDAY))
+    escalated = Reminder.objects.filter(level=ReminderLevel.COUNTY).open().first()
+    assert escalated is not None, "the county's missed weeks should have climbed to the county"
+    changes(world, lambda: reminders.reminder_acknowledge(reminder=escalated, by=world.county, note="已电话督促"))
+
+
+# --- The county page as drawn ---------------------------------------------------------------------------
+
+
+def test_the_county_page_is_drawn_once_while_nothing_changes(world, county, django_assert_max_num_queries, client):
+    client.force_login(world.county)
+    url = reverse("guidance:county_dashboard")
+    first = client.get(url)
+    # The session, the user, the town filter's lookup, the navbar's count: nothing of the figures.
+    with django_assert_max_num_queries(4):
+        again = client.get(url)
+    assert again.content.count(b"data-school=") == first.content.count(b"data-school=") > 0
+    one_town = county_page(world, county["town"])
+    assert one_town.count("data-school=") == 1 < county_page(world).count("data-school=")  # each query its own
+
+
+def test_a_county_reader_of_another_role_gets_their_own_drawing(world, county):
+    admin = pf.UserFactory(role="admin", is_staff=True, is_superuser=True)
+    request = RequestFactory().get("/county/dashboard/")
+    request.user = admin
+    views._county_board_html(request, today=term_today(), town=None)
+    assert county_page(world) == county_page(world)  # the county's, not the admin's

@@ -156,18 +156,18 @@ def test_the_town_page_runs_the_same_queries_for_few_schools_or_many(client, wor
     client.force_login(world.county)
     url = town_url(world.school_a.town_id)
     client.get(url)  # warm: the session, the calendar caches and the schools' figures (guidance.figures)
-    # 1 session, 2 user, 3 the town, 4 term today, 5 its closures; 6 the town's schools; 7 the navbar's
-    # unread notifications; no session save (the warm-up request stamped it, zaoyang_aid/sessions.py).
-    # The schools' figures are cached.
-    with django_assert_num_queries(7):
+    # 1 session, 2 user, 3 the town; 4 the town's schools; 5 the navbar's unread notifications (today's
+    # term and its closures: the cached calendar, pairing/calendars.py); no session save (the warm-up
+    # request stamped it, zaoyang_aid/sessions.py). The schools' figures are cached.
+    with django_assert_num_queries(5):
         assert client.get(url).status_code == 200
     for _ in range(4):
         _more(world, pf.SchoolFactory(town=world.school_a.town), 3)
-    # The four new schools have no figures yet: one engine run counts them all (6 pairings, 7
-    # closures, 8 enrollment history, 9 excused weeks, 10 tallies, 11 visits), then 12-13 as before.
-    with django_assert_num_queries(13):
+    # The four new schools have no figures yet: one engine run counts them all (5 pairings, 6
+    # enrollment history, 7 excused weeks, 8 tallies, 9 visits), then 10 as before.
+    with django_assert_num_queries(10):
         assert len(client.get(url).context["board"].schools) == 6
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         assert len(client.get(url).context["board"].schools) == 6
 
 
@@ -175,14 +175,14 @@ def test_the_school_page_runs_the_same_queries_for_few_pairings_or_many(client, 
     client.force_login(world.county)
     url = school_url(world.school_a.pk)
     client.get(url)
-    # 1 session, 2 user, 3 the school with its town, 4 term today, 5 its closures; the engine: 6
-    # pairings, 7 closures, 8 enrollment history, 9 excused weeks, 10 tallies, 11 visits; 12 the
-    # pairings with teacher and student; 13 the navbar's unread notifications;
-    # no session save (the warm-up request stamped it, zaoyang_aid/sessions.py)
-    with django_assert_num_queries(13):
+    # 1 session, 2 user, 3 the school with its town (today's term and the closures: the cached
+    # calendar, pairing/calendars.py); the engine: 4 pairings, 5 enrollment history, 6 excused weeks,
+    # 7 tallies, 8 visits; 9 the pairings with teacher and student; 10 the navbar's unread
+    # notifications; no session save (the warm-up request stamped it, zaoyang_aid/sessions.py)
+    with django_assert_num_queries(10):
         assert client.get(url).status_code == 200
     _more(world, world.school_a, 30)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(10):
         assert client.get(url).context["board"].totals.pairings == 32
 
 

@@ -262,16 +262,16 @@ def test_the_page_runs_the_same_queries_for_one_excused_week_or_many(client, wor
     TalkRecordFactory(pairing=pairing, date=dt.date(2026, 11, 3))
     client.force_login(world.officer_a)
     client.get(excuse_url(pairing))  # warm: the session and the calendar caches
-    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student and teacher, 5 term today,
-    # 6 its closures; the offered weeks: 7 the excused Mondays, 8 the closures again, 9 the talk
-    # Mondays; the list: 10 the excused weeks with who, 11 the terms they fall in, 12 those terms'
-    # closures; 13 the navbar's unread notifications;
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py), 3 the pairing with
+    # student and teacher (today's term and its closures: the cached calendar, pairing/calendars.py);
+    # the offered weeks: 4 the excused Mondays, 5 the talk Mondays; the list: 6 the excused weeks with
+    # who, 7 the terms they fall in, 8 those terms' closures; 9 the navbar's unread notifications;
     # no session save (the warm-up request stamped it, zaoyang_aid/sessions.py)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(9):
         client.get(excuse_url(pairing))
     for monday in (dt.date(2026, 10, 12), dt.date(2026, 10, 19)):
         excuse(world, pairing, monday)
         TalkRecordFactory(pairing=pairing, date=monday + dt.timedelta(days=1))
     excuse(world, pairing, dt.date(2026, 3, 2))  # before the term: labelled without a school week
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(9):
         assert len(client.get(excuse_url(pairing)).context["excused"]) == 4

@@ -528,9 +528,10 @@ def detail_queries(client, user, visit, django_assert_num_queries, expected):
     client.force_login(user)
     url = reverse("guidance:visit_detail", args=[visit.pk])
     client.get(url)  # warm: the session
-    # 1 session, 2 user, 3 the teacher row behind the user's scope, 4 the visit with its student,
-    # school, teacher, term and recorder, 5 its policies, 6 its photos, 7 the audit line, 8 the navbar's
-    # unread notifications; no session save (the warm-up request stamped it, zaoyang_aid/sessions.py).
+    # 1 session, 2 user with the teacher row behind their scope (zaoyang_aid/backends.py), 3 the visit
+    # with its student, school, teacher, term and recorder, 4 its policies, 5 its photos, 6 the audit
+    # line, 7 the navbar's unread notifications; no session save (the warm-up request stamped it,
+    # zaoyang_aid/sessions.py).
     with django_assert_num_queries(expected):
         assert client.get(url).status_code == 200
 
@@ -546,4 +547,4 @@ def test_the_visit_page_runs_the_same_queries_for_one_photo_or_six(
             visit=visit, image=f"home-visits/2026/11/{n}.jpg", content_type="image/jpeg", width=4, height=3, size=9
         )
 
-    detail_queries(client, world.officer_a, visit, django_assert_num_queries, expected=8)
+    detail_queries(client, world.officer_a, visit, django_assert_num_queries, expected=7)

@@ -411,15 +411,15 @@ def test_the_talk_form_runs_the_same_queries_for_one_student_or_five(client, wor
     url = create_url(pairing_of(world.student_a1))
     client.force_login(world.teacher_a1)
     client.get(url)  # warm: the session
-    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student, school and teacher; the
-    # form: 5 the term of today's week, 6 its closures (week labels, from the same weeks); 7 the
-    # navbar's unread notifications; no session save (the warm-up request stamped it,
-    # zaoyang_aid/sessions.py)
-    with django_assert_num_queries(7):
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py), 3 the pairing with
+    # student, school and teacher; 4 the navbar's unread notifications (the form's term of today's week
+    # and its closures, for the week labels: the cached calendar, pairing/calendars.py); no session
+    # save (the warm-up request stamped it, zaoyang_aid/sessions.py)
+    with django_assert_num_queries(4):
         assert client.get(url).status_code == 200
     more_students_with_talks(world, 4)
     TalkRecordFactory.create_batch(3, pairing=pairing_of(world.student_a1), date=dt.date(2026, 11, 9))
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         assert client.get(url).status_code == 200
 
 
@@ -429,19 +429,19 @@ def test_saving_a_talk_runs_the_same_queries_for_one_student_or_five(client, wor
     url = create_url(pairing)
     client.force_login(world.teacher_a1)
     client.get(url)  # warm: the session
-    # 1 session, 2 user, 3 staff row (scope), 4 the pairing with student, school and teacher; the
-    # form: 5 the term of today's week, 6 its closures (the week labels; the posted date, in the same
-    # term, is located in them), 7 the pairing's 补录 permissions, 8 the last two terms (the open
-    # window); talk_record_create: 9 its savepoint, 10 the pairing locked, 11 a 补录 permission for
-    # the week, 12 the term of the date, 13 its closures, 14 the last two terms, 15 the student's term
-    # signed off?, 16 the insert (its checks in Python: zaoyang_aid.checks), 17 the term's start and
-    # 18 the pairing's talks of the term (the tally), 19-22 the tally updated in its savepoint, 23 the
-    # pairing's two schools (their dashboard figures: pairing.figures), 24 the missed-week reminder
-    # answered, 25 the audit line, 26 the release; no session save (the warm-up request stamped it)
-    with django_assert_num_queries(26):
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py), 3 the pairing with
+    # student, school and teacher; the form: 4 the pairing's 补录 permissions; talk_record_create:
+    # 5 its savepoint, 6 the pairing locked (with its student and teacher, whose schools' dashboard
+    # figures it touches: pairing.figures), 7 a 补录 permission for the week, 8 the student's term
+    # signed off?, 9 the insert (its checks in Python: zaoyang_aid.checks), 10 the term's start and
+    # 11 the pairing's talks of the term (the tally), 12-15 the tally updated in its savepoint, 16 the
+    # missed-week reminder answered, 17 the audit line, 18 the release. The terms and closures (the
+    # form's week labels, the date's term and week, the open window) come from the cached calendar
+    # (pairing/calendars.py). No session save (the warm-up request stamped it)
+    with django_assert_num_queries(18):
         assert client.post(url, talk_data()).status_code == 302
     more_students_with_talks(world, 4)
     TalkRecordFactory.create_batch(3, pairing=pairing, date=dt.date(2026, 11, 2))
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(18):
         assert client.post(url, talk_data()).status_code == 302
     assert TalkRecord.objects.filter(pairing=pairing).count() == 6

@@ -187,19 +187,19 @@ def test_the_page_runs_the_same_queries_for_one_student_or_five(client, world, d
     assess(world, world.student_a1)
     client.force_login(world.teacher_a1)
     client.get(URL)  # warm: the session and the calendar caches
-    # 1 session, 2 user, 3 staff row (scope), 4 term today, 5 its closures,
-    # 6 the pairings with student, school, the student's latest talk, this term's talks under
-    # earlier pairings and the earlier teacher, 7 guardians, 8 this term's 认定 with its level (the
-    # page shows no categories: they are no longer read); the compliance engine (by the pairings'
-    # ids): 9 pairings, 10 closures, 11 enrollment history, 12 excused weeks, 13 the term tallies
-    # (talk weeks), 14 home visits; 15 the teacher's unread reminders (shown on the cards); 16-17 the
-    # 心理健康档案's follow-up flags and the teacher's own counselling requests; 18 the early
-    # warning's open flags (zaoyang_aid.marks); 19 the records returned for revision
-    # (quality.returned_to_teacher); 20 the navbar's unread notifications; no session save (the
-    # warm-up request stamped it, zaoyang_aid/sessions.py)
-    with django_assert_num_queries(20):
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py; today's term and its
+    # closures come from the cached calendar, pairing/calendars.py), 3 the pairings with student,
+    # school, the student's latest talk, this term's talks under earlier pairings and the earlier
+    # teacher, 4 guardians, 5 this term's 认定 with its level (the page shows no categories: they are
+    # no longer read); the compliance engine (by the pairings' ids): 6 pairings, 7 enrollment history,
+    # 8 excused weeks, 9 the term tallies (talk weeks), 10 home visits; 11 the teacher's unread
+    # reminders (shown on the cards); 12-13 the 心理健康档案's follow-up flags and the teacher's own
+    # counselling requests; 14 the early warning's open flags (zaoyang_aid.marks); 15 the records
+    # returned for revision (quality.returned_to_teacher); 16 the navbar's unread notifications; no
+    # session save (the warm-up request stamped it, zaoyang_aid/sessions.py)
+    with django_assert_num_queries(16):
         assert len(client.get(URL).context["rows"]) == 1
     add_pairings(world, 4)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(16):
         assert len(client.get(URL).context["rows"]) == 5
     assert TalkRecord.objects.count() == 12

@@ -513,18 +513,17 @@ def test_the_change_pages_query_counts_are_pinned(client, world, terms, django_a
     client.force_login(world.officer_a)
     url = reverse("pairing:assessment_changes")
     client.get(url)
-    # 1 session, 2 user, 3 staff row, 4-5 the current term and its closures (term_today), 6 the term
-    # before; term_changes: 7 the two terms' 认定, 8 their categories, 9 the exits, 10 the
-    # confirmations, 11 the levels, 12 the recorders, 13 the students, 14 their schools with towns;
-    # 15 the term links, 16 the navbar's unread notifications;
-    # no session save: the warm-up request stamped it (zaoyang_aid/sessions.py)
-    with django_assert_num_queries(16):
+    # 1 session, 2 user with their staff row (zaoyang_aid/backends.py), 3 the term before (the current
+    # term and its closures come from the cached calendar: pairing/calendars.py); term_changes: 4 the
+    # two terms' 认定, 5 their categories, 6 the exits, 7 the confirmations, 8 the levels, 9 the
+    # recorders, 10 the students, 11 their schools with towns; 12 the term links, 13 the navbar's
+    # unread notifications; no session save: the warm-up request stamped it (zaoyang_aid/sessions.py)
+    with django_assert_num_queries(13):
         client.get(url)
     client.force_login(world.county)
     url = reverse("pairing:assessment_changes_by_school")
     client.get(url)
-    # 1 session, 2 user, 3-4 the current term and its closures, 5 the term before, 6 the schools;
-    # 7-14 term_changes as above; 15 the term links, 16 the notifications, 17 the filter's towns;
-    # no session save (stamped by the warm-up request)
-    with django_assert_num_queries(17):
+    # 1 session, 2 user, 3 the term before, 4 the schools; 5-12 term_changes as above; 13 the term
+    # links, 14 the notifications, 15 the filter's towns; no session save (stamped by the warm-up request)
+    with django_assert_num_queries(15):
         client.get(url)

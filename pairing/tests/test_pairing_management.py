@@ -584,15 +584,16 @@ def test_the_pairing_list_runs_a_fixed_number_of_queries(client, world, django_a
         assessment.categories.set(categories)
     client.force_login(world.officer_a)
     client.get(reverse("pairing:pairing_list"))
-    # 1 session, 2 user, 3 staff row (scope), 4 term today, 5 closures of the term,
-    # 6 the school's stage (for its grade names), 7 the list's size per end date and school (the
-    # paginator's count, zaoyang_aid/paging.py GroupedPaginator), 8 the schools' order (one more
-    # query than a plain count, for keys sorted within the groups a page spans: issue 12),
-    # 9-12 the filter form's choices (towns, her school, categories, teachers),
-    # 13 the page's keys, 14 the page of pairings by those keys (teacher, user, student, school, town
-    # joined), 15 this term's assessments with levels, 16 their categories, 17 the navbar's unread
-    # notifications; no session save: the warm-up request stamped it (zaoyang_aid/sessions.py)
-    with django_assert_num_queries(17):
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py; today's term and its
+    # closures come from the cached calendar, pairing/calendars.py), 3 the school's stage (for its
+    # grade names), 4 the list's size per end date and school (the paginator's count,
+    # zaoyang_aid/paging.py GroupedPaginator), 5 the schools' order (one more query than a plain
+    # count, for keys sorted within the groups a page spans: issue 12), 6-9 the filter form's choices
+    # (towns, her school, categories, teachers), 10 the page's keys, 11 the page of pairings by those
+    # keys (teacher, user, student, school, town joined), 12 this term's assessments with levels,
+    # 13 their categories, 14 the navbar's unread notifications; no session save: the warm-up request
+    # stamped it (zaoyang_aid/sessions.py)
+    with django_assert_num_queries(14):
         client.get(reverse("pairing:pairing_list"))
 
 

@@ -68,15 +68,15 @@ def test_student_list_runs_a_fixed_number_of_queries(client, world, django_asser
     populate(world, 20)
     client.force_login(world.officer_a)
     client.get(reverse("pairing:student_list"))
-    # 1 session, 2 user, 3 staff row (scope), 4 term today, 5 closures of the term,
-    # 6 the list's size per school (the paginator's count: zaoyang_aid/paging.py GroupedPaginator),
-    # 7 the schools' order (one query more than a plain count: issue 12), 8 the page's student keys
-    # among the schools it spans, 9 the page of students by key (school, town, household joined),
-    # 10 their active pairings with teachers, 11 this term's assessments with levels,
-    # 12 the assessments' categories, 13-16 the filter form's choices (towns, her school, categories,
-    # levels), 17 the navbar's unread notifications; no session save: the warm-up request stamped it
-    # (zaoyang_aid/sessions.py)
-    with django_assert_num_queries(17):
+    # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py; today's term and its
+    # closures come from the cached calendar, pairing/calendars.py), 3 the list's size per school (the
+    # paginator's count: zaoyang_aid/paging.py GroupedPaginator), 4 the schools' order (one query more
+    # than a plain count: issue 12), 5 the page's student keys among the schools it spans, 6 the page
+    # of students by key (school, town, household joined), 7 their active pairings with teachers,
+    # 8 this term's assessments with levels, 9 the assessments' categories, 10-13 the filter form's
+    # choices (towns, her school, categories, levels), 14 the navbar's unread notifications; no session
+    # save: the warm-up request stamped it (zaoyang_aid/sessions.py)
+    with django_assert_num_queries(14):
         client.get(reverse("pairing:student_list"))
 
 
@@ -90,10 +90,10 @@ def test_student_record_runs_a_fixed_number_of_queries(client, world, django_ass
     client.force_login(world.officer_a)
     url = reverse("pairing:student_detail", args=[world.student_a1.pk])
     client.get(url)
-    # 1 session, 2 user, 3 staff row, 4 the student with school, town and household,
-    # 5 guardians, 6 household members, 7 assessments, 8 their categories, 9 the list exits (动态管理),
-    # 10 pairings with teachers, 11 the enrollment history, 12 the audit line, 13 the 知情同意 with who
-    # recorded and withdrew them, 14 the navbar's unread notifications;
+    # 1 session, 2 user with their staff row (zaoyang_aid/backends.py), 3 the student with school,
+    # town and household, 4 guardians, 5 household members, 6 assessments, 7 their categories, 8 the
+    # list exits (动态管理), 9 pairings with teachers, 10 the enrollment history, 11 the audit line,
+    # 12 the 知情同意 with who recorded and withdrew them, 13 the navbar's unread notifications;
     # no session save: the warm-up request stamped it (zaoyang_aid/sessions.py)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         client.get(url)
