@@ -512,6 +512,8 @@ def production_env(options: argparse.Namespace, port: int, workdir: Path) -> dic
         GUNICORN_BIND=f"{HOST}:{port}",
         WEB_CONCURRENCY=str(options.workers),
     )
+    if options.redis_url:
+        env["SESSION_STORE"] = "cached_db"  # as the README's production settings (it needs Redis)
     for name in ("STATIC_MANIFEST", "WHITENOISE_USE_FINDERS"):
         env.pop(name, None)  # production's defaults: the manifest, no finders
     if options.threads:
