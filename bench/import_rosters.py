@@ -84,8 +84,9 @@ def seed(students: int) -> tuple[Any, list[Any]]:
             school_year=school_year, number=1, start_date=dt.date(year, 9, 1), end_date=dt.date(year + 1, 1, 22)
         )
     town, _ = Town.objects.get_or_create(code="420683999", defaults={"name": "测试镇", "kind": TownKind.TOWN})
+    # Codes 9943…: bench/imports.py commits schools 9942… when it finds none, and the two may share a database.
     schools = School.objects.bulk_create(
-        School(name=f"测试第{i + 1}中学", code=f"9942{i:06d}", stage=Stage.JUNIOR, town=town) for i in range(SCHOOLS)
+        School(name=f"测试第{i + 1}中学", code=f"9943{i:06d}", stage=Stage.JUNIOR, town=town) for i in range(SCHOOLS)
     )
     homes = Household.objects.bulk_create(Household(town=town, village="测试村") for _ in range(students))
     rows = []
