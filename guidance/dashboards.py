@@ -316,7 +316,10 @@ def county_dashboard(
     ``town_id`` is given.
     """
     as_of = as_of or timezone.localdate()
-    escalated = _escalated_by_town(user, term)
+    if scope_of(user).is_county_wide:  # every county reader counts the same reminders
+        escalated = figures.county_escalations(term, lambda: _escalated_by_town(user, term))
+    else:
+        escalated = _escalated_by_town(user, term)
     towns_in_order = list(Town.objects.order_by("code").values_list("pk", "name"))
     if not scope_of(user).is_county_wide:  # every pairing is the county's; anyone else's are counted as scoped
         rows = list(compliance_for(_active_pairings(user), term=term, as_of=as_of).values())
@@ -324,7 +327,7 @@ def county_dashboard(
         names = School.objects.filter(pk__in=list(summaries)).values_list("pk", "name", "town__name")
     else:
         names = School.objects.values_list("pk", "name", "town__name")
-        summaries = figures.county_summaries([pk for pk, _, _ in names], term=term, as_of=as_of)
+        summaries = figures.school_summaries([pk for pk, _, _ in names], term=term, as_of=as_of)
     by_town: dict[int, Totals] = defaultdict(Totals)
     weeks_by_town: dict[int, figures.WeekCounts] = defaultdict(figures.WeekCounts)
     for summary in summaries.values():

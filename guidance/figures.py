@@ -25,7 +25,7 @@ import logging
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -186,25 +186,6 @@ def school_summaries(school_ids: list[int], *, term: Term, as_of: dt.date) -> di
     return summaries
 
 
-def county_summaries(school_ids: list[int], *, term: Term, as_of: dt.date) -> dict[int, SchoolSummary]:
-    """school_summaries of every school of the county, also kept together under one key of the
-    county's and the any-write tokens (pairing.figures.generation): while nothing is written, the
-    county's page reads one value instead of a token and a summary per school."""
-    try:
-        county, any_write = versions_of.generation()
-        key = f"figures:{FORMAT}:county:{term.pk}:{as_of.isoformat()}:{county}:{any_write}"
-        packed = cache.get(key)
-    except Exception:
-        logger.exception("figures: the cache did not answer; reading the schools' figures")
-        key, packed = "", None
-    if packed is not None and set(packed) <= set(school_ids):
-        return {pk: _unpack(pk, value) for pk, value in packed.items()}
-    summaries = school_summaries(school_ids, term=term, as_of=as_of)
-    if key:
-        _store({key: {pk: _pack(summary) for pk, summary in summaries.items()}})
-    return summaries
-
-
 def _store(values: dict[str, Any]) -> None:
     if not values:
         return
@@ -212,6 +193,27 @@ def _store(values: dict[str, Any]) -> None:
         cache.set_many(values, timeout=FIGURES_TTL)
     except Exception:
         logger.exception("figures: could not keep %d figures in the cache", len(values))
+
+
+# --- The county's escalated reminders --------------------------------------------------------------
+
+
+def county_escalations(term: Term, count: Callable[[], dict[int, int]]) -> dict[int, int]:
+    """The term's open reminders at the county's level per town, as ``count`` gives them, kept under
+    the county's and the reminders' tokens (a sweep raising them, an acknowledgement or a talk or visit
+    answering one changes the latter): the county page no longer runs that join on every request."""
+    try:
+        county, reminders = versions_of.reminders_generation()
+        key = f"figures:{FORMAT}:escalated:{term.pk}:{county}:{reminders}"
+        found = cache.get(key)
+    except Exception:
+        logger.exception("figures: the cache did not answer; counting the escalated reminders")
+        return count()
+    if isinstance(found, dict):
+        return found
+    counted = count()
+    _store({key: counted})
+    return counted
 
 
 # --- The county page as drawn ------------------------------------------------------------------

@@ -487,7 +487,7 @@ def _write(due: list[Due]) -> tuple[int, int]:
     fresh = [notice for key, notice in notices.items() if key not in known]
     Notification.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
     if wanted.keys() - existed:
-        figures.touch_any()  # the county page counts the escalated ones (guidance.figures.county_page_key)
+        figures.touch_reminders()  # the county page counts the escalated ones (guidance.figures)
     return len(wanted.keys() - existed), len(fresh)
 
 
@@ -542,17 +542,23 @@ def notify_record_unlocked(*, record: TalkRecord | HomeVisit) -> Notification:
 def reminders_answer_talk(*, pairing_id: int, week_monday: dt.date) -> int:
     """Recording the missing week's talk answers its reminder. Called by the talk services in their
     transaction (never a signal: an import or a bulk write must answer it too)."""
-    return Reminder.objects.filter(
+    answered = Reminder.objects.filter(
         pairing_id=pairing_id, kind=ReminderKind.MISSED_TALK, period=week_monday, resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
+    if answered:
+        figures.touch_reminders()
+    return answered
 
 
 def reminders_answer_visit(*, student_id: int, term_id: int) -> int:
     """A visit to the student this term answers every visit reminder of the term, for any of the
     student's pairings (a teacher who took the student over owes no second visit)."""
-    return Reminder.objects.filter(
+    answered = Reminder.objects.filter(
         pairing__student_id=student_id, kind=ReminderKind.VISIT_DUE, term_id=term_id, resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
+    if answered:
+        figures.touch_reminders()
+    return answered
 
 
 @transaction.atomic
@@ -564,6 +570,6 @@ def reminder_acknowledge(*, reminder: Reminder, by: Any, note: str = "") -> Remi
         locked.acknowledged_by = by
         locked.acknowledgement = note[:200]
         locked.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement"])
-        figures.touch_any()  # no longer open: the county page's escalated counts
+        figures.touch_reminders()  # no longer open: the county page's escalated counts
     Notification.objects.filter(reminder=locked, recipient=by, read_at__isnull=True).update(read_at=timezone.now())
     return locked

@@ -35,9 +35,10 @@ from .models import Pairing, Student
 logger = logging.getLogger(__name__)
 
 COUNTY_KEY = "figures:v:county"
-# Changed with every token: the county's page keeps every school's figures under one key of it as well
-# (guidance.figures.county_summaries), one read when nothing changed since.
+# Changed with every token: the county's page as drawn is kept under it (guidance.figures.county_page_key).
 ANY_KEY = "figures:v:any"
+# Changed when reminders are raised, acknowledged or answered: the county page's escalated counts.
+REMINDERS_KEY = "figures:v:reminders"
 
 
 def school_key(school_id: int) -> str:
@@ -58,10 +59,10 @@ def touch_county() -> None:
     _touch([COUNTY_KEY])
 
 
-def touch_any() -> None:
-    """A new any-write token alone: what changed is read by the county's page but is no school's
-    figures (reminders raised or acknowledged: its escalated counts, guidance.figures.county_page_key)."""
-    _touch_now_and_on_commit([ANY_KEY])
+def touch_reminders() -> None:
+    """New reminders and any-write tokens: reminders were raised, acknowledged or answered. No
+    school's figures change, but the county page's escalated counts do (guidance.figures)."""
+    _touch_now_and_on_commit([REMINDERS_KEY, ANY_KEY])
 
 
 def _touch(keys: list[str]) -> None:
@@ -126,6 +127,17 @@ def county_token() -> str:
         cache.add(COUNTY_KEY, _token(), timeout=None)
         found = cache.get(COUNTY_KEY)
     return str(found or "")
+
+
+def reminders_generation() -> tuple[str, str]:
+    """The county's token and the reminders' (created like versions' when missing)."""
+    found = cache.get_many([COUNTY_KEY, REMINDERS_KEY])
+    if len(found) < 2:
+        for key in (COUNTY_KEY, REMINDERS_KEY):
+            if key not in found:
+                cache.add(key, _token(), timeout=None)
+        found = cache.get_many([COUNTY_KEY, REMINDERS_KEY])
+    return str(found.get(COUNTY_KEY, "")), str(found.get(REMINDERS_KEY, ""))
 
 
 def generation() -> tuple[str, str]:

@@ -105,7 +105,8 @@ def report_link(role: Role | None, report: str, params: dict[str, Any]) -> str |
     if entry is None or role not in entry[1]:
         return None
     query = {"report": report} | {key: value for key, value in params.items() if value not in (None, "")}
-    return f"{reverse(entry[0])}?{urlencode(query)}"
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return f"{_url(entry[0], get_script_prefix(), urlconf)}?{urlencode(query)}"  # reversed once per process
 
 
 def set_role_home(role: Role, url_name: str) -> None:

@@ -296,9 +296,21 @@ def test_reminders_raised_and_acknowledged(world, county, settings):
     acknowledgement closing one change what the drawn page says."""
     settings.REMINDER_COUNTY_AFTER = 1  # the county fixture's misses are single weeks
     assert_true_after(world, lambda: reminders.sweep(on=THIS_MONDAY))
-    escalated = Reminder.objects.filter(level=ReminderLevel.COUNTY).open().first()
+    escalated = Reminder.objects.filter(level=ReminderLevel.COUNTY).open().order_by("period").first()
     assert escalated is not None, "the county's missed weeks should have climbed to the county"
     changes(world, lambda: reminders.reminder_acknowledge(reminder=escalated, by=world.county, note="已电话督促"))
+    # A talk recorded for a missed week answers its reminder: one escalated count less.
+    answered = (
+        Reminder.objects.filter(level=ReminderLevel.COUNTY, kind="missed_talk", period=D(2026, 11, 9)).open().first()
+    )  # last week's, still in the open window
+    assert answered is not None
+    teacher = answered.pairing.teacher.user
+    day = answered.period + dt.timedelta(days=1)
+    changes(
+        world,
+        lambda: services.talk_record_create(pairing=answered.pairing, recorded_by=teacher, **talk_values(date=day)),
+    )
+    assert not Reminder.objects.filter(pk=answered.pk).open().exists()
 
 
 # --- The county page as drawn ---------------------------------------------------------------------------
