@@ -9,8 +9,13 @@ a new token makes the next read recount that school (and only it) from the engin
   enrollment changes and transfers (pairing.services): ``touch_pairings``, ``touch_students`` or
   ``touch_schools`` with what they wrote. (A member of staff changes school only with no active
   pairing, and the dashboards count active pairings.) Tally repairs touch the pairings repaired;
-- what every school's figures read: term dates and closures (the admin, term_dates_change), a
-  school's town, bulk loads (the demo, tally_rebuild): ``touch_county``.
+- what every school's figures read: term dates and closures (the admin, term_dates_change, and the
+  calendar rows' own save and delete: pairing.calendars keeps the calendar under this token too), a
+  school's town, bulk loads (the demo, tally_rebuild): ``touch_county``;
+- reminders raised, acknowledged or answered (guidance.reminders): ``touch_reminders``, for the
+  county page's escalated counts.
+
+Every touch also changes the any-write token, under which the county dashboard is kept as drawn.
 
 A school's figures group its pairings two ways (the officer sees pairings by the student's school, the
 county groups them by the teacher's school), so touching a pairing touches both schools.
