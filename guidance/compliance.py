@@ -205,12 +205,7 @@ def school_weeks_by_school(term: Term, school_ids: Iterable[int]) -> dict[int, _
     """Each school's school weeks in the term: county closures plus its own (from the cached
     calendar, pairing.calendars: no query while it is unchanged; the weeks from ``term``'s own dates)."""
     held = calendars.snapshot()
-    wanted = set(school_ids)
-    own = {  # the schools with closures of their own in the term; the others share the county's weeks
-        c.school_id
-        for c in held.closures
-        if c.school_id in wanted and c.start_date <= term.end_date and c.end_date >= term.start_date
-    }
+    own = held.schools_with_closures(term.start_date, term.end_date, set(school_ids))
     first_monday = calendar.monday_of(term.start_date)
     plain = _SchoolWeeks.of(held.school_weeks(term), first_monday)
     result: dict[int, _SchoolWeeks] = defaultdict(lambda: plain)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -63,15 +64,23 @@ class Snapshot:
         """The ``count`` latest terms that started on or before ``day``, newest first."""
         return [t for t in self.terms if t.start_date <= day][:count]
 
-    def closures_touching(self, start: dt.date, end: dt.date, school_id: int | None = None) -> list[Closure]:
-        """Closure.objects.overlapping(start, end, school_id): the county's, and the school's own."""
+    def closures_touching(
+        self, start: dt.date, end: dt.date, school_id: int | None = None, *, schools: AbstractSet[int] = frozenset()
+    ) -> list[Closure]:
+        """Closure.objects.overlapping(start, end, school_id): the county's, and the school's own
+        (and those of ``schools``)."""
         return [
             c
             for c in self.closures
-            if (c.school_id is None or (school_id is not None and c.school_id == school_id))
+            if (c.school_id is None or c.school_id == school_id or c.school_id in schools)
             and c.start_date <= end
             and c.end_date >= start
         ]
+
+    def schools_with_closures(self, start: dt.date, end: dt.date, school_ids: AbstractSet[int]) -> set[int]:
+        """Which of these schools have closures of their own touching [start, end] (the others share
+        the county's school weeks)."""
+        return {c.school_id for c in self.closures_touching(start, end, None, schools=school_ids) if c.school_id}
 
     def school_weeks(self, term: Term, school_id: int | None = None) -> list[calendar.SchoolWeek]:
         """Term.school_weeks(school_id), computed once per process and snapshot. ``term``'s own dates

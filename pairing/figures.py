@@ -110,47 +110,37 @@ def touch_students(student_ids: Iterable[int]) -> None:
     touch_schools([*(school for row in rows for school in row), *own])
 
 
-def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
-    """The county's token and each school's (two round trips to the cache, one more per missing token:
-    created with ``add`` so a writer's new token is never overwritten)."""
-    ids = list(school_ids)
-    keys = [COUNTY_KEY, *(school_key(pk) for pk in ids)]
+def _tokens(keys: list[str]) -> dict[str, str]:
+    """These tokens (one round trip to the cache, two more when some are missing: those are created
+    with ``add``, so a writer's new token is never overwritten)."""
     found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:
-            cache.add(key, _token(), timeout=None)
     if len(found) < len(keys):
+        for key in keys:
+            if key not in found:
+                cache.add(key, _token(), timeout=None)
         found = cache.get_many(keys)
-    return str(found.get(COUNTY_KEY, "")), {pk: str(found.get(school_key(pk), "")) for pk in ids}
+    return {key: str(found.get(key, "")) for key in keys}
+
+
+def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
+    """The county's token and each school's."""
+    ids = list(school_ids)
+    found = _tokens([COUNTY_KEY, *(school_key(pk) for pk in ids)])
+    return found[COUNTY_KEY], {pk: found[school_key(pk)] for pk in ids}
 
 
 def county_token() -> str:
-    """The county's token alone (one round trip; created like versions' when missing): the cached
-    calendar's key (pairing.calendars)."""
-    found = cache.get(COUNTY_KEY)
-    if found is None:
-        cache.add(COUNTY_KEY, _token(), timeout=None)
-        found = cache.get(COUNTY_KEY)
-    return str(found or "")
+    """The county's token alone: the cached calendar's key (pairing.calendars)."""
+    return _tokens([COUNTY_KEY])[COUNTY_KEY]
 
 
 def reminders_generation() -> tuple[str, str]:
-    """The county's token and the reminders' (created like versions' when missing)."""
-    found = cache.get_many([COUNTY_KEY, REMINDERS_KEY])
-    if len(found) < 2:
-        for key in (COUNTY_KEY, REMINDERS_KEY):
-            if key not in found:
-                cache.add(key, _token(), timeout=None)
-        found = cache.get_many([COUNTY_KEY, REMINDERS_KEY])
-    return str(found.get(COUNTY_KEY, "")), str(found.get(REMINDERS_KEY, ""))
+    """The county's token and the reminders' (the county page's escalated counts)."""
+    found = _tokens([COUNTY_KEY, REMINDERS_KEY])
+    return found[COUNTY_KEY], found[REMINDERS_KEY]
 
 
 def generation() -> tuple[str, str]:
-    """The county's token and the one every write changes (created like versions' when missing)."""
-    found = cache.get_many([COUNTY_KEY, ANY_KEY])
-    if len(found) < 2:
-        for key in (COUNTY_KEY, ANY_KEY):
-            if key not in found:
-                cache.add(key, _token(), timeout=None)
-        found = cache.get_many([COUNTY_KEY, ANY_KEY])
-    return str(found.get(COUNTY_KEY, "")), str(found.get(ANY_KEY, ""))
+    """The county's token and the one every write changes."""
+    found = _tokens([COUNTY_KEY, ANY_KEY])
+    return found[COUNTY_KEY], found[ANY_KEY]

@@ -64,6 +64,9 @@ def test_the_snapshot_answers_as_the_querysets(county):
         )
         assert held.started_by(day, 2) == list(Term.objects.filter(start_date__lte=day).order_by("-start_date")[:2])
     for term in county["terms"]:
+        both = {county["school"].pk, county["other"].pk}
+        own = Closure.objects.filter(school_id__in=both, start_date__lte=term.end_date, end_date__gte=term.start_date)
+        assert held.schools_with_closures(term.start_date, term.end_date, both) == {c.school_id for c in own}
         for school_id in (None, county["school"].pk, county["other"].pk):
             expected = list(Closure.objects.overlapping(term.start_date, term.end_date, school_id))
             assert sorted(
