@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import logging
 import sys
+import time
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -165,7 +166,11 @@ def school_summaries(school_ids: list[int], *, term: Term, as_of: dt.date) -> di
     try:
         county, tokens = versions_of.versions(school_ids)
         keys = {pk: _key("summary", pk, term=term, as_of=as_of, county=county, school=tokens[pk]) for pk in school_ids}
-        found: dict[str, Any] = cache.get_many(list(keys.values()))
+        found = _held_summaries(list(keys.values())) if county else {}
+        if len(found) < len(keys):
+            fetched = cache.get_many([key for key in keys.values() if key not in found])
+            _hold_summaries(fetched if county else {})
+            found.update(fetched)
     except Exception:
         logger.exception("figures: the cache did not answer; recounting the county")
         keys, found = {}, {}
@@ -182,8 +187,40 @@ def school_summaries(school_ids: list[int], *, term: Term, as_of: dt.date) -> di
         counted = summarize(compliance_for(pairings, term=term, as_of=as_of).values(), term=term, as_of=as_of)
         summaries.update({pk: counted[pk] for pk in missing if pk in counted})
         if keys:
-            _store({keys[pk]: _pack(counted[pk]) if pk in counted else False for pk in missing})
+            packed = {keys[pk]: _pack(counted[pk]) if pk in counted else False for pk in missing}
+            _store(packed)
+            _hold_summaries(packed if county else {})
     return summaries
+
+
+# The summaries this process read or counted last, by their cache key (which holds the county's and
+# the school's tokens, so a write is a new key, never a stale value), kept for FIGURES_TTL like the
+# cache's own: a county page redrawn after one talk fetches only that school's summary, not all 300.
+# Never with an empty token (a cache that keeps nothing: no token to tell a change by).
+_HELD_LIMIT = 5_000
+_held: dict[str, tuple[float, Any]] = {}
+
+
+def _held_summaries(keys: list[str]) -> dict[str, Any]:
+    now = time.monotonic()
+    found = {}
+    for key in keys:
+        held = _held.get(key)
+        if held is not None and held[0] > now:
+            found[key] = held[1]
+    return found
+
+
+def _hold_summaries(values: dict[str, Any]) -> None:
+    if len(_held) + len(values) > _HELD_LIMIT:
+        _held.clear()
+    expires = time.monotonic() + FIGURES_TTL
+    _held.update({key: (expires, value) for key, value in values.items()})
+
+
+def forget() -> None:
+    """Drop this process's summaries (a test that empties the cache to see a recount)."""
+    _held.clear()
 
 
 def _store(values: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from pairing.models import Pairing, School, Student, Town
 from pairing.selectors import TermToday, term_today
-from zaoyang_aid import audit, marks
+from zaoyang_aid import audit, drawn, marks
 from zaoyang_aid.access import SCHOOL_ROLES, AuthenticatedHttpRequest, Role, role_required, scope_of
 from zaoyang_aid.locks import term_lock_reason
 from zaoyang_aid.paging import page_of, query_without_page
@@ -467,10 +467,51 @@ def _county_board_html(request: HttpRequest, *, today: TermToday, town: Town | N
             request.user, term=term, as_of=today.today, town_id=town.pk if town else None
         )
         schools = page_of(request, board.schools)
-        context = {"board": board, "town": town, "schools": schools, "query": query_without_page(request)}
+        context = {
+            "board": board,
+            "town": town,
+            "schools": schools,
+            "query": query_without_page(request),
+            **_county_rows(request, board, schools),
+        }
         html = render_to_string("guidance/includes/county_board.html", context, request)
         figures.keep_page(key, html)
     return mark_safe(html)  # drawn by our own template, which escaped it
+
+
+def _county_rows(request: HttpRequest, board: dashboards.CountyDashboard, schools: Any) -> dict[str, SafeString]:
+    """The county page's table rows, each drawn once per distinct content (zaoyang_aid.drawn): a talk
+    changes one school's line, one town's line and one trend row, and only those are drawn again. Each
+    key holds what its row template reads."""
+    role, term = str(scope_of(request.user).role), board.term.pk
+    towns = [
+        drawn.row(
+            "guidance/includes/county_town_row.html",
+            (role, term, line.pk, line.name, dataclasses.astuple(line.totals), line.escalated),
+            {"line": line, "term": term},
+            request,
+        )
+        for line in board.towns
+    ]
+    trend = [
+        drawn.row(
+            "guidance/includes/county_trend_row.html",
+            (row.line.pk, row.line.name, tuple((cell.owed, cell.done, cell.current) for cell in row.cells)),
+            {"row": row},
+            request,
+        )
+        for row in board.town_trends
+    ]
+    lines = [
+        drawn.row(
+            "guidance/includes/county_school_row.html",
+            (line.pk, line.name, line.extra, dataclasses.astuple(line.totals)),
+            {"line": line},
+            request,
+        )
+        for line in schools
+    ]
+    return {"town_rows": drawn.rows(towns), "trend_rows": drawn.rows(trend), "school_rows": drawn.rows(lines)}
 
 
 @role_required(Role.COUNTY, Role.ADMIN)
