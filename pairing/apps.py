@@ -6,10 +6,16 @@ class PairingConfig(AppConfig):
     verbose_name = "结对帮扶基础信息"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+
         from zaoyang_aid import audit, navigation
         from zaoyang_aid.access import Role, deactivation_blocker_register
 
-        from . import accounts, models, selectors
+        from . import accounts, figures, models, selectors
+
+        # The county's figure token is read once per request (pairing.figures.county_token).
+        request_started.connect(figures.request_started, dispatch_uid="figures-request-started")
+        request_finished.connect(figures.request_finished, dispatch_uid="figures-request-finished")
 
         deactivation_blocker_register(accounts.still_pairs_students)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Iterable
 
 from django.core.cache import cache
@@ -84,6 +85,8 @@ def _touch_now_and_on_commit(keys: list[str]) -> None:
 
 
 def _set(tokens: dict[str, str]) -> None:
+    if COUNTY_KEY in tokens:
+        _request.county = None  # this request's next read sees its own write
     try:
         cache.set_many(tokens, timeout=None)
     except Exception:  # the cache is down: the figures' own expiry (guidance.figures) bounds the staleness
@@ -130,8 +133,29 @@ def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
 
 
 def county_token() -> str:
-    """The county's token alone: the cached calendar's key (pairing.calendars)."""
-    return _tokens([COUNTY_KEY])[COUNTY_KEY]
+    """The county's token alone: the cached calendar's key (pairing.calendars). Read once per request
+    (a teacher's talk POST asked four times, a round trip each): within a request the first answer
+    holds, until the request itself changes the token."""
+    held: str | None = getattr(_request, "county", None)
+    if held is not None:
+        return held
+    token = _tokens([COUNTY_KEY])[COUNTY_KEY]
+    if token and getattr(_request, "open", False):
+        _request.county = token
+    return token
+
+
+# The request this thread serves (Django's request_started and request_finished, connected in
+# PairingConfig.ready): outside one (a job, the shell, a test calling a view directly), nothing is held.
+_request = threading.local()
+
+
+def request_started(**kwargs: object) -> None:
+    _request.open, _request.county = True, None
+
+
+def request_finished(**kwargs: object) -> None:
+    _request.open, _request.county = False, None
 
 
 def reminders_generation() -> tuple[str, str]:

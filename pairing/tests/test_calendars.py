@@ -129,3 +129,40 @@ def test_a_failing_cache_falls_back_to_the_database(county):
         calendars.forget()
         held = calendars.snapshot()
     assert held.containing(D(2026, 11, 11)) == county["terms"][0]
+
+
+# --- The county's token, once per request ---------------------------------------------------------
+
+
+def test_a_request_reads_the_county_token_once_and_sees_its_own_write(db, monkeypatch):
+    reads: list[list[str]] = []
+    real = figures._tokens
+    monkeypatch.setattr(figures, "_tokens", lambda keys: reads.append(keys) or real(keys))
+    figures.request_started()
+    try:
+        first = figures.county_token()
+        assert figures.county_token() == first
+        assert len(reads) == 1  # the talk POST asked four times, a round trip each
+        figures.touch_county()  # a calendar row saved in this request: its next read is the new token
+        assert figures.county_token() != first
+        assert len(reads) == 2
+    finally:
+        figures.request_finished()
+    figures.county_token()
+    figures.county_token()
+    assert len(reads) == 4  # outside a request (a job, the shell), every read asks the cache
+
+
+def test_the_next_request_sees_a_token_another_process_changed(db):
+    from django.core.cache import cache
+
+    figures.request_started()
+    first = figures.county_token()
+    cache.set(figures.COUNTY_KEY, "changed-elsewhere", timeout=None)  # another process's touch_county
+    assert figures.county_token() == first  # this request keeps what it read
+    figures.request_finished()
+    figures.request_started()
+    try:
+        assert figures.county_token() == "changed-elsewhere"
+    finally:
+        figures.request_finished()
