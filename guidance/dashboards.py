@@ -352,9 +352,11 @@ def county_dashboard(
 
 
 def _add(total: Totals, group: Totals) -> None:
-    """Add a group's totals to ``total`` (every figure of Totals is a count)."""
+    """Add a group's totals to ``total`` (every figure of Totals is a count; through the instances'
+    dicts: the county page adds 300 schools' on each redraw)."""
+    mine, theirs = total.__dict__, group.__dict__
     for name in _TOTALS_FIELDS:
-        setattr(total, name, getattr(total, name) + getattr(group, name))
+        mine[name] += theirs[name]
 
 
 _TOTALS_FIELDS = [f.name for f in dataclasses.fields(Totals)]

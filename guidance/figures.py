@@ -28,6 +28,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, field
+from itertools import zip_longest
 from operator import attrgetter
 from typing import Any
 
@@ -57,12 +58,10 @@ class WeekCounts:
     done: list[int] = field(default_factory=list)
 
     def add(self, other: WeekCounts) -> None:
+        """Add ``other``'s counts (new lists: ``other``'s, maybe a cached school's, are never shared)."""
         self.owed_any |= other.owed_any
-        width = max(len(self.owed), len(other.owed))
-        for mine, theirs in ((self.owed, other.owed), (self.done, other.done)):
-            mine.extend([0] * (width - len(mine)))
-            for i, n in enumerate(theirs):
-                mine[i] += n
+        self.owed = [a + b for a, b in zip_longest(self.owed, other.owed, fillvalue=0)]
+        self.done = [a + b for a, b in zip_longest(self.done, other.done, fillvalue=0)]
 
 
 def weeks_so_far(term: Term, as_of: dt.date) -> tuple[int, int]:
