@@ -94,7 +94,12 @@ def tally_refresh(*, pairing_id: int, term_id: int) -> None:
     if counted is None:
         PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id).delete()
         return
-    PairingTermTally.objects.update_or_create(pairing_id=pairing_id, term_id=term_id, defaults=counted.as_fields())
+    # One UPDATE, an INSERT only for the pairing's first talk of the term (update_or_create spent a
+    # savepoint, a locking SELECT and its release on every talk saved); the caller's pairing lock
+    # keeps two writers apart, the unique constraint has the last word.
+    fields = counted.as_fields()
+    if not PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id).update(**fields):
+        PairingTermTally.objects.create(pairing_id=pairing_id, term_id=term_id, **fields)
 
 
 def _recount(term: Term) -> dict[int, Counted]:
