@@ -316,8 +316,9 @@ def county_dashboard(
     ``town_id`` is given.
     """
     as_of = as_of or timezone.localdate()
-    if scope_of(user).is_county_wide:  # every county reader counts the same reminders
-        escalated = figures.county_escalations(term, lambda: _escalated_by_town(user, term))
+    scope = scope_of(user)
+    if scope.is_county_wide:  # every county reader of one role counts the same reminders
+        escalated = figures.county_escalations(term, str(scope.role), lambda: _escalated_by_town(user, term))
     else:
         escalated = _escalated_by_town(user, term)
     towns_in_order = list(Town.objects.order_by("code").values_list("pk", "name"))

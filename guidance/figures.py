@@ -234,13 +234,15 @@ def _store(values: dict[str, Any]) -> None:
 # --- The county's escalated reminders --------------------------------------------------------------
 
 
-def county_escalations(term: Term, count: Callable[[], dict[int, int]]) -> dict[int, int]:
-    """The term's open reminders at the county's level per town, as ``count`` gives them, kept under
-    the county's and the reminders' tokens (a sweep raising them, an acknowledgement or a talk or visit
-    answering one changes the latter): the county page no longer runs that join on every request."""
+def county_escalations(term: Term, role: str, count: Callable[[], dict[int, int]]) -> dict[int, int]:
+    """The term's open reminders at the county's level per town, as ``count`` gives them to a reader
+    of ``role``, kept under the county's and the reminders' tokens (a sweep raising them, an
+    acknowledgement or a talk or visit answering one changes the latter): the county page no longer
+    runs that join on every request. Per role: the roles that read the whole county do not all read
+    reminders (an admin reads none), and one role's count must never be another's."""
     try:
         county, reminders = versions_of.reminders_generation()
-        key = f"figures:{FORMAT}:escalated:{term.pk}:{county}:{reminders}"
+        key = f"figures:{FORMAT}:escalated:{term.pk}:{role}:{county}:{reminders}"
         found = cache.get(key)
     except Exception:
         logger.exception("figures: the cache did not answer; counting the escalated reminders")

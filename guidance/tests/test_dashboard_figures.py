@@ -316,6 +316,22 @@ def test_reminders_raised_and_acknowledged(world, county, settings):
     assert not Reminder.objects.filter(pk=answered.pk).open().exists()
 
 
+def test_an_admin_opening_the_county_page_first_leaves_the_county_its_escalated_count(world, county, settings):
+    """Seen on the county-scale demo: after demo_admin opened the county dashboard, county staff read
+    "上报市资助中心、尚未处理的提醒:0 条" against 427 open. An admin reads the whole county but no
+    reminder, and the escalated counts were kept under one key for every county-wide role."""
+    settings.REMINDER_COUNTY_AFTER = 1
+    reminders.sweep(on=THIS_MONDAY)
+    open_at_county = Reminder.objects.filter(term=world.term, level=ReminderLevel.COUNTY).open().count()
+    assert open_at_county
+    admin = pf.UserFactory(role="admin", is_staff=True, is_superuser=True)
+    assert dashboards.county_dashboard(admin, term=world.term, as_of=THIS_MONDAY).escalated_total == 0
+    board = dashboards.county_dashboard(world.county, term=world.term, as_of=THIS_MONDAY)
+    assert board.escalated_total == open_at_county
+    # And the other way round: the county's count is not the admin's.
+    assert dashboards.county_dashboard(admin, term=world.term, as_of=THIS_MONDAY).escalated_total == 0
+
+
 # --- The county page as drawn ---------------------------------------------------------------------------
 
 
