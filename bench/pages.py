@@ -15,6 +15,7 @@ small template, no query), timed in the same run before and after the pages (its
 then the same for this process's CPU time per request (the Python side, steadier on a busy machine).
 
     ... bench/pages.py --teacher        # the teacher's round: 我的帮扶学生, the talk form, the talk POST
+    ... bench/pages.py --county-redraw demo_county:/county/dashboard/   # and drawn again after a talk
 
 ``--teacher`` times demo_teacher's three requests of a week's talk; the POST saves a talk dated today
 for her first pairing each time, inside a transaction rolled back at the end (the database stays as
@@ -199,6 +200,46 @@ def measure_talk_post(requests: int) -> Row:
     return Row(f"POST {url}", username, response.status_code, queries, times, len(response.content), cpu)
 
 
+def measure_county_redraw(requests: int) -> Row:
+    """The county dashboard as county staff open it after a talk was written: before each timed
+    request (outside its time) the school of demo_teacher's first pairing gets a new figure token, as
+    a talk saved there gives it (pairing.figures.touch_schools), so the page recounts that school and
+    is drawn again; under the load bench's mixed loop nearly every county request is one of these."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from pairing import figures
+    from pairing.models import Pairing
+
+    url, username = reverse("guidance:county_dashboard"), "demo_county"
+    user = get_user_model()._default_manager.filter(username=username).first()
+    school = (
+        Pairing.objects.filter(teacher__user__username="demo_teacher", ended_on__isnull=True)
+        .values_list("teacher__school_id", flat=True)
+        .first()
+    )
+    if user is None or school is None:
+        return Row(f"{url} (after a talk)", username, error="no such user: seed the demo first")
+    client = Client()
+    client.force_login(user)
+    for _ in range(2):
+        figures.touch_schools([school])
+        client.get(url, secure=True)
+    figures.touch_schools([school])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, secure=True)
+    queries = len(captured)
+    times: list[float] = []
+    cpu: list[float] = []
+    for _ in range(requests):
+        figures.touch_schools([school])
+        times += _timed(lambda: client.get(url, secure=True), 1, cpu)
+    return Row(f"{url} (after a talk)", username, response.status_code, queries, times, len(response.content), cpu)
+
+
 @dataclass
 class Row:
     url: str
@@ -228,6 +269,11 @@ def main() -> None:
     parser.add_argument(
         "--teacher", action="store_true", help="the teacher's round only: home, talk form, talk POST (rolled back)"
     )
+    parser.add_argument(
+        "--county-redraw",
+        action="store_true",
+        help="also the county dashboard drawn again after a talk (its school's figures recounted)",
+    )
     options = parser.parse_args()
     setup_django()
     import logging
@@ -250,6 +296,8 @@ def main() -> None:
         rows.append(measure(url, username, options.requests))
     if options.teacher:
         rows.append(measure_talk_post(options.requests))
+    if options.county_redraw:
+        rows.append(measure_county_redraw(options.requests))
     floor += measure_floor(options.requests, floor_cpu)
     floor_ms, floor_cpu_ms = statistics.median(floor) * 1000, statistics.median(floor_cpu) * 1000
     print(
