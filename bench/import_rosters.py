@@ -12,12 +12,8 @@ query count) and the commit of every row in one transaction.atomic through the s
 teachers' commit hashes a one-time password per new account (Argon2, the project's first hasher),
 which is most of its time. Everything is rolled back at the end: the database is left as it was.
 
-Measured 2026-12-02 on the shared 2-core machine (load average 2-4, a CI run beside it),
-``--teachers 100 --pairings 15000``: teachers read 0.02 s, check 0.02 s (3 queries), commit 31 s
-(0.31 s a new account, nearly all Argon2 hashing its one-time password: 3,000 new accounts would
-take about 15 minutes); pairings read 3.8 s, check 1.7 s (14 queries), commit 10.2 s (127 queries,
-through services.pairings_create), 15.7 s in all. Before pairings_create, the same 15,000 pairings
-took 417 s (225,002 queries, one pairing_create a row).
+The README (Measured at county scale) gives this script's latest figures with their floors; figures
+quoted here went stale when the Argon2 parameters changed (issue 12), so none are kept in this file.
 
 Prints the machine first (bench/floor.py) and, measured in the same run, the floors: for each
 roster, openpyxl alone reading the same file (read-only mode, every value, nothing checked) beside
