@@ -193,9 +193,11 @@ def school_summaries(school_ids: list[int], *, term: Term, as_of: dt.date) -> di
 
 
 # The summaries this process read or counted last, by their cache key (which holds the county's and
-# the school's tokens, so a write is a new key, never a stale value), kept for FIGURES_TTL like the
-# cache's own: a county page redrawn after one talk fetches only that school's summary, not all 300.
-# Never with an empty token (a cache that keeps nothing: no token to tell a change by).
+# the school's tokens, so a write is a new key, never a stale value), kept for FIGURES_TTL after this
+# process read them: a county page redrawn after one talk fetches only that school's summary, not all
+# 300. (If the cache was down when a write changed a token, the staleness the TTL bounds can last up to
+# twice FIGURES_TTL here.) Never with an empty token (a cache that keeps nothing: no token to tell a
+# change by).
 _HELD_LIMIT = 5_000
 _held: dict[str, tuple[float, Any]] = {}
 
