@@ -125,24 +125,36 @@ def _tokens(keys: list[str]) -> dict[str, str]:
     return {key: str(found.get(key, "")) for key in keys}
 
 
+def _with_county(keys: list[str]) -> dict[str, str]:
+    """These tokens, the county's as this request first read it (see county_token)."""
+    held: str | None = getattr(_request, "county", None)
+    found = _tokens(keys)
+    if held is not None:
+        found[COUNTY_KEY] = held
+    elif found[COUNTY_KEY] and getattr(_request, "open", False):
+        _request.county = found[COUNTY_KEY]
+    return found
+
+
 def versions(school_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
     """The county's token and each school's."""
     ids = list(school_ids)
-    found = _tokens([COUNTY_KEY, *(school_key(pk) for pk in ids)])
+    found = _with_county([COUNTY_KEY, *(school_key(pk) for pk in ids)])
     return found[COUNTY_KEY], {pk: found[school_key(pk)] for pk in ids}
 
 
 def county_token() -> str:
-    """The county's token alone: the cached calendar's key (pairing.calendars). Read once per request
-    (a teacher's talk POST asked four times, a round trip each): within a request the first answer
-    holds, until the request itself changes the token."""
+    """The county's token alone: the cached calendar's key (pairing.calendars).
+
+    Read once per request (a teacher's talk POST asked four times, a round trip each), and the same
+    answer for every reader in it (versions, generation, reminders_generation): a request draws its
+    figures from the calendar of the token it keeps them under, even when an admin saves a term or a
+    closure in another process meanwhile (the next request sees it). The request's own write of the
+    token (touch_county) drops what it held."""
     held: str | None = getattr(_request, "county", None)
     if held is not None:
         return held
-    token = _tokens([COUNTY_KEY])[COUNTY_KEY]
-    if token and getattr(_request, "open", False):
-        _request.county = token
-    return token
+    return _with_county([COUNTY_KEY])[COUNTY_KEY]
 
 
 # The request this thread serves (Django's request_started and request_finished, connected in
@@ -160,11 +172,11 @@ def request_finished(**kwargs: object) -> None:
 
 def reminders_generation() -> tuple[str, str]:
     """The county's token and the reminders' (the county page's escalated counts)."""
-    found = _tokens([COUNTY_KEY, REMINDERS_KEY])
+    found = _with_county([COUNTY_KEY, REMINDERS_KEY])
     return found[COUNTY_KEY], found[REMINDERS_KEY]
 
 
 def generation() -> tuple[str, str]:
     """The county's token and the one every write changes."""
-    found = _tokens([COUNTY_KEY, ANY_KEY])
+    found = _with_county([COUNTY_KEY, ANY_KEY])
     return found[COUNTY_KEY], found[ANY_KEY]

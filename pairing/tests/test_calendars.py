@@ -166,3 +166,33 @@ def test_the_next_request_sees_a_token_another_process_changed(db):
         assert figures.county_token() == "changed-elsewhere"
     finally:
         figures.request_finished()
+
+
+def test_every_reader_in_a_request_keeps_the_county_token_it_drew_its_calendar_with(db):
+    """A page recounting a school draws its calendar from the snapshot of the request's county token;
+    its figures must be kept under that same token, not under one an admin's save (in another
+    process) made meanwhile, or they would stand under the new token counted with the old calendar."""
+    from django.core.cache import cache
+
+    figures.request_started()
+    try:
+        first = figures.county_token()
+        cache.set(figures.COUNTY_KEY, "changed-elsewhere", timeout=None)
+        assert figures.versions([1])[0] == first
+        assert figures.generation()[0] == first
+        assert figures.reminders_generation()[0] == first
+    finally:
+        figures.request_finished()
+    assert figures.versions([1])[0] == "changed-elsewhere"
+
+
+def test_a_request_that_reads_versions_first_holds_that_county_token(db):
+    from django.core.cache import cache
+
+    figures.request_started()
+    try:
+        county, _ = figures.versions([1])
+        cache.set(figures.COUNTY_KEY, "changed-elsewhere", timeout=None)
+        assert figures.county_token() == county
+    finally:
+        figures.request_finished()
