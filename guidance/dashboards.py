@@ -322,7 +322,7 @@ def county_dashboard(
     else:
         escalated = _escalated_by_town(user, term)
     towns_in_order = list(Town.objects.order_by("code").values_list("pk", "name"))
-    if not scope_of(user).is_county_wide:  # every pairing is the county's; anyone else's are counted as scoped
+    if not scope.is_county_wide:  # every pairing is the county's; anyone else's are counted as scoped
         rows = list(compliance_for(_active_pairings(user), term=term, as_of=as_of).values())
         summaries = figures.summarize(rows, term=term, as_of=as_of)
         names = School.objects.filter(pk__in=list(summaries)).values_list("pk", "name", "town__name")

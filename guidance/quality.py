@@ -501,8 +501,8 @@ def flags_of_talk(user: Any, talk: TalkRecord) -> list[TalkRecordFlag]:
 
 
 def returned_to_teacher(user: Any) -> list[TalkRecordFlag]:
-    """The teacher's records returned for revision, for 我的帮扶学生 (1 query): her own active
-    pairings' records only."""
+    """The teacher's records returned for revision, for 我的帮扶学生 (1 query; 2 when there are
+    some): her own active pairings' records only."""
     teacher_id = scope_of(user).teacher_id
     if teacher_id is None:
         return []

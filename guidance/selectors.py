@@ -55,8 +55,8 @@ class TeacherWeekRow:
 def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[TeacherWeekRow]:
     """The teacher's active pairings, each with this week's state and the term's counts.
 
-    Queries: the pairings with student, school, household, the student's latest talk and the talks
-    under earlier pairings (1), guardians (1), this term's 认定 (1) with its categories (1); then
+    Queries: the pairings with student and school, the student's latest talk, the talks under earlier
+    pairings and the previous teacher (1), guardians (1), this term's 认定 with its level (1); then
     compliance_for's five (pairings, enrollment history, excused weeks, talk weeks, visits).
     """
     base = pairings_for_teacher_home(user, term=term)

@@ -88,11 +88,11 @@ def _talk_save(record: TalkRecord) -> None:
 
 def _talk_written(*, pairing: Pairing, term_ids: set[int], week_monday: dt.date) -> None:
     """What a talk write keeps in step, in its transaction: the tallies of the terms touched, the
-    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures: the
-    schools of the pairing's teacher and student, as touch_pairings finds them, read with the lock)."""
+    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures.touch_pairing:
+    the schools of the pairing's teacher and student, read with the lock)."""
     for term_id in term_ids:
         tally_refresh(pairing_id=pairing.pk, term_id=term_id)
-    figures.touch_schools([pairing.teacher.school_id, pairing.student.school_id])
+    figures.touch_pairing(pairing)
     reminders.reminders_answer_talk(pairing_id=pairing.pk, week_monday=week_monday)
 
 
@@ -212,7 +212,7 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     term_id = record.term_id
     record.delete()
     tally_refresh(pairing_id=locked.pk, term_id=term_id)
-    figures.touch_schools([locked.teacher.school_id, locked.student.school_id])
+    figures.touch_pairing(locked)
 
 
 def late_entry_weeks(*, pairing: Pairing, term: Term, today: dt.date) -> list[calendar.SchoolWeek]:

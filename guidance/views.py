@@ -458,9 +458,8 @@ def _county_board_html(request: HttpRequest, *, today: TermToday, town: Town | N
     term = today.term
     if term is None:
         return SafeString("")
-    key = figures.county_page_key(
-        term=term, as_of=today.today, role=str(scope_of(request.user).role), query=request.GET.urlencode()
-    )
+    role = str(scope_of(request.user).role)
+    key = figures.county_page_key(term=term, as_of=today.today, role=role, query=request.GET.urlencode())
     html = figures.cached_page(key)
     if html is None:
         board = dashboards.county_dashboard(
@@ -472,18 +471,20 @@ def _county_board_html(request: HttpRequest, *, today: TermToday, town: Town | N
             "town": town,
             "schools": schools,
             "query": query_without_page(request),
-            **_county_rows(request, board, schools),
+            **_county_rows(request, board, schools, role=role),
         }
         html = render_to_string("guidance/includes/county_board.html", context, request)
         figures.keep_page(key, html)
     return mark_safe(html)  # drawn by our own template, which escaped it
 
 
-def _county_rows(request: HttpRequest, board: dashboards.CountyDashboard, schools: Any) -> dict[str, SafeString]:
+def _county_rows(
+    request: HttpRequest, board: dashboards.CountyDashboard, schools: Any, *, role: str
+) -> dict[str, SafeString]:
     """The county page's table rows, each drawn once per distinct content (zaoyang_aid.drawn): a talk
     changes one school's line, one town's line and one trend row, and only those are drawn again. Each
     key holds what its row template reads."""
-    role, term = str(scope_of(request.user).role), board.term.pk
+    term = board.term.pk
     towns = [
         drawn.row(
             "guidance/includes/county_town_row.html",

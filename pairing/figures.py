@@ -93,6 +93,12 @@ def _set(tokens: dict[str, str]) -> None:
         logger.exception("could not change the figure versions %s", sorted(tokens))
 
 
+def touch_pairing(pairing: Pairing) -> None:
+    """The schools of a pairing read with its teacher and student (a service's locked row): its
+    teacher's and its student's, as touch_pairings finds them, without a query."""
+    touch_schools([pairing.teacher.school_id, pairing.student.school_id])
+
+
 def touch_pairings(pairing_ids: Iterable[int]) -> None:
     """The schools of these pairings' teachers and students (one query)."""
     ids = list(pairing_ids)
