@@ -223,6 +223,11 @@ class _Talks:
     last_talk_on: dt.date | None = None
 
 
+# One pairing as the engine reads it: (pk, school_id, town_id, student_id, started_on, ended_on), the
+# school and town being its teacher's (a pairing ended by a 转学 stays with the old school).
+PairingRow = tuple[int, int, int, int, dt.date, dt.date | None]
+
+
 def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
     """Per pairing id, its compliance in ``term`` as it stands on ``as_of``.
 
@@ -230,9 +235,8 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
     between the term's start and ``as_of`` are left out.
     """
     scoped = pairings.in_term(term, as_of)
-    rows = list(
+    rows: list[PairingRow] = list(
         scoped.order_by().values_list(
-            # The pairing's school is its teacher's: a pairing ended by a 转学 stays with the old school.
             "pk",
             "teacher__school_id",
             "teacher__school__town_id",
@@ -241,19 +245,30 @@ def compliance_for(pairings: PairingQuerySet, *, term: Term, as_of: dt.date) -> 
             "ended_on",
         )
     )
+    if len(rows) > LITERAL_IDS:
+        return _compliance(rows, term, as_of, scoped.order_by().values("pk"), scoped.order_by().values("student_id"))
+    return compliance_of_rows(rows, term=term, as_of=as_of)
+
+
+def compliance_of_rows(rows: Iterable[PairingRow], *, term: Term, as_of: dt.date) -> dict[int, PairingCompliance]:
+    """compliance_for for pairings the caller has already read (a teacher's few, on 我的帮扶学生):
+    the same answer without reading the pairings again. Rows of pairings not active in the term up
+    to ``as_of`` (Pairing.was_active_in, the twin of PairingQuerySet.in_term) are left out."""
+    kept = [r for r in rows if Pairing.was_active_in(r[4], r[5], term=term, as_of=as_of)]
+    if len(kept) > LITERAL_IDS:
+        raise ValueError(f"compliance_of_rows takes at most {LITERAL_IDS} pairings; use compliance_for")
+    # Their ids as literals: cheaper to compile and to plan than a queryset as a subquery in each read.
+    return _compliance(kept, term, as_of, [r[0] for r in kept], sorted({r[3] for r in kept}))
+
+
+def _compliance(
+    rows: list[PairingRow], term: Term, as_of: dt.date, ids: PairingIds, students: StudentIds
+) -> dict[int, PairingCompliance]:
     if not rows:
         return {}
     weeks_of = school_weeks_by_school(term, {r[1] for r in rows})
     first_monday = calendar.monday_of(term.start_date)
     this_index = (calendar.monday_of(as_of) - first_monday).days // 7
-    ids: PairingIds
-    students: StudentIds
-    if len(rows) <= LITERAL_IDS:
-        # A teacher's or a school's pairings: their ids as literals, cheaper to compile and to plan
-        # than the scoped queryset again as a subquery in each of the four reads below.
-        ids, students = [r[0] for r in rows], sorted({r[3] for r in rows})
-    else:
-        ids, students = scoped.order_by().values("pk"), scoped.order_by().values("student_id")
     history = _enrollment_history(students, term)
     excused = _excused_bits(ids, term, as_of, first_monday)
     talks = _talks(ids, term, as_of, first_monday)

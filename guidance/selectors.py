@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from pairing.selectors import pairings_for_teacher_home
 from zaoyang_aid import calendar
 from zaoyang_aid.access import Role, scope_of
 
-from .compliance import PairingCompliance, WeekState, compliance_for
+from .compliance import PairingCompliance, WeekState, compliance_of_rows
 from .models import AidPolicy, ExcusedWeek, HomeVisit, Notification, ReminderLevel, TalkRecord
 
 # --- The teacher's week ----------------------------------------------------------------------
@@ -57,7 +57,8 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
 
     Queries: the pairings with student and school, the student's latest talk, the talks under earlier
     pairings and the previous teacher (1), guardians (1), this term's 认定 with its level (1); then
-    compliance_for's five (pairings, enrollment history, excused weeks, talk weeks, visits).
+    the engine's four for pairings already read (compliance_of_rows: enrollment history, excused
+    weeks, talk weeks, visits).
     """
     base = pairings_for_teacher_home(user, term=term)
     # The student's latest talk and this term's talks under earlier pairings: a teacher who took the
@@ -80,11 +81,17 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
             last_talk_pk=Subquery(latest.values("pk")[:1]),
             earlier_talks_this_term=Coalesce(Subquery(before[:1]), 0),
             previous_teacher=Subquery(previous.values("teacher__user__full_name")[:1]),
+            # The engine's pairing row: the school and town are the teacher's.
+            teacher_school_id=F("teacher__school_id"),
+            teacher_town_id=F("teacher__school__town_id"),
         )
     )
     rows: dict[int, PairingCompliance] = {}
     if term is not None and pairings:
-        rows = compliance_for(base.prefetch_related(None), term=term, as_of=as_of)
+        read = [
+            (p.pk, p.teacher_school_id, p.teacher_town_id, p.student_id, p.started_on, p.ended_on) for p in pairings
+        ]
+        rows = compliance_of_rows(read, term=term, as_of=as_of)
     return [TeacherWeekRow(pairing=p, compliance=rows.get(p.pk)) for p in pairings]
 
 

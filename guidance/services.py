@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -86,12 +86,19 @@ def _talk_save(record: TalkRecord) -> None:
     record.save()
 
 
-def _talk_written(*, pairing: Pairing, term_ids: set[int], week_monday: dt.date) -> None:
-    """What a talk write keeps in step, in its transaction: the tallies of the terms touched, the
-    missed-week reminder the talk answers, and the dashboards' figures (pairing.figures.touch_pairing:
-    the schools of the pairing's teacher and student, read with the lock)."""
-    for term_id in term_ids:
-        tally_refresh(pairing_id=pairing.pk, term_id=term_id)
+def _talk_written(*, pairing: Pairing, terms: Iterable[Term | int], week_monday: dt.date) -> None:
+    """What a talk write keeps in step, in its transaction: the tallies of the terms touched (a Term
+    in hand spares the read of its first day), the missed-week reminder the talk answers, and the
+    dashboards' figures (pairing.figures.touch_pairing: the schools of the pairing's teacher and
+    student, read with the lock)."""
+    starts: dict[int, dt.date | None] = {}
+    for term in terms:
+        if isinstance(term, Term):
+            starts[term.pk] = term.start_date
+        else:
+            starts.setdefault(term, None)
+    for term_id, start in starts.items():
+        tally_refresh(pairing_id=pairing.pk, term_id=term_id, term_start=start)
     figures.touch_pairing(pairing)
     reminders.reminders_answer_talk(pairing_id=pairing.pk, week_monday=week_monday)
 
@@ -115,13 +122,15 @@ def talk_record_create(
     page, an import, a command, nor a pairing ended meanwhile) saves a record that breaks them. A
     week older than the open window needs the officer's 补录 permission and is then marked late."""
     locked = _pairing_locked(pairing)
-    permission = _late_permission(pairing=locked, day=date)
+    # An officer's 补录 permission matters only for a week outside the open window (read only then:
+    # the open window comes from the cached calendar, the permission from the database).
+    late = calendar.monday_of(date) not in _open_mondays(locked)
+    permission = _late_permission(pairing=locked, day=date) if late else None
     allowed = frozenset({permission.week_monday}) if permission else frozenset()
     record = TalkRecord(pairing=locked, recorded_by=recorded_by, date=date)
     record.term = _talk_term(pairing=locked, day=date, allowed=allowed)
     ensure_term_open(student_id=locked.student_id, term_id=record.term.pk)
-    if permission and calendar.monday_of(date) not in _open_mondays(locked):
-        record.late_permission = permission
+    record.late_permission = permission
     _talk_values(
         record,
         {
@@ -136,7 +145,7 @@ def talk_record_create(
         },
     )
     _talk_save(record)
-    _talk_written(pairing=locked, term_ids={record.term_id}, week_monday=record.week_monday)
+    _talk_written(pairing=locked, terms=[record.term], week_monday=record.week_monday)
     audit.record(
         AuditAction.CREATE,
         obj=record,
@@ -182,7 +191,7 @@ def talk_record_update(*, record: TalkRecord, by: Any, version: int | None = Non
     record.version += 1
     _talk_save(record)
     quality.talk_revised(record=record, before=before, flags=returned, by=by)
-    _talk_written(pairing=locked, term_ids={old_term_id, record.term_id}, week_monday=record.week_monday)
+    _talk_written(pairing=locked, terms=[old_term_id, record.term], week_monday=record.week_monday)
     changed = [_talk_field_label(n) for n, v in before.items() if getattr(record, n) != v]
     audit.record(
         AuditAction.UPDATE,

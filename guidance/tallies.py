@@ -86,9 +86,11 @@ def _count(term_start: dt.date, rows: Iterable[tuple]) -> dict[int, Counted]:
     return result
 
 
-def tally_refresh(*, pairing_id: int, term_id: int) -> None:
-    """Recount one pairing's tally for one term from its talk records (callers hold the pairing's lock)."""
-    term_start = Term.objects.values_list("start_date", flat=True).get(pk=term_id)
+def tally_refresh(*, pairing_id: int, term_id: int, term_start: dt.date | None = None) -> None:
+    """Recount one pairing's tally for one term from its talk records (callers hold the pairing's lock).
+    ``term_start``: the term's first day when the caller has the term in hand (read here otherwise)."""
+    if term_start is None:
+        term_start = Term.objects.values_list("start_date", flat=True).get(pk=term_id)
     rows = TalkRecord.objects.filter(pairing_id=pairing_id, term_id=term_id).values_list(*_TALLY_COLUMNS)
     counted = _count(term_start, rows).get(pairing_id)
     if counted is None:

@@ -788,6 +788,7 @@ class PairingQuerySet(ScopedQuerySet):
         compliance engine has anything to say about."""
         end = min(as_of, term.end_date)
         return self.filter(started_on__lte=end).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=term.start_date))
+        # Its twin in Python, for rows already read: Pairing.was_active_in (a test holds them together).
 
 
 class Pairing(models.Model):
@@ -845,6 +846,12 @@ class Pairing(models.Model):
 
     def active_on(self, day: dt.date) -> bool:
         return self.started_on <= day and (self.ended_on is None or day < self.ended_on)
+
+    @staticmethod
+    def was_active_in(started_on: dt.date, ended_on: dt.date | None, *, term: Term, as_of: dt.date) -> bool:
+        """PairingQuerySet.in_term for a pairing already read: active at some time between the term's
+        start and ``as_of``."""
+        return started_on <= min(as_of, term.end_date) and (ended_on is None or ended_on > term.start_date)
 
 
 def stage_grades(stage: str) -> list[tuple[int, str]]:

@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 
-from guidance.compliance import compliance_for, totals_by
+from guidance.compliance import compliance_for, compliance_of_rows, totals_by
 from pairing import calendars
 from pairing.models import Closure, Pairing
 from pairing.tests import factories as pf
@@ -390,3 +390,55 @@ def test_a_talk_in_an_excused_week_still_counts_for_tracks_and_the_last_talk_dat
     assert row.done_weeks == 0 and row.excused_weeks == 1
     assert row.tracks == ["心理疏导"]
     assert row.last_talk_on == D(2026, 11, 11)
+
+
+# --- The engine on pairings already read (我的帮扶学生) -------------------------------------------
+
+
+def test_was_active_in_is_in_term_for_rows_already_read(world):
+    """Pairing.was_active_in, the Python twin of PairingQuerySet.in_term, keeps the same pairings,
+    on the edges: starting on the as-of day or after it, ending on the term's first day or after."""
+    term = world.term
+    spans = [
+        (D(2026, 3, 1), D(2026, 6, 30)),  # ended before the term
+        (D(2026, 3, 1), term.start_date),  # ended on the term's first day: no day in it
+        (D(2026, 3, 1), term.start_date + dt.timedelta(days=1)),
+        (term.start_date, None),
+        (TODAY, None),  # starts on the as-of day
+        (TODAY + dt.timedelta(days=1), None),  # starts after it
+        (D(2026, 10, 12), D(2026, 10, 30)),
+        (term.end_date + dt.timedelta(days=1), None),
+    ]
+    made = [
+        pf.PairingFactory(
+            teacher=world.teacher_a1.teacher,
+            started_on=start,
+            ended_on=end,
+            end_reason="graduation" if end else "",
+        )
+        for start, end in spans
+    ]
+    for as_of in (TODAY, term.start_date, term.end_date + dt.timedelta(days=30)):
+        in_sql = set(
+            Pairing.objects.filter(pk__in=[p.pk for p in made]).in_term(term, as_of).values_list("pk", flat=True)
+        )
+        in_python = {p.pk for p in made if Pairing.was_active_in(p.started_on, p.ended_on, term=term, as_of=as_of)}
+        assert in_python == in_sql, as_of
+
+
+def test_the_engine_on_rows_already_read_answers_as_on_the_queryset(world):
+    pairing = pairing_a1(world)
+    talk_in_weeks(world, pairing, [1, 2, 5, 9])
+    excuse(world, pairing, week_days(world)[3] - dt.timedelta(days=week_days(world)[3].weekday()))
+    HomeVisitFactory(pairing=pairing)
+    ended = pf.PairingFactory(
+        teacher=world.teacher_a1.teacher, started_on=D(2026, 9, 1), ended_on=D(2026, 10, 15), end_reason="graduation"
+    )
+    pairings = Pairing.objects.filter(pk__in=[pairing.pk, ended.pk, pairing_b1(world).pk])
+    rows = pairings.values_list(
+        "pk", "teacher__school_id", "teacher__school__town_id", "student_id", "started_on", "ended_on"
+    )
+    for as_of in (TODAY, D(2026, 10, 1)):
+        assert compliance_of_rows(list(rows), term=world.term, as_of=as_of) == compliance_for(
+            pairings, term=world.term, as_of=as_of
+        )

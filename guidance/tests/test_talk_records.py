@@ -432,16 +432,16 @@ def test_saving_a_talk_runs_the_same_queries_for_one_student_or_five(client, wor
     # 1 session, 2 user with their staff row (scope: zaoyang_aid/backends.py), 3 the pairing with
     # student, school and teacher; the form: 4 the pairing's 补录 permissions; talk_record_create:
     # 5 its savepoint, 6 the pairing locked (with its student and teacher, whose schools' dashboard
-    # figures it touches: pairing.figures), 7 a 补录 permission for the week, 8 the student's term
-    # signed off?, 9 the insert (its checks in Python: zaoyang_aid.checks), 10 the term's start and
-    # 11 the pairing's talks of the term (the tally), 12 the tally updated (one UPDATE: guidance.tallies),
-    # 13 the missed-week reminder answered, 14 the audit line, 15 the release. The terms and closures
-    # (the form's week labels, the date's term and week, the open window) come from the cached
-    # calendar (pairing/calendars.py). No session save (the warm-up request stamped it)
-    with django_assert_num_queries(15):
+    # figures it touches: pairing.figures), 7 the student's term signed off?, 8 the insert (its checks
+    # in Python: zaoyang_aid.checks), 9 the pairing's talks of the term (the tally), 10 the tally
+    # updated (one UPDATE: guidance.tallies), 11 the missed-week reminder answered, 12 the audit line,
+    # 13 the release. The terms and closures (the form's week labels, the date's term, week and first
+    # day, the open window) come from the cached calendar (pairing/calendars.py); a week in the open
+    # window reads no 补录 permission. No session save (the warm-up request stamped it)
+    with django_assert_num_queries(13):
         assert client.post(url, talk_data()).status_code == 302
     more_students_with_talks(world, 4)
     TalkRecordFactory.create_batch(3, pairing=pairing, date=dt.date(2026, 11, 2))
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         assert client.post(url, talk_data()).status_code == 302
     assert TalkRecord.objects.filter(pairing=pairing).count() == 6
