@@ -193,21 +193,27 @@ class TalkRecordForm(TagsMixin):
 
     def clean_date(self) -> Any:
         day = self.cleaned_data["date"]
-        # Weeks past the open window that may be dated all the same: the officer's 补录 permissions,
-        # and the record's own week when it is edited.
-        allowed = set(LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True))
-        if self.instance.pk:
-            allowed.add(self.instance.week_monday)
-        problem = talk_date_problem(
+        # Weeks past the open window that may be dated all the same: the record's own week when it is
+        # edited, and the officer's 补录 permissions, read only for a date the window refuses (more
+        # allowed weeks never turn an accepted date into a refused one).
+        allowed = {self.instance.week_monday} if self.instance.pk else set()
+        problem = self._date_problem(day, allowed)
+        if problem:
+            permitted = LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True)
+            if permitted := set(permitted) - allowed:
+                problem = self._date_problem(day, allowed | permitted)
+        if problem:
+            raise forms.ValidationError(problem)
+        return day
+
+    def _date_problem(self, day: dt.date, allowed: set[dt.date]) -> str | None:
+        return talk_date_problem(
             pairing=self.pairing,
             day=day,
             today=self.today,
             allowed_mondays=frozenset(allowed),
             known=self.shown_term_weeks,
         )
-        if problem:
-            raise forms.ValidationError(problem)
-        return day
 
     def service_values(self) -> dict[str, Any]:
         """The cleaned form as the plain values talk_record_create and talk_record_update take."""
