@@ -199,8 +199,8 @@ class TalkRecordForm(TagsMixin):
         allowed = {self.instance.week_monday} if self.instance.pk else set()
         problem = self._date_problem(day, allowed)
         if problem:
-            permitted = LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True)
-            if permitted := set(permitted) - allowed:
+            permits = LateEntryPermission.objects.filter(pairing=self.pairing).values_list("week_monday", flat=True)
+            if permitted := set(permits) - allowed:
                 problem = self._date_problem(day, allowed | permitted)
         if problem:
             raise forms.ValidationError(problem)
