@@ -68,3 +68,15 @@ def test_postgresql_refuses_overlapping_terms_whatever_the_path():
     # The day after the autumn term ends is free.
     Term.objects.create(school_year=spring, number=2, start_date=dt.date(2027, 1, 23), end_date=dt.date(2027, 7, 2))
     assert Term.objects.count() == 2 and autumn.pk
+
+
+@pytest.mark.django_db
+def test_every_connection_plans_for_a_database_held_in_memory():
+    """The settings' connection options: no JIT, and random_page_cost 1.1, not PostgreSQL's 4 for a
+    spinning disk (with 4 the county page's recount after a talk scanned every pairing of the county
+    for one school's: zaoyang_aid/settings.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
