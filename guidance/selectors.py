@@ -95,21 +95,38 @@ def teacher_week(user: Any, *, term: Term | None, as_of: dt.date) -> list[Teache
     return [TeacherWeekRow(pairing=p, compliance=rows.get(p.pk)) for p in pairings]
 
 
-def unread_reminders_by_pairing(user: Any) -> dict[int, list[Notification]]:
+# 我的帮扶学生 reads the teacher's unread notices in one query and counts them for the navbar too,
+# when there are no more than this many (a teacher has a few); beyond it the navbar counts them apart.
+UNREAD_READ_AT_ONCE = 100
+
+
+@dataclass(frozen=True)
+class UnreadNotices:
+    by_pairing: dict[int, list[Notification]]  # the teacher's unread reminders, per pairing
+    count: int | None  # all the user's unread notices (the navbar's badge); None: too many, not counted
+
+
+def unread_reminders_by_pairing(user: Any) -> UnreadNotices:
     """The teacher's unread reminders, per pairing, for 我的帮扶学生: on a phone the navbar's menu is
-    folded away, so each student's card says it itself (1 query; only the teacher's own notices)."""
-    notices = (
-        Notification.objects.filter(recipient=user, read_at__isnull=True, level=ReminderLevel.TEACHER)
-        .filter(reminder__isnull=False)
-        .only("pk", "title", "link", "created_at", "reminder__pairing_id")
+    folded away, so each student's card says it itself. Only the user's own notices. One query: all
+    their unread notices, up to UNREAD_READ_AT_ONCE, whose number is then the navbar's count as well
+    (guidance.context_processors would count them again); with more (an officer who also 包保), a
+    second reads the teacher's reminders alone and the navbar counts."""
+    unread = (
+        Notification.objects.filter(recipient=user, read_at__isnull=True)
+        .only("pk", "title", "link", "created_at", "level", "reminder__pairing_id")
         .select_related("reminder")
         .order_by("-created_at", "-pk")
     )
+    notices = list(unread[: UNREAD_READ_AT_ONCE + 1])
+    count: int | None = len(notices)
+    if len(notices) > UNREAD_READ_AT_ONCE:
+        notices, count = list(unread.filter(level=ReminderLevel.TEACHER, reminder__isnull=False)), None
     result: dict[int, list[Notification]] = defaultdict(list)
     for notice in notices:
-        if notice.reminder is not None:  # always: excluded above
+        if notice.level == ReminderLevel.TEACHER and notice.reminder is not None:
             result[notice.reminder.pairing_id].append(notice)
-    return dict(result)
+    return UnreadNotices(dict(result), count)
 
 
 # --- A student's timeline --------------------------------------------------------------------

@@ -62,7 +62,8 @@ def my_students(request: HttpRequest) -> HttpResponse:
     Officers and counsellors may 包保 too (they have a staff row), so the page is every school role's."""
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
-    unread = selectors.unread_reminders_by_pairing(request.user)
+    notices = selectors.unread_reminders_by_pairing(request.user)
+    unread = notices.by_pairing
     psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows], paired=True)
     signs = marks.student_marks(request.user, [row.pairing.student_id for row in rows])
     rows = [
@@ -81,6 +82,8 @@ def my_students(request: HttpRequest) -> HttpResponse:
         "unread_count": unread_count,
         "returned": quality.returned_to_teacher(request.user),  # records an officer returned for revision
     }
+    if notices.count is not None:  # counted with the reminders: the navbar need not count them again
+        context["unread_notifications"] = notices.count
     return render(request, "guidance/my_students.html", context)
 
 

@@ -193,14 +193,14 @@ def test_the_page_runs_the_same_queries_for_one_student_or_five(client, world, d
     # teacher, 4 guardians, 5 this term's 认定 with its level (the page shows no categories: they are
     # no longer read); the compliance engine on the pairings already read (compliance_of_rows, by
     # their ids): 6 enrollment history, 7 excused weeks, 8 the term tallies (talk weeks), 9 home
-    # visits; 10 the teacher's unread reminders (shown on the cards); 11-12 the 心理健康档案's
-    # follow-up flags and the teacher's own counselling requests; 13 the early warning's open flags
-    # (zaoyang_aid.marks); 14 the records returned for revision (quality.returned_to_teacher); 15 the
-    # navbar's unread notifications; no session save (the warm-up request stamped it,
-    # zaoyang_aid/sessions.py)
-    with django_assert_num_queries(15):
+    # visits; 10 the user's unread notices (the teacher's reminders on the cards, and their number
+    # for the navbar, which then does not count them again); 11-12 the 心理健康档案's follow-up
+    # flags and the teacher's own counselling requests; 13 the early warning's open flags
+    # (zaoyang_aid.marks); 14 the records returned for revision (quality.returned_to_teacher); no
+    # session save (the warm-up request stamped it, zaoyang_aid/sessions.py)
+    with django_assert_num_queries(14):
         assert len(client.get(URL).context["rows"]) == 1
     add_pairings(world, 4)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         assert len(client.get(URL).context["rows"]) == 5
     assert TalkRecord.objects.count() == 12
