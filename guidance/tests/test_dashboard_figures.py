@@ -347,6 +347,36 @@ def test_the_county_page_is_drawn_once_while_nothing_changes(world, county, djan
     assert one_town.count("data-school=") == 1 < county_page(world).count("data-school=")  # each query its own
 
 
+def test_after_a_talk_the_county_page_recounts_the_written_school_alone(
+    world, county, django_assert_num_queries, client
+):
+    """A talk gives its schools new tokens: the next county page recounts those schools with the
+    engine (its five reads, over their pairings only) and draws again what changed; however many
+    schools and pairings there are, the query count stays the same."""
+    client.force_login(world.county)
+    url = reverse("guidance:county_dashboard")
+    client.get(url)
+
+    def after_a_talk(pairing: Pairing, expected: int) -> bytes:
+        services.talk_record_create(pairing=pairing, recorded_by=world.teacher_a1, **talk_values(date=THIS_MONDAY))
+        # 1 session, 2 user; the escalated count is kept (a talk answers no reminder here); 3 the towns,
+        # 4 the schools with their towns (each school's summary but the written ones from the cache);
+        # the engine over the written schools' pairings: 5 pairings, 6 enrollment history, 7 excused
+        # weeks, 8 term tallies, 9 home visits; 10 the navbar's unread count
+        with django_assert_num_queries(expected):
+            return client.get(url).content
+
+    page = after_a_talk(county["a1"], 10)
+    for n in range(3):  # more schools, more pairings: the same queries
+        school = pf.SchoolFactory(name=f"新增学校{n}", town=county["town"])
+        pf.PairingFactory.create_batch(
+            3, teacher__school=school, student__school=school, started_on=world.term.start_date
+        )
+    versions.touch_county()
+    client.get(url)
+    assert after_a_talk(county["a1"], 10).count(b"data-school=") > page.count(b"data-school=")
+
+
 def test_a_county_reader_of_another_role_gets_their_own_drawing(world, county):
     """The page and its town rows are kept per role: an admin (who may not export) sees the figures
     unlinked, county staff linked to the reports, whoever opened the page first."""
