@@ -14,8 +14,8 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def unread() -> int:
-        from .models import Notification
+        from .selectors import unread_notices
 
-        return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+        return unread_notices(user).count()
 
     return {"unread_notifications": unread}

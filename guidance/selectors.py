@@ -106,14 +106,20 @@ class UnreadNotices:
     count: int | None  # all the user's unread notices (the navbar's badge); None: too many, not counted
 
 
-def unread_reminders_by_pairing(user: Any) -> UnreadNotices:
+def unread_notices(user: Any) -> QuerySet[Notification]:
+    """The user's own unread notices: the navbar counts them (guidance.context_processors), and
+    我的帮扶学生 reads them (home_unread)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
+def home_unread(user: Any) -> UnreadNotices:
     """The teacher's unread reminders, per pairing, for 我的帮扶学生: on a phone the navbar's menu is
     folded away, so each student's card says it itself. Only the user's own notices. One query: all
     their unread notices, up to UNREAD_READ_AT_ONCE, whose number is then the navbar's count as well
     (guidance.context_processors would count them again); with more (an officer who also 包保), a
     second reads the teacher's reminders alone and the navbar counts."""
     unread = (
-        Notification.objects.filter(recipient=user, read_at__isnull=True)
+        unread_notices(user)
         .only("pk", "title", "link", "created_at", "level", "reminder__pairing_id")
         .select_related("reminder")
         .order_by("-created_at", "-pk")

@@ -62,7 +62,7 @@ def my_students(request: HttpRequest) -> HttpResponse:
     Officers and counsellors may 包保 too (they have a staff row), so the page is every school role's."""
     today = term_today(school_id=scope_of(request.user).school_id)
     rows = selectors.teacher_week(request.user, term=today.term, as_of=today.today)
-    notices = selectors.unread_reminders_by_pairing(request.user)
+    notices = selectors.home_unread(request.user)
     unread = notices.by_pairing
     psych = counselling.teacher_psych_states(request.user, [row.pairing.student_id for row in rows], paired=True)
     signs = marks.student_marks(request.user, [row.pairing.student_id for row in rows])
