@@ -941,10 +941,18 @@ def run_mixed(
     if alone is None:
         alone = run_phase("mixed: teachers alone", port, teachers, options, server_pid)
         report(alone, bare, cores)
+    drawn_before = county_pages_drawn(options.redis_url)
     together = run_phase(
         f"mixed: the teachers with {MIXED_COUNTY_USERS} county users", port, [*teachers, *county], options, server_pid
     )
     report(together, bare, cores)
+    drawn_after = county_pages_drawn(options.redis_url)
+    if drawn_before is not None and drawn_after is not None:
+        asked = sum(1 for s in together.samples if s[0].startswith("county"))
+        print(
+            f"   county pages drawn: {drawn_after - drawn_before} of {asked} county requests (a page is drawn "
+            "again only after a write that changed its figures; the rest were kept as drawn)"
+        )
     before = figures(alone.samples, alone.window, alone.until)
     with_county = [s for s in together.samples if s[0].startswith("teachers")]
     after = figures(with_county, together.window, together.until)
@@ -954,6 +962,21 @@ def run_mixed(
         f"p95 {after.p95:.0f} ms against {before.p95:.0f} ms alone: {after.p95 / before.p95:.2f}x; "
         f"errors {after.errors}"
     )
+
+
+def county_pages_drawn(redis_url: str) -> int | None:
+    """How many county pages the cache holds as drawn (guidance.figures.county_page_key: one key per
+    drawing, kept FIGURES_TTL): counted before and after a phase, the pages drawn in it. None without
+    Redis."""
+    if not redis_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(1 for _ in client.scan_iter(match="*:figures:*:county-page:*", count=1000))
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":

@@ -369,6 +369,11 @@ def _talks(ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date) -
     return talks
 
 
+# What the engine reads of a tally: a tally refresh that leaves these as they were changes none of
+# its answers for today (guidance.tallies.tally_refresh, and the dashboards' figures it keeps).
+TALLY_READS = ("week_base", "week_bits", "track_bits", "last_talk_on")
+
+
 def _talks_from_tallies(
     ids: PairingIds, term: Term, as_of: dt.date, first_monday: dt.date
 ) -> tuple[dict[int, _Talks], list[int]]:
@@ -376,9 +381,7 @@ def _talks_from_tallies(
     which their tally cannot answer for."""
     result: dict[int, _Talks] = {}
     later: list[int] = []
-    rows = PairingTermTally.objects.filter(term=term, pairing__in=ids).values_list(
-        "pairing_id", "week_base", "week_bits", "track_bits", "last_talk_on"
-    )
+    rows = PairingTermTally.objects.filter(term=term, pairing__in=ids).values_list("pairing_id", *TALLY_READS)
     for pairing_id, base, week_bits, track_bits, last_talk_on in rows:
         if last_talk_on is not None and last_talk_on > as_of:
             later.append(pairing_id)

@@ -90,16 +90,20 @@ def _talk_written(*, pairing: Pairing, terms: Iterable[Term | int], week_monday:
     """What a talk write keeps in step, in its transaction: the tallies of the terms touched (a Term
     in hand spares the read of its first day), the missed-week reminder the talk answers, and the
     dashboards' figures (pairing.figures.touch_pairing: the schools of the pairing's teacher and
-    student, read with the lock)."""
+    student, read with the lock) when a tally changed what the engine reads of it: a second talk in a
+    week already counted, or a corrected text, leaves every figure, and every cached dashboard, as
+    it was."""
     starts: dict[int, dt.date | None] = {}
     for term in terms:
         if isinstance(term, Term):
             starts[term.pk] = term.start_date
         else:
             starts.setdefault(term, None)
-    for term_id, start in starts.items():
-        tally_refresh(pairing_id=pairing.pk, term_id=term_id, term_start=start)
-    figures.touch_pairing(pairing)
+    changed = [
+        tally_refresh(pairing_id=pairing.pk, term_id=term_id, term_start=start) for term_id, start in starts.items()
+    ]
+    if any(changed):
+        figures.touch_pairing(pairing)
     reminders.reminders_answer_talk(pairing_id=pairing.pk, week_monday=week_monday)
 
 
@@ -220,8 +224,8 @@ def talk_record_delete(*, record: TalkRecord, by: Any) -> None:
     )
     term_id = record.term_id
     record.delete()
-    tally_refresh(pairing_id=locked.pk, term_id=term_id)
-    figures.touch_pairing(locked)
+    if tally_refresh(pairing_id=locked.pk, term_id=term_id):
+        figures.touch_pairing(locked)
 
 
 def late_entry_weeks(*, pairing: Pairing, term: Term, today: dt.date) -> list[calendar.SchoolWeek]:

@@ -21,11 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from pairing import figures
 from pairing.models import Term
 from zaoyang_aid import calendar
 
+from .compliance import TALLY_READS
 from .models import TRACK_FIELDS, PairingTermTally, TalkRecord
 
 logger = logging.getLogger(__name__)
@@ -86,22 +88,34 @@ def _count(term_start: dt.date, rows: Iterable[tuple]) -> dict[int, Counted]:
     return result
 
 
-def tally_refresh(*, pairing_id: int, term_id: int, term_start: dt.date | None = None) -> None:
+def tally_refresh(*, pairing_id: int, term_id: int, term_start: dt.date | None = None) -> bool:
     """Recount one pairing's tally for one term from its talk records (callers hold the pairing's lock).
-    ``term_start``: the term's first day when the caller has the term in hand (read here otherwise)."""
+    ``term_start``: the term's first day when the caller has the term in hand (read here otherwise).
+
+    Returns whether what the compliance engine reads of the tally changed (TALLY_READS), or may read
+    otherwise: the dashboards' figures of the pairing's schools are then out of date
+    (pairing.figures), and only then. A second talk in a week already counted, or a record's text
+    corrected, changes the record count alone: no figure. A last talk dated after today (an import)
+    makes today's engine count that pairing from the talk rows, not the tally: always a change."""
     if term_start is None:
         term_start = Term.objects.values_list("start_date", flat=True).get(pk=term_id)
     rows = TalkRecord.objects.filter(pairing_id=pairing_id, term_id=term_id).values_list(*_TALLY_COLUMNS)
     counted = _count(term_start, rows).get(pairing_id)
+    tallies = PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id)
     if counted is None:
-        PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id).delete()
-        return
-    # One UPDATE, an INSERT only for the pairing's first talk of the term (update_or_create spent a
-    # savepoint, a locking SELECT and its release on every talk saved); the caller's pairing lock
-    # keeps two writers apart, the unique constraint has the last word.
+        deleted, _ = tallies.delete()
+        return bool(deleted)
+    # One UPDATE when what the engine reads changed (the common case: a week's first talk), a second
+    # for the record count alone when it did not, an INSERT only for the pairing's first talk of the
+    # term (update_or_create spent a savepoint, a locking SELECT and its release on every talk
+    # saved); the caller's pairing lock keeps two writers apart, the unique constraint has the last word.
     fields = counted.as_fields()
-    if not PairingTermTally.objects.filter(pairing_id=pairing_id, term_id=term_id).update(**fields):
-        PairingTermTally.objects.create(pairing_id=pairing_id, term_id=term_id, **fields)
+    if tallies.exclude(**{name: fields[name] for name in TALLY_READS}).update(**fields):
+        return True
+    if tallies.update(talks=counted.talks):
+        return counted.last_talk_on is not None and counted.last_talk_on > timezone.localdate()
+    PairingTermTally.objects.create(pairing_id=pairing_id, term_id=term_id, **fields)
+    return True
 
 
 def _recount(term: Term) -> dict[int, Counted]:

@@ -23,7 +23,7 @@ from guidance.models import Reminder, ReminderLevel, TalkRecord
 from guidance.tallies import tally_verify
 from pairing import figures as versions
 from pairing import services as pairing_services
-from pairing.models import Closure, EnrollmentStatus, Pairing, PairingEndReason, Term, Town
+from pairing.models import Closure, EnrollmentStatus, Pairing, PairingEndReason, School, Term, Town
 from pairing.selectors import term_today
 from pairing.tests import factories as pf
 from zaoyang_aid import drawn
@@ -145,7 +145,10 @@ def test_a_second_look_recounts_nothing_and_a_write_recounts_only_its_schools(wo
     monkeypatch.setattr("guidance.dashboards.compliance_for", spy)
     boards(world)
     assert seen == []
-    services.talk_record_create(pairing=county["b1"], recorded_by=world.teacher_b1, **talk_values(date=THIS_MONDAY))
+    # A talk that changes what the engine reads (b1 was talked to this Monday, of 学业辅导 alone).
+    services.talk_record_create(
+        pairing=county["b1"], recorded_by=world.teacher_b1, **talk_values(date=THIS_MONDAY, tracks=["track_life"])
+    )
     boards(world)
     assert seen and set().union(*seen) == {county["b1"].pk}  # school B's, for the county and its officer
 
@@ -177,6 +180,62 @@ def test_a_talk_written_changed_and_deleted(world, county):
 def test_a_talk_by_a_teacher_of_another_school_changes_both_schools(world, county):
     latest = county["cross"].talks.latest("date")
     changes(world, lambda: services.talk_record_delete(record=latest, by=world.admin))
+
+
+def untouched(world, write) -> None:
+    """The write changes no figure: no figure version changes (so every cached board and the county
+    page as drawn stay), and the boards still equal a cold recount and the engine's."""
+    schools = list(School.objects.values_list("pk", flat=True))
+
+    def checked():
+        held = versions.generation(), versions.versions(schools)
+        write()
+        assert (versions.generation(), versions.versions(schools)) == held, "the write touched the figures"
+
+    before, shown = assert_true_after(world, checked)
+    assert shown == before
+
+
+def test_a_second_talk_in_a_week_already_counted_corrected_and_deleted_changes_no_figure(world, county):
+    """Only the record count of the tally changes: no school's figures are recounted, no county page is
+    drawn again (under load, county staff refreshing read the page as drawn while teachers write)."""
+    a2, teacher = county["a2"], world.teacher_a2
+    services.talk_record_create(pairing=a2, recorded_by=teacher, **talk_values(date=THIS_MONDAY))
+    made: list[TalkRecord] = []
+    untouched(
+        world,
+        lambda: made.append(
+            services.talk_record_create(pairing=a2, recorded_by=teacher, **talk_values(date=THIS_MONDAY))
+        ),
+    )
+    untouched(world, lambda: services.talk_record_update(record=made[0], by=teacher, content="补充:约定周五再谈。"))
+    untouched(world, lambda: services.talk_record_delete(record=made[0], by=world.admin))
+
+
+def test_a_talk_that_adds_a_track_or_a_later_day_to_a_counted_week_changes_the_figures(world, county):
+    """The same week, but what the engine reads of it changed: the tracks covered, the last talk."""
+    a2, teacher = county["a2"], world.teacher_a2
+    first = services.talk_record_create(
+        pairing=a2, recorded_by=teacher, **talk_values(date=THIS_MONDAY - dt.timedelta(days=7))
+    )
+    changes(
+        world, lambda: services.talk_record_update(record=first, by=teacher, tracks=["track_study", "track_policy"])
+    )
+    changes(
+        world, lambda: services.talk_record_create(pairing=a2, recorded_by=teacher, **talk_values(date=THIS_MONDAY))
+    )
+
+
+def test_a_talk_in_a_week_an_imported_later_talk_counted_changes_the_figures(world, county):
+    """A talk dated after today (an import) sets this week's bit in the tally, but today's engine counts
+    that pairing from the talk rows: today's talk changes the figures though the tally's weeks,
+    tracks and last talk stay as they were."""
+    a2 = county["a2"]
+    TalkRecordFactory(pairing=a2, date=THIS_MONDAY + dt.timedelta(days=3))
+    changes(
+        world,
+        lambda: services.talk_record_create(pairing=a2, recorded_by=world.teacher_a2, **talk_values(date=THIS_MONDAY)),
+    )
 
 
 def test_a_home_visit_made_and_moved(world, county):
@@ -357,8 +416,10 @@ def test_after_a_talk_the_county_page_recounts_the_written_school_alone(
     url = reverse("guidance:county_dashboard")
     client.get(url)
 
-    def after_a_talk(pairing: Pairing, expected: int) -> bytes:
-        services.talk_record_create(pairing=pairing, recorded_by=world.teacher_a1, **talk_values(date=THIS_MONDAY))
+    def after_a_talk(pairing: Pairing, track: str, expected: int) -> bytes:
+        # Each talk covers a track new to the pairing's term: it changes what the engine reads.
+        values = talk_values(date=THIS_MONDAY, tracks=[track])
+        services.talk_record_create(pairing=pairing, recorded_by=world.teacher_a1, **values)
         # 1 session, 2 user; the escalated count is kept (a talk answers no reminder here); 3 the towns,
         # 4 the schools with their towns (each school's summary but the written ones from the cache);
         # the engine over the written schools' pairings: 5 pairings, 6 enrollment history, 7 excused
@@ -366,7 +427,7 @@ def test_after_a_talk_the_county_page_recounts_the_written_school_alone(
         with django_assert_num_queries(expected):
             return client.get(url).content
 
-    page = after_a_talk(county["a1"], 10)
+    page = after_a_talk(county["a1"], "track_life", 10)
     for n in range(3):  # more schools, more pairings: the same queries
         school = pf.SchoolFactory(name=f"新增学校{n}", town=county["town"])
         pf.PairingFactory.create_batch(
@@ -374,7 +435,7 @@ def test_after_a_talk_the_county_page_recounts_the_written_school_alone(
         )
     versions.touch_county()
     client.get(url)
-    assert after_a_talk(county["a1"], 10).count(b"data-school=") > page.count(b"data-school=")
+    assert after_a_talk(county["a1"], "track_policy", 10).count(b"data-school=") > page.count(b"data-school=")
 
 
 def test_a_county_reader_of_another_role_gets_their_own_drawing(world, county):

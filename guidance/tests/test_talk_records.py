@@ -433,15 +433,20 @@ def test_saving_a_talk_runs_the_same_queries_for_one_student_or_five(client, wor
     # student, school and teacher; talk_record_create: 4 its savepoint, 5 the pairing locked (with its
     # student and teacher, whose schools' dashboard figures it touches: pairing.figures), 6 the
     # student's term signed off?, 7 the insert (its checks in Python: zaoyang_aid.checks), 8 the
-    # pairing's talks of the term (the tally), 9 the tally updated (one UPDATE: guidance.tallies), 10
-    # the missed-week reminder answered, 11 the audit line, 12 the release. The terms and closures
-    # (the form's week labels, the date's term, week and first day, the open window) come from the
-    # cached calendar (pairing/calendars.py); a date in the open window reads no 补录 permission,
-    # neither in the form nor in the service. No session save (the warm-up request stamped it)
+    # pairing's talks of the term (the tally), 9 the tally updated (one UPDATE, what the engine reads
+    # changed: guidance.tallies), 10 the missed-week reminder answered, 11 the audit line, 12 the
+    # release. The terms and closures (the form's week labels, the date's term, week and first day,
+    # the open window) come from the cached calendar (pairing/calendars.py); a date in the open window
+    # reads no 补录 permission, neither in the form nor in the service. No session save (the warm-up
+    # request stamped it)
     with django_assert_num_queries(12):
         assert client.post(url, talk_data()).status_code == 302
     more_students_with_talks(world, 4)
     TalkRecordFactory.create_batch(3, pairing=pairing, date=dt.date(2026, 11, 2))
-    with django_assert_num_queries(12):
-        assert client.post(url, talk_data()).status_code == 302
-    assert TalkRecord.objects.filter(pairing=pairing).count() == 6
+    with django_assert_num_queries(12):  # a track new to the term: what the engine reads changed again
+        assert client.post(url, talk_data(tracks=["track_policy"])).status_code == 302
+    # A second talk like the first in a week already counted: the UPDATE of what the engine reads finds
+    # nothing to change, 10 a second sets the record count alone (and no dashboard figure is touched)
+    with django_assert_num_queries(13):
+        assert client.post(url, talk_data(tracks=["track_policy"])).status_code == 302
+    assert TalkRecord.objects.filter(pairing=pairing).count() == 7

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from guidance import compliance, services
-from guidance.models import PairingTermTally
-from guidance.tallies import tally_rebuild, week_bit
+from guidance.models import PairingTermTally, TalkRecord
+from guidance.tallies import tally_rebuild, tally_refresh, week_bit
 from pairing.models import Pairing
 from pairing.tests import factories as pf
 
@@ -44,6 +44,48 @@ def talk_values(**changes):
         "help_forms": ["form_talk"],
         **changes,
     }
+
+
+def test_a_refresh_says_whether_what_the_engine_reads_changed(world):
+    """tally_refresh's answer decides whether the dashboards' figures are touched (guidance.services)."""
+    pairing = world.student_a1.pairings.get()
+    term = world.term
+
+    def refresh() -> bool:
+        return tally_refresh(pairing_id=pairing.pk, term_id=term.pk)
+
+    def row(day: dt.date) -> TalkRecord:
+        """A talk row written past the services (its tally left for refresh() to recount)."""
+        record = TalkRecordFactory.build(pairing=pairing, date=day)
+        record.save()
+        return record
+
+    assert refresh() is False  # no talk, no tally: nothing changed
+    first = row(D(2026, 11, 10))
+    assert refresh() is True  # the tally is created
+    assert refresh() is False  # recounted again: the same
+    same_week = row(D(2026, 11, 10))
+    assert refresh() is False  # one more record, the same weeks, tracks and last talk
+    assert tally_of(pairing, term).talks == 2  # but the count is kept
+    later_day = row(D(2026, 11, 12))
+    assert refresh() is True  # the last talk moved
+    later_day.track_policy = True
+    later_day.save()
+    assert refresh() is True  # a track new to the term
+    TalkRecord.objects.filter(pk=same_week.pk).delete()
+    assert refresh() is False
+    TalkRecord.objects.exclude(pk=first.pk).delete()
+    assert refresh() is True  # back to one talk on the 10th, of 学业辅导 alone
+    imported = row(D(2026, 11, 20))
+    assert refresh() is True
+    row(D(2026, 11, 16))
+    # The same weeks, tracks and last talk, but that last talk is after today (2026-11-16): today's
+    # engine counts this pairing from the rows, where this week now has a talk.
+    assert refresh() is True
+    imported.delete()
+    TalkRecord.objects.filter(pairing=pairing).delete()
+    assert refresh() is True  # the tally removed
+    assert not PairingTermTally.objects.exists()
 
 
 def test_moving_a_talks_date_moves_its_bit_and_deleting_the_last_talk_removes_the_tally(world):
