@@ -107,8 +107,8 @@ class UnreadNotices:
 
 
 def unread_notices(user: Any) -> QuerySet[Notification]:
-    """The user's own unread notices: the navbar counts them (guidance.context_processors), and
-    我的帮扶学生 reads them (home_unread)."""
+    """The user's own unread notices: the navbar counts them (guidance.context_processors),
+    我的帮扶学生 reads them (home_unread), the services mark them read (notification_read, notifications_read_all)."""
     return Notification.objects.filter(recipient=user, read_at__isnull=True)
 
 

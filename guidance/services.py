@@ -30,7 +30,7 @@ from .models import (
 )
 from .photos import CleanPhoto
 from .rules import open_weeks, school_week_of, talk_date_check, visit_date_problem
-from .selectors import policies_for_stage, week_labels, weeks_with_talk
+from .selectors import policies_for_stage, unread_notices, week_labels, weeks_with_talk
 from .tallies import tally_rebuild, tally_refresh
 
 # --- Talk records ----------------------------------------------------------------------------
@@ -643,3 +643,17 @@ def term_tallies_rederive(term: Term) -> None:
 
 def term_nothing_to_rederive(term: Term) -> None:
     """A visit's term is its date's; the engine counts visits live."""
+
+
+# --- Notifications ---------------------------------------------------------------------------------
+
+
+def notification_read(*, notice_id: int, recipient: Any) -> bool:
+    """Mark one of the recipient's notifications read; a second reading keeps the first time. Returns
+    whether it was unread."""
+    return bool(unread_notices(recipient).filter(pk=notice_id).update(read_at=timezone.now()))
+
+
+def notifications_read_all(*, recipient: Any) -> int:
+    """Mark every unread notification of the recipient read; returns how many were."""
+    return unread_notices(recipient).update(read_at=timezone.now())

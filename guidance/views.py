@@ -13,7 +13,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
@@ -638,7 +637,7 @@ def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     """Mark one notification read and go where it points."""
     notice = get_object_or_404(Notification.objects.filter(recipient=request.user), pk=pk)
     if notice.read_at is None:
-        Notification.objects.filter(pk=notice.pk).update(read_at=timezone.now())
+        services.notification_read(notice_id=notice.pk, recipient=request.user)
     if notice.link and url_has_allowed_host_and_scheme(notice.link, allowed_hosts={request.get_host()}):
         return redirect(notice.link)
     return redirect("guidance:notifications")
@@ -646,7 +645,7 @@ def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 
 @require_POST
 def notifications_read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
-    Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    services.notifications_read_all(recipient=request.user)
     messages.success(request, "已全部标为已读。")
     return redirect("guidance:notifications")
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from guidance import services
 from guidance.models import Notification, Reminder, SweepRun
 from guidance.reminders import sweep
 
@@ -51,6 +52,19 @@ def test_read_all_clears_the_count(client, swept):
     client.force_login(swept.teacher_a1)
     client.post(reverse("guidance:notifications_read_all"))
     assert not Notification.objects.filter(recipient=swept.teacher_a1, read_at__isnull=True).exists()
+
+
+def test_marking_read_is_the_recipients_alone_and_keeps_the_first_reading(swept):
+    mine = Notification.objects.get(recipient=swept.teacher_a1)
+    theirs = Notification.objects.exclude(recipient=swept.teacher_a1).first()
+    assert services.notification_read(notice_id=theirs.pk, recipient=swept.teacher_a1) is False
+    assert services.notification_read(notice_id=mine.pk, recipient=swept.teacher_a1) is True
+    first = Notification.objects.get(pk=mine.pk).read_at
+    assert services.notification_read(notice_id=mine.pk, recipient=swept.teacher_a1) is False
+    assert Notification.objects.get(pk=mine.pk).read_at == first
+    unread_elsewhere = Notification.objects.filter(read_at__isnull=True).exclude(recipient=swept.teacher_a1).count()
+    assert services.notifications_read_all(recipient=swept.teacher_a1) == 0  # hers were all read
+    assert Notification.objects.filter(read_at__isnull=True).count() == unread_elsewhere > 0
 
 
 def test_the_teacher_acknowledges_their_reminder_with_a_note(client, swept):
