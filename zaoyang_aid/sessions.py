@@ -32,6 +32,13 @@ logger = logging.getLogger(__name__)
 LAST_SEEN_KEY = "zaoyang_last_seen"
 # The stamp is refreshed, and the session saved, at most this often while the user is active.
 LAST_SEEN_REFRESH_SECONDS = 60
+# Set on a request whose session the idle timeout ends (seconds idle): the logout's audit line says so.
+IDLE_LOGOUT_ATTR = "zaoyang_idle_logout"
+
+
+def idle_logout_reason(idle_seconds: int) -> str:
+    """The audit line's reason for a logout by the idle timeout (the user did not click 退出登录)."""
+    return f"超过 {settings.SESSION_IDLE_TIMEOUT // 60} 分钟没有操作,自动退出(闲置 {idle_seconds // 60} 分钟)"
 
 
 def idle_logged_out_message() -> str:
@@ -60,7 +67,9 @@ class IdleTimeoutMiddleware:
         if SESSION_KEY in request.session:
             idle = _seconds_since_seen(request.session, now)
             if idle is not None and idle > settings.SESSION_IDLE_TIMEOUT:
-                logout(request)  # flushes the session; the audit log records the logout
+                # Flushes the session; the audit log records the logout, as the timeout's (signals.py).
+                setattr(request, IDLE_LOGOUT_ATTR, idle)
+                logout(request)
                 messages.warning(request, idle_logged_out_message())
         response = self.get_response(request)
         # After the view, so that a login on this very request is stamped too.

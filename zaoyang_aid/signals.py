@@ -9,6 +9,7 @@ from django.dispatch import receiver
 
 from . import audit
 from .models import AuditAction
+from .sessions import IDLE_LOGOUT_ATTR, idle_logout_reason
 
 
 @receiver(user_logged_in, dispatch_uid="audit-login")
@@ -19,7 +20,9 @@ def _logged_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
 @receiver(user_logged_out, dispatch_uid="audit-logout")
 def _logged_out(sender: Any, request: Any, user: Any, **_: Any) -> None:
     if user is not None and request is not None:
-        audit.record(AuditAction.LOGOUT, obj=user, context=audit.context_from_request(request))
+        idle = getattr(request, IDLE_LOGOUT_ATTR, None)
+        changes = {"退出方式": [None, idle_logout_reason(idle)]} if idle is not None else None
+        audit.record(AuditAction.LOGOUT, obj=user, changes=changes, context=audit.context_from_request(request))
 
 
 @receiver(user_login_failed, dispatch_uid="audit-login-failed")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pairing.tests.factories import OfficerFactory
+from zaoyang_aid.models import AuditAction, AuditEvent, User
 from zaoyang_aid.sessions import LAST_SEEN_KEY, expired_sessions_delete
 from zaoyang_aid.tasks import clear_expired_sessions
 
@@ -77,6 +78,18 @@ def test_an_idle_hour_logs_out_to_the_login_page_with_a_message(officer_client, 
     page = officer_client.get(response["Location"]).content.decode()
     assert "您已超过 60 分钟没有操作" in page
     assert "已自动退出登录" in page
+
+
+def test_the_audit_log_tells_an_idle_logout_from_the_users_own(officer_client, clock):
+    user_id = int(officer_client.session["_auth_user_id"])
+    clock(3601)
+    officer_client.get(reverse(PAGE))
+    idle = AuditEvent.objects.get(action=AuditAction.LOGOUT, object_id=str(user_id))
+    assert idle.changes == {"退出方式": [None, "超过 60 分钟没有操作,自动退出(闲置 60 分钟)"]}
+    officer_client.force_login(User.objects.get(pk=user_id))
+    officer_client.post(reverse("logout"))
+    own = AuditEvent.objects.filter(action=AuditAction.LOGOUT, object_id=str(user_id)).exclude(pk=idle.pk).get()
+    assert not own.changes
 
 
 def test_an_idle_session_ends_within_the_hour_when_the_last_clicks_saved_nothing(officer_client, clock):
