@@ -15,7 +15,8 @@ each number of users, closed loops without think time, one keep-alive connection
 - teachers: 我的帮扶学生, the talk form of one of her pairings, a talk POST (marked "压测:");
 - officer: the school dashboard; county: the county dashboard;
 - mixed: the teachers alone (the teachers phase), straight after it the same teachers while 5 county
-  users refresh the county dashboard.
+  users refresh the county dashboard; it prints how many county pages were drawn meanwhile (with
+  Redis: the others were read as drawn, guidance.figures.county_page_key).
 
 Each phase is bounded by --duration seconds and --requests requests; requests under way at the deadline
 finish (their times count, not in requests/s). The default run (10 and 50 users, 20 s a phase) takes
