@@ -99,6 +99,7 @@ def _talk_written(*, pairing: Pairing, terms: Iterable[Term | int], week_monday:
             starts[term.pk] = term.start_date
         else:
             starts.setdefault(term, None)
+    # A list, not any() over a generator: every term's tally is refreshed, whichever changed first.
     changed = [
         tally_refresh(pairing_id=pairing.pk, term_id=term_id, term_start=start) for term_id, start in starts.items()
     ]
